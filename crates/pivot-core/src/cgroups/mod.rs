@@ -1,0 +1,389 @@
+//! cgroups for the cgroupfs driver: find the mounted hierarchies (v1, the
+//! hybrid cgroup2 tree, or unified v2), place the container's cgroup in each
+//! as runc does, and remove only what pivot created.
+
+use crate::error::{Context, Error, ErrorKind, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// One mounted cgroup hierarchy.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Hierarchy {
+    /// Comma-separated controllers ("cpu,cpuacct", "name=systemd"); empty
+    /// for the cgroup2 tree.
+    pub controllers: String,
+    /// Where it is mounted on the host.
+    pub mount: PathBuf,
+    /// The mount's root within the hierarchy (mountinfo field 4).
+    pub root: String,
+}
+
+impl Hierarchy {
+    pub fn is_v2(&self) -> bool {
+        self.controllers.is_empty()
+    }
+    pub fn has(&self, controller: &str) -> bool {
+        self.controllers.split(',').any(|c| c == controller)
+    }
+}
+
+/// The container's directory in one hierarchy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CgroupDir {
+    pub hierarchy: Hierarchy,
+    /// Path inside the hierarchy, e.g. "/process_api/x/web".
+    pub inner: String,
+    /// The directories pivot made, deepest last; only these are removed.
+    #[serde(default)]
+    pub created: Vec<PathBuf>,
+}
+
+impl CgroupDir {
+    pub fn path(&self) -> PathBuf {
+        let rel = self
+            .inner
+            .strip_prefix(&self.hierarchy.root)
+            .unwrap_or(&self.inner);
+        self.hierarchy.mount.join(rel.trim_start_matches('/'))
+    }
+}
+
+/// Unescape mountinfo's octal escapes (\040 for space, ...).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 4 <= b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parse mountinfo text for cgroup and cgroup2 mounts.
+pub fn parse_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
+    let mut out: Vec<Hierarchy> = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let l: Vec<&str> = left.split(' ').collect();
+        let r: Vec<&str> = right.split(' ').collect();
+        if l.len() < 5 || r.len() < 3 {
+            continue;
+        }
+        let controllers = match r[0] {
+            "cgroup2" => String::new(),
+            "cgroup" => r[2]
+                .split(',')
+                .filter(|o| {
+                    !matches!(
+                        *o,
+                        "rw" | "ro" | "relatime" | "noatime" | "nosuid" | "nodev" | "noexec"
+                    ) && !o.starts_with("release_agent=")
+                        && *o != "clone_children"
+                        && *o != "noprefix"
+                        && *o != "xattr"
+                        && *o != "cpuset_v2_mode"
+                        && *o != "favordynmods"
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            _ => continue,
+        };
+        let h = Hierarchy {
+            controllers,
+            mount: PathBuf::from(unescape(l[4])),
+            root: unescape(l[3]),
+        };
+        // The first mount of a hierarchy wins (later ones are binds).
+        if !out.iter().any(|o| o.controllers == h.controllers) {
+            out.push(h);
+        }
+    }
+    out
+}
+
+/// The host's hierarchies, from /proc/self/mountinfo.
+pub fn hierarchies() -> Result<Vec<Hierarchy>> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| Error::io("read /proc/self/mountinfo", e))?;
+    Ok(parse_hierarchies(&text))
+}
+
+/// This process's cgroup in each hierarchy, from /proc/self/cgroup:
+/// (controllers, path), with "" controllers for the v2 line.
+pub fn own_cgroups() -> Result<Vec<(String, String)>> {
+    let text = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|e| Error::io("read /proc/self/cgroup", e))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let _id = it.next()?;
+            let ctl = it.next()?;
+            let path = it.next()?;
+            Some((ctl.to_string(), path.to_string()))
+        })
+        .collect())
+}
+
+/// Clean a cgroupsPath and refuse `..`.
+fn clean(path: &str) -> Result<String> {
+    let mut parts = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                return Err(Error::invalid(format!(
+                    "linux.cgroupsPath: {path:?} must not contain \"..\""
+                )))
+            }
+            c => parts.push(c),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// Where the container's cgroup lives in each hierarchy. `cgroups_path`
+/// as runc's cgroupfs driver reads it: absolute from the hierarchy's root,
+/// relative to this process's own cgroup, and `<id>` (relative) when empty.
+pub fn plan_dirs(
+    hier: &[Hierarchy],
+    own: &[(String, String)],
+    cgroups_path: Option<&str>,
+    id: &str,
+) -> Result<Vec<CgroupDir>> {
+    let given = cgroups_path.unwrap_or("");
+    let absolute = given.starts_with('/');
+    let inner = if given.is_empty() {
+        id.to_string()
+    } else {
+        clean(given)?
+    };
+    if inner.is_empty() {
+        return Err(Error::invalid(format!(
+            "linux.cgroupsPath: {given:?} names the root cgroup"
+        )));
+    }
+    let mut out = Vec::new();
+    for h in hier {
+        let base = if absolute {
+            String::new()
+        } else {
+            own.iter()
+                .find(|(c, _)| {
+                    if h.is_v2() {
+                        c.is_empty()
+                    } else {
+                        !c.is_empty() && sorted(c) == sorted(&h.controllers)
+                    }
+                })
+                .map(|(_, p)| p.trim_end_matches('/').to_string())
+                .unwrap_or_default()
+        };
+        out.push(CgroupDir {
+            hierarchy: h.clone(),
+            inner: format!("{base}/{inner}"),
+            created: Vec::new(),
+        });
+    }
+    Ok(out)
+}
+
+fn sorted(s: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = s.split(',').collect();
+    v.sort_unstable();
+    v
+}
+
+fn write_file(path: &Path, data: &str) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(format!("open {}", path.display()), e))?;
+    f.write_all(data.as_bytes())
+        .map_err(|e| Error::io(format!("write {:?} to {}", data, path.display()), e))
+}
+
+/// Create the directories that do not exist yet, recording them.
+pub fn create(dirs: &mut [CgroupDir]) -> Result<()> {
+    for d in dirs.iter_mut() {
+        let full = d.path();
+        let mut missing = Vec::new();
+        let mut p = full.as_path();
+        while !p.exists() {
+            missing.push(p.to_path_buf());
+            match p.parent() {
+                Some(parent) if parent.starts_with(&d.hierarchy.mount) => p = parent,
+                _ => break,
+            }
+        }
+        for m in missing.into_iter().rev() {
+            match std::fs::create_dir(&m) {
+                Ok(()) => d.created.push(m.clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(format!("mkdir {}", m.display()), e)),
+            }
+            if d.hierarchy.has("cpuset") {
+                inherit_cpuset(&m)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A new v1 cpuset cgroup starts with empty cpus and mems and refuses
+/// tasks; copy the parent's, as runc does.
+fn inherit_cpuset(dir: &Path) -> Result<()> {
+    let parent = dir.parent().unwrap_or(dir);
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let mine = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        if mine.trim().is_empty() {
+            let theirs = std::fs::read_to_string(parent.join(file))
+                .map_err(|e| Error::io(format!("read {}", parent.join(file).display()), e))?;
+            write_file(&dir.join(file), theirs.trim())?;
+        }
+    }
+    Ok(())
+}
+
+/// Move `pid` into the container's cgroup in every hierarchy.
+pub fn add_pid(dirs: &[CgroupDir], pid: i32) -> Result<()> {
+    for d in dirs {
+        write_file(&d.path().join("cgroup.procs"), &pid.to_string()).context_cg(&d.hierarchy)?;
+    }
+    Ok(())
+}
+
+trait CgContext<T> {
+    fn context_cg(self, h: &Hierarchy) -> Result<T>;
+}
+
+impl<T> CgContext<T> for Result<T> {
+    fn context_cg(self, h: &Hierarchy) -> Result<T> {
+        self.with_ctx(|| {
+            if h.is_v2() {
+                "cgroup2".to_string()
+            } else {
+                format!("cgroup {}", h.controllers)
+            }
+        })
+    }
+}
+
+/// The pids in the container's cgroup (from the first hierarchy that has
+/// them; all hierarchies hold the same processes).
+pub fn pids(dirs: &[CgroupDir]) -> Result<Vec<i32>> {
+    let pick = dirs
+        .iter()
+        .find(|d| d.hierarchy.has("pids") || d.hierarchy.has("freezer"))
+        .or_else(|| dirs.first());
+    let Some(d) = pick else {
+        return Ok(Vec::new());
+    };
+    let file = d.path().join("cgroup.procs");
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("read {}", file.display()), e)),
+    };
+    Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
+}
+
+/// Remove the directories pivot created, deepest first, waiting briefly
+/// for a cgroup whose last task is still exiting (EBUSY).
+pub fn remove(dirs: &[CgroupDir]) -> Result<()> {
+    let mut first_err = None;
+    for d in dirs {
+        for dir in d.created.iter().rev() {
+            if let Err(e) = rmdir_retry(dir) {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+fn rmdir_retry(dir: &Path) -> Result<()> {
+    let mut delay = std::time::Duration::from_millis(1);
+    for _ in 0..12 {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(std::time::Duration::from_millis(200));
+            }
+            Err(e) => return Err(Error::io(format!("rmdir {}", dir.display()), e)),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Os(libc::EBUSY),
+        format!("rmdir {}: still busy", dir.display()),
+    ))
+}
+
+/// Whether the container's cgroup is frozen (v1 freezer or v2 cgroup.freeze).
+pub fn is_frozen(dirs: &[CgroupDir]) -> bool {
+    for d in dirs {
+        if d.hierarchy.has("freezer") {
+            let s = std::fs::read_to_string(d.path().join("freezer.state")).unwrap_or_default();
+            return s.trim() == "FROZEN";
+        }
+        if d.hierarchy.is_v2() && d.hierarchy.root == "/" && d.hierarchy.mount.ends_with("cgroup") {
+            let s = std::fs::read_to_string(d.path().join("cgroup.freeze")).unwrap_or_default();
+            return s.trim() == "1";
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MI: &str = "\
+30 25 0:26 / /sys/fs/cgroup rw,nosuid - tmpfs tmpfs rw,mode=755
+31 30 0:27 / /sys/fs/cgroup/cpu rw,relatime shared:5 - cgroup cgroup rw,cpu
+32 30 0:28 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+33 30 0:29 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
+34 30 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+35 30 0:31 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
+";
+
+    #[test]
+    fn finds_hierarchies() {
+        let h = parse_hierarchies(MI);
+        let names: Vec<&str> = h.iter().map(|h| h.controllers.as_str()).collect();
+        assert_eq!(names, ["cpu", "memory", "name=systemd", "", "cpu,cpuacct"]);
+        assert!(h[3].is_v2());
+    }
+
+    #[test]
+    fn paths_like_runc() {
+        let h = parse_hierarchies(MI);
+        let own = vec![
+            ("memory".to_string(), "/sup/x".to_string()),
+            ("cpu".to_string(), "/".to_string()),
+            ("".to_string(), "/".to_string()),
+        ];
+        let d = plan_dirs(&h, &own, None, "web").unwrap();
+        assert_eq!(
+            d[1].path(),
+            PathBuf::from("/sys/fs/cgroup/memory/sup/x/web")
+        );
+        assert_eq!(d[0].path(), PathBuf::from("/sys/fs/cgroup/cpu/web"));
+        let d = plan_dirs(&h, &own, Some("/a/b"), "web").unwrap();
+        assert_eq!(d[1].path(), PathBuf::from("/sys/fs/cgroup/memory/a/b"));
+        assert!(plan_dirs(&h, &own, Some("/a/../b"), "web").is_err());
+    }
+}

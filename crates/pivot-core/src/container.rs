@@ -1,0 +1,424 @@
+//! The container operations behind the CLI: create, start, state, kill,
+//! delete, list and run.
+
+use crate::cgroups::{self, CgroupDir};
+use crate::error::{Context, Error, ErrorKind, Result};
+use crate::process::{self, rlimits, Init, InitOptions};
+use crate::spec::{self, NsKind, Plan};
+use crate::state::{self, Saved, StateDir, Status};
+use crate::sys;
+use std::collections::BTreeMap;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+/// Where container state lives (`--root`).
+pub struct Runtime {
+    pub root: PathBuf,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    std::path::absolute(p).map_err(|e| Error::io(format!("absolute path of {}", p.display()), e))
+}
+
+/// Load and check everything that can be checked before touching the
+/// system, so that bad input leaves nothing behind.
+pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
+    spec::validate_id(id)?;
+    let bundle = absolute(&opts.bundle)?;
+    if !bundle.is_dir() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "bundle {:?}: no such directory",
+                bundle.display().to_string()
+            ),
+        ));
+    }
+    let spec = spec::load_spec(&bundle)?;
+    let plan = spec::build_plan(id, &bundle, spec)?;
+    rlimits::validate(&plan.process.rlimits)?;
+    if plan.process.terminal {
+        return Err(Error::unsupported(if opts.console_socket.is_some() {
+            "process.terminal: --console-socket is not supported yet"
+        } else {
+            "process.terminal: cannot allocate a terminal without --console-socket (set \"terminal\": false to pass stdio through)"
+        }));
+    }
+    if !plan.rootfs.is_dir() {
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "root.path: rootfs {:?} does not exist or is not a directory",
+                plan.rootfs.display().to_string()
+            ),
+        ));
+    }
+    Ok(plan)
+}
+
+impl Runtime {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Runtime { root: root.into() }
+    }
+
+    /// Create a container: on success its init waits for `start`; on
+    /// failure nothing is left (no state dir, cgroup, mount or process).
+    pub fn create(&self, id: &str, opts: &CreateOptions) -> Result<Init> {
+        let plan = load_plan(id, opts)?;
+        if StateDir::new(&self.root, id).dir.exists() {
+            return Err(Error::new(
+                ErrorKind::AlreadyExists,
+                format!("container with id {id:?} already exists"),
+            ));
+        }
+        let (sd, _lock) = StateDir::reserve(&self.root, id)?;
+        let mut dirs = Vec::new();
+        match self.create_in(&sd, &plan, opts, &mut dirs) {
+            Ok(init) => Ok(init),
+            Err(e) => {
+                let _ = cgroups::remove(&dirs);
+                let _ = sd.destroy();
+                Err(e)
+            }
+        }
+    }
+
+    fn create_in(
+        &self,
+        sd: &StateDir,
+        plan: &Plan,
+        opts: &CreateOptions,
+        dirs: &mut Vec<CgroupDir>,
+    ) -> Result<Init> {
+        let dirfd = sys::openat(
+            sys::cwd(),
+            &sd.dir.to_string_lossy(),
+            libc::O_PATH | libc::O_DIRECTORY,
+            0,
+        )?;
+        sys::mkfifoat(dirfd.as_fd(), state::FIFO, 0o622)?;
+        let fifo = sys::openat(dirfd.as_fd(), state::FIFO, libc::O_PATH, 0)?;
+        let hierarchies = cgroups::hierarchies()?;
+        let own = cgroups::own_cgroups()?;
+        let cgroups_path = plan
+            .spec
+            .linux
+            .as_ref()
+            .and_then(|l| l.cgroups_path.as_deref());
+        *dirs = cgroups::plan_dirs(&hierarchies, &own, cgroups_path, &plan.id)?;
+        cgroups::create(dirs).ctx("linux.cgroupsPath")?;
+        let init_opts = InitOptions {
+            no_pivot: opts.no_pivot,
+            no_new_keyring: opts.no_new_keyring,
+            preserve_fds: opts.preserve_fds,
+            fifo,
+            hierarchies,
+            cgroups: dirs.clone(),
+        };
+        let init = process::spawn(plan, &init_opts, dirs)?;
+        let saved = saved_state(plan, &init, dirs);
+        let r = sd.save(&saved).and_then(|_| match &opts.pid_file {
+            Some(p) => write_pid_file(p, init.pid),
+            None => Ok(()),
+        });
+        if let Err(e) = r {
+            init.abort();
+            return Err(e);
+        }
+        Ok(init)
+    }
+
+    pub fn start(&self, id: &str) -> Result<()> {
+        let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+        match state::status(&sd, &saved) {
+            Status::Created => {}
+            Status::Stopped => {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    "cannot start a container that has stopped",
+                ))
+            }
+            _ => {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    "cannot start an already running container",
+                ))
+            }
+        }
+        release_init(&sd, &saved)
+    }
+
+    /// The runtime-spec state JSON.
+    pub fn state(&self, id: &str) -> Result<serde_json::Value> {
+        let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+        let status = state::status(&sd, &saved);
+        Ok(state::oci_state(&saved, status))
+    }
+
+    pub fn kill(&self, id: &str, sig: i32, all: bool) -> Result<()> {
+        let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+        if state::status(&sd, &saved) == Status::Stopped {
+            return Err(Error::new(ErrorKind::InvalidState, "container not running"));
+        }
+        if all {
+            signal_all(&saved, sig)
+        } else {
+            signal_init(&saved, sig)
+        }
+    }
+
+    pub fn delete(&self, id: &str, force: bool) -> Result<()> {
+        spec::validate_id(id)?;
+        let sd = StateDir::new(&self.root, id);
+        if sd.dir.is_dir() && !sd.exists() {
+            // An aborted create left a directory without state: remove it.
+            let _ = sd.destroy();
+        }
+        let (sd, _lock, saved) = match StateDir::open_locked(&self.root, id) {
+            Err(e) if force && e.kind() == ErrorKind::NotFound => return Ok(()),
+            r => r?,
+        };
+        let status = state::status(&sd, &saved);
+        match status {
+            Status::Stopped | Status::Created => {}
+            _ if force => {}
+            s => {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    format!(
+                        "cannot delete container {id:?} that is not stopped: {}",
+                        s.as_str()
+                    ),
+                ))
+            }
+        }
+        destroy(&sd, &saved)
+    }
+
+    /// Every container under the root, with its status.
+    pub fn list(&self) -> Result<Vec<(Saved, Status)>> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("read {}", self.root.display()), e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if spec::validate_id(&name).is_err() {
+                continue;
+            }
+            let sd = StateDir::new(&self.root, &name);
+            if let Ok(saved) = sd.load() {
+                let st = state::status(&sd, &saved);
+                out.push((saved, st));
+            }
+        }
+        out.sort_by(|a, b| a.0.created.cmp(&b.0.created).then(a.0.id.cmp(&b.0.id)));
+        Ok(out)
+    }
+
+    /// `run`: create and start, then (unless detached) stay the
+    /// container's parent, forward signals, and return its exit status.
+    pub fn run(&self, id: &str, opts: &CreateOptions, detach: bool, keep: bool) -> Result<i32> {
+        if detach {
+            self.create(id, opts)?;
+            self.start(id).map_err(|e| self.cleanup_after(id, e))?;
+            return Ok(0);
+        }
+        sys::set_child_subreaper()?;
+        let init = self.create(id, opts)?;
+        // Signals are taken from here on and passed to the container; the
+        // init, already made, keeps its own mask.
+        let old_mask = sys::sigprocmask_block(&forwarded_signals())?;
+        let result = self
+            .start(id)
+            .and_then(|_| wait_forwarding(init.pid))
+            .map_err(|e| self.cleanup_after(id, e));
+        let _ = sys::sigprocmask_set(&old_mask);
+        let code = result?;
+        if !keep {
+            self.delete(id, true)?;
+        }
+        Ok(code)
+    }
+
+    fn cleanup_after(&self, id: &str, e: Error) -> Error {
+        let _ = self.delete(id, true);
+        e
+    }
+}
+
+fn saved_state(plan: &Plan, init: &Init, dirs: &[CgroupDir]) -> Saved {
+    let namespaces: BTreeMap<String, String> = NsKind::ALL
+        .iter()
+        .filter(|k| plan.namespaces.has(**k))
+        .map(|k| {
+            (
+                k.spec_name().to_string(),
+                format!("/proc/{}/ns/{}", init.pid, k.proc_name()),
+            )
+        })
+        .collect();
+    Saved {
+        id: plan.id.clone(),
+        pid: init.pid,
+        pid_start: state::proc_stat(init.pid).map(|s| s.0).unwrap_or(0),
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        created: crate::time::now_rfc3339(true),
+        owner: String::new(),
+        annotations: plan.spec.annotations.clone().unwrap_or_default(),
+        cgroups: dirs.to_vec(),
+        namespaces,
+        config: plan.spec.clone(),
+    }
+}
+
+fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let path = absolute(path)?;
+    state::write_atomic(&path, pid.to_string().as_bytes(), 0o644).ctx("--pid-file")
+}
+
+/// Open exec.fifo for reading: the init, blocked opening it for writing,
+/// writes one byte and goes on to exec.
+fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
+    let path = sd.fifo_path();
+    let fifo = sys::openat(
+        sys::cwd(),
+        &path.to_string_lossy(),
+        libc::O_RDONLY | libc::O_NONBLOCK,
+        0,
+    )?;
+    let mut buf = [0u8; 1];
+    loop {
+        let ev = sys::poll_one(fifo.as_fd(), libc::POLLIN, 100)?;
+        if ev & libc::POLLIN != 0 {
+            if let Ok(1) = sys::read(fifo.as_fd(), &mut buf) {
+                break;
+            }
+        }
+        if !state::init_alive(saved) {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "container process is already dead",
+            ));
+        }
+    }
+    std::fs::remove_file(&path).map_err(|e| Error::io(format!("remove {}", path.display()), e))
+}
+
+fn signal_init(saved: &Saved, sig: i32) -> Result<()> {
+    let pidfd = sys::pidfd_open(saved.pid)?;
+    // The pidfd pins the process: check it is still our init, not a
+    // recycled pid, before signalling through it.
+    if !state::init_alive(saved) {
+        return Err(Error::new(ErrorKind::InvalidState, "container not running"));
+    }
+    sys::pidfd_send_signal(pidfd.as_fd(), sig)
+}
+
+fn signal_all(saved: &Saved, sig: i32) -> Result<()> {
+    let pids = cgroups::pids(&saved.cgroups)?;
+    if pids.is_empty() {
+        return signal_init(saved, sig);
+    }
+    for pid in pids {
+        match sys::kill(pid, sig) {
+            Err(e) if e.errno() != Some(libc::ESRCH) => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Kill whatever still runs, wait for it, remove cgroups and state.
+fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
+    if state::init_alive(saved) {
+        let _ = signal_all(saved, libc::SIGKILL);
+        wait_dead(saved);
+    }
+    // Processes that outlived an init without a pid namespace.
+    for _ in 0..100 {
+        let pids = cgroups::pids(&saved.cgroups).unwrap_or_default();
+        if pids.is_empty() {
+            break;
+        }
+        for pid in pids {
+            let _ = sys::kill(pid, libc::SIGKILL);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    cgroups::remove(&saved.cgroups).ctx("remove cgroups")?;
+    sd.destroy()
+}
+
+fn wait_dead(saved: &Saved) {
+    let Ok(pidfd) = sys::pidfd_open(saved.pid) else {
+        return;
+    };
+    // A pidfd becomes readable when the process exits, child or not.
+    for _ in 0..100 {
+        match sys::poll_one(pidfd.as_fd(), libc::POLLIN, 100) {
+            Ok(ev) if ev != 0 => return,
+            Err(_) => return,
+            _ => {}
+        }
+        if !state::init_alive(saved) {
+            return;
+        }
+    }
+}
+
+/// Signals `run` passes on to the container's init.
+fn forwarded_signals() -> Vec<i32> {
+    (1..32)
+        .filter(|s| {
+            ![
+                libc::SIGKILL,
+                libc::SIGSTOP,
+                libc::SIGSEGV,
+                libc::SIGBUS,
+                libc::SIGFPE,
+                libc::SIGILL,
+                libc::SIGTRAP,
+                libc::SIGSYS,
+            ]
+            .contains(s)
+        })
+        .collect()
+}
+
+/// Wait for the init to exit, forwarding signals and reaping orphans
+/// (pivot is their subreaper). Returns the shell-style exit status.
+fn wait_forwarding(init_pid: i32) -> Result<i32> {
+    let sigs = forwarded_signals();
+    loop {
+        // Reap first: the init may have exited before we started waiting.
+        loop {
+            match sys::waitpid(-1, libc::WNOHANG) {
+                Ok((0, _)) => break,
+                Ok((pid, status)) if pid == init_pid => return Ok(sys::wait_status_code(status)),
+                Ok(_) => continue,
+                Err(e) if e.errno() == Some(libc::ECHILD) => {
+                    return Err(Error::other("container init is not pivot's child"))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let sig = sys::sigwait(&sigs)?;
+        if sig != libc::SIGCHLD && sig != libc::SIGWINCH && sig != libc::SIGURG {
+            let _ = sys::kill(init_pid, sig);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! pivot-core: the OCI runtime as a library. No printing, no process exit:
+//! every operation returns a value or an [`Error`] with its context chain.
+//!
+//! The split: `spec` is pure (parse, validate, plan), `sys` holds every
+//! kernel call and all the `unsafe`, `rootfs` and `process` are the steps
+//! of building a container, `state` and `cgroups` what outlives `create`,
+//! and `container` ties them into the commands.
+
+#![deny(unsafe_code)]
+
+pub mod cgroups;
+pub mod container;
+pub mod error;
+pub mod features;
+pub mod process;
+pub mod rootfs;
+pub mod signal;
+pub mod spec;
+pub mod state;
+pub mod sys;
+pub mod time;
+
+pub use container::{CreateOptions, Runtime};
+pub use error::{Error, ErrorKind, Result};

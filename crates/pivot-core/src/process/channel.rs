@@ -1,0 +1,102 @@
+//! The socketpair between pivot and the container's init: typed messages,
+//! one per datagram, as JSON.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::sys;
+use serde::{Deserialize, Serialize};
+use std::os::fd::{AsFd, OwnedFd};
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Msg {
+    /// parent -> init: the init is in its cgroups (and, for a user
+    /// namespace made by clone3, its id maps are written): go on.
+    Go,
+    /// init -> parent: I made a user namespace with unshare; write my maps.
+    MapIds,
+    /// parent -> init: maps written.
+    MapsDone,
+    /// init -> parent: the real init is this pid (after a second fork).
+    Pid(i32),
+    /// init -> parent: set up and about to wait for `start`.
+    Ready,
+    /// init -> parent: failed; the chain as text.
+    Failed {
+        errno: i32,
+        invalid: bool,
+        text: String,
+    },
+}
+
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+impl Channel {
+    pub fn new(fd: OwnedFd) -> Self {
+        Channel { fd }
+    }
+
+    pub fn pair() -> Result<(Channel, Channel)> {
+        let (a, b) = sys::socketpair()?;
+        Ok((Channel::new(a), Channel::new(b)))
+    }
+
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.fd.as_raw_fd()
+    }
+
+    pub fn send(&self, msg: &Msg) -> Result<()> {
+        let data = serde_json::to_vec(msg).map_err(|e| Error::other(e.to_string()))?;
+        sys::send_msg(self.fd.as_fd(), &data, None)
+    }
+
+    /// The next message, or None when the peer has gone.
+    pub fn recv(&self) -> Result<Option<Msg>> {
+        let (data, _fd) = sys::recv_msg(self.fd.as_fd())?;
+        if data.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&data)
+            .map(Some)
+            .map_err(|e| Error::other(format!("init channel: bad message: {e}")))
+    }
+
+    /// Report an error to the parent.
+    pub fn send_error(&self, e: &Error) {
+        let (errno, invalid) = match e.kind() {
+            ErrorKind::Os(n) => (n, false),
+            ErrorKind::InvalidInput => (0, true),
+            _ => (0, false),
+        };
+        let _ = self.send(&Msg::Failed {
+            errno,
+            invalid,
+            text: e.to_string(),
+        });
+    }
+
+    pub fn expect(&self, want: Msg) -> Result<()> {
+        match self.recv()? {
+            Some(m) if m == want => Ok(()),
+            Some(m) => Err(Error::other(format!(
+                "init channel: expected {want:?}, got {m:?}"
+            ))),
+            None => Err(Error::other(format!(
+                "init channel: closed while waiting for {want:?}"
+            ))),
+        }
+    }
+}
+
+/// Turn a `Failed` message back into an error.
+pub fn wire_error(errno: i32, invalid: bool, text: String) -> Error {
+    let kind = if errno != 0 {
+        ErrorKind::Os(errno)
+    } else if invalid {
+        ErrorKind::InvalidInput
+    } else {
+        ErrorKind::Other
+    };
+    Error::from_wire(kind, text)
+}

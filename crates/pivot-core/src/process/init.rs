@@ -1,0 +1,150 @@
+//! The container's init, from clone3 to execve. Runs in the child on a copy
+//! of the parent's memory: no re-exec. Every failure goes back to the
+//! parent over the channel as one error chain.
+
+use super::channel::{Channel, Msg};
+use super::{rlimits, user};
+use crate::cgroups::{CgroupDir, Hierarchy};
+use crate::error::{Context, Error, Result};
+use crate::rootfs;
+use crate::spec::{NsKind, Plan};
+use crate::sys::{self, Forked};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+/// What the init needs besides the plan.
+pub struct InitOptions {
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    /// O_PATH handle on `exec.fifo`, opened by the parent.
+    pub fifo: OwnedFd,
+    /// The host's cgroup hierarchies and the container's dirs in them, for
+    /// a `cgroup` mount.
+    pub hierarchies: Vec<Hierarchy>,
+    pub cgroups: Vec<CgroupDir>,
+}
+
+/// Run the init; returns an exit code only on failure (success execs).
+pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel) -> i32 {
+    match setup(plan, opts, ch) {
+        Ok(()) => match wait_and_exec(plan, opts) {
+            Ok(()) => 0,
+            Err(e) => {
+                // `start` has already returned; the caller's stderr is all
+                // that is left to tell.
+                eprintln!("pivot: container init: {e}");
+                255
+            }
+        },
+        Err(e) => {
+            ch.send_error(&e);
+            1
+        }
+    }
+}
+
+fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
+    sys::close_fds_from(3 + opts.preserve_fds, &[ch.raw_fd(), opts.fifo.as_raw_fd()])?;
+    // Die with the parent while it still supervises the setup.
+    sys::set_pdeathsig(libc::SIGKILL)?;
+    ch.expect(Msg::Go)?;
+    join_namespaces(plan, ch)?;
+    if plan.namespaces.is_new(NsKind::Cgroup) {
+        sys::unshare(NsKind::Cgroup.clone_flag())?;
+    }
+    if plan.namespaces.has(NsKind::User) {
+        // Become root of the new user namespace before anything else.
+        sys::setresgid(0).ctx("become root in the user namespace")?;
+        sys::setresuid(0).ctx("become root in the user namespace")?;
+    }
+    let ctx = rootfs::Context {
+        plan,
+        no_pivot: opts.no_pivot,
+        hierarchies: &opts.hierarchies,
+        cgroups: &opts.cgroups,
+    };
+    rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
+    set_names(plan)?;
+    rlimits::apply(&plan.process.rlimits)?;
+    if plan.process.no_new_privileges {
+        sys::set_no_new_privs()?;
+    }
+    user::switch(plan)?;
+    let cwd = &plan.process.cwd;
+    sys::chdir(cwd).with_ctx(|| format!("process.cwd {cwd:?}"))?;
+    // A cwd that escaped the root (CVE-2024-21626) has no name here.
+    sys::getcwd().ctx("process.cwd: the working directory is outside the container")?;
+    user::lookup_executable(&plan.process)?;
+    // The parent exits after Ready; the init must outlive it.
+    sys::set_pdeathsig(0)?;
+    ch.send(&Msg::Ready)
+}
+
+/// Join the `path` namespaces (user first), then create the new ones that
+/// clone3 did not, forking once more if the pid namespace changed.
+fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<()> {
+    let ns = &plan.namespaces;
+    if ns.join.is_empty() {
+        return Ok(());
+    }
+    for (kind, path) in &ns.join {
+        let field = format!("linux.namespaces {} path {path:?}", kind.spec_name());
+        let fd = sys::openat(sys::cwd(), path, libc::O_RDONLY, 0).ctx(&field)?;
+        sys::setns(fd.as_fd(), kind.clone_flag() as i32).ctx(&field)?;
+    }
+    if ns.is_new(NsKind::User) {
+        sys::unshare(NsKind::User.clone_flag())?;
+        ch.send(&Msg::MapIds)?;
+        ch.expect(Msg::MapsDone)?;
+    }
+    let rest = ns.new & !(NsKind::User.clone_flag() | NsKind::Cgroup.clone_flag());
+    if rest != 0 {
+        sys::unshare(rest)?;
+    }
+    let pid_changed = ns.has(NsKind::Pid) || ns.has(NsKind::Time);
+    if pid_changed {
+        // setns/unshare of a pid or time namespace applies to children only.
+        match sys::fork()? {
+            Forked::Child => sys::set_pdeathsig(libc::SIGKILL)?,
+            Forked::Parent { pid, .. } => {
+                ch.send(&Msg::Pid(pid))?;
+                sys::exit_now(0);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn set_names(plan: &Plan) -> Result<()> {
+    if let Some(h) = plan.spec.hostname.as_deref().filter(|h| !h.is_empty()) {
+        sys::sethostname(h).ctx("hostname")?;
+    }
+    if let Some(d) = plan.spec.domainname.as_deref().filter(|d| !d.is_empty()) {
+        sys::setdomainname(d).ctx("domainname")?;
+    }
+    Ok(())
+}
+
+/// Block until `start` opens the fifo, then exec the process.
+fn wait_and_exec(plan: &Plan, opts: &InitOptions) -> Result<()> {
+    let path = format!("/proc/self/fd/{}", opts.fifo.as_raw_fd());
+    let fifo = sys::openat(sys::cwd(), &path, libc::O_WRONLY, 0)
+        .ctx("open exec.fifo (the container needs /proc)")?;
+    sys::write(fifo.as_fd(), b"0")?;
+    drop(fifo);
+    exec(plan, opts.preserve_fds)
+}
+
+fn exec(plan: &Plan, preserve_fds: u32) -> Result<()> {
+    let p = &plan.process;
+    let path = user::lookup_executable(p)?;
+    sys::cloexec_from(3 + preserve_fds)?;
+    sys::reset_signals();
+    Err(sys::execve(&path, &p.args, &p.env))
+}
+
+/// Turn an init error into text for a caller that can no longer be told
+/// over the channel.
+pub fn describe(e: &Error) -> String {
+    e.to_string()
+}

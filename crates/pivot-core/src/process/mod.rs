@@ -1,0 +1,12 @@
+//! The container's processes: the channel between pivot and the init, the
+//! parent's side (spawn) and the init's side (init).
+
+pub mod channel;
+pub mod init;
+pub mod procfs;
+pub mod rlimits;
+pub mod spawn;
+pub mod user;
+
+pub use init::InitOptions;
+pub use spawn::{spawn, Init};

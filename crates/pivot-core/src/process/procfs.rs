@@ -1,0 +1,41 @@
+//! The runtime's own handle on the host's procfs: every write pivot makes
+//! to procfs goes through a directory fd it opened and checked to be a real
+//! procfs (SECURITY.md rule 5), never through a path in the container.
+
+use crate::error::{Error, Result};
+use crate::sys;
+use std::os::fd::{AsFd, OwnedFd};
+
+pub struct ProcFs {
+    fd: OwnedFd,
+}
+
+impl ProcFs {
+    pub fn open() -> Result<ProcFs> {
+        let fd = sys::openat(
+            sys::cwd(),
+            "/proc",
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            0,
+        )?;
+        let st = sys::fstatfs(fd.as_fd())?;
+        if st.f_type as i64 != sys::PROC_SUPER_MAGIC {
+            return Err(Error::other(format!(
+                "/proc is not procfs (f_type {:#x})",
+                st.f_type
+            )));
+        }
+        Ok(ProcFs { fd })
+    }
+
+    /// Write a file under /proc through the handle, never following a
+    /// symlink at the last component.
+    pub fn write(&self, rel: &str, data: &str) -> Result<()> {
+        let f = sys::openat(self.fd.as_fd(), rel, libc::O_WRONLY | libc::O_NOFOLLOW, 0)?;
+        let n = sys::write(f.as_fd(), data.as_bytes())?;
+        if n != data.len() {
+            return Err(Error::other(format!("short write to /proc/{rel}")));
+        }
+        Ok(())
+    }
+}

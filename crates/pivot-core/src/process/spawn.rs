@@ -1,0 +1,119 @@
+//! The parent's side of starting a container's init: one clone3 with the
+//! namespace flags, placement in the cgroups, id maps, then wait for the
+//! init to report Ready or an error.
+
+use super::channel::{wire_error, Channel, Msg};
+use super::init::{self, InitOptions};
+use super::procfs::ProcFs;
+use crate::cgroups::{self, CgroupDir};
+use crate::error::{Context, Error, Result};
+use crate::spec::types::IdMapping;
+use crate::spec::{NsKind, Plan};
+use crate::sys::{self, Forked};
+use std::os::fd::{AsFd, OwnedFd};
+
+/// The container's init, from the parent's side.
+pub struct Init {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+}
+
+impl Init {
+    /// Kill and reap a half-made init (on a failed create).
+    pub fn abort(&self) {
+        let _ = sys::pidfd_send_signal(self.pidfd.as_fd(), libc::SIGKILL);
+        let _ = sys::waitpid(self.pid, 0);
+    }
+}
+
+fn map_text(maps: &[IdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id, m.host_id, m.size))
+        .collect()
+}
+
+fn write_id_maps(plan: &Plan, pid: i32) -> Result<()> {
+    let proc = ProcFs::open()?;
+    proc.write(&format!("{pid}/uid_map"), &map_text(&plan.uid_mappings))
+        .ctx("linux.uidMappings")?;
+    proc.write(&format!("{pid}/gid_map"), &map_text(&plan.gid_mappings))
+        .ctx("linux.gidMappings")
+}
+
+/// Start the init. On success it is blocked waiting for `start`.
+pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<Init> {
+    let (parent_ch, child_ch) = Channel::pair()?;
+    let ns = &plan.namespaces;
+    // With nothing to join, every namespace comes from the one clone3.
+    // Joining an existing namespace must precede creating the others (they
+    // belong to the joined user namespace), so the init unshares them
+    // itself. The cgroup namespace is always unshared by the init once it
+    // sits in its cgroup, so that the namespace's root is that cgroup.
+    let fast = ns.join.is_empty();
+    let flags = if fast {
+        ns.new & !NsKind::Cgroup.clone_flag()
+    } else {
+        0
+    };
+    match sys::clone3(flags, None)? {
+        Forked::Child => {
+            drop(parent_ch);
+            let code = init::run(plan, opts, &child_ch);
+            sys::exit_now(code)
+        }
+        Forked::Parent { pid, pidfd } => {
+            drop(child_ch);
+            let mut child = Init { pid, pidfd };
+            match drive(plan, &parent_ch, &mut child, cgroups, fast) {
+                Ok(()) => Ok(child),
+                Err(e) => {
+                    child.abort();
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn drive(
+    plan: &Plan,
+    ch: &Channel,
+    child: &mut Init,
+    cgroups: &[CgroupDir],
+    fast: bool,
+) -> Result<()> {
+    cgroups::add_pid(cgroups, child.pid)?;
+    if fast && plan.namespaces.is_new(NsKind::User) {
+        write_id_maps(plan, child.pid)?;
+    }
+    ch.send(&Msg::Go)?;
+    loop {
+        match ch.recv()? {
+            Some(Msg::MapIds) => {
+                write_id_maps(plan, child.pid)?;
+                ch.send(&Msg::MapsDone)?;
+            }
+            Some(Msg::Pid(grandchild)) => {
+                // The process that joined the pid namespace forked the real
+                // init and exits; reap it and follow the init instead.
+                let _ = sys::waitpid(child.pid, 0);
+                child.pidfd = sys::pidfd_open(grandchild)?;
+                child.pid = grandchild;
+            }
+            Some(Msg::Ready) => return Ok(()),
+            Some(Msg::Failed {
+                errno,
+                invalid,
+                text,
+            }) => return Err(wire_error(errno, invalid, text)),
+            Some(m) => return Err(Error::other(format!("init sent {m:?} out of turn"))),
+            None => {
+                let (_, status) = sys::waitpid(child.pid, 0)?;
+                return Err(Error::other(format!(
+                    "container init exited during setup (status {})",
+                    sys::wait_status_code(status)
+                )));
+            }
+        }
+    }
+}

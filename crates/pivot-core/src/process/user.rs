@@ -1,0 +1,51 @@
+//! process.user (groups, gid, uid, umask) and finding the executable.
+
+use crate::error::{Context, Error, ErrorKind, Result};
+use crate::spec::types::Process;
+use crate::spec::Plan;
+use crate::sys;
+
+pub fn switch(plan: &Plan) -> Result<()> {
+    let u = &plan.process.user;
+    sys::setgroups(&u.additional_gids).ctx("process.user.additionalGids")?;
+    sys::setresgid(u.gid).ctx("process.user.gid")?;
+    sys::setresuid(u.uid).ctx("process.user.uid")?;
+    sys::umask(u.umask.unwrap_or(0o022));
+    Ok(())
+}
+
+fn env_path(p: &Process) -> Option<&str> {
+    p.env.iter().find_map(|e| e.strip_prefix("PATH="))
+}
+
+fn is_executable(path: &str) -> bool {
+    match sys::fstatat(sys::cwd(), path, 0) {
+        Ok(st) => st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_mode & 0o111 != 0,
+        Err(_) => false,
+    }
+}
+
+/// Resolve args[0] in the container's PATH, as runc does (Go's LookPath).
+pub fn lookup_executable(p: &Process) -> Result<String> {
+    let name = &p.args[0];
+    if name.contains('/') {
+        if is_executable(name) {
+            return Ok(name.clone());
+        }
+        return Err(Error::new(
+            ErrorKind::NotFound,
+            format!("exec: {name:?}: no such executable file"),
+        ));
+    }
+    for dir in env_path(p).unwrap_or("").split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let cand = format!("{dir}/{name}");
+        if is_executable(&cand) {
+            return Ok(cand);
+        }
+    }
+    Err(Error::new(
+        ErrorKind::NotFound,
+        format!("exec: {name:?}: executable file not found in $PATH"),
+    ))
+}

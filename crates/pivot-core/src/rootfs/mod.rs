@@ -1,0 +1,61 @@
+//! Building the container's root filesystem, in runc's order.
+
+mod cgroupfs;
+mod dev;
+mod devices;
+mod finalize;
+mod mounts;
+mod pivot;
+pub mod resolve;
+mod root;
+
+use crate::cgroups::{CgroupDir, Hierarchy};
+use crate::error::{Context as _, Result};
+use crate::spec::{NsKind, Plan};
+use resolve::Root;
+
+/// What the rootfs steps need to know.
+pub struct Context<'a> {
+    pub plan: &'a Plan,
+    pub no_pivot: bool,
+    pub hierarchies: &'a [Hierarchy],
+    pub cgroups: &'a [CgroupDir],
+}
+
+impl Context<'_> {
+    pub fn in_userns(&self) -> bool {
+        self.plan.namespaces.has(NsKind::User)
+    }
+    fn rootfs(&self) -> String {
+        self.plan.rootfs.to_string_lossy().into_owned()
+    }
+}
+
+/// The whole flow; each step is a function named for what it does.
+pub fn prepare_rootfs(ctx: &Context) -> Result<()> {
+    if !ctx.plan.namespaces.has(NsKind::Mount) {
+        // Without a mount namespace, touch nothing of the host's mounts.
+        return pivot::chroot_only(ctx);
+    }
+    crate::sys::umask(0);
+    root::set_propagation(ctx)?;
+    root::bind_rootfs(ctx)?;
+    let root = Root::open(&ctx.rootfs())?;
+    for m in &ctx.plan.mounts {
+        mounts::mount_entry(ctx, &root, m).with_ctx(|| m.field())?;
+    }
+    if dev::needs_setup(ctx.plan) {
+        devices::create_devices(ctx, &root)?;
+        dev::setup_ptmx(&root)?;
+        dev::setup_symlinks(&root)?;
+    }
+    root.mkdir_all(&ctx.plan.process.cwd, 0o755)
+        .ctx("process.cwd")?;
+    // createContainer hooks run here, in the container's namespaces and
+    // before the root switch.
+    pivot::switch_root(ctx, root)?;
+    dev::reopen_dev_null()?;
+    finalize::finalize(ctx)?;
+    crate::sys::umask(0o022);
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! config.json: types, loading, the default spec, the mount-option table
+//! and the validated plan. Pure: no system calls beyond reading the file.
+
+pub mod default;
+pub mod load;
+pub mod mountopts;
+pub mod plan;
+pub mod types;
+
+pub use load::{load_spec, parse_json, parse_spec};
+pub use plan::{build_plan, validate_id, Namespaces, NsKind, Plan, PlannedMount};
+pub use types::Spec;

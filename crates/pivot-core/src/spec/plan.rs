@@ -1,0 +1,492 @@
+//! From a parsed config.json to a validated plan: every check that needs
+//! no system call happens here, and every error names its field.
+
+use super::mountopts::{self, MountOptions};
+use super::types::{IdMapping, Mount, Process, Spec};
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// A namespace kind and how the kernel and procfs name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NsKind {
+    User,
+    Mount,
+    Pid,
+    Net,
+    Ipc,
+    Uts,
+    Cgroup,
+    Time,
+}
+
+impl NsKind {
+    pub const ALL: [NsKind; 8] = [
+        NsKind::User,
+        NsKind::Mount,
+        NsKind::Pid,
+        NsKind::Net,
+        NsKind::Ipc,
+        NsKind::Uts,
+        NsKind::Cgroup,
+        NsKind::Time,
+    ];
+
+    /// The config.json name.
+    pub fn spec_name(self) -> &'static str {
+        match self {
+            NsKind::User => "user",
+            NsKind::Mount => "mount",
+            NsKind::Pid => "pid",
+            NsKind::Net => "network",
+            NsKind::Ipc => "ipc",
+            NsKind::Uts => "uts",
+            NsKind::Cgroup => "cgroup",
+            NsKind::Time => "time",
+        }
+    }
+
+    /// The file under /proc/<pid>/ns/.
+    pub fn proc_name(self) -> &'static str {
+        match self {
+            NsKind::User => "user",
+            NsKind::Mount => "mnt",
+            NsKind::Pid => "pid",
+            NsKind::Net => "net",
+            NsKind::Ipc => "ipc",
+            NsKind::Uts => "uts",
+            NsKind::Cgroup => "cgroup",
+            NsKind::Time => "time",
+        }
+    }
+
+    pub fn clone_flag(self) -> u64 {
+        (match self {
+            NsKind::User => libc::CLONE_NEWUSER,
+            NsKind::Mount => libc::CLONE_NEWNS,
+            NsKind::Pid => libc::CLONE_NEWPID,
+            NsKind::Net => libc::CLONE_NEWNET,
+            NsKind::Ipc => libc::CLONE_NEWIPC,
+            NsKind::Uts => libc::CLONE_NEWUTS,
+            NsKind::Cgroup => libc::CLONE_NEWCGROUP,
+            NsKind::Time => 0x80,
+        }) as u64
+    }
+
+    pub fn from_spec_name(name: &str) -> Option<NsKind> {
+        NsKind::ALL.into_iter().find(|k| k.spec_name() == name)
+    }
+}
+
+/// Which namespaces the container gets: new ones, and existing ones to join.
+#[derive(Debug, Clone, Default)]
+pub struct Namespaces {
+    /// New namespaces, as a set of CLONE_NEW* flags.
+    pub new: u64,
+    /// Existing namespaces to join, in config order (user first when joined).
+    pub join: Vec<(NsKind, String)>,
+}
+
+impl Namespaces {
+    pub fn has(&self, kind: NsKind) -> bool {
+        self.new & kind.clone_flag() != 0 || self.join.iter().any(|(k, _)| *k == kind)
+    }
+    pub fn is_new(&self, kind: NsKind) -> bool {
+        self.new & kind.clone_flag() != 0
+    }
+}
+
+/// One config.json mount with its options decoded.
+#[derive(Debug, Clone)]
+pub struct PlannedMount {
+    /// Index in config.json's `mounts`, for error text.
+    pub index: usize,
+    pub destination: String,
+    pub kind: String,
+    /// For binds: an absolute host path (relative sources are taken
+    /// relative to the bundle). For others: the source string as given.
+    pub source: String,
+    pub options: MountOptions,
+    pub uid_mappings: Vec<IdMapping>,
+    pub gid_mappings: Vec<IdMapping>,
+}
+
+impl Plan {
+    /// linux.devices as given.
+    pub fn spec_devices(&self) -> &[super::types::Device] {
+        self.spec
+            .linux
+            .as_ref()
+            .map(|l| &l.devices[..])
+            .unwrap_or(&[])
+    }
+}
+
+impl PlannedMount {
+    pub fn is_bind(&self) -> bool {
+        self.options.is_bind()
+    }
+    pub fn field(&self) -> String {
+        format!("mounts[{}]", self.index)
+    }
+}
+
+/// Everything `create` needs, checked.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub readonly_root: bool,
+    pub spec: Spec,
+    pub process: Process,
+    pub namespaces: Namespaces,
+    pub mounts: Vec<PlannedMount>,
+    pub rootfs_propagation: Option<u64>,
+    pub uid_mappings: Vec<IdMapping>,
+    pub gid_mappings: Vec<IdMapping>,
+}
+
+/// The characters runc allows in a container ID, and the length a state
+/// directory name can have.
+pub fn validate_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid("container ID must not be empty"));
+    }
+    if id.len() > 250 {
+        return Err(Error::invalid(format!(
+            "container ID is {} bytes long; at most 250 are allowed",
+            id.len()
+        )));
+    }
+    if id == "." || id == ".." {
+        return Err(Error::invalid(format!("invalid container ID {id:?}")));
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.')))
+    {
+        return Err(Error::invalid(format!(
+            "invalid container ID {id:?}: character {c:?} is not allowed (only [A-Za-z0-9_+.-])"
+        )));
+    }
+    Ok(())
+}
+
+fn check_version(v: &str) -> Result<()> {
+    let major = v.split('.').next().unwrap_or("");
+    if major != "1" {
+        return Err(Error::invalid(format!(
+            "ociVersion {v:?}: unsupported major version (pivot implements 1.x, spec {})",
+            super::default::OCI_VERSION
+        )));
+    }
+    Ok(())
+}
+
+fn plan_namespaces(spec: &Spec) -> Result<Namespaces> {
+    let mut ns = Namespaces::default();
+    let mut seen = Vec::new();
+    let list = spec
+        .linux
+        .as_ref()
+        .map(|l| &l.namespaces[..])
+        .unwrap_or(&[]);
+    for (i, n) in list.iter().enumerate() {
+        let field = format!("linux.namespaces[{i}]");
+        let kind = NsKind::from_spec_name(&n.kind).ok_or_else(|| {
+            Error::invalid(format!("{field}.type: unknown namespace type {:?}", n.kind))
+        })?;
+        if seen.contains(&kind) {
+            return Err(Error::invalid(format!(
+                "{field}.type: namespace {:?} is listed twice",
+                n.kind
+            )));
+        }
+        seen.push(kind);
+        match n.path.as_deref() {
+            Some(p) if !p.is_empty() => {
+                if !p.starts_with('/') {
+                    return Err(Error::invalid(format!(
+                        "{field}.path: {p:?} is not an absolute path"
+                    )));
+                }
+                ns.join.push((kind, p.to_string()));
+            }
+            _ => ns.new |= kind.clone_flag(),
+        }
+    }
+    // setns into a user namespace must come before the others, whose
+    // permission checks depend on it.
+    ns.join.sort_by_key(|(k, _)| *k != NsKind::User);
+    Ok(ns)
+}
+
+fn plan_mount(bundle: &Path, index: usize, m: &Mount) -> Result<PlannedMount> {
+    let field = format!("mounts[{index}]");
+    if !m.destination.starts_with('/') {
+        return Err(Error::invalid(format!(
+            "{field}.destination: {:?} is not an absolute path",
+            m.destination
+        )));
+    }
+    let options = mountopts::parse(&m.options);
+    let mut kind = m.kind.clone().unwrap_or_default();
+    if options.is_bind() && (kind.is_empty() || kind == "none") {
+        kind = "bind".into();
+    }
+    if kind == "bind" && !options.is_bind() {
+        // A "bind" type without the option still means a bind, as in runc.
+        return plan_mount(
+            bundle,
+            index,
+            &Mount {
+                options: [&m.options[..], &["bind".to_string()]].concat(),
+                ..m.clone()
+            },
+        );
+    }
+    if kind.is_empty() {
+        return Err(Error::invalid(format!(
+            "{field}.type: missing for mount on {:?}",
+            m.destination
+        )));
+    }
+    let mut source = m.source.clone().unwrap_or_default();
+    if kind == "bind" {
+        if source.is_empty() {
+            return Err(Error::invalid(format!(
+                "{field}.source: a bind mount on {:?} needs a source",
+                m.destination
+            )));
+        }
+        if !source.starts_with('/') {
+            source = bundle.join(&source).to_string_lossy().into_owned();
+        }
+    }
+    if (!m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()) && options.idmap.is_none() {
+        return Err(Error::invalid(format!(
+            "{field}: uidMappings/gidMappings need the idmap or ridmap option"
+        )));
+    }
+    if options.idmap.is_some() && kind != "bind" {
+        return Err(Error::invalid(format!(
+            "{field}: idmap is only supported on bind mounts"
+        )));
+    }
+    Ok(PlannedMount {
+        index,
+        destination: m.destination.clone(),
+        kind,
+        source,
+        options,
+        uid_mappings: m.uid_mappings.clone(),
+        gid_mappings: m.gid_mappings.clone(),
+    })
+}
+
+fn check_process(p: &Process) -> Result<()> {
+    if p.args.is_empty() && p.command_line.is_none() {
+        return Err(Error::invalid("process.args: must not be empty"));
+    }
+    if !p.cwd.starts_with('/') {
+        return Err(Error::invalid(format!(
+            "process.cwd: {:?} is not an absolute path",
+            p.cwd
+        )));
+    }
+    for (i, e) in p.env.iter().enumerate() {
+        if !e.contains('=') {
+            return Err(Error::invalid(format!(
+                "process.env[{i}]: {e:?} is not of the form KEY=VALUE"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_mappings(ns: &Namespaces, uid: &[IdMapping], gid: &[IdMapping]) -> Result<()> {
+    if ns.is_new(NsKind::User) {
+        if uid.is_empty() {
+            return Err(Error::invalid(
+                "linux.uidMappings: a new user namespace needs uid mappings",
+            ));
+        }
+        if gid.is_empty() {
+            return Err(Error::invalid(
+                "linux.gidMappings: a new user namespace needs gid mappings",
+            ));
+        }
+    } else if !ns.has(NsKind::User) && (!uid.is_empty() || !gid.is_empty()) {
+        return Err(Error::invalid(
+            "linux.uidMappings: mappings are given but there is no user namespace",
+        ));
+    }
+    Ok(())
+}
+
+/// Build and validate the plan for container `id` from bundle `bundle`
+/// (absolute) and its parsed spec.
+pub fn build_plan(id: &str, bundle: &Path, spec: Spec) -> Result<Plan> {
+    validate_id(id)?;
+    check_version(&spec.oci_version)?;
+    let process = spec
+        .process
+        .clone()
+        .ok_or_else(|| Error::invalid("process: missing (a container needs a process)"))?;
+    check_process(&process)?;
+    let root = spec
+        .root
+        .clone()
+        .ok_or_else(|| Error::invalid("root: missing"))?;
+    if root.path.is_empty() {
+        return Err(Error::invalid("root.path: must not be empty"));
+    }
+    let rootfs = if root.path.starts_with('/') {
+        PathBuf::from(&root.path)
+    } else {
+        bundle.join(&root.path)
+    };
+    let namespaces = plan_namespaces(&spec)?;
+    let linux = spec.linux.clone().unwrap_or_default();
+    check_mappings(&namespaces, &linux.uid_mappings, &linux.gid_mappings)?;
+    if !namespaces.has(NsKind::Uts) {
+        if spec.hostname.as_deref().is_some_and(|h| !h.is_empty()) {
+            return Err(Error::invalid(
+                "hostname: setting it needs a new UTS namespace (linux.namespaces has no \"uts\")",
+            ));
+        }
+        if spec.domainname.as_deref().is_some_and(|h| !h.is_empty()) {
+            return Err(Error::invalid(
+                "domainname: setting it needs a new UTS namespace (linux.namespaces has no \"uts\")",
+            ));
+        }
+    }
+    let rootfs_propagation = match linux.rootfs_propagation.as_deref() {
+        None | Some("") => None,
+        Some(p) => Some(mountopts::propagation_flag(p).ok_or_else(|| {
+            Error::invalid(format!(
+                "linux.rootfsPropagation: unknown propagation {p:?}"
+            ))
+        })?),
+    };
+    let mounts = spec
+        .mounts
+        .iter()
+        .enumerate()
+        .map(|(i, m)| plan_mount(bundle, i, m))
+        .collect::<Result<Vec<_>>>()?;
+    for (i, d) in linux.devices.iter().enumerate() {
+        if !d.path.starts_with('/') {
+            return Err(Error::invalid(format!(
+                "linux.devices[{i}].path: {:?} is not an absolute path",
+                d.path
+            )));
+        }
+        if !matches!(d.kind.as_str(), "c" | "u" | "b" | "p") {
+            return Err(Error::invalid(format!(
+                "linux.devices[{i}].type: unknown device type {:?} (c, u, b or p)",
+                d.kind
+            )));
+        }
+    }
+    Ok(Plan {
+        id: id.to_string(),
+        bundle: bundle.to_path_buf(),
+        rootfs,
+        readonly_root: root.readonly,
+        process,
+        namespaces,
+        mounts,
+        rootfs_propagation,
+        uid_mappings: linux.uid_mappings.clone(),
+        gid_mappings: linux.gid_mappings.clone(),
+        spec,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::default::default_spec;
+
+    fn plan(spec: Spec) -> Result<Plan> {
+        build_plan("c1", Path::new("/b"), spec)
+    }
+
+    #[test]
+    fn default_spec_plans() {
+        let p = plan(default_spec()).unwrap();
+        assert_eq!(p.rootfs, PathBuf::from("/b/rootfs"));
+        assert!(p.namespaces.is_new(NsKind::Pid));
+        assert!(!p.namespaces.has(NsKind::User));
+        assert_eq!(p.mounts.len(), 7);
+    }
+
+    #[test]
+    fn ids() {
+        for bad in ["", "../x", "a/b", ".", "..", "a b", &"x".repeat(251)] {
+            assert!(validate_id(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["a", "web-1", "A_b+c.d", "0"] {
+            validate_id(good).unwrap();
+        }
+    }
+
+    #[test]
+    fn errors_name_fields() {
+        let mut s = default_spec();
+        s.mounts[2].destination = "dev/pts".into();
+        assert!(plan(s)
+            .unwrap_err()
+            .to_string()
+            .starts_with("mounts[2].destination"));
+
+        let mut s = default_spec();
+        s.linux.as_mut().unwrap().namespaces[1].kind = "bogus".into();
+        assert!(plan(s)
+            .unwrap_err()
+            .to_string()
+            .starts_with("linux.namespaces[1].type"));
+
+        let mut s = default_spec();
+        s.oci_version = "2.0.0".into();
+        assert!(plan(s).unwrap_err().to_string().starts_with("ociVersion"));
+
+        let mut s = default_spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .retain(|n| n.kind != "uts");
+        assert!(plan(s).unwrap_err().to_string().starts_with("hostname"));
+
+        let mut s = default_spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .push(crate::spec::types::Namespace {
+                kind: "user".into(),
+                path: None,
+            });
+        assert!(plan(s)
+            .unwrap_err()
+            .to_string()
+            .starts_with("linux.uidMappings"));
+    }
+
+    #[test]
+    fn bind_source_is_relative_to_bundle() {
+        let mut s = default_spec();
+        s.mounts.push(Mount {
+            destination: "/data".into(),
+            source: Some("vol".into()),
+            options: vec!["rbind".into(), "ro".into()],
+            ..Default::default()
+        });
+        let p = plan(s).unwrap();
+        let m = p.mounts.last().unwrap();
+        assert_eq!(m.kind, "bind");
+        assert_eq!(m.source, "/b/vol");
+    }
+}

@@ -1,0 +1,1145 @@
+//! Every kernel call pivot makes, and the only module with `unsafe`.
+//!
+//! Each wrapper returns [`Error`] whose text is the call with its arguments
+//! as strace would print them, followed by the errno name: the innermost
+//! frame of every error chain.
+
+#![allow(unsafe_code)]
+
+pub mod mountflags;
+
+use crate::error::{Error, Result};
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+pub use libc::{gid_t, mode_t, pid_t, uid_t};
+
+/// `AT_FDCWD` as a borrowed fd, for calls that take a directory fd.
+pub fn cwd() -> BorrowedFd<'static> {
+    // SAFETY: AT_FDCWD is a sentinel the kernel understands in every *at
+    // call; it is never closed or read as a real descriptor.
+    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+fn c(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::invalid(format!("path {s:?} contains a NUL byte")))
+}
+
+fn dirname(fd: BorrowedFd<'_>) -> String {
+    if fd.as_raw_fd() == libc::AT_FDCWD {
+        "AT_FDCWD".into()
+    } else {
+        fd.as_raw_fd().to_string()
+    }
+}
+
+/// Check a libc return value: -1 means failure with errno.
+fn check(ret: libc::c_long, call: impl FnOnce() -> String) -> Result<libc::c_long> {
+    if ret == -1 {
+        Err(Error::os(call(), errno()))
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Retry a call while it fails with EINTR.
+fn retry<F: FnMut() -> libc::c_long>(mut f: F) -> libc::c_long {
+    loop {
+        let r = f();
+        if r != -1 || errno() != libc::EINTR {
+            return r;
+        }
+    }
+}
+
+fn owned(ret: libc::c_long) -> OwnedFd {
+    // SAFETY: callers pass only a fresh descriptor a successful call
+    // returned; nothing else owns it.
+    unsafe { OwnedFd::from_raw_fd(ret as RawFd) }
+}
+
+/// Names of open flags, for error text.
+pub fn open_flags_str(flags: i32) -> String {
+    let mut v = Vec::new();
+    let acc = flags & libc::O_ACCMODE;
+    if flags & libc::O_PATH != 0 {
+        v.push("O_PATH");
+    } else {
+        v.push(match acc {
+            libc::O_WRONLY => "O_WRONLY",
+            libc::O_RDWR => "O_RDWR",
+            _ => "O_RDONLY",
+        });
+    }
+    for (bit, name) in [
+        (libc::O_CREAT, "O_CREAT"),
+        (libc::O_EXCL, "O_EXCL"),
+        (libc::O_NOFOLLOW, "O_NOFOLLOW"),
+        (libc::O_DIRECTORY, "O_DIRECTORY"),
+        (libc::O_CLOEXEC, "O_CLOEXEC"),
+        (libc::O_NONBLOCK, "O_NONBLOCK"),
+        (libc::O_TRUNC, "O_TRUNC"),
+        (libc::O_NOCTTY, "O_NOCTTY"),
+    ] {
+        if flags & bit != 0 {
+            v.push(name);
+        }
+    }
+    v.join("|")
+}
+
+pub fn openat(dir: BorrowedFd<'_>, path: &str, flags: i32, mode: mode_t) -> Result<OwnedFd> {
+    let p = c(path)?;
+    // SAFETY: p is a valid NUL-terminated string; dir is a live fd or AT_FDCWD.
+    let r = retry(|| unsafe {
+        libc::openat(dir.as_raw_fd(), p.as_ptr(), flags | libc::O_CLOEXEC, mode) as libc::c_long
+    });
+    check(r, || {
+        format!(
+            "openat({}, {path:?}, {})",
+            dirname(dir),
+            open_flags_str(flags | libc::O_CLOEXEC)
+        )
+    })
+    .map(owned)
+}
+
+pub const RESOLVE_NO_XDEV: u64 = 0x01;
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+pub const RESOLVE_BENEATH: u64 = 0x08;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// Set by tests and by `PIVOT_NO_OPENAT2=1` to exercise the fallback
+/// resolver exactly as on a kernel without openat2.
+pub fn openat2_disabled() -> bool {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    static STATE: AtomicU8 = AtomicU8::new(0);
+    match STATE.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => {
+            let off = std::env::var_os("PIVOT_NO_OPENAT2").is_some_and(|v| v == "1");
+            STATE.store(if off { 2 } else { 1 }, Ordering::Relaxed);
+            off
+        }
+    }
+}
+
+pub fn openat2(dir: BorrowedFd<'_>, path: &str, flags: i32, resolve: u64) -> Result<OwnedFd> {
+    if openat2_disabled() {
+        return Err(Error::os(
+            "openat2 (disabled by PIVOT_NO_OPENAT2)",
+            libc::ENOSYS,
+        ));
+    }
+    let p = c(path)?;
+    let how = OpenHow {
+        flags: (flags | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve,
+    };
+    // SAFETY: how is a properly laid out struct open_how whose size we pass;
+    // p is NUL-terminated.
+    let r = retry(|| unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            p.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    });
+    check(r, || {
+        format!(
+            "openat2({}, {path:?}, {}, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)",
+            dirname(dir),
+            open_flags_str(flags | libc::O_CLOEXEC)
+        )
+    })
+    .map(owned)
+}
+
+pub fn mkdirat(dir: BorrowedFd<'_>, path: &str, mode: mode_t) -> Result<()> {
+    let p = c(path)?;
+    // SAFETY: valid fd and NUL-terminated path.
+    let r = unsafe { libc::mkdirat(dir.as_raw_fd(), p.as_ptr(), mode) } as libc::c_long;
+    check(r, || {
+        format!("mkdirat({}, {path:?}, 0{mode:o})", dirname(dir))
+    })
+    .map(drop)
+}
+
+pub fn mknodat(dir: BorrowedFd<'_>, path: &str, mode: mode_t, dev: libc::dev_t) -> Result<()> {
+    let p = c(path)?;
+    // SAFETY: valid fd and NUL-terminated path.
+    let r = unsafe { libc::mknodat(dir.as_raw_fd(), p.as_ptr(), mode, dev) } as libc::c_long;
+    check(r, || {
+        format!(
+            "mknodat({}, {path:?}, 0{mode:o}, makedev({}, {}))",
+            dirname(dir),
+            libc::major(dev),
+            libc::minor(dev)
+        )
+    })
+    .map(drop)
+}
+
+pub fn mkfifoat(dir: BorrowedFd<'_>, path: &str, mode: mode_t) -> Result<()> {
+    let p = c(path)?;
+    // SAFETY: valid fd and NUL-terminated path.
+    let r = unsafe { libc::mkfifoat(dir.as_raw_fd(), p.as_ptr(), mode) } as libc::c_long;
+    check(r, || {
+        format!("mkfifoat({}, {path:?}, 0{mode:o})", dirname(dir))
+    })
+    .map(drop)
+}
+
+pub fn symlinkat(target: &str, dir: BorrowedFd<'_>, path: &str) -> Result<()> {
+    let t = c(target)?;
+    let p = c(path)?;
+    // SAFETY: valid fd and NUL-terminated strings.
+    let r = unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), p.as_ptr()) } as libc::c_long;
+    check(r, || {
+        format!("symlinkat({target:?}, {}, {path:?})", dirname(dir))
+    })
+    .map(drop)
+}
+
+pub fn unlinkat(dir: BorrowedFd<'_>, path: &str, flags: i32) -> Result<()> {
+    let p = c(path)?;
+    // SAFETY: valid fd and NUL-terminated path.
+    let r = unsafe { libc::unlinkat(dir.as_raw_fd(), p.as_ptr(), flags) } as libc::c_long;
+    check(r, || format!("unlinkat({}, {path:?})", dirname(dir))).map(drop)
+}
+
+pub fn readlinkat(dir: BorrowedFd<'_>, path: &str) -> Result<String> {
+    let p = c(path)?;
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: buf is writable for its length; p is NUL-terminated.
+    let r = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            p.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    } as libc::c_long;
+    let n = check(r, || format!("readlinkat({}, {path:?})", dirname(dir)))? as usize;
+    buf.truncate(n);
+    String::from_utf8(buf).map_err(|_| Error::invalid(format!("symlink {path:?} is not UTF-8")))
+}
+
+pub type Stat = libc::stat;
+
+pub fn fstatat(dir: BorrowedFd<'_>, path: &str, flags: i32) -> Result<Stat> {
+    let p = c(path)?;
+    // SAFETY: zeroed stat is a valid out-buffer.
+    let mut st: Stat = unsafe { std::mem::zeroed() };
+    // SAFETY: st is writable; p NUL-terminated.
+    let r = unsafe { libc::fstatat(dir.as_raw_fd(), p.as_ptr(), &mut st, flags) } as libc::c_long;
+    check(r, || format!("fstatat({}, {path:?})", dirname(dir)))?;
+    Ok(st)
+}
+
+pub fn fstat(fd: BorrowedFd<'_>) -> Result<Stat> {
+    fstatat(fd, "", libc::AT_EMPTY_PATH)
+}
+
+pub fn fstatfs(fd: BorrowedFd<'_>) -> Result<libc::statfs> {
+    // SAFETY: zeroed statfs is a valid out-buffer.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: st is writable, fd is live.
+    let r = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } as libc::c_long;
+    check(r, || format!("fstatfs({})", fd.as_raw_fd()))?;
+    Ok(st)
+}
+
+pub fn fchown(fd: BorrowedFd<'_>, uid: uid_t, gid: gid_t) -> Result<()> {
+    let e = c("")?;
+    // SAFETY: fchownat with AT_EMPTY_PATH on a live fd (works for O_PATH).
+    let r = unsafe {
+        libc::fchownat(
+            fd.as_raw_fd(),
+            e.as_ptr(),
+            uid,
+            gid,
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+        )
+    } as libc::c_long;
+    check(r, || {
+        format!(
+            "fchownat({}, \"\", {uid}, {gid}, AT_EMPTY_PATH)",
+            fd.as_raw_fd()
+        )
+    })
+    .map(drop)
+}
+
+/// chmod through a handle, which may be O_PATH (via fchmodat2's
+/// AT_EMPTY_PATH on new kernels).
+pub fn fchmod(fd: BorrowedFd<'_>, mode: mode_t) -> Result<()> {
+    // SAFETY: plain fchmod on a live fd.
+    let r = unsafe { libc::fchmod(fd.as_raw_fd(), mode) } as libc::c_long;
+    if r == -1 && errno() == libc::EBADF {
+        let e = c("")?;
+        // SAFETY: fchmodat2(fd, "", mode, AT_EMPTY_PATH); fd live, e NUL-terminated.
+        let r2 = unsafe {
+            libc::syscall(
+                452, /* fchmodat2 */
+                fd.as_raw_fd(),
+                e.as_ptr(),
+                mode,
+                libc::AT_EMPTY_PATH,
+            )
+        };
+        return check(r2, || {
+            format!(
+                "fchmodat2({}, \"\", 0{mode:o}, AT_EMPTY_PATH)",
+                fd.as_raw_fd()
+            )
+        })
+        .map(drop);
+    }
+    check(r, || format!("fchmod({}, 0{mode:o})", fd.as_raw_fd())).map(drop)
+}
+
+/// The path of an fd as a magic link, for calls that take only a path.
+pub fn fd_path(fd: BorrowedFd<'_>) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+pub fn mount(
+    source: Option<&str>,
+    target: &str,
+    fstype: Option<&str>,
+    flags: u64,
+    data: Option<&str>,
+) -> Result<()> {
+    let s = source.map(c).transpose()?;
+    let t = c(target)?;
+    let f = fstype.map(c).transpose()?;
+    let d = data.map(c).transpose()?;
+    let ptr = |o: &Option<CString>| o.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    // SAFETY: every pointer is NULL or a NUL-terminated string alive for the call.
+    let r = unsafe {
+        libc::mount(
+            ptr(&s),
+            t.as_ptr(),
+            ptr(&f),
+            flags as libc::c_ulong,
+            ptr(&d).cast(),
+        )
+    } as libc::c_long;
+    check(r, || {
+        format!(
+            "mount({:?}, {target:?}, {:?}, {}, {:?})",
+            source.unwrap_or(""),
+            fstype.unwrap_or(""),
+            mountflags::flags_str(flags),
+            data.unwrap_or("")
+        )
+    })
+    .map(drop)
+}
+
+pub fn umount2(target: &str, flags: i32) -> Result<()> {
+    let t = c(target)?;
+    // SAFETY: NUL-terminated path.
+    let r = unsafe { libc::umount2(t.as_ptr(), flags) } as libc::c_long;
+    check(r, || format!("umount2({target:?}, {flags:#x})")).map(drop)
+}
+
+pub fn pivot_root(new_root: &str, put_old: &str) -> Result<()> {
+    let n = c(new_root)?;
+    let o = c(put_old)?;
+    // SAFETY: NUL-terminated paths.
+    let r = unsafe { libc::syscall(libc::SYS_pivot_root, n.as_ptr(), o.as_ptr()) };
+    check(r, || format!("pivot_root({new_root:?}, {put_old:?})")).map(drop)
+}
+
+pub fn fchdir(fd: BorrowedFd<'_>) -> Result<()> {
+    // SAFETY: live fd.
+    let r = unsafe { libc::fchdir(fd.as_raw_fd()) } as libc::c_long;
+    check(r, || format!("fchdir({})", fd.as_raw_fd())).map(drop)
+}
+
+pub fn chdir(path: &str) -> Result<()> {
+    let p = c(path)?;
+    // SAFETY: NUL-terminated path.
+    let r = unsafe { libc::chdir(p.as_ptr()) } as libc::c_long;
+    check(r, || format!("chdir({path:?})")).map(drop)
+}
+
+pub fn chroot(path: &str) -> Result<()> {
+    let p = c(path)?;
+    // SAFETY: NUL-terminated path.
+    let r = unsafe { libc::chroot(p.as_ptr()) } as libc::c_long;
+    check(r, || format!("chroot({path:?})")).map(drop)
+}
+
+pub fn getcwd() -> Result<String> {
+    std::env::current_dir()
+        .map(|p| p.to_string_lossy().into_owned())
+        .map_err(|e| Error::io("getcwd()", e))
+}
+
+pub fn setns(fd: BorrowedFd<'_>, nstype: i32) -> Result<()> {
+    // SAFETY: live fd.
+    let r = unsafe { libc::setns(fd.as_raw_fd(), nstype) } as libc::c_long;
+    check(r, || {
+        format!(
+            "setns({}, {})",
+            fd.as_raw_fd(),
+            clone_flags_str(nstype as u64)
+        )
+    })
+    .map(drop)
+}
+
+pub fn unshare(flags: u64) -> Result<()> {
+    // SAFETY: unshare has no pointer arguments.
+    let r = unsafe { libc::unshare(flags as i32) } as libc::c_long;
+    check(r, || format!("unshare({})", clone_flags_str(flags))).map(drop)
+}
+
+pub fn clone_flags_str(flags: u64) -> String {
+    let names = [
+        (libc::CLONE_NEWNS, "CLONE_NEWNS"),
+        (libc::CLONE_NEWUTS, "CLONE_NEWUTS"),
+        (libc::CLONE_NEWIPC, "CLONE_NEWIPC"),
+        (libc::CLONE_NEWUSER, "CLONE_NEWUSER"),
+        (libc::CLONE_NEWPID, "CLONE_NEWPID"),
+        (libc::CLONE_NEWNET, "CLONE_NEWNET"),
+        (libc::CLONE_NEWCGROUP, "CLONE_NEWCGROUP"),
+        (CLONE_NEWTIME as i32, "CLONE_NEWTIME"),
+        (libc::CLONE_PIDFD, "CLONE_PIDFD"),
+    ];
+    let mut v: Vec<&str> = names
+        .iter()
+        .filter(|(bit, _)| flags & (*bit as u64) != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if v.is_empty() {
+        v.push("0");
+    }
+    v.join("|")
+}
+
+pub const CLONE_NEWTIME: u64 = 0x80;
+pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// What `clone3` returned on each side.
+pub enum Forked {
+    Child,
+    Parent { pid: pid_t, pidfd: OwnedFd },
+}
+
+/// `clone3` with fork semantics (no new stack): the child continues from
+/// this call on a copy of the caller's memory. Always asks for a pidfd so
+/// the parent can signal and wait without pid-reuse races.
+///
+/// Only call while the process is single-threaded: the child has one
+/// thread and must not rely on locks another thread could have held.
+pub fn clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> Result<Forked> {
+    let mut pidfd: RawFd = -1;
+    let mut args = CloneArgs {
+        flags: flags | libc::CLONE_PIDFD as u64,
+        pidfd: &mut pidfd as *mut RawFd as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    if let Some(cg) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = cg.as_raw_fd() as u64;
+    }
+    // SAFETY: args is a valid clone_args of the size we pass; with no stack
+    // and no CLONE_VM the child runs on a private copy of this stack, like
+    // fork(). pidfd outlives the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    let r = check(r, || format!("clone3({})", clone_flags_str(args.flags)))?;
+    if r == 0 {
+        Ok(Forked::Child)
+    } else {
+        Ok(Forked::Parent {
+            pid: r as pid_t,
+            pidfd: owned(pidfd as libc::c_long),
+        })
+    }
+}
+
+/// Plain fork, for the second process where one is unavoidable (joining
+/// an existing pid namespace).
+pub fn fork() -> Result<Forked> {
+    clone3(0, None)
+}
+
+/// Exit status of a child as the shell reports it: the code, or 128+signal.
+pub fn wait_status_code(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        255
+    }
+}
+
+/// waitpid; returns (pid, raw status), pid 0 with WNOHANG and nothing ready.
+pub fn waitpid(pid: pid_t, flags: i32) -> Result<(pid_t, i32)> {
+    let mut status = 0;
+    // SAFETY: status is a valid out pointer.
+    let r = retry(|| unsafe { libc::waitpid(pid, &mut status, flags) } as libc::c_long);
+    let r = check(r, || format!("waitpid({pid})"))?;
+    Ok((r as pid_t, status))
+}
+
+pub fn kill(pid: pid_t, sig: i32) -> Result<()> {
+    // SAFETY: no pointers.
+    let r = unsafe { libc::kill(pid, sig) } as libc::c_long;
+    check(r, || format!("kill({pid}, {sig})")).map(drop)
+}
+
+pub fn pidfd_open(pid: pid_t) -> Result<OwnedFd> {
+    // SAFETY: no pointers.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    check(r, || format!("pidfd_open({pid})")).map(owned)
+}
+
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<()> {
+    // SAFETY: NULL siginfo is allowed; pidfd is live.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    };
+    check(r, || {
+        format!("pidfd_send_signal({}, {sig})", pidfd.as_raw_fd())
+    })
+    .map(drop)
+}
+
+pub fn getpid() -> pid_t {
+    // SAFETY: no arguments.
+    unsafe { libc::getpid() }
+}
+
+pub fn socketpair() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a writable array of two ints.
+    let r = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    } as libc::c_long;
+    check(r, || {
+        "socketpair(AF_UNIX, SOCK_SEQPACKET|SOCK_CLOEXEC)".into()
+    })?;
+    Ok((owned(fds[0] as libc::c_long), owned(fds[1] as libc::c_long)))
+}
+
+/// Send one datagram, optionally carrying one fd (SCM_RIGHTS).
+pub fn send_msg(sock: BorrowedFd<'_>, data: &[u8], fd: Option<BorrowedFd<'_>>) -> Result<()> {
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    let mut cbuf = [0u64; 4];
+    // SAFETY: zeroed msghdr is valid; we fill the fields we use.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if let Some(fd) = fd {
+        // SAFETY: CMSG_SPACE is a pure computation.
+        let space = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = space;
+        // SAFETY: msg_control points at cbuf, big enough for one fd's cmsg.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd.as_raw_fd());
+        }
+    }
+    // SAFETY: msg refers to live buffers for the duration of the call.
+    let r = retry(
+        || unsafe { libc::sendmsg(sock.as_raw_fd(), &msg, libc::MSG_NOSIGNAL) } as libc::c_long,
+    );
+    check(r, || format!("sendmsg({})", sock.as_raw_fd())).map(drop)
+}
+
+/// Receive one datagram (up to 64 KiB) and at most one passed fd.
+/// An empty result means the peer closed the socket.
+pub fn recv_msg(sock: BorrowedFd<'_>) -> Result<(Vec<u8>, Option<OwnedFd>)> {
+    let mut buf = vec![0u8; 65536];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut cbuf = [0u64; 4];
+    // SAFETY: zeroed msghdr is valid; we fill the fields we use.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cbuf);
+    // SAFETY: msg refers to live, writable buffers.
+    let r = retry(
+        || unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) }
+            as libc::c_long,
+    );
+    let n = check(r, || format!("recvmsg({})", sock.as_raw_fd()))? as usize;
+    buf.truncate(n);
+    let mut fd = None;
+    // SAFETY: walking the control buffer the kernel filled, within controllen.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        if !cmsg.is_null()
+            && (*cmsg).cmsg_level == libc::SOL_SOCKET
+            && (*cmsg).cmsg_type == libc::SCM_RIGHTS
+        {
+            let raw = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>());
+            fd = Some(OwnedFd::from_raw_fd(raw));
+        }
+    }
+    Ok((buf, fd))
+}
+
+pub fn sethostname(name: &str) -> Result<()> {
+    // SAFETY: pointer and length describe name's bytes.
+    let r = unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) } as libc::c_long;
+    check(r, || format!("sethostname({name:?})")).map(drop)
+}
+
+pub fn setdomainname(name: &str) -> Result<()> {
+    // SAFETY: pointer and length describe name's bytes.
+    let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) } as libc::c_long;
+    check(r, || format!("setdomainname({name:?})")).map(drop)
+}
+
+pub fn setgroups(groups: &[gid_t]) -> Result<()> {
+    // SAFETY: pointer and length describe the slice.
+    let r = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
+    check(r, || format!("setgroups({groups:?})")).map(drop)
+}
+
+/// setresgid/setresuid as raw syscalls: glibc's wrappers would try to
+/// broadcast to other threads, and this process has only one.
+pub fn setresgid(gid: gid_t) -> Result<()> {
+    // SAFETY: no pointers.
+    let r = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
+    check(r, || format!("setresgid({gid}, {gid}, {gid})")).map(drop)
+}
+
+pub fn setresuid(uid: uid_t) -> Result<()> {
+    // SAFETY: no pointers.
+    let r = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
+    check(r, || format!("setresuid({uid}, {uid}, {uid})")).map(drop)
+}
+
+pub fn umask(mask: mode_t) -> mode_t {
+    // SAFETY: no pointers.
+    unsafe { libc::umask(mask) }
+}
+
+pub fn prctl(option: i32, arg: u64, what: &str) -> Result<()> {
+    // SAFETY: the options used take integer arguments only.
+    let r = unsafe { libc::prctl(option, arg, 0, 0, 0) } as libc::c_long;
+    check(r, || format!("prctl({what}, {arg})")).map(drop)
+}
+
+pub fn set_child_subreaper() -> Result<()> {
+    prctl(libc::PR_SET_CHILD_SUBREAPER, 1, "PR_SET_CHILD_SUBREAPER")
+}
+
+pub fn set_pdeathsig(sig: i32) -> Result<()> {
+    prctl(libc::PR_SET_PDEATHSIG, sig as u64, "PR_SET_PDEATHSIG")
+}
+
+pub fn set_dumpable(on: bool) -> Result<()> {
+    prctl(libc::PR_SET_DUMPABLE, on as u64, "PR_SET_DUMPABLE")
+}
+
+pub fn set_no_new_privs() -> Result<()> {
+    // SAFETY: integer arguments only.
+    let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } as libc::c_long;
+    check(r, || "prctl(PR_SET_NO_NEW_PRIVS, 1)".into()).map(drop)
+}
+
+/// Mark every fd from `first` up close-on-exec.
+pub fn cloexec_from(first: u32) -> Result<()> {
+    // SAFETY: no pointers.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    check(r, || {
+        format!("close_range({first}, ~0, CLOSE_RANGE_CLOEXEC)")
+    })
+    .map(drop)
+}
+
+pub fn dup2(old: RawFd, new: RawFd) -> Result<()> {
+    // SAFETY: no pointers.
+    let r = unsafe { libc::dup2(old, new) } as libc::c_long;
+    check(r, || format!("dup2({old}, {new})")).map(drop)
+}
+
+pub fn flock(fd: BorrowedFd<'_>, op: i32) -> Result<()> {
+    // SAFETY: live fd.
+    let r = retry(|| unsafe { libc::flock(fd.as_raw_fd(), op) } as libc::c_long);
+    check(r, || format!("flock({}, {op})", fd.as_raw_fd())).map(drop)
+}
+
+/// execve; returns only on failure.
+pub fn execve(path: &str, args: &[String], env: &[String]) -> Error {
+    let to_c = |v: &[String]| -> Result<Vec<CString>> { v.iter().map(|s| c(s)).collect() };
+    let (p, a, e) = match (c(path), to_c(args), to_c(env)) {
+        (Ok(p), Ok(a), Ok(e)) => (p, a, e),
+        (Err(x), _, _) | (_, Err(x), _) | (_, _, Err(x)) => return x,
+    };
+    let mut ap: Vec<*const libc::c_char> = a.iter().map(|s| s.as_ptr()).collect();
+    ap.push(std::ptr::null());
+    let mut ep: Vec<*const libc::c_char> = e.iter().map(|s| s.as_ptr()).collect();
+    ep.push(std::ptr::null());
+    // SAFETY: NULL-terminated arrays of NUL-terminated strings, alive for the call.
+    unsafe { libc::execve(p.as_ptr(), ap.as_ptr(), ep.as_ptr()) };
+    Error::os(format!("execve({path:?})"), errno())
+}
+
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and runs no atexit handlers, which belong
+    // to the parent in a forked child.
+    unsafe { libc::_exit(code) }
+}
+
+/// Block the given signals (and return the previous mask).
+pub fn sigprocmask_block(sigs: &[i32]) -> Result<libc::sigset_t> {
+    // SAFETY: sigset_t values are plain data initialised by sigemptyset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in sigs {
+            libc::sigaddset(&mut set, *s);
+        }
+        let r = libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old) as libc::c_long;
+        check(r, || "sigprocmask(SIG_BLOCK)".into())?;
+        Ok(old)
+    }
+}
+
+pub fn sigprocmask_set(set: &libc::sigset_t) -> Result<()> {
+    // SAFETY: set is a valid sigset.
+    let r =
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, set, std::ptr::null_mut()) } as libc::c_long;
+    check(r, || "sigprocmask(SIG_SETMASK)".into()).map(drop)
+}
+
+/// Wait for one of the given (blocked) signals.
+pub fn sigwait(sigs: &[i32]) -> Result<i32> {
+    // SAFETY: sigset_t built with sigemptyset/sigaddset; info is writable.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in sigs {
+            libc::sigaddset(&mut set, *s);
+        }
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = retry(|| libc::sigwaitinfo(&set, &mut info) as libc::c_long);
+        check(r, || "sigwaitinfo()".into()).map(|s| s as i32)
+    }
+}
+
+/// Reset every signal's disposition to default and unblock all, before exec.
+pub fn reset_signals() {
+    // SAFETY: restoring defaults for each catchable signal; the empty mask
+    // is built with sigemptyset.
+    unsafe {
+        for sig in 1..libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+pub fn ignore_signal(sig: i32) {
+    // SAFETY: setting SIG_IGN for a valid signal number.
+    unsafe {
+        libc::signal(sig, libc::SIG_IGN);
+    }
+}
+
+pub fn getuid() -> uid_t {
+    // SAFETY: no arguments.
+    unsafe { libc::getuid() }
+}
+
+pub fn isatty(fd: RawFd) -> bool {
+    // SAFETY: no pointers.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// Read the whole of a small file through an fd.
+pub fn read_fd_to_string(fd: &OwnedFd) -> Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::from(fd.try_clone().map_err(|e| Error::io("dup", e))?);
+    let mut s = String::new();
+    f.read_to_string(&mut s)
+        .map_err(|e| Error::io(format!("read({})", fd.as_raw_fd()), e))?;
+    Ok(s)
+}
+
+pub fn cstr_to_string(p: &CStr) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+pub fn makedev(major: u64, minor: u64) -> libc::dev_t {
+    libc::makedev(major as u32, minor as u32)
+}
+
+pub fn major(dev: libc::dev_t) -> u64 {
+    libc::major(dev) as u64
+}
+
+pub fn minor(dev: libc::dev_t) -> u64 {
+    libc::minor(dev) as u64
+}
+
+/// poll one fd for `events`; returns the revents, 0 on timeout.
+pub fn poll_one(fd: BorrowedFd<'_>, events: i16, timeout_ms: i32) -> Result<i16> {
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let r = retry(|| unsafe { libc::poll(&mut p, 1, timeout_ms) } as libc::c_long);
+    check(r, || format!("poll({})", fd.as_raw_fd()))?;
+    Ok(p.revents)
+}
+
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
+    // SAFETY: buf is writable for its length.
+    let r = retry(
+        || unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }
+            as libc::c_long,
+    );
+    check(r, || format!("read({})", fd.as_raw_fd())).map(|n| n as usize)
+}
+
+pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize> {
+    // SAFETY: buf is readable for its length.
+    let r = retry(
+        || unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) } as libc::c_long,
+    );
+    check(r, || format!("write({})", fd.as_raw_fd())).map(|n| n as usize)
+}
+
+pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: lim is a valid rlimit; pid 0 means this process.
+    let r = unsafe { libc::prlimit(0, resource as _, &lim, std::ptr::null_mut()) } as libc::c_long;
+    check(r, || format!("prlimit(0, {resource}, {{{soft}, {hard}}})")).map(drop)
+}
+
+pub const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+pub const TMPFS_MAGIC: i64 = 0x0102_1994;
+pub const SYSFS_MAGIC: i64 = 0x6265_6572;
+
+// The new mount API: mounts are built on fds and attached to handles, so
+// no path inside the rootfs is walked twice (SECURITY.md rule 2).
+
+pub const AT_RECURSIVE: u32 = 0x8000;
+pub const OPEN_TREE_CLONE: u32 = 1;
+const FSOPEN_CLOEXEC: u32 = 1;
+const FSMOUNT_CLOEXEC: u32 = 1;
+const FSCONFIG_SET_FLAG: u32 = 0;
+const FSCONFIG_SET_STRING: u32 = 1;
+const FSCONFIG_CMD_CREATE: u32 = 6;
+const MOVE_MOUNT_F_EMPTY_PATH: u32 = 0x4;
+const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// Read what the filesystem said about a failed fsconfig, if anything.
+fn fs_log(fs: BorrowedFd<'_>) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        // SAFETY: buf is writable for its length.
+        let r = unsafe { libc::read(fs.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if r <= 0 {
+            break;
+        }
+        let msg = String::from_utf8_lossy(&buf[..r as usize]);
+        // Each message starts with "e ", "w " or "i ".
+        out.push(msg.get(2..).unwrap_or("").trim().to_string());
+    }
+    out.join("; ")
+}
+
+/// A filesystem context between fsopen and fsmount.
+pub struct FsContext {
+    fd: OwnedFd,
+    fstype: String,
+}
+
+impl FsContext {
+    pub fn open(fstype: &str) -> Result<FsContext> {
+        let t = c(fstype)?;
+        // SAFETY: t is NUL-terminated.
+        let r = unsafe { libc::syscall(libc::SYS_fsopen, t.as_ptr(), FSOPEN_CLOEXEC) };
+        let fd = check(r, || format!("fsopen({fstype:?})"))?;
+        Ok(FsContext {
+            fd: owned(fd),
+            fstype: fstype.to_string(),
+        })
+    }
+
+    fn config(&self, cmd: u32, key: Option<&str>, value: Option<&str>) -> Result<()> {
+        let k = key.map(c).transpose()?;
+        let v = value.map(c).transpose()?;
+        let ptr = |o: &Option<CString>| o.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+        // SAFETY: key/value are NULL or NUL-terminated strings alive for the call.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                self.fd.as_raw_fd(),
+                cmd,
+                ptr(&k),
+                ptr(&v),
+                0,
+            )
+        };
+        if r == -1 {
+            let e = errno();
+            let log = fs_log(self.fd.as_fd());
+            let what = match (key, value) {
+                (Some(k), Some(v)) => format!("fsconfig({}, {k:?}, {v:?})", self.fstype),
+                (Some(k), None) => format!("fsconfig({}, {k:?})", self.fstype),
+                _ => format!("fsconfig({}, FSCONFIG_CMD_CREATE)", self.fstype),
+            };
+            let what = if log.is_empty() {
+                what
+            } else {
+                format!("{what} [{log}]")
+            };
+            return Err(Error::os(what, e));
+        }
+        Ok(())
+    }
+
+    pub fn set_flag(&self, key: &str) -> Result<()> {
+        self.config(FSCONFIG_SET_FLAG, Some(key), None)
+    }
+
+    pub fn set_string(&self, key: &str, value: &str) -> Result<()> {
+        self.config(FSCONFIG_SET_STRING, Some(key), Some(value))
+    }
+
+    /// Create the superblock and a detached mount of it with `attrs`
+    /// (MOUNT_ATTR_* bits).
+    pub fn mount(self, attrs: u64) -> Result<OwnedFd> {
+        self.config(FSCONFIG_CMD_CREATE, None, None)?;
+        // SAFETY: plain integer arguments on a live fd.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_fsmount,
+                self.fd.as_raw_fd(),
+                FSMOUNT_CLOEXEC,
+                attrs,
+            )
+        };
+        check(r, || format!("fsmount({}, attrs {attrs:#x})", self.fstype)).map(owned)
+    }
+}
+
+/// Clone a mount (tree with `recursive`) into a detached mount fd.
+pub fn open_tree(dir: BorrowedFd<'_>, path: &str, recursive: bool) -> Result<OwnedFd> {
+    let p = c(path)?;
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32;
+    if path.is_empty() {
+        flags |= libc::AT_EMPTY_PATH as u32;
+    }
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: p is NUL-terminated; dir is live or AT_FDCWD.
+    let r = unsafe { libc::syscall(libc::SYS_open_tree, dir.as_raw_fd(), p.as_ptr(), flags) };
+    check(r, || {
+        format!(
+            "open_tree({}, {path:?}, OPEN_TREE_CLONE{})",
+            dirname(dir),
+            if recursive { "|AT_RECURSIVE" } else { "" }
+        )
+    })
+    .map(owned)
+}
+
+/// Attach a detached mount onto the object a handle refers to.
+pub fn move_mount(from: BorrowedFd<'_>, to: BorrowedFd<'_>, to_name: &str) -> Result<()> {
+    let e = c("")?;
+    // SAFETY: both paths are the empty NUL-terminated string; fds are live.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            from.as_raw_fd(),
+            e.as_ptr(),
+            to.as_raw_fd(),
+            e.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+        )
+    };
+    check(r, || {
+        format!(
+            "move_mount({}, \"\", {} ({to_name:?}), \"\")",
+            from.as_raw_fd(),
+            to.as_raw_fd()
+        )
+    })
+    .map(drop)
+}
+
+/// Change mount attributes and propagation on the mount an fd refers to.
+pub fn mount_setattr(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    set: u64,
+    clr: u64,
+    propagation: u64,
+    userns: Option<BorrowedFd<'_>>,
+) -> Result<()> {
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation,
+        userns_fd: userns.map_or(0, |f| f.as_raw_fd() as u64),
+    };
+    let e = c("")?;
+    let mut flags = libc::AT_EMPTY_PATH as u32;
+    if recursive {
+        flags |= AT_RECURSIVE;
+    }
+    // SAFETY: attr is a valid mount_attr of the size passed; e is "".
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            e.as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    check(r, || {
+        format!(
+            "mount_setattr({}, {}set {set:#x}, clr {clr:#x}, propagation {})",
+            fd.as_raw_fd(),
+            if recursive { "AT_RECURSIVE, " } else { "" },
+            mountflags::flags_str(propagation)
+        )
+    })
+    .map(drop)
+}
+
+pub fn getgid() -> gid_t {
+    // SAFETY: no arguments.
+    unsafe { libc::getgid() }
+}
+
+/// A standard stream (0, 1 or 2) as a borrowed fd.
+pub fn stdio(fd: RawFd) -> BorrowedFd<'static> {
+    assert!((0..3).contains(&fd), "stdio fd {fd}");
+    // SAFETY: fds 0-2 stay open for the life of the process (a closed one
+    // only makes the calls on it fail with EBADF).
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// Close every fd from `first` up except those in `keep`: the init must
+/// hold nothing of the caller's or pivot's own (lock files, the state
+/// directory) once it enters the container.
+pub fn close_fds_from(first: u32, keep: &[RawFd]) -> Result<()> {
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter(|&&f| f >= 0 && f as u32 >= first)
+        .map(|&f| f as u32)
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut start = first;
+    for k in keep {
+        if k > start {
+            close_range(start, k - 1)?;
+        }
+        start = k + 1;
+    }
+    close_range(start, u32::MAX)
+}
+
+fn close_range(first: u32, last: u32) -> Result<()> {
+    // SAFETY: no pointers; closing fds this process owns and no longer uses.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+    check(r, || format!("close_range({first}, {last}, 0)")).map(drop)
+}

@@ -1,0 +1,66 @@
+//! One file per command; each is a few lines around a pivot-core call.
+
+mod create;
+mod delete;
+mod features;
+mod kill;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use crate::cli::{Cli, Command, CreateFlags, Global};
+use pivot_core::{CreateOptions, Error, Result, Runtime};
+
+/// Run the command; Ok(exit code).
+pub fn dispatch(cli: &Cli) -> Result<i32> {
+    let g = &cli.global;
+    let rt = Runtime::new(&g.root);
+    let (name, id, r) = match &cli.command {
+        Command::Spec { bundle, rootless } => ("spec", None, spec::run(bundle, *rootless)),
+        Command::Create { flags, id } => ("create", Some(id), create::run(g, &rt, flags, id)),
+        Command::Start { id } => ("start", Some(id), start::run(&rt, id)),
+        Command::Run {
+            flags,
+            detach,
+            keep,
+            id,
+        } => ("run", Some(id), run::run(g, &rt, flags, *detach, *keep, id)),
+        Command::State { id } => ("state", Some(id), state::run(&rt, id)),
+        Command::Kill { all, id, signal } => ("kill", Some(id), kill::run(&rt, id, signal, *all)),
+        Command::Delete { force, id } => ("delete", Some(id), delete::run(&rt, id, *force)),
+        Command::List { format, quiet } => ("list", None, list::run(&rt, *format, *quiet)),
+        Command::Features => ("features", None, features::run()),
+    };
+    r.map_err(|e| match id {
+        Some(id) => e.context(format!("{name} {id:?}")),
+        None => e.context(name),
+    })
+}
+
+/// Options that would change behaviour but are not implemented yet.
+pub fn refuse_unsupported(g: &Global) -> Result<()> {
+    if g.systemd_cgroup {
+        return Err(Error::unsupported(
+            "--systemd-cgroup: the systemd cgroup driver is not supported yet",
+        ));
+    }
+    if g.rootless == "true" {
+        return Err(Error::unsupported(
+            "--rootless=true: rootless containers are not supported yet",
+        ));
+    }
+    Ok(())
+}
+
+pub fn create_options(f: &CreateFlags) -> CreateOptions {
+    CreateOptions {
+        bundle: f.bundle.clone(),
+        pid_file: f.pid_file.clone(),
+        console_socket: f.console_socket.clone(),
+        no_pivot: f.no_pivot,
+        no_new_keyring: f.no_new_keyring,
+        preserve_fds: f.preserve_fds,
+    }
+}
