@@ -3,7 +3,7 @@
 
 use crate::cgroups::{self, CgroupDir};
 use crate::error::{Context, Error, ErrorKind, Result};
-use crate::process::{self, rlimits, Init, InitOptions};
+use crate::process::{self, caps, rlimits, Init, InitOptions};
 use crate::spec::{self, NsKind, Plan};
 use crate::state::{self, Saved, StateDir, Status};
 use crate::sys;
@@ -47,6 +47,7 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
     let spec = spec::load_spec(&bundle)?;
     let plan = spec::build_plan(id, &bundle, spec)?;
     rlimits::validate(&plan.process.rlimits)?;
+    caps::parse(plan.process.capabilities.as_ref(), caps::last_cap())?;
     if plan.process.terminal {
         return Err(Error::unsupported(if opts.console_socket.is_some() {
             "process.terminal: --console-socket is not supported yet"

@@ -3,7 +3,7 @@
 //! parent over the channel as one error chain.
 
 use super::channel::{Channel, Msg};
-use super::{rlimits, user};
+use super::{caps, rlimits, user};
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context, Error, Result};
 use crate::rootfs;
@@ -47,6 +47,10 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
     sys::close_fds_from(3 + opts.preserve_fds, &[ch.raw_fd(), opts.fifo.as_raw_fd()])?;
     // Die with the parent while it still supervises the setup.
     sys::set_pdeathsig(libc::SIGKILL)?;
+    // Until execve the init is pivot's own image: keep container processes
+    // from opening /proc/<pid>/exe or ptracing it (CVE-2019-5736,
+    // CVE-2016-9962). execve resets this for the user process.
+    sys::set_dumpable(false)?;
     ch.expect(Msg::Go)?;
     join_namespaces(plan, ch)?;
     if plan.namespaces.is_new(NsKind::Cgroup) {
@@ -65,11 +69,22 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
     };
     rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
     set_names(plan)?;
+    if !opts.no_new_keyring {
+        match sys::join_session_keyring(&format!("_ses.{}", plan.id)) {
+            // Kernels without keyrings: nothing to isolate.
+            Err(e) if e.errno() == Some(libc::ENOSYS) => {}
+            r => r.ctx("new session keyring")?,
+        }
+    }
     rlimits::apply(&plan.process.rlimits)?;
     if plan.process.no_new_privileges {
         sys::set_no_new_privs()?;
     }
+    let last = caps::last_cap();
+    let capsets = caps::parse(plan.process.capabilities.as_ref(), last)?;
+    caps::before_user_switch(&capsets, last)?;
     user::switch(plan)?;
+    caps::after_user_switch(&capsets, last)?;
     let cwd = &plan.process.cwd;
     sys::chdir(cwd).with_ctx(|| format!("process.cwd {cwd:?}"))?;
     // A cwd that escaped the root (CVE-2024-21626) has no name here.
@@ -104,8 +119,9 @@ fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<()> {
     let pid_changed = ns.has(NsKind::Pid) || ns.has(NsKind::Time);
     if pid_changed {
         // setns/unshare of a pid or time namespace applies to children only.
+        // No parent-death signal for the new init: its parent exits now.
         match sys::fork()? {
-            Forked::Child => sys::set_pdeathsig(libc::SIGKILL)?,
+            Forked::Child => {}
             Forked::Parent { pid, .. } => {
                 ch.send(&Msg::Pid(pid))?;
                 sys::exit_now(0);

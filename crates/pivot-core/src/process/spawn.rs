@@ -83,6 +83,11 @@ fn drive(
     fast: bool,
 ) -> Result<()> {
     cgroups::add_pid(cgroups, child.pid)?;
+    if let Some(adj) = plan.process.oom_score_adj {
+        ProcFs::open()?
+            .write(&format!("{}/oom_score_adj", child.pid), &adj.to_string())
+            .ctx("process.oomScoreAdj")?;
+    }
     if fast && plan.namespaces.is_new(NsKind::User) {
         write_id_maps(plan, child.pid)?;
     }

@@ -1143,3 +1143,68 @@ fn close_range(first: u32, last: u32) -> Result<()> {
     let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
     check(r, || format!("close_range({first}, {last}, 0)")).map(drop)
 }
+
+/// prctl with up to three integer arguments.
+pub fn prctl3(option: i32, a: u64, b: u64, what: &str) -> Result<i32> {
+    // SAFETY: the options used take integer arguments only.
+    let r = unsafe { libc::prctl(option, a, b, 0, 0) } as libc::c_long;
+    check(r, || format!("prctl({what}, {a}, {b})")).map(|v| v as i32)
+}
+
+/// capset for this thread: effective, permitted, inheritable as 64-bit sets.
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let hdr = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let lo = |v: u64| v as u32;
+    let hi = |v: u64| (v >> 32) as u32;
+    let data = [
+        Data {
+            effective: lo(effective),
+            permitted: lo(permitted),
+            inheritable: lo(inheritable),
+        },
+        Data {
+            effective: hi(effective),
+            permitted: hi(permitted),
+            inheritable: hi(inheritable),
+        },
+    ];
+    // SAFETY: header and two data structs, laid out as the v3 ABI wants.
+    let r = unsafe { libc::syscall(libc::SYS_capset, &hdr as *const Header, data.as_ptr()) };
+    check(r, || {
+        format!("capset(effective {effective:#x}, permitted {permitted:#x}, inheritable {inheritable:#x})")
+    })
+    .map(drop)
+}
+
+/// Join a new anonymous session keyring, so the container does not share
+/// the caller's.
+pub fn join_session_keyring(name: &str) -> Result<()> {
+    let n = c(name)?;
+    // SAFETY: KEYCTL_JOIN_SESSION_KEYRING takes a NUL-terminated name.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            1, /* KEYCTL_JOIN_SESSION_KEYRING */
+            n.as_ptr(),
+        )
+    };
+    check(r, || {
+        format!("keyctl(KEYCTL_JOIN_SESSION_KEYRING, {name:?})")
+    })
+    .map(drop)
+}
