@@ -109,6 +109,8 @@ impl Runtime {
         )?;
         sys::mkfifoat(dirfd.as_fd(), state::FIFO, 0o622)?;
         let fifo = sys::openat(dirfd.as_fd(), state::FIFO, libc::O_PATH, 0)?;
+        // Writable by the init whatever user it has become (past umask).
+        sys::fchmod(fifo.as_fd(), 0o622)?;
         let hierarchies = cgroups::hierarchies()?;
         let own = cgroups::own_cgroups()?;
         let cgroups_path = plan
@@ -118,6 +120,7 @@ impl Runtime {
             .and_then(|l| l.cgroups_path.as_deref());
         *dirs = cgroups::plan_dirs(&hierarchies, &own, cgroups_path, &plan.id)?;
         cgroups::create(dirs).ctx("linux.cgroupsPath")?;
+        let idmaps = idmap_namespaces(plan)?;
         let init_opts = InitOptions {
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,
@@ -125,6 +128,7 @@ impl Runtime {
             fifo,
             hierarchies,
             cgroups: dirs.clone(),
+            idmaps,
         };
         let init = process::spawn(plan, &init_opts, dirs)?;
         let saved = saved_state(plan, &init, dirs);
@@ -258,6 +262,27 @@ impl Runtime {
         let _ = self.delete(id, true);
         e
     }
+}
+
+/// One user namespace per idmapped mount, with the mount's mappings or,
+/// where it has none, the container's.
+fn idmap_namespaces(plan: &Plan) -> Result<Vec<(usize, std::os::fd::OwnedFd)>> {
+    let mut out = Vec::new();
+    for m in plan.mounts.iter().filter(|m| m.options.idmap.is_some()) {
+        let uid = if m.uid_mappings.is_empty() {
+            &plan.uid_mappings
+        } else {
+            &m.uid_mappings
+        };
+        let gid = if m.gid_mappings.is_empty() {
+            &plan.gid_mappings
+        } else {
+            &m.gid_mappings
+        };
+        let fd = process::idmap::userns_fd(uid, gid).with_ctx(|| m.field())?;
+        out.push((m.index, fd));
+    }
+    Ok(out)
 }
 
 fn saved_state(plan: &Plan, init: &Init, dirs: &[CgroupDir]) -> Saved {

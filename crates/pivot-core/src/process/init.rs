@@ -22,6 +22,8 @@ pub struct InitOptions {
     /// a `cgroup` mount.
     pub hierarchies: Vec<Hierarchy>,
     pub cgroups: Vec<CgroupDir>,
+    /// User namespace fds for idmapped mounts, by mount index.
+    pub idmaps: Vec<(usize, OwnedFd)>,
 }
 
 /// Run the init; returns an exit code only on failure (success execs).
@@ -44,7 +46,9 @@ pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel) -> i32 {
 }
 
 fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
-    sys::close_fds_from(3 + opts.preserve_fds, &[ch.raw_fd(), opts.fifo.as_raw_fd()])?;
+    let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
+    keep.extend(opts.idmaps.iter().map(|(_, fd)| fd.as_raw_fd()));
+    sys::close_fds_from(3 + opts.preserve_fds, &keep)?;
     // Die with the parent while it still supervises the setup.
     sys::set_pdeathsig(libc::SIGKILL)?;
     // Until execve the init is pivot's own image: keep container processes
@@ -66,6 +70,7 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
         no_pivot: opts.no_pivot,
         hierarchies: &opts.hierarchies,
         cgroups: &opts.cgroups,
+        idmaps: &opts.idmaps,
     };
     rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
     set_names(plan)?;

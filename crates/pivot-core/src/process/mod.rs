@@ -3,6 +3,7 @@
 
 pub mod caps;
 pub mod channel;
+pub mod idmap;
 pub mod init;
 pub mod procfs;
 pub mod rlimits;

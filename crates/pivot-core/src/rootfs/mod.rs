@@ -1,6 +1,7 @@
 //! Building the container's root filesystem, in runc's order.
 
 mod cgroupfs;
+mod copyup;
 mod dev;
 mod devices;
 mod finalize;
@@ -20,6 +21,8 @@ pub struct Context<'a> {
     pub no_pivot: bool,
     pub hierarchies: &'a [Hierarchy],
     pub cgroups: &'a [CgroupDir],
+    /// User namespace fds for idmapped mounts, by mount index.
+    pub idmaps: &'a [(usize, std::os::fd::OwnedFd)],
 }
 
 impl Context<'_> {

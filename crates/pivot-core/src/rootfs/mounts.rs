@@ -28,7 +28,10 @@ const PROC_ALLOWED: &[&str] = &[
 pub fn mount_entry(ctx: &Context, root: &Root, m: &PlannedMount) -> Result<()> {
     check_destination(root, m)?;
     match m.kind.as_str() {
-        "bind" => bind(root, m),
+        "bind" => {
+            let userns = ctx.idmaps.iter().find(|(i, _)| *i == m.index);
+            bind(root, m, userns.map(|(_, fd)| fd.as_fd()))
+        }
         "cgroup" => super::cgroupfs::mount_cgroup(ctx, root, m),
         "sysfs" if ctx.in_userns() && !ctx.plan.namespaces.is_new(NsKind::Net) => {
             // A user namespace may not mount sysfs for a network namespace
@@ -42,7 +45,7 @@ pub fn mount_entry(ctx: &Context, root: &Root, m: &PlannedMount) -> Result<()> {
                 },
                 ..m.clone()
             };
-            bind(root, &host)
+            bind(root, &host, None)
         }
         _ => filesystem(root, m),
     }
@@ -153,15 +156,36 @@ fn describe(m: &PlannedMount) -> String {
 }
 
 fn filesystem(root: &Root, m: &PlannedMount) -> Result<()> {
-    if m.options.tmpcopyup {
-        return Err(Error::unsupported(
-            "tmpcopyup is not supported yet".to_string(),
-        ));
-    }
     let dest = root.mkdir_all(&m.destination, 0o755).ctx("destination")?;
-    let mnt = new_filesystem(&m.kind, &m.source, &m.options).with_ctx(|| describe(m))?;
+    let mnt = if m.options.tmpcopyup {
+        tmpfs_copyup(dest.as_fd(), m)?
+    } else {
+        new_filesystem(&m.kind, &m.source, &m.options).with_ctx(|| describe(m))?
+    };
     sys::move_mount(mnt.as_fd(), dest.as_fd(), &m.destination).with_ctx(|| describe(m))?;
     after_attach(mnt.as_fd(), &m.options)
+}
+
+/// A tmpfs filled with what is at the destination: made writable, filled
+/// while still detached, then made read-only if asked.
+fn tmpfs_copyup(dest: BorrowedFd<'_>, m: &PlannedMount) -> Result<OwnedFd> {
+    if m.kind != "tmpfs" {
+        return Err(Error::invalid(format!(
+            "tmpcopyup is only for tmpfs mounts, not {}",
+            m.kind
+        )));
+    }
+    let mut opts = m.options.clone();
+    let readonly = opts.flags & MS_RDONLY != 0;
+    opts.flags &= !MS_RDONLY;
+    let mnt = new_filesystem(&m.kind, &m.source, &opts).with_ctx(|| describe(m))?;
+    let src = sys::openat(dest, ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    let dst = sys::openat(mnt.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    super::copyup::copy_tree(src.as_fd(), dst.as_fd())?;
+    if readonly {
+        sys::mount_setattr(mnt.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)?;
+    }
+    Ok(mnt)
 }
 
 /// Attribute changes for a bind: only what the options name, so flags the
@@ -176,10 +200,7 @@ pub fn bind_attrs(opts: &MountOptions) -> (u64, u64) {
     (set, clr & !set | (clr & MOUNT_ATTR__ATIME))
 }
 
-pub fn bind(root: &Root, m: &PlannedMount) -> Result<()> {
-    if m.options.idmap.is_some() {
-        return Err(Error::unsupported("idmapped mounts are not supported yet"));
-    }
+pub fn bind(root: &Root, m: &PlannedMount, userns: Option<BorrowedFd<'_>>) -> Result<()> {
     let st = sys::fstatat(sys::cwd(), &m.source, 0).ctx("source")?;
     let dest = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
         root.mkdir_all(&m.destination, 0o755)
@@ -189,6 +210,17 @@ pub fn bind(root: &Root, m: &PlannedMount) -> Result<()> {
     .ctx("destination")?;
     let tree = sys::open_tree(sys::cwd(), &m.source, m.options.is_recursive_bind())
         .with_ctx(|| describe(m))?;
+    if let (Some(userns), Some(recursive)) = (userns, m.options.idmap) {
+        sys::mount_setattr(
+            tree.as_fd(),
+            recursive,
+            MOUNT_ATTR_IDMAP,
+            0,
+            0,
+            Some(userns),
+        )
+        .with_ctx(|| format!("{}: idmap", describe(m)))?;
+    }
     let (set, clr) = bind_attrs(&m.options);
     if set | clr != 0 {
         sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None).with_ctx(|| describe(m))?;

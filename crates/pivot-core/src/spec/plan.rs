@@ -221,7 +221,12 @@ fn plan_namespaces(spec: &Spec) -> Result<Namespaces> {
     Ok(ns)
 }
 
-fn plan_mount(bundle: &Path, index: usize, m: &Mount) -> Result<PlannedMount> {
+fn plan_mount(
+    bundle: &Path,
+    index: usize,
+    m: &Mount,
+    has_userns_maps: bool,
+) -> Result<PlannedMount> {
     let field = format!("mounts[{index}]");
     if !m.destination.starts_with('/') {
         return Err(Error::invalid(format!(
@@ -243,6 +248,7 @@ fn plan_mount(bundle: &Path, index: usize, m: &Mount) -> Result<PlannedMount> {
                 options: [&m.options[..], &["bind".to_string()]].concat(),
                 ..m.clone()
             },
+            has_userns_maps,
         );
     }
     if kind.is_empty() {
@@ -266,6 +272,11 @@ fn plan_mount(bundle: &Path, index: usize, m: &Mount) -> Result<PlannedMount> {
     if (!m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()) && options.idmap.is_none() {
         return Err(Error::invalid(format!(
             "{field}: uidMappings/gidMappings need the idmap or ridmap option"
+        )));
+    }
+    if options.idmap.is_some() && m.uid_mappings.is_empty() && !has_userns_maps {
+        return Err(Error::invalid(format!(
+            "{field}: idmap needs uidMappings and gidMappings (on the mount or in linux)"
         )));
     }
     if options.idmap.is_some() && kind != "bind" {
@@ -373,7 +384,7 @@ pub fn build_plan(id: &str, bundle: &Path, spec: Spec) -> Result<Plan> {
         .mounts
         .iter()
         .enumerate()
-        .map(|(i, m)| plan_mount(bundle, i, m))
+        .map(|(i, m)| plan_mount(bundle, i, m, !linux.uid_mappings.is_empty()))
         .collect::<Result<Vec<_>>>()?;
     for (i, d) in linux.devices.iter().enumerate() {
         if !d.path.starts_with('/') {

@@ -1208,3 +1208,50 @@ pub fn join_session_keyring(name: &str) -> Result<()> {
     })
     .map(drop)
 }
+
+/// Names in a directory (without "." and ".."), read through a dup of `dir`.
+pub fn list_dir(dir: BorrowedFd<'_>) -> Result<Vec<String>> {
+    let fd = openat(dir, ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
+    // SAFETY: fdopendir takes ownership of raw, a directory fd we own.
+    let d = unsafe { libc::fdopendir(raw) };
+    if d.is_null() {
+        let e = errno();
+        // SAFETY: fdopendir failed, so raw is still ours to close.
+        unsafe { libc::close(raw) };
+        return Err(Error::os(format!("fdopendir({raw})"), e));
+    }
+    let mut names = Vec::new();
+    loop {
+        // SAFETY: d is a valid DIR*; readdir's result is valid until the
+        // next call on d.
+        let ent = unsafe { libc::readdir(d) };
+        if ent.is_null() {
+            break;
+        }
+        // SAFETY: d_name is a NUL-terminated array inside *ent.
+        let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) };
+        let name = cstr_to_string(name);
+        if name != "." && name != ".." {
+            names.push(name);
+        }
+    }
+    // SAFETY: d is valid and closed once.
+    unsafe { libc::closedir(d) };
+    Ok(names)
+}
+
+/// Copy the contents of one open file to another.
+pub fn copy_fd(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = read(from, &mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut off = 0;
+        while off < n {
+            off += write(to, &buf[off..n])?;
+        }
+    }
+}
