@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds pivot (release) and the static probe, runs the workspace's unit
+# tests, then the black-box suite against target/release/pivot.
+#
+# usage: scripts/test.sh [FILTER]   (FILTER selects black-box tests by name)
+# Exits non-zero if anything failed; the last thing printed is the
+# black-box runner's closing line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+section() { printf '\n===== %s =====\n' "$*"; }
+
+section "build pivot (release)"
+cargo build --release -p pivot
+
+section "build probe (static)"
+RUSTFLAGS="-C target-feature=+crt-static" cargo build -p probe --release \
+    --target x86_64-unknown-linux-gnu --target-dir target/static
+
+section "unit tests"
+unit=0
+cargo test --workspace --exclude pivot-tests || unit=$?
+
+section "black-box tests"
+blackbox=0
+PIVOT_BIN=${PIVOT_BIN:-$PWD/target/release/pivot} \
+    PROBE_BIN=$PWD/target/static/x86_64-unknown-linux-gnu/release/probe \
+    cargo test -p pivot-tests --test blackbox -- ${1:+"$1"} || blackbox=$?
+
+if [ "$unit" -ne 0 ] || [ "$blackbox" -ne 0 ]; then
+    exit 1
+fi

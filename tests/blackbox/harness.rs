@@ -1,0 +1,356 @@
+//! The test harness: one `Scratch` per test (its own directory and `--root`
+//! state dir), helpers to run the runtime binary named by `PIVOT_BIN`, and a
+//! teardown that always removes what a test made and reports what the
+//! runtime left behind (containers' processes, mounts, cgroups).
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::fs::OpenOptions;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use libtest_mimic::{Failed, Trial};
+use serde_json::Value;
+
+use crate::host::{mount_points, try_reap, wait_for};
+
+/// A test body. It asserts by panicking; the harness turns that into a
+/// failure and still cleans up.
+pub type TestFn = fn(&Scratch);
+
+/// Builds the `TESTS` table of a test module from its function names.
+macro_rules! tests {
+    ($($f:ident),* $(,)?) => {
+        pub const TESTS: &[(&str, $crate::harness::TestFn)] = &[$((stringify!($f), $f)),*];
+    };
+}
+pub(crate) use tests;
+
+/// How long a test waits for something a container does asynchronously
+/// (a process to die, a file to appear). A bound, never an assertion.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Environment variable put into every container's environment; its value
+/// is the scratch dir, so leftover container processes can be found in
+/// `/proc/*/environ` whatever namespaces they are in.
+pub const MARKER: &str = "PIVOT_TEST_SCRATCH";
+
+static SCRATCH_SEQ: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static NAME_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// Where the last panic on this thread happened, for the failure text.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+pub fn pivot_bin() -> Option<PathBuf> {
+    env_path("PIVOT_BIN")
+}
+
+pub fn probe_bin() -> Option<PathBuf> {
+    env_path("PROBE_BIN")
+}
+
+/// A path from the environment, made absolute: the runtime is started with
+/// other working directories. cargo runs this binary in tests/, so a
+/// relative path is tried there and then from the workspace root.
+fn env_path(var: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(std::env::var_os(var)?);
+    if path.is_absolute() {
+        return Some(path);
+    }
+    let cwd = std::env::current_dir().ok()?;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    let candidates = [cwd.join(&path), workspace.join(&path)];
+    let found = candidates.iter().find(|p| p.exists());
+    Some(found.unwrap_or(&candidates[0]).clone())
+}
+
+/// Debian's busybox-static, or `BUSYBOX` if set.
+pub fn busybox_bin() -> PathBuf {
+    std::env::var_os("BUSYBOX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/bin/busybox"))
+}
+
+/// Why the suite cannot run here, if it cannot.
+pub fn skip_reason() -> Option<String> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not running as root".into());
+    }
+    let executable = |p: &Path| p.is_file();
+    match pivot_bin() {
+        None => return Some("PIVOT_BIN is not set".into()),
+        Some(p) if !executable(&p) => {
+            return Some(format!("PIVOT_BIN {} does not exist", p.display()))
+        }
+        Some(_) => {}
+    }
+    match probe_bin() {
+        None => return Some("PROBE_BIN is not set".into()),
+        Some(p) if !executable(&p) => {
+            return Some(format!("PROBE_BIN {} does not exist", p.display()))
+        }
+        Some(_) => {}
+    }
+    let busybox = busybox_bin();
+    if !executable(&busybox) {
+        return Some(format!(
+            "{} is missing (apt-get install busybox-static)",
+            busybox.display()
+        ));
+    }
+    None
+}
+
+/// Process-wide setup, once, before any test thread starts.
+pub fn init_process() {
+    // Container inits whose runtime process exited are reparented to us, not
+    // to the host's pid 1, so the harness can reap them (as containerd's
+    // shim does) and no zombie outlives a test.
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a process flag.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    assert_eq!(rc, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
+    // Failures are reported by the harness with their location; the default
+    // hook would print them a second time, interleaved between threads.
+    panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(location));
+    }));
+}
+
+/// Wraps a test body into a libtest-mimic trial with setup and teardown.
+pub fn trial(name: String, f: TestFn, skip: bool) -> Trial {
+    let runner_name = name.clone();
+    Trial::test(name, move || run_one(&runner_name, f)).with_ignored_flag(skip)
+}
+
+fn run_one(name: &str, f: TestFn) -> Result<(), Failed> {
+    let scratch = Scratch::new(name);
+    let outcome = catch(|| f(&scratch));
+    let leftovers = scratch.teardown();
+    drop(scratch); // removes the scratch dir
+    match (outcome, leftovers.is_empty()) {
+        (Err(msg), true) => Err(msg.into()),
+        (Err(msg), false) => {
+            Err(format!("{msg}\nand left behind:\n  {}", leftovers.join("\n  ")).into())
+        }
+        (Ok(()), false) => Err(format!("left behind:\n  {}", leftovers.join("\n  ")).into()),
+        (Ok(()), true) => Ok(()),
+    }
+}
+
+/// Runs `f`, turning a panic into its message with the place it happened.
+pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        let location = LAST_PANIC
+            .with(|p| p.borrow_mut().take())
+            .unwrap_or_default();
+        format!("{location}: {}", panic_message(payload.as_ref()))
+    })
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else {
+        "panic".to_string()
+    }
+}
+
+/// One test's private world: `dir` is /tmp/pivot-test-*, `root` the state
+/// dir passed as `--root`, and every container id it hands out starts with
+/// `id_prefix` (contains "pivot-t", unique on the machine, so cgroups and
+/// leaks can be traced back).
+pub struct Scratch {
+    pub dir: PathBuf,
+    pub root: PathBuf,
+    pub(crate) id_prefix: String,
+    /// Container init pids seen by this test, to reap once they exit.
+    pub(crate) pids: Mutex<BTreeSet<i32>>,
+    /// The host's mount points when the test began.
+    mounts_before: BTreeSet<String>,
+    torn_down: AtomicBool,
+}
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let tmp = std::env::temp_dir();
+        let (dir, seq) = loop {
+            let seq = SCRATCH_SEQ.fetch_add(1, Ordering::SeqCst);
+            let dir = tmp.join(format!("pivot-test-{}-{seq}", std::process::id()));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => break (dir, seq),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => panic!("mkdir {}: {e}", dir.display()),
+            }
+        };
+        std::fs::create_dir(dir.join("io")).expect("mkdir io");
+        // A note for whoever finds a leftover dir.
+        let note = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(dir.join("TEST"))
+            .and_then(|mut f| std::io::Write::write_all(&mut f, name.as_bytes()));
+        note.expect("write TEST note");
+        Scratch {
+            root: dir.join("state"),
+            dir,
+            id_prefix: format!("pivot-t-{}-{seq}-", std::process::id()),
+            pids: Mutex::new(BTreeSet::new()),
+            mounts_before: mount_points(),
+            torn_down: AtomicBool::new(false),
+        }
+    }
+
+    /// A fresh container id, unique on this machine, containing `tag`.
+    pub fn id(&self, tag: &str) -> String {
+        let n = NAME_SEQ.fetch_add(1, Ordering::SeqCst);
+        format!("{}{tag}{n}", self.id_prefix)
+    }
+
+    /// A fresh path inside the scratch dir (not created).
+    pub fn path(&self, tag: &str) -> PathBuf {
+        let n = NAME_SEQ.fetch_add(1, Ordering::SeqCst);
+        self.dir.join(format!("{tag}{n}"))
+    }
+
+    /// A fresh empty directory inside the scratch dir.
+    pub fn mkdir(&self, tag: &str) -> PathBuf {
+        let dir = self.path(tag);
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        dir
+    }
+
+    /// Removes every container, process, mount and cgroup of the test;
+    /// returns what was still there after the runtime's own `delete`.
+    fn teardown(&self) -> Vec<String> {
+        self.torn_down.store(true, Ordering::SeqCst);
+        let mut left = Vec::new();
+        // The runtime's own cleanup first: delete --force everything it
+        // lists, and anything in --root it may have failed to list.
+        let mut ids = BTreeSet::new();
+        if let Ok(out) = catch(|| self.pivot(&["list", "-q"])) {
+            ids.extend(out.stdout.split_whitespace().map(str::to_string));
+        }
+        if let Ok(entries) = std::fs::read_dir(&self.root) {
+            ids.extend(
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned()),
+            );
+        }
+        for id in &ids {
+            let id = id.as_str();
+            if let Ok(out) = catch(|| self.pivot(&["state", id])) {
+                if let Ok(state) = serde_json::from_str::<Value>(&out.stdout) {
+                    if let Some(pid) = state["pid"].as_i64().filter(|p| *p > 0) {
+                        self.remember_pid(pid as i32);
+                    }
+                }
+            }
+            let _ = catch(|| self.pivot(&["delete", "--force", id]));
+        }
+        // Processes die asynchronously after SIGKILL; give them the bound.
+        let mut procs = Vec::new();
+        wait_for(WAIT, || {
+            self.reap();
+            procs = self.find_processes();
+            procs.is_empty()
+        });
+        if !procs.is_empty() {
+            left.push(format!("processes {procs:?}"));
+            for &pid in &procs {
+                // SAFETY: plain kill(2) of a process of this test's containers.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                // Orphans are our children (subreaper): reap them too.
+                self.remember_pid(pid);
+            }
+            wait_for(WAIT, || {
+                self.reap();
+                self.find_processes().is_empty()
+            });
+        }
+        // Remembered inits that are still zombies or alive.
+        let pids: Vec<i32> = self.pids.lock().unwrap().iter().copied().collect();
+        for pid in pids {
+            if !wait_for(WAIT, || try_reap(pid)) {
+                left.push(format!("process {pid} did not exit"));
+            }
+        }
+        let cgroups = self.find_cgroups();
+        if !cgroups.is_empty() {
+            left.push(format!("cgroups {cgroups:?}"));
+            // Deepest first; a cgroup dir is removed with rmdir only.
+            let mut sorted = cgroups;
+            sorted.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+            for dir in sorted {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+        let mounts = self.own_mounts();
+        if !mounts.is_empty() {
+            left.push(format!("mounts {mounts:?}"));
+            // Deepest first, detached: remove_dir_all must never descend
+            // into something mounted from elsewhere.
+            let mut sorted = mounts;
+            sorted.sort_by_key(|m| std::cmp::Reverse(m.len()));
+            for m in sorted {
+                let c = std::ffi::CString::new(m).unwrap();
+                // SAFETY: umount2 with a valid C string.
+                unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+            }
+        }
+        // Mounts elsewhere on the host: reported, never touched.
+        let (added, removed) = self.mount_changes(&self.mounts_before);
+        if !added.is_empty() {
+            left.push(format!("new host mounts {added:?}"));
+        }
+        if !removed.is_empty() {
+            left.push(format!("host mounts gone {removed:?}"));
+        }
+        if self.root.is_dir() {
+            let names: Vec<_> = std::fs::read_dir(&self.root)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !names.is_empty() {
+                left.push(format!(
+                    "state entries {names:?} in {}",
+                    self.root.display()
+                ));
+            }
+        }
+        left
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !self.torn_down.load(Ordering::SeqCst) {
+            for problem in self.teardown() {
+                eprintln!("pivot-tests: {}: left behind {problem}", self.dir.display());
+            }
+        }
+        // Never remove across a mount point that is somehow still there.
+        if !self.own_mounts().is_empty() {
+            eprintln!("pivot-tests: keeping {}: mounts remain", self.dir.display());
+            return;
+        }
+        if let Err(e) = std::fs::remove_dir_all(&self.dir) {
+            eprintln!("pivot-tests: remove {}: {e}", self.dir.display());
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! Black-box tests of a runc-compatible OCI runtime.
+//!
+//! Every test drives the binary named by `PIVOT_BIN` (pivot, or runc to
+//! check the tests themselves) as root, on busybox bundles that carry the
+//! static `probe` named by `PROBE_BIN`. Tests are skipped, not failed, when
+//! the machine cannot run them (not root, PIVOT_BIN or PROBE_BIN missing).
+//!
+//! Run: `PIVOT_BIN=... PROBE_BIN=... cargo test -p pivot-tests --test blackbox [FILTER]`
+
+// The tests build host-side scratch files (bundles, canaries, result dirs)
+// on purpose; clippy.toml's host-path lint is for rootfs code.
+#![allow(clippy::disallowed_methods)]
+
+mod badinput;
+mod bundle;
+mod harness;
+mod host;
+mod inside;
+mod kill;
+mod lifecycle;
+mod list;
+mod namespaces;
+mod parallel;
+mod run;
+mod runtime;
+mod spec;
+
+use harness::TestFn;
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let skip = harness::skip_reason();
+    match &skip {
+        Some(reason) => eprintln!("pivot-tests: skipping the black-box tests: {reason}"),
+        None => harness::init_process(),
+    }
+    let modules: &[(&str, &[(&str, TestFn)])] = &[
+        ("spec", spec::TESTS),
+        ("lifecycle", lifecycle::TESTS),
+        ("run", run::TESTS),
+        ("kill", kill::TESTS),
+        ("list", list::TESTS),
+        ("inside", inside::TESTS),
+        ("namespaces", namespaces::TESTS),
+        ("badinput", badinput::TESTS),
+        ("parallel", parallel::TESTS),
+    ];
+    let trials = modules
+        .iter()
+        .flat_map(|(module, tests)| {
+            tests
+                .iter()
+                .map(move |(name, f)| (format!("{module}::{name}"), *f))
+        })
+        .map(|(name, f)| harness::trial(name, f, skip.is_some()))
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}

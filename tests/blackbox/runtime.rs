@@ -1,0 +1,252 @@
+//! Running the runtime binary: `Out` (status, stdout, stderr) and the
+//! `Scratch` methods that wrap its commands (`create`, `state`, `run`, ...).
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::fs::OpenOptions;
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::harness::{pivot_bin, Scratch, NAME_SEQ, WAIT};
+use crate::host::wait_for;
+
+/// How long one invocation of the runtime may take before the test fails
+/// (runc takes well under a second; a hung runtime must not stall the suite).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What one invocation of the runtime did.
+#[derive(Debug)]
+pub struct Out {
+    pub cmd: String,
+    /// The exit status, or 128 + signal number as a shell reports it.
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    /// Panics unless the command exited 0.
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "expected success:\n{self}");
+        self
+    }
+
+    /// Panics unless the command exited non-zero.
+    #[track_caller]
+    pub fn fails(self) -> Self {
+        assert_ne!(self.code, 0, "expected failure:\n{self}");
+        self
+    }
+
+    /// Stdout parsed as one JSON document.
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
+    }
+
+    /// The non-empty lines of stderr.
+    pub fn stderr_lines(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "$ {}\nexit {}\n--- stdout\n{}--- stderr\n{}---",
+            self.cmd, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Waits for a child with a deadline; kills it when the deadline passes.
+fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    let mut nap = Duration::from_micros(200);
+    loop {
+        if let Some(status) = child.try_wait().expect("waitpid") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(20));
+    }
+}
+
+fn exit_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// Asserts the failure shape every bad-input case shares: non-zero exit,
+/// exactly one line on stderr, and that line names one of `any_of`
+/// (case-insensitive).
+#[track_caller]
+pub fn assert_error_mentions(out: &Out, any_of: &[&str]) {
+    assert_ne!(out.code, 0, "expected failure:\n{out}");
+    let lines = out.stderr_lines();
+    assert_eq!(lines.len(), 1, "expected a one-line error:\n{out}");
+    let line = lines[0].to_lowercase();
+    assert!(
+        any_of.iter().any(|k| line.contains(&k.to_lowercase())),
+        "error does not mention any of {any_of:?}:\n{out}"
+    );
+}
+
+impl Scratch {
+    /// Runs `$PIVOT_BIN --root <root> ARGS...`.
+    pub fn pivot<S: AsRef<OsStr>>(&self, args: &[S]) -> Out {
+        self.pivot_in(&self.dir, args)
+    }
+
+    /// Runs `$PIVOT_BIN --root <root> ARGS...` with `cwd` as its working dir.
+    pub fn pivot_in<S: AsRef<OsStr>>(&self, cwd: &Path, args: &[S]) -> Out {
+        let mut all = vec![OsStr::new("--root"), self.root.as_os_str()];
+        all.extend(args.iter().map(AsRef::as_ref));
+        self.runtime(cwd, &all)
+    }
+
+    /// Runs `$PIVOT_BIN ARGS...` (no `--root`) with `cwd` as working dir.
+    pub fn runtime<S: AsRef<OsStr>>(&self, cwd: &Path, args: &[S]) -> Out {
+        let bin = pivot_bin().expect("PIVOT_BIN");
+        let mut cmd = Command::new(&bin);
+        cmd.args(args).current_dir(cwd);
+        let shown = std::iter::once(bin.as_os_str())
+            .chain(args.iter().map(AsRef::as_ref))
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        self.run_command(cmd, shown)
+    }
+
+    /// Runs a command with stdin from /dev/null and stdout/stderr into
+    /// files: a container created by the command inherits them and would
+    /// keep a pipe open (and a reader waiting) for as long as it lives.
+    fn run_command(&self, mut cmd: Command, shown: String) -> Out {
+        let n = NAME_SEQ.fetch_add(1, Ordering::SeqCst);
+        let out_path = self.dir.join("io").join(format!("{n}.out"));
+        let err_path = self.dir.join("io").join(format!("{n}.err"));
+        let open = |p: &Path| {
+            OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(p)
+                .unwrap_or_else(|e| panic!("create {}: {e}", p.display()))
+        };
+        cmd.stdin(Stdio::null())
+            .stdout(open(&out_path))
+            .stderr(open(&err_path));
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {shown}: {e}"));
+        let status = wait_child(&mut child, COMMAND_TIMEOUT)
+            .unwrap_or_else(|| panic!("{shown}: still running after {COMMAND_TIMEOUT:?}, killed"));
+        let read =
+            |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+        Out {
+            cmd: shown,
+            code: exit_code(status),
+            stdout: read(&out_path),
+            stderr: read(&err_path),
+        }
+    }
+
+    /// `state ID` as JSON; panics if it fails. Remembers the pid for reaping.
+    #[track_caller]
+    pub fn state(&self, id: &str) -> Value {
+        let state = self.pivot(&["state", id]).ok().json();
+        if let Some(pid) = state["pid"].as_i64().filter(|p| *p > 0) {
+            self.remember_pid(pid as i32);
+        }
+        state
+    }
+
+    /// The `status` field of `state ID`.
+    #[track_caller]
+    pub fn status(&self, id: &str) -> String {
+        self.reap();
+        let state = self.state(id);
+        state["status"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Polls `state ID` until its status is `want`.
+    #[track_caller]
+    pub fn wait_status(&self, id: &str, want: &str) {
+        let mut last = String::new();
+        let done = wait_for(WAIT, || {
+            last = self.status(id);
+            last == want
+        });
+        assert!(
+            done,
+            "container {id}: status stayed {last:?}, wanted {want:?}"
+        );
+    }
+
+    /// `create --bundle BUNDLE ID`, which must succeed; returns the init pid.
+    #[track_caller]
+    pub fn create(&self, bundle: &Path, id: &str) -> i32 {
+        self.pivot(&[
+            OsStr::new("create"),
+            OsStr::new("--bundle"),
+            bundle.as_os_str(),
+            OsStr::new(id),
+        ])
+        .ok();
+        let state = self.state(id);
+        assert_eq!(state["status"], "created", "state after create: {state}");
+        state["pid"].as_i64().expect("state.pid") as i32
+    }
+
+    /// `create` then `start`; returns the init pid of the running container.
+    #[track_caller]
+    pub fn create_started(&self, bundle: &Path, id: &str) -> i32 {
+        let pid = self.create(bundle, id);
+        self.pivot(&["start", id]).ok();
+        pid
+    }
+
+    /// `run --bundle BUNDLE ID` in the foreground; returns what it did.
+    pub fn run(&self, bundle: &Path, id: &str) -> Out {
+        self.pivot(&[
+            OsStr::new("run"),
+            OsStr::new("--bundle"),
+            bundle.as_os_str(),
+            OsStr::new(id),
+        ])
+    }
+
+    /// `run` that must exit 0 and print one JSON document (a probe's answer).
+    #[track_caller]
+    pub fn run_json(&self, bundle: &Path, id: &str) -> Value {
+        self.run(bundle, id).ok().json()
+    }
+
+    /// `delete ID`, which must succeed; reaps the init afterwards.
+    #[track_caller]
+    pub fn delete(&self, id: &str) {
+        self.pivot(&["delete", id]).ok();
+        self.reap();
+    }
+
+    /// `list -q` as a set of ids.
+    #[track_caller]
+    pub fn list_ids(&self) -> BTreeSet<String> {
+        let out = self.pivot(&["list", "-q"]).ok();
+        out.stdout.split_whitespace().map(str::to_string).collect()
+    }
+}
