@@ -13,12 +13,18 @@
 
 mod badinput;
 mod bundle;
+mod cgroups;
+mod cli;
+mod dev;
+mod differential;
 mod harness;
 mod host;
+mod hostile;
 mod inside;
 mod kill;
 mod lifecycle;
 mod list;
+mod mounts;
 mod namespaces;
 mod parallel;
 mod run;
@@ -44,6 +50,12 @@ fn main() {
         ("namespaces", namespaces::TESTS),
         ("badinput", badinput::TESTS),
         ("parallel", parallel::TESTS),
+        ("cli", cli::TESTS),
+        ("cgroups", cgroups::TESTS),
+        ("mounts", mounts::TESTS),
+        ("dev", dev::TESTS),
+        ("hostile", hostile::TESTS),
+        ("differential", differential::TESTS),
     ];
     let trials = modules
         .iter()
