@@ -48,6 +48,9 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
     let plan = spec::build_plan(id, &bundle, spec)?;
     rlimits::validate(&plan.process.rlimits)?;
     caps::parse(plan.process.capabilities.as_ref(), caps::last_cap())?;
+    if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
+        process::sysctl::validate(sysctl, &plan.namespaces)?;
+    }
     if plan.process.terminal {
         return Err(Error::unsupported(if opts.console_socket.is_some() {
             "process.terminal: --console-socket is not supported yet"

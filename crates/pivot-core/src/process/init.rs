@@ -3,7 +3,8 @@
 //! parent over the channel as one error chain.
 
 use super::channel::{Channel, Msg};
-use super::{caps, rlimits, user};
+use super::procfs::ProcFs;
+use super::{caps, rlimits, sysctl, user};
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context, Error, Result};
 use crate::rootfs;
@@ -64,6 +65,11 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
         // Become root of the new user namespace before anything else.
         sys::setresgid(0).ctx("become root in the user namespace")?;
         sys::setresuid(0).ctx("become root in the user namespace")?;
+    }
+    if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
+        if !sysctl.is_empty() {
+            sysctl::apply(sysctl, &ProcFs::open()?)?;
+        }
     }
     let ctx = rootfs::Context {
         plan,

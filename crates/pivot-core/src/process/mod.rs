@@ -8,6 +8,7 @@ pub mod init;
 pub mod procfs;
 pub mod rlimits;
 pub mod spawn;
+pub mod sysctl;
 pub mod user;
 
 pub use init::InitOptions;
