@@ -3,6 +3,7 @@
 
 use crate::cgroups::{self, CgroupDir};
 use crate::error::{Context, Error, ErrorKind, Result};
+use crate::hooks;
 use crate::process::{self, caps, rlimits, Init, InitOptions};
 use crate::spec::{self, NsKind, Plan};
 use crate::state::{self, Saved, StateDir, Status};
@@ -11,9 +12,11 @@ use std::collections::BTreeMap;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-/// Where container state lives (`--root`).
+/// Where container state lives (`--root`), and where warnings go (failed
+/// poststart and poststop hooks do not fail the command).
 pub struct Runtime {
     pub root: PathBuf,
+    pub warn: fn(&str),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -51,6 +54,9 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
     if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
         process::sysctl::validate(sysctl, &plan.namespaces)?;
     }
+    if let Some(h) = plan.spec.hooks.as_ref() {
+        hooks::validate(h)?;
+    }
     if plan.process.terminal {
         return Err(Error::unsupported(if opts.console_socket.is_some() {
             "process.terminal: --console-socket is not supported yet"
@@ -72,7 +78,15 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
 
 impl Runtime {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Runtime { root: root.into() }
+        Runtime {
+            root: root.into(),
+            warn: |_| {},
+        }
+    }
+
+    pub fn with_warn(mut self, warn: fn(&str)) -> Self {
+        self.warn = warn;
+        self
     }
 
     /// Create a container: on success its init waits for `start`; on
@@ -163,7 +177,12 @@ impl Runtime {
                 ))
             }
         }
-        release_init(&sd, &saved)
+        release_init(&sd, &saved)?;
+        if let Some(h) = saved.config.hooks.as_ref() {
+            let state = saved_hook_state(&saved, "running");
+            hooks::run_all_warn("poststart", &h.poststart, &state, self.warn);
+        }
+        Ok(())
     }
 
     /// The runtime-spec state JSON.
@@ -210,7 +229,12 @@ impl Runtime {
                 ))
             }
         }
-        destroy(&sd, &saved)
+        destroy(&sd, &saved)?;
+        if let Some(h) = saved.config.hooks.as_ref() {
+            let state = saved_hook_state(&saved, "stopped");
+            hooks::run_all_warn("poststop", &h.poststop, &state, self.warn);
+        }
+        Ok(())
     }
 
     /// Every container under the root, with its status.
@@ -319,8 +343,20 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     state::write_atomic(&path, pid.to_string().as_bytes(), 0o644).ctx("--pid-file")
 }
 
+fn saved_hook_state(saved: &Saved, status: &str) -> String {
+    hooks::state_json(
+        &saved.id,
+        status,
+        saved.pid,
+        &saved.bundle,
+        &saved.annotations,
+    )
+}
+
 /// Open exec.fifo for reading: the init, blocked opening it for writing,
-/// writes one byte and goes on to exec.
+/// writes one byte, runs the startContainer hooks and execs; the fifo
+/// (close-on-exec) then reads end-of-file, or the error text if the hooks
+/// or the exec failed.
 fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
     let path = sd.fifo_path();
     let fifo = sys::openat(
@@ -344,7 +380,24 @@ fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
             ));
         }
     }
-    std::fs::remove_file(&path).map_err(|e| Error::io(format!("remove {}", path.display()), e))
+    let _ = std::fs::remove_file(&path);
+    let mut report = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        // POLLHUP once the init's write end is closed by exec or exit.
+        let ev = sys::poll_one(fifo.as_fd(), libc::POLLIN, -1)?;
+        match sys::read(fifo.as_fd(), &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => report.extend_from_slice(&chunk[..n]),
+            Err(e) if e.errno() == Some(libc::EAGAIN) && ev & libc::POLLHUP == 0 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::other(String::from_utf8_lossy(&report).into_owned()))
+    }
 }
 
 fn signal_init(saved: &Saved, sig: i32) -> Result<()> {

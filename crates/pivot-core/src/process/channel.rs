@@ -8,15 +8,19 @@ use std::os::fd::{AsFd, OwnedFd};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub enum Msg {
-    /// parent -> init: the init is in its cgroups (and, for a user
-    /// namespace made by clone3, its id maps are written): go on.
-    Go,
+    /// parent -> init: the init (this host pid) is in its cgroups (and,
+    /// for a user namespace made by clone3, its id maps are written): go on.
+    Go(i32),
     /// init -> parent: I made a user namespace with unshare; write my maps.
     MapIds,
     /// parent -> init: maps written.
     MapsDone,
     /// init -> parent: the real init is this pid (after a second fork).
     Pid(i32),
+    /// init -> parent: mounts are done; run prestart and createRuntime.
+    Hooks,
+    /// parent -> init: those hooks succeeded.
+    HooksDone,
     /// init -> parent: set up and about to wait for `start`.
     Ready,
     /// init -> parent: failed; the chain as text.
@@ -74,6 +78,17 @@ impl Channel {
             invalid,
             text: e.to_string(),
         });
+    }
+
+    /// Wait for `Go` and return the host pid it carries.
+    pub fn expect_go(&self) -> Result<i32> {
+        match self.recv()? {
+            Some(Msg::Go(pid)) => Ok(pid),
+            Some(m) => Err(Error::other(format!(
+                "init channel: expected Go, got {m:?}"
+            ))),
+            None => Err(Error::other("init channel: closed while waiting for Go")),
+        }
     }
 
     pub fn expect(&self, want: Msg) -> Result<()> {

@@ -4,9 +4,11 @@
 
 use super::channel::{Channel, Msg};
 use super::procfs::ProcFs;
+use super::spawn::hook_state;
 use super::{caps, rlimits, sysctl, user};
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context, Error, Result};
+use crate::hooks;
 use crate::rootfs;
 use crate::spec::{NsKind, Plan};
 use crate::sys::{self, Forked};
@@ -30,15 +32,11 @@ pub struct InitOptions {
 /// Run the init; returns an exit code only on failure (success execs).
 pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel) -> i32 {
     match setup(plan, opts, ch) {
-        Ok(()) => match wait_and_exec(plan, opts) {
-            Ok(()) => 0,
-            Err(e) => {
-                // `start` has already returned; the caller's stderr is all
-                // that is left to tell.
-                eprintln!("pivot: container init: {e}");
-                255
-            }
-        },
+        Ok(host_pid) => {
+            // Only returns on failure, which `start` reads from the fifo.
+            wait_and_exec(plan, opts, host_pid);
+            255
+        }
         Err(e) => {
             ch.send_error(&e);
             1
@@ -46,7 +44,7 @@ pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel) -> i32 {
     }
 }
 
-fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
+fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<i32> {
     let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
     keep.extend(opts.idmaps.iter().map(|(_, fd)| fd.as_raw_fd()));
     sys::close_fds_from(3 + opts.preserve_fds, &keep)?;
@@ -56,8 +54,10 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
     // from opening /proc/<pid>/exe or ptracing it (CVE-2019-5736,
     // CVE-2016-9962). execve resets this for the user process.
     sys::set_dumpable(false)?;
-    ch.expect(Msg::Go)?;
-    join_namespaces(plan, ch)?;
+    let mut host_pid = ch.expect_go()?;
+    if join_namespaces(plan, ch)? {
+        host_pid = ch.expect_go()?;
+    }
     if plan.namespaces.is_new(NsKind::Cgroup) {
         sys::unshare(NsKind::Cgroup.clone_flag())?;
     }
@@ -71,8 +71,10 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
             sysctl::apply(sysctl, &ProcFs::open()?)?;
         }
     }
+    let before_pivot = || create_hooks(plan, ch, host_pid);
     let ctx = rootfs::Context {
         plan,
+        before_pivot: &before_pivot,
         no_pivot: opts.no_pivot,
         hierarchies: &opts.hierarchies,
         cgroups: &opts.cgroups,
@@ -103,15 +105,17 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<()> {
     user::lookup_executable(&plan.process)?;
     // The parent exits after Ready; the init must outlive it.
     sys::set_pdeathsig(0)?;
-    ch.send(&Msg::Ready)
+    ch.send(&Msg::Ready)?;
+    Ok(host_pid)
 }
 
 /// Join the `path` namespaces (user first), then create the new ones that
-/// clone3 did not, forking once more if the pid namespace changed.
-fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<()> {
+/// clone3 did not, forking once more if the pid namespace changed (then
+/// true: the new init has a new pid).
+fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<bool> {
     let ns = &plan.namespaces;
     if ns.join.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     for (kind, path) in &ns.join {
         let field = format!("linux.namespaces {} path {path:?}", kind.spec_name());
@@ -139,7 +143,22 @@ fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(pid_changed)
+}
+
+/// The hook point before the root switch: the parent runs prestart and
+/// createRuntime, then createContainer runs here, in the container's
+/// namespaces, where host paths still resolve.
+fn create_hooks(plan: &Plan, ch: &Channel, host_pid: i32) -> Result<()> {
+    let Some(hooks) = plan.spec.hooks.as_ref() else {
+        return Ok(());
+    };
+    if !hooks.prestart.is_empty() || !hooks.create_runtime.is_empty() {
+        ch.send(&Msg::Hooks)?;
+        ch.expect(Msg::HooksDone)?;
+    }
+    let state = hook_state(plan, "creating", host_pid);
+    hooks::run_all("createContainer", &hooks.create_container, &state)
 }
 
 fn set_names(plan: &Plan) -> Result<()> {
@@ -152,14 +171,42 @@ fn set_names(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// Block until `start` opens the fifo, then exec the process.
-fn wait_and_exec(plan: &Plan, opts: &InitOptions) -> Result<()> {
+/// Block until `start` opens the fifo, run the startContainer hooks and
+/// exec the process. The fifo stays open across a successful exec (it is
+/// close-on-exec): `start` then reads end-of-file; on a failure it reads
+/// the error text instead. Returns only on failure.
+fn wait_and_exec(plan: &Plan, opts: &InitOptions, host_pid: i32) -> Error {
     let path = format!("/proc/self/fd/{}", opts.fifo.as_raw_fd());
-    let fifo = sys::openat(sys::cwd(), &path, libc::O_WRONLY, 0)
-        .ctx("open exec.fifo (the container needs /proc)")?;
-    sys::write(fifo.as_fd(), b"0")?;
-    drop(fifo);
-    exec(plan, opts.preserve_fds)
+    let fifo = match sys::openat(sys::cwd(), &path, libc::O_WRONLY, 0) {
+        Ok(f) => f,
+        Err(e) => {
+            // Nobody is listening on the fifo: the container's stderr is
+            // all that is left to tell.
+            let e = e.context("open exec.fifo (the container needs /proc)");
+            eprintln!("pivot: container init: {e}");
+            return e;
+        }
+    };
+    let e = match sys::write(fifo.as_fd(), b"0") {
+        Err(e) => e,
+        Ok(_) => start_hooks(plan, host_pid)
+            .and_then(|_| exec(plan, opts.preserve_fds))
+            .err()
+            .unwrap_or_else(|| Error::other("exec returned")),
+    };
+    let _ = sys::write(fifo.as_fd(), e.to_string().as_bytes());
+    e
+}
+
+/// startContainer hooks run in the container, just before the exec.
+fn start_hooks(plan: &Plan, host_pid: i32) -> Result<()> {
+    match plan.spec.hooks.as_ref() {
+        Some(h) if !h.start_container.is_empty() => {
+            let state = hook_state(plan, "created", host_pid);
+            hooks::run_all("startContainer", &h.start_container, &state)
+        }
+        _ => Ok(()),
+    }
 }
 
 fn exec(plan: &Plan, preserve_fds: u32) -> Result<()> {
@@ -168,10 +215,4 @@ fn exec(plan: &Plan, preserve_fds: u32) -> Result<()> {
     sys::cloexec_from(3 + preserve_fds)?;
     sys::reset_signals();
     Err(sys::execve(&path, &p.args, &p.env))
-}
-
-/// Turn an init error into text for a caller that can no longer be told
-/// over the channel.
-pub fn describe(e: &Error) -> String {
-    e.to_string()
 }

@@ -40,6 +40,27 @@ fn write_id_maps(plan: &Plan, pid: i32) -> Result<()> {
         .ctx("linux.gidMappings")
 }
 
+/// prestart (deprecated, still run) and createRuntime, in the runtime's
+/// namespaces once the container's exist and its mounts are made.
+fn run_create_hooks(plan: &Plan, pid: i32) -> Result<()> {
+    let Some(hooks) = plan.spec.hooks.as_ref() else {
+        return Ok(());
+    };
+    let state = hook_state(plan, "creating", pid);
+    crate::hooks::run_all("prestart", &hooks.prestart, &state)?;
+    crate::hooks::run_all("createRuntime", &hooks.create_runtime, &state)
+}
+
+pub fn hook_state(plan: &Plan, status: &str, pid: i32) -> String {
+    crate::hooks::state_json(
+        &plan.id,
+        status,
+        pid,
+        &plan.bundle,
+        &plan.spec.annotations.clone().unwrap_or_default(),
+    )
+}
+
 /// Start the init. On success it is blocked waiting for `start`.
 pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<Init> {
     let (parent_ch, child_ch) = Channel::pair()?;
@@ -91,7 +112,7 @@ fn drive(
     if fast && plan.namespaces.is_new(NsKind::User) {
         write_id_maps(plan, child.pid)?;
     }
-    ch.send(&Msg::Go)?;
+    ch.send(&Msg::Go(child.pid))?;
     loop {
         match ch.recv()? {
             Some(Msg::MapIds) => {
@@ -104,6 +125,11 @@ fn drive(
                 let _ = sys::waitpid(child.pid, 0);
                 child.pidfd = sys::pidfd_open(grandchild)?;
                 child.pid = grandchild;
+                ch.send(&Msg::Go(grandchild))?;
+            }
+            Some(Msg::Hooks) => {
+                run_create_hooks(plan, child.pid)?;
+                ch.send(&Msg::HooksDone)?;
             }
             Some(Msg::Ready) => return Ok(()),
             Some(Msg::Failed {

@@ -18,6 +18,8 @@ use resolve::Root;
 /// What the rootfs steps need to know.
 pub struct Context<'a> {
     pub plan: &'a Plan,
+    /// The createContainer hook point, before the root switch.
+    pub before_pivot: &'a dyn Fn() -> Result<()>,
     pub no_pivot: bool,
     pub hierarchies: &'a [Hierarchy],
     pub cgroups: &'a [CgroupDir],
@@ -38,6 +40,7 @@ impl Context<'_> {
 pub fn prepare_rootfs(ctx: &Context) -> Result<()> {
     if !ctx.plan.namespaces.has(NsKind::Mount) {
         // Without a mount namespace, touch nothing of the host's mounts.
+        (ctx.before_pivot)()?;
         return pivot::chroot_only(ctx);
     }
     crate::sys::umask(0);
@@ -54,8 +57,7 @@ pub fn prepare_rootfs(ctx: &Context) -> Result<()> {
     }
     root.mkdir_all(&ctx.plan.process.cwd, 0o755)
         .ctx("process.cwd")?;
-    // createContainer hooks run here, in the container's namespaces and
-    // before the root switch.
+    (ctx.before_pivot)()?;
     pivot::switch_root(ctx, root)?;
     dev::reopen_dev_null()?;
     finalize::finalize(ctx)?;

@@ -1255,3 +1255,11 @@ pub fn copy_fd(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<()> {
         }
     }
 }
+
+/// An anonymous in-memory file (for capturing a hook's output).
+pub fn memfd(name: &str) -> Result<OwnedFd> {
+    let n = c(name)?;
+    // SAFETY: n is NUL-terminated.
+    let r = unsafe { libc::memfd_create(n.as_ptr(), libc::MFD_CLOEXEC) } as libc::c_long;
+    check(r, || format!("memfd_create({name:?})")).map(owned)
+}
