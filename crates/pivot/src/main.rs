@@ -21,3 +21,11 @@ fn main() {
     };
     std::process::exit(code);
 }
+
+/// Print a line on stdout; a reader that went away (`pivot list | head`)
+/// is not an error.
+pub fn out(line: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{line}");
+}

@@ -6,7 +6,7 @@ pub fn run(rt: &Runtime, format: ListFormat, quiet: bool) -> Result<i32> {
     let all = rt.list()?;
     if quiet {
         for (s, _) in &all {
-            println!("{}", s.id);
+            crate::out(&s.id);
         }
         return Ok(0);
     }
@@ -14,7 +14,7 @@ pub fn run(rt: &Runtime, format: ListFormat, quiet: bool) -> Result<i32> {
         ListFormat::Json => {
             let v: Vec<_> = all.iter().map(|(s, st)| oci_state(s, *st)).collect();
             let text = serde_json::to_string(&v).map_err(|e| Error::other(e.to_string()))?;
-            println!("{text}");
+            crate::out(&text);
         }
         ListFormat::Table => {
             let rows: Vec<[String; 6]> = all
@@ -65,7 +65,7 @@ fn print_table(header: [&str; 6], rows: &[[String; 6]]) {
                 s.push_str(&format!("{c:<w$}", w = width[i]));
             }
         }
-        println!("{s}");
+        crate::out(&s);
     };
     line(header.to_vec());
     for r in rows {
