@@ -138,6 +138,10 @@ impl Runtime {
         *dirs = cgroups::plan_dirs(&hierarchies, &own, cgroups_path, &plan.id)?;
         cgroups::create(dirs).ctx("linux.cgroupsPath")?;
         let idmaps = idmap_namespaces(plan)?;
+        let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+            Some(v) => Some(crate::seccomp::compile(v)?),
+            None => None,
+        };
         let init_opts = InitOptions {
             no_pivot: opts.no_pivot,
             no_new_keyring: opts.no_new_keyring,
@@ -146,6 +150,7 @@ impl Runtime {
             hierarchies,
             cgroups: dirs.clone(),
             idmaps,
+            seccomp,
         };
         let init = process::spawn(plan, &init_opts, dirs)?;
         let saved = saved_state(plan, &init, dirs);

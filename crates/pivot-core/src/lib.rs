@@ -15,6 +15,7 @@ pub mod features;
 pub mod hooks;
 pub mod process;
 pub mod rootfs;
+pub mod seccomp;
 pub mod signal;
 pub mod spec;
 pub mod state;

@@ -3,7 +3,10 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+/// clap prints "pivot " before this, so the first line reads as runc's
+/// does: "pivot version X".
 const VERSION: &str = concat!(
+    "version ",
     env!("CARGO_PKG_VERSION"),
     "\ncommit: ",
     env!("PIVOT_COMMIT"),

@@ -21,6 +21,11 @@ pub enum Msg {
     Hooks,
     /// parent -> init: those hooks succeeded.
     HooksDone,
+    /// init -> parent: the seccomp notify fd rides along; pass it to the
+    /// listener.
+    SeccompFd,
+    /// parent -> init: the listener has it.
+    SeccompDone,
     /// init -> parent: set up and about to wait for `start`.
     Ready,
     /// init -> parent: failed; the chain as text.
@@ -55,14 +60,25 @@ impl Channel {
         sys::send_msg(self.fd.as_fd(), &data, None)
     }
 
+    /// Send a message carrying an fd.
+    pub fn send_fd(&self, msg: &Msg, fd: std::os::fd::BorrowedFd<'_>) -> Result<()> {
+        let data = serde_json::to_vec(msg).map_err(|e| Error::other(e.to_string()))?;
+        sys::send_msg(self.fd.as_fd(), &data, Some(fd))
+    }
+
     /// The next message, or None when the peer has gone.
     pub fn recv(&self) -> Result<Option<Msg>> {
-        let (data, _fd) = sys::recv_msg(self.fd.as_fd())?;
+        Ok(self.recv_fd()?.0)
+    }
+
+    /// The next message and the fd it carried, if any.
+    pub fn recv_fd(&self) -> Result<(Option<Msg>, Option<OwnedFd>)> {
+        let (data, fd) = sys::recv_msg(self.fd.as_fd())?;
         if data.is_empty() {
-            return Ok(None);
+            return Ok((None, None));
         }
         serde_json::from_slice(&data)
-            .map(Some)
+            .map(|m| (Some(m), fd))
             .map_err(|e| Error::other(format!("init channel: bad message: {e}")))
     }
 

@@ -27,6 +27,8 @@ pub struct InitOptions {
     pub cgroups: Vec<CgroupDir>,
     /// User namespace fds for idmapped mounts, by mount index.
     pub idmaps: Vec<(usize, OwnedFd)>,
+    /// linux.seccomp, compiled by the parent.
+    pub seccomp: Option<crate::seccomp::Filter>,
 }
 
 /// Run the init; returns an exit code only on failure (success execs).
@@ -90,8 +92,18 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<i32> {
         }
     }
     rlimits::apply(&plan.process.rlimits)?;
-    if plan.process.no_new_privileges {
+    let nnp = plan.process.no_new_privileges;
+    if nnp {
         sys::set_no_new_privs()?;
+    }
+    // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes
+    // in before the capabilities are dropped; a notify fd must reach the
+    // parent, which is gone after Ready. Otherwise it waits for the exec.
+    if let Some(f) = opts.seccomp.as_ref().filter(|f| f.notify || !nnp) {
+        if let Some(fd) = f.load()? {
+            ch.send_fd(&Msg::SeccompFd, fd.as_fd())?;
+            ch.expect(Msg::SeccompDone)?;
+        }
     }
     let last = caps::last_cap();
     let capsets = caps::parse(plan.process.capabilities.as_ref(), last)?;
@@ -190,12 +202,22 @@ fn wait_and_exec(plan: &Plan, opts: &InitOptions, host_pid: i32) -> Error {
     let e = match sys::write(fifo.as_fd(), b"0") {
         Err(e) => e,
         Ok(_) => start_hooks(plan, host_pid)
+            .and_then(|_| late_seccomp(plan, opts))
             .and_then(|_| exec(plan, opts.preserve_fds))
             .err()
             .unwrap_or_else(|| Error::other("exec returned")),
     };
     let _ = sys::write(fifo.as_fd(), e.to_string().as_bytes());
     e
+}
+
+/// With no_new_privs the filter loads as late as possible, so that none of
+/// pivot's own remaining calls but execve has to pass it.
+fn late_seccomp(plan: &Plan, opts: &InitOptions) -> Result<()> {
+    match opts.seccomp.as_ref() {
+        Some(f) if plan.process.no_new_privileges && !f.notify => f.load().map(drop),
+        _ => Ok(()),
+    }
 }
 
 /// startContainer hooks run in the container, just before the exec.

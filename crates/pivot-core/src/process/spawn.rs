@@ -61,6 +61,30 @@ pub fn hook_state(plan: &Plan, status: &str, pid: i32) -> String {
     )
 }
 
+/// Hand the seccomp notify fd to linux.seccomp.listenerPath with the
+/// container process state, shaped as runc sends it.
+fn send_to_listener(
+    plan: &Plan,
+    filter: Option<&crate::seccomp::Filter>,
+    pid: i32,
+    fd: std::os::fd::BorrowedFd<'_>,
+) -> Result<()> {
+    let filter = filter.ok_or_else(|| Error::other("seccomp fd without a filter"))?;
+    let path = filter.listener_path.as_deref().unwrap_or("");
+    let state: serde_json::Value = serde_json::from_str(&hook_state(plan, "creating", pid))
+        .map_err(|e| Error::other(e.to_string()))?;
+    let msg = serde_json::json!({
+        "ociVersion": crate::spec::default::OCI_VERSION,
+        "fds": ["seccompFd"],
+        "pid": pid,
+        "metadata": filter.listener_metadata,
+        "state": state,
+    });
+    let sock = sys::unix_connect(path).ctx("linux.seccomp.listenerPath")?;
+    sys::send_msg(sock.as_fd(), msg.to_string().as_bytes(), Some(fd))
+        .ctx("linux.seccomp.listenerPath")
+}
+
 /// Start the init. On success it is blocked waiting for `start`.
 pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<Init> {
     let (parent_ch, child_ch) = Channel::pair()?;
@@ -85,7 +109,14 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
         Forked::Parent { pid, pidfd } => {
             drop(child_ch);
             let mut child = Init { pid, pidfd };
-            match drive(plan, &parent_ch, &mut child, cgroups, fast) {
+            match drive(
+                plan,
+                opts.seccomp.as_ref(),
+                &parent_ch,
+                &mut child,
+                cgroups,
+                fast,
+            ) {
                 Ok(()) => Ok(child),
                 Err(e) => {
                     child.abort();
@@ -98,6 +129,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
 
 fn drive(
     plan: &Plan,
+    opts_seccomp: Option<&crate::seccomp::Filter>,
     ch: &Channel,
     child: &mut Init,
     cgroups: &[CgroupDir],
@@ -114,7 +146,13 @@ fn drive(
     }
     ch.send(&Msg::Go(child.pid))?;
     loop {
-        match ch.recv()? {
+        let (msg, fd) = ch.recv_fd()?;
+        match msg {
+            Some(Msg::SeccompFd) => {
+                let fd = fd.ok_or_else(|| Error::other("init sent no seccomp fd"))?;
+                send_to_listener(plan, opts_seccomp, child.pid, fd.as_fd())?;
+                ch.send(&Msg::SeccompDone)?;
+            }
             Some(Msg::MapIds) => {
                 write_id_maps(plan, child.pid)?;
                 ch.send(&Msg::MapsDone)?;

@@ -1263,3 +1263,39 @@ pub fn memfd(name: &str) -> Result<OwnedFd> {
     let r = unsafe { libc::memfd_create(n.as_ptr(), libc::MFD_CLOEXEC) } as libc::c_long;
     check(r, || format!("memfd_create({name:?})")).map(owned)
 }
+
+/// Take ownership of a raw fd a library handed over.
+pub fn own_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the caller passes an fd that was just returned to it and
+    // that nothing else will close.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Connect a unix stream socket to `path`.
+pub fn unix_connect(path: &str) -> Result<OwnedFd> {
+    // SAFETY: plain socket(2).
+    let r = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) }
+        as libc::c_long;
+    let sock = owned(check(r, || "socket(AF_UNIX, SOCK_STREAM)".into())?);
+    // SAFETY: zeroed sockaddr_un is valid; we fill family and path.
+    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let bytes = path.as_bytes();
+    if bytes.len() >= addr.sun_path.len() {
+        return Err(Error::invalid(format!("socket path {path:?} is too long")));
+    }
+    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
+        *d = *s as libc::c_char;
+    }
+    let len = (std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+    // SAFETY: addr is a valid sockaddr_un of length len.
+    let r = retry(|| unsafe {
+        libc::connect(
+            sock.as_raw_fd(),
+            &addr as *const libc::sockaddr_un as *const libc::sockaddr,
+            len,
+        )
+    } as libc::c_long);
+    check(r, || format!("connect({path:?})"))?;
+    Ok(sock)
+}
