@@ -60,13 +60,14 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<i32> {
     if join_namespaces(plan, ch)? {
         host_pid = ch.expect_go()?;
     }
-    if plan.namespaces.is_new(NsKind::Cgroup) {
-        sys::unshare(NsKind::Cgroup.clone_flag())?;
-    }
     if plan.namespaces.has(NsKind::User) {
         // Become root of the new user namespace before anything else.
         sys::setresgid(0).ctx("become root in the user namespace")?;
         sys::setresuid(0).ctx("become root in the user namespace")?;
+    }
+    let late = plan.namespaces.made_by_init();
+    if late != 0 {
+        sys::unshare(late)?;
     }
     if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
         if !sysctl.is_empty() {
@@ -139,7 +140,7 @@ fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<bool> {
         ch.send(&Msg::MapIds)?;
         ch.expect(Msg::MapsDone)?;
     }
-    let rest = ns.new & !(NsKind::User.clone_flag() | NsKind::Cgroup.clone_flag());
+    let rest = ns.new & !(NsKind::User.clone_flag() | ns.made_by_init());
     if rest != 0 {
         sys::unshare(rest)?;
     }
@@ -188,8 +189,7 @@ fn set_names(plan: &Plan) -> Result<()> {
 /// close-on-exec): `start` then reads end-of-file; on a failure it reads
 /// the error text instead. Returns only on failure.
 fn wait_and_exec(plan: &Plan, opts: &InitOptions, host_pid: i32) -> Error {
-    let path = format!("/proc/self/fd/{}", opts.fifo.as_raw_fd());
-    let fifo = match sys::openat(sys::cwd(), &path, libc::O_WRONLY, 0) {
+    let fifo = match ProcFs::open().and_then(|p| p.reopen(opts.fifo.as_fd(), libc::O_WRONLY)) {
         Ok(f) => f,
         Err(e) => {
             // Nobody is listening on the fifo: the container's stderr is

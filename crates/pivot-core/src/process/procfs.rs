@@ -28,6 +28,19 @@ impl ProcFs {
         Ok(ProcFs { fd })
     }
 
+    /// Re-open one of this process's fds (e.g. an O_PATH handle) with new
+    /// flags, through the checked procfs rather than a path anyone could
+    /// have mounted over.
+    pub fn reopen(&self, fd: std::os::fd::BorrowedFd<'_>, flags: i32) -> Result<OwnedFd> {
+        use std::os::fd::AsRawFd;
+        sys::openat(
+            self.fd.as_fd(),
+            &format!("thread-self/fd/{}", fd.as_raw_fd()),
+            flags,
+            0,
+        )
+    }
+
     /// Write a file under /proc through the handle, never following a
     /// symlink at the last component.
     pub fn write(&self, rel: &str, data: &str) -> Result<()> {

@@ -95,11 +95,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
     // itself. The cgroup namespace is always unshared by the init once it
     // sits in its cgroup, so that the namespace's root is that cgroup.
     let fast = ns.join.is_empty();
-    let flags = if fast {
-        ns.new & !NsKind::Cgroup.clone_flag()
-    } else {
-        0
-    };
+    let flags = if fast { ns.new & !ns.made_by_init() } else { 0 };
     match sys::clone3(flags, None)? {
         Forked::Child => {
             drop(parent_ch);

@@ -16,7 +16,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 pub fn mount_cgroup(ctx: &Context, root: &Root, m: &PlannedMount) -> Result<()> {
     let unified = ctx.hierarchies.len() == 1 && ctx.hierarchies[0].is_v2();
     let cgroupns = ctx.plan.namespaces.has(NsKind::Cgroup);
-    let dest = root.mkdir_all(&m.destination, 0o755).ctx("destination")?;
+    let dest = super::mounts::open_destination(root, m, false)?;
     let mnt = if unified {
         let h = &ctx.hierarchies[0];
         let mnt = hierarchy_mount(ctx, h, cgroupns, "cgroup2", &m.options)?;

@@ -85,8 +85,11 @@ pub fn reopen_dev_null() -> Result<()> {
         if null.is_none() {
             let root = Root::open("/")?;
             let p = verified_dev_null(&root)?;
-            let path = format!("/proc/self/fd/{}", p.as_raw_fd());
-            null = Some(sys::openat(sys::cwd(), &path, libc::O_RDWR, 0).ctx("reopen /dev/null")?);
+            let proc = crate::process::procfs::ProcFs::open().ctx("reopen /dev/null")?;
+            null = Some(
+                proc.reopen(p.as_fd(), libc::O_RDWR)
+                    .ctx("reopen /dev/null")?,
+            );
         }
         if let Some(n) = &null {
             sys::dup2(n.as_raw_fd(), fd)?;

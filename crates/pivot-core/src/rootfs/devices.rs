@@ -11,13 +11,15 @@ use std::os::fd::AsFd;
 
 /// The nodes every container gets, as in runc.
 pub fn default_devices() -> Vec<Device> {
+    // runc's order (it shows in the mount table of a user namespace,
+    // where these are binds).
     [
         ("/dev/null", 1, 3),
-        ("/dev/zero", 1, 5),
-        ("/dev/full", 1, 7),
         ("/dev/random", 1, 8),
-        ("/dev/urandom", 1, 9),
+        ("/dev/full", 1, 7),
         ("/dev/tty", 5, 0),
+        ("/dev/zero", 1, 5),
+        ("/dev/urandom", 1, 9),
     ]
     .into_iter()
     .map(|(path, major, minor)| Device {

@@ -12,8 +12,10 @@ mod root;
 
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context as _, Result};
+use crate::spec::mountopts::MOUNT_ATTR_RDONLY;
 use crate::spec::{NsKind, Plan};
 use resolve::Root;
+use std::os::fd::AsFd;
 
 /// What the rootfs steps need to know.
 pub struct Context<'a> {
@@ -47,18 +49,24 @@ pub fn prepare_rootfs(ctx: &Context) -> Result<()> {
     root::set_propagation(ctx)?;
     root::bind_rootfs(ctx)?;
     let root = Root::open(&ctx.rootfs())?;
+    let mut later_ro = Vec::new();
     for m in &ctx.plan.mounts {
-        mounts::mount_entry(ctx, &root, m).with_ctx(|| m.field())?;
+        mounts::mount_entry(ctx, &root, m, &mut later_ro).with_ctx(|| m.field())?;
     }
     if dev::needs_setup(ctx.plan) {
         devices::create_devices(ctx, &root)?;
         dev::setup_ptmx(&root)?;
         dev::setup_symlinks(&root)?;
     }
+    for mnt in later_ro {
+        crate::sys::mount_setattr(mnt.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)
+            .ctx("make a read-only tmpfs read-only")?;
+    }
     root.mkdir_all(&ctx.plan.process.cwd, 0o755)
         .ctx("process.cwd")?;
     (ctx.before_pivot)()?;
     pivot::switch_root(ctx, root)?;
+    root::propagation_after_switch(ctx)?;
     dev::reopen_dev_null()?;
     finalize::finalize(ctx)?;
     crate::sys::umask(0o022);

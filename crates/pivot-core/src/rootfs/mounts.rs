@@ -25,8 +25,13 @@ const PROC_ALLOWED: &[&str] = &[
     "/proc/sys/kernel/ns_last_pid",
 ];
 
-pub fn mount_entry(ctx: &Context, root: &Root, m: &PlannedMount) -> Result<()> {
-    check_destination(root, m)?;
+/// Mount one entry; read-only tmpfs mounts are added to `later_ro`.
+pub fn mount_entry(
+    ctx: &Context,
+    root: &Root,
+    m: &PlannedMount,
+    later_ro: &mut Vec<OwnedFd>,
+) -> Result<()> {
     match m.kind.as_str() {
         "bind" => {
             let userns = ctx.idmaps.iter().find(|(i, _)| *i == m.index);
@@ -47,41 +52,43 @@ pub fn mount_entry(ctx: &Context, root: &Root, m: &PlannedMount) -> Result<()> {
             };
             bind(root, &host, None)
         }
-        _ => filesystem(root, m),
+        _ => filesystem(root, m, later_ro),
     }
 }
 
+/// The destination as written, with `.` and `..` folded lexically.
 fn normalize(dest: &str) -> String {
-    let parts: Vec<&str> = dest
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
+    let mut parts: Vec<&str> = Vec::new();
+    for c in dest.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
     format!("/{}", parts.join("/"))
 }
 
-/// /proc takes nothing but procfs and only lxcfs-style files may cover
-/// what is under it; /proc and /sys must be real directories in the image
-/// (CVE-2019-19921, CVE-2023-27561).
-fn check_destination(root: &Root, m: &PlannedMount) -> Result<()> {
-    let dest = normalize(&m.destination);
-    if dest == "/proc" && m.kind != "proc" {
-        return Err(Error::invalid(format!(
-            "{} mount on \"/proc\": only procfs may be mounted there",
-            m.kind
-        )));
-    }
-    if dest.starts_with("/proc/") && !PROC_ALLOWED.contains(&dest.as_str()) {
-        return Err(Error::invalid(format!(
-            "{dest:?} cannot be mounted because it is inside /proc"
-        )));
-    }
-    if dest == "/proc" || dest == "/sys" {
-        match root.open_path(&dest, true) {
+/// Create the destination inside the root (a file for a file source) and
+/// check where it really is: /proc takes nothing but procfs and only
+/// lxcfs-style files may cover what is under it, and /proc and /sys must be
+/// real directories, not symlinks sending the mount elsewhere
+/// (CVE-2019-19921, CVE-2023-27561). The check is on the resolved handle,
+/// so no spelling of the path (`..`, symlinks) gets around it.
+pub fn open_destination(root: &Root, m: &PlannedMount, file: bool) -> Result<OwnedFd> {
+    let lexical = normalize(&m.destination);
+    let special = lexical == "/proc" || lexical == "/sys";
+    if special {
+        // Refuse before creating anything: the image's own entry must be a
+        // directory (a missing one is made).
+        match root.open_path(&lexical, true) {
             Ok(fd) => {
                 let st = sys::fstat(fd.as_fd())?;
                 if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
                     return Err(Error::invalid(format!(
-                        "{dest:?} in the rootfs is not a directory (a symlink or a file): it must be an ordinary directory"
+                        "{lexical:?} in the rootfs is not a directory (a symlink or a file): it must be an ordinary directory"
                     )));
                 }
             }
@@ -89,10 +96,37 @@ fn check_destination(root: &Root, m: &PlannedMount) -> Result<()> {
             Err(e) => return Err(e),
         }
     }
-    Ok(())
+    let dest = if file {
+        root.mkfile(&m.destination, 0o755)
+    } else {
+        root.mkdir_all(&m.destination, 0o755)
+    }
+    .ctx("destination")?;
+    let real = root.path_of(dest.as_fd())?;
+    if special && real != lexical {
+        return Err(Error::invalid(format!(
+            "{:?} resolves to {real:?} in the rootfs: {lexical} must be an ordinary directory",
+            m.destination
+        )));
+    }
+    if real == "/proc" && m.kind != "proc" {
+        return Err(Error::invalid(format!(
+            "{} mount on {:?}, which is /proc: only procfs may be mounted there",
+            m.kind, m.destination
+        )));
+    }
+    if real.starts_with("/proc/") && !PROC_ALLOWED.contains(&real.as_str()) {
+        return Err(Error::invalid(format!(
+            "{:?} resolves to {real:?}, which is inside /proc and cannot be mounted over",
+            m.destination
+        )));
+    }
+    Ok(dest)
 }
 
 /// MOUNT_ATTR_* bits for the per-mount flags of a mount(2) flag set.
+/// Of the atime modes, strictatime beats noatime, as in mount(2), and
+/// relatime (0) is the default.
 pub fn mount_attrs(flags: u64) -> u64 {
     let mut a = 0;
     for (f, attr) in [
@@ -102,15 +136,27 @@ pub fn mount_attrs(flags: u64) -> u64 {
         (MS_NOEXEC, MOUNT_ATTR_NOEXEC),
         (MS_NODIRATIME, MOUNT_ATTR_NODIRATIME),
         (MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW),
-        (MS_NOATIME, MOUNT_ATTR_NOATIME),
-        (MS_STRICTATIME, MOUNT_ATTR_STRICTATIME),
     ] {
         if flags & f != 0 {
             a |= attr;
         }
     }
+    if flags & MS_STRICTATIME != 0 {
+        a |= MOUNT_ATTR_STRICTATIME;
+    } else if flags & MS_NOATIME != 0 {
+        a |= MOUNT_ATTR_NOATIME;
+    }
     a
 }
+
+/// Every per-mount attribute a bind remount decides.
+const ALL_ATTRS: u64 = MOUNT_ATTR_RDONLY
+    | MOUNT_ATTR_NOSUID
+    | MOUNT_ATTR_NODEV
+    | MOUNT_ATTR_NOEXEC
+    | MOUNT_ATTR_NODIRATIME
+    | MOUNT_ATTR_NOSYMFOLLOW
+    | MOUNT_ATTR__ATIME;
 
 /// Make a detached mount of a new filesystem: superblock flags and the
 /// data string go through fsconfig, per-mount flags to fsmount.
@@ -155,59 +201,83 @@ fn describe(m: &PlannedMount) -> String {
     )
 }
 
-fn filesystem(root: &Root, m: &PlannedMount) -> Result<()> {
-    let dest = root.mkdir_all(&m.destination, 0o755).ctx("destination")?;
-    let mnt = if m.options.tmpcopyup {
-        tmpfs_copyup(dest.as_fd(), m)?
-    } else {
-        new_filesystem(&m.kind, &m.source, &m.options).with_ctx(|| describe(m))?
-    };
-    sys::move_mount(mnt.as_fd(), dest.as_fd(), &m.destination).with_ctx(|| describe(m))?;
-    after_attach(mnt.as_fd(), &m.options)
+/// The mode of the directory at `path` in the root, if there is one.
+fn existing_dir_mode(root: &Root, path: &str) -> Result<Option<u32>> {
+    match root.open_path(path, false) {
+        Ok(fd) => {
+            let st = sys::fstat(fd.as_fd())?;
+            Ok((st.st_mode & libc::S_IFMT == libc::S_IFDIR).then_some(st.st_mode & 0o7777))
+        }
+        Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
-/// A tmpfs filled with what is at the destination: made writable, filled
-/// while still detached, then made read-only if asked.
-fn tmpfs_copyup(dest: BorrowedFd<'_>, m: &PlannedMount) -> Result<OwnedFd> {
-    if m.kind != "tmpfs" {
+/// A new filesystem. A read-only tmpfs is made read-write and handed back
+/// to be made read-only once the mounts below it exist, as runc does; a
+/// tmpfs over an existing directory takes that directory's mode unless
+/// mode= says otherwise, and with tmpcopyup its contents.
+fn filesystem(root: &Root, m: &PlannedMount, later_ro: &mut Vec<OwnedFd>) -> Result<()> {
+    let tmpfs = m.kind == "tmpfs";
+    if m.options.tmpcopyup && !tmpfs {
         return Err(Error::invalid(format!(
             "tmpcopyup is only for tmpfs mounts, not {}",
             m.kind
         )));
     }
+    let old_mode = if tmpfs {
+        existing_dir_mode(root, &m.destination)?
+    } else {
+        None
+    };
+    let dest = open_destination(root, m, false)?;
     let mut opts = m.options.clone();
-    let readonly = opts.flags & MS_RDONLY != 0;
-    opts.flags &= !MS_RDONLY;
-    let mnt = new_filesystem(&m.kind, &m.source, &opts).with_ctx(|| describe(m))?;
-    let src = sys::openat(dest, ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-    let dst = sys::openat(mnt.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-    super::copyup::copy_tree(src.as_fd(), dst.as_fd())?;
+    let readonly = tmpfs && opts.flags & MS_RDONLY != 0;
     if readonly {
-        sys::mount_setattr(mnt.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)?;
+        opts.flags &= !MS_RDONLY;
     }
-    Ok(mnt)
+    let mnt = new_filesystem(&m.kind, &m.source, &opts).with_ctx(|| describe(m))?;
+    if m.options.tmpcopyup {
+        let src = sys::openat(dest.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        let dst = sys::openat(mnt.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        super::copyup::copy_tree(src.as_fd(), dst.as_fd())?;
+    }
+    if let Some(mode) = old_mode.filter(|_| !opts.data.iter().any(|d| d.starts_with("mode="))) {
+        sys::fchmod(mnt.as_fd(), mode).ctx("keep the mode of the covered directory")?;
+    }
+    sys::move_mount(mnt.as_fd(), dest.as_fd(), &m.destination).with_ctx(|| describe(m))?;
+    after_attach(mnt.as_fd(), &m.options)?;
+    if readonly {
+        later_ro.push(mnt);
+    }
+    Ok(())
 }
 
-/// Attribute changes for a bind: only what the options name, so flags the
-/// kernel locks on the source (in a user namespace) are kept as they are.
-pub fn bind_attrs(opts: &MountOptions) -> (u64, u64) {
+/// Attribute changes for a bind. Options with mount flags replace the
+/// source's flags, as runc's MS_BIND|MS_REMOUNT does (`exact`); a bind
+/// without them keeps the source's. In a user namespace the kernel locks
+/// the source's flags, so there only what the options name is changed.
+pub fn bind_attrs(opts: &MountOptions, exact: bool) -> (u64, u64) {
     let set = mount_attrs(opts.flags);
-    let mut clr = mount_attrs(opts.cleared);
+    if exact {
+        return (set, ALL_ATTRS & !set | MOUNT_ATTR__ATIME);
+    }
+    let mut clr = mount_attrs(opts.cleared) & !set;
     let atime = MS_NOATIME | MS_STRICTATIME | MS_RELATIME;
     if (opts.flags | opts.cleared) & atime != 0 {
         clr |= MOUNT_ATTR__ATIME;
     }
-    (set, clr & !set | (clr & MOUNT_ATTR__ATIME))
+    (set, clr)
+}
+
+/// Whether runc would remount this bind with its flags.
+fn remounts(opts: &MountOptions) -> bool {
+    opts.flags & !(MS_BIND | MS_REC | MS_REMOUNT) != 0
 }
 
 pub fn bind(root: &Root, m: &PlannedMount, userns: Option<BorrowedFd<'_>>) -> Result<()> {
     let st = sys::fstatat(sys::cwd(), &m.source, 0).ctx("source")?;
-    let dest = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        root.mkdir_all(&m.destination, 0o755)
-    } else {
-        root.mkfile(&m.destination, 0o755)
-    }
-    .ctx("destination")?;
+    let dest = open_destination(root, m, st.st_mode & libc::S_IFMT != libc::S_IFDIR)?;
     let tree = sys::open_tree(sys::cwd(), &m.source, m.options.is_recursive_bind())
         .with_ctx(|| describe(m))?;
     if let (Some(userns), Some(recursive)) = (userns, m.options.idmap) {
@@ -221,9 +291,21 @@ pub fn bind(root: &Root, m: &PlannedMount, userns: Option<BorrowedFd<'_>>) -> Re
         )
         .with_ctx(|| format!("{}: idmap", describe(m)))?;
     }
-    let (set, clr) = bind_attrs(&m.options);
-    if set | clr != 0 {
-        sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None).with_ctx(|| describe(m))?;
+    if remounts(&m.options) {
+        let (set, clr) = bind_attrs(&m.options, true);
+        if let Err(e) = sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None) {
+            if e.errno() != Some(libc::EPERM) {
+                return Err(e.context(describe(m)));
+            }
+            // Locked flags (user namespace): change only what was named.
+            let (set, clr) = bind_attrs(&m.options, false);
+            sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None).with_ctx(|| describe(m))?;
+        }
+    } else {
+        let (set, clr) = bind_attrs(&m.options, false);
+        if set | clr != 0 {
+            sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None).with_ctx(|| describe(m))?;
+        }
     }
     sys::move_mount(tree.as_fd(), dest.as_fd(), &m.destination).with_ctx(|| describe(m))?;
     after_attach(tree.as_fd(), &m.options)

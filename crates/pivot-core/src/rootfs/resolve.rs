@@ -46,19 +46,43 @@ impl Root {
         self.fd.as_fd()
     }
 
+    /// Where a handle inside the root really is, as a path from the root
+    /// ("/proc"), read from the kernel's own name for the fd.
+    pub fn path_of(&self, fd: BorrowedFd<'_>) -> Result<String> {
+        let base = sys::readlinkat(sys::cwd(), &sys::fd_path(self.fd()))?;
+        let full = sys::readlinkat(sys::cwd(), &sys::fd_path(fd))?;
+        if full == base {
+            return Ok("/".into());
+        }
+        match full.strip_prefix(&base) {
+            Some(rest) if rest.starts_with('/') || base == "/" => {
+                Ok(format!("/{}", rest.trim_start_matches('/')))
+            }
+            _ => Err(Error::other(format!(
+                "{full:?} is outside the container's root"
+            ))),
+        }
+    }
+
     /// Open `path` inside the root as O_PATH, following symlinks (the last
     /// one too unless `nofollow`) within the root.
     pub fn open_path(&self, path: &str, nofollow: bool) -> Result<OwnedFd> {
         let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
-        match sys::openat2(
-            self.fd(),
-            path,
-            flags,
-            sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS,
-        ) {
-            Err(e) if e.errno() == Some(libc::ENOSYS) => self.walk(path, None, nofollow),
-            r => r,
+        // openat2 answers EAGAIN for a `..` lookup while any mount or
+        // rename happens on the machine; retry, then walk by hand.
+        for _ in 0..16 {
+            match sys::openat2(
+                self.fd(),
+                path,
+                flags,
+                sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS,
+            ) {
+                Err(e) if e.errno() == Some(libc::EAGAIN) => continue,
+                Err(e) if e.errno() == Some(libc::ENOSYS) => break,
+                r => return r,
+            }
         }
+        self.walk(path, None, nofollow)
     }
 
     /// Make every missing directory of `path` inside the root (mode `mode`)
@@ -163,7 +187,9 @@ impl Root {
                 if links > MAX_SYMLINKS {
                     return Err(Error::os(format!("resolve {path:?} in root"), libc::ELOOP));
                 }
-                let target = sys::readlinkat(cur, &comp)?;
+                // Read the link we hold, not the name, which a racing
+                // rename may have changed since.
+                let target = sys::readlinkat(fd.as_fd(), "")?;
                 if target.starts_with('/') {
                     stack.truncate(1);
                 }

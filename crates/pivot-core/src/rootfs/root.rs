@@ -36,6 +36,18 @@ fn make_parent_private(rootfs: &str) -> Result<()> {
         .with_ctx(|| format!("make the mount above the rootfs ({best:?}) private"))
 }
 
+/// linux.rootfsPropagation applies to the container's `/` itself, which
+/// exists only after the root switch (runc does the same; private needs
+/// nothing more).
+pub fn propagation_after_switch(ctx: &Context) -> Result<()> {
+    match ctx.plan.rootfs_propagation {
+        Some(flag) if flag & MS_PRIVATE == 0 => {
+            sys::mount(None, "/", None, flag, None).ctx("linux.rootfsPropagation")
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Bind the rootfs onto itself so it is a mount point pivot_root accepts.
 pub fn bind_rootfs(ctx: &Context) -> Result<()> {
     let rootfs = ctx.rootfs();

@@ -93,6 +93,18 @@ impl Namespaces {
     pub fn is_new(&self, kind: NsKind) -> bool {
         self.new & kind.clone_flag() != 0
     }
+
+    /// Namespaces the init creates itself, after the clone: the cgroup
+    /// namespace (once it sits in its cgroup, so that is its root), and
+    /// with a new user namespace the IPC one (once it is root there, so
+    /// the mqueue root belongs to the container's root, not the host's).
+    pub fn made_by_init(&self) -> u64 {
+        let mut late = NsKind::Cgroup.clone_flag();
+        if self.is_new(NsKind::User) {
+            late |= NsKind::Ipc.clone_flag();
+        }
+        self.new & late
+    }
 }
 
 /// One config.json mount with its options decoded.
@@ -236,7 +248,9 @@ fn plan_mount(
     }
     let options = mountopts::parse(&m.options);
     let mut kind = m.kind.clone().unwrap_or_default();
-    if options.is_bind() && (kind.is_empty() || kind == "none") {
+    // mount(2) with MS_BIND ignores the type: a bind option makes a bind
+    // whatever "type" says, as with runc.
+    if options.is_bind() {
         kind = "bind".into();
     }
     if kind == "bind" && !options.is_bind() {
