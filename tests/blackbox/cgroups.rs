@@ -1,5 +1,329 @@
-//! (tests added here)
+//! Cgroups as the host sees them (cgroupfs driver): where a container's
+//! init is placed for the default, absolute and relative
+//! `linux.cgroupsPath`, and that nothing named after a container is left
+//! once it is deleted or its create failed.
+//!
+//! Only cgroups named after this test's ids are made or removed here.
 
-use crate::harness::TestFn;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 
-pub const TESTS: &[(&str, TestFn)] = &[];
+use serde_json::json;
+
+use crate::bundle::Bundle;
+use crate::harness::{pivot_bin, tests, Scratch};
+use crate::host::mount_points;
+use crate::runtime::assert_error_mentions;
+
+tests![
+    default_path_under_own_cgroup_in_every_v1_hierarchy,
+    absolute_cgroups_path_from_hierarchy_root,
+    relative_cgroups_path_under_own_cgroup,
+    failed_create_leaves_no_cgroup,
+    cgroups_path_with_dotdot_is_refused,
+];
+
+/// Whether `PIVOT_BIN` is another runtime (runc, crun) run to check the
+/// tests themselves: pivot-only behaviour is not asserted for those.
+fn other_runtime() -> bool {
+    let bin = pivot_bin().expect("PIVOT_BIN");
+    let name = bin.file_name().unwrap_or_default().to_string_lossy();
+    name == "runc" || name == "crun"
+}
+
+/// One cgroup hierarchy mounted under /sys/fs/cgroup.
+#[derive(Debug)]
+struct Hierarchy {
+    /// Super options of the mount (for v1: "rw", the controllers, ...).
+    options: Vec<String>,
+    mount: PathBuf,
+    /// The mount's root inside the hierarchy (mountinfo field 4).
+    root: String,
+    v2: bool,
+}
+
+impl Hierarchy {
+    /// Whether a /proc/PID/cgroup line's controller list names this one.
+    fn is(&self, controllers: &str) -> bool {
+        if self.v2 {
+            return controllers.is_empty();
+        }
+        !controllers.is_empty()
+            && controllers
+                .split(',')
+                .all(|c| self.options.iter().any(|o| o == c))
+    }
+
+    /// The host directory of the cgroup at `path` in this hierarchy.
+    fn dir(&self, path: &str) -> PathBuf {
+        let rel = path.strip_prefix(self.root.as_str()).unwrap_or(path);
+        self.mount.join(rel.trim_start_matches('/'))
+    }
+}
+
+/// The cgroup (v1 and v2) hierarchies mounted under /sys/fs/cgroup.
+fn hierarchies() -> Vec<Hierarchy> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
+    info.lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let left: Vec<&str> = left.split(' ').collect();
+            let right: Vec<&str> = right.split(' ').collect();
+            let v2 = match *right.first()? {
+                "cgroup" => false,
+                "cgroup2" => true,
+                _ => return None,
+            };
+            let mount = PathBuf::from(*left.get(4)?);
+            mount.starts_with("/sys/fs/cgroup").then(|| Hierarchy {
+                options: right
+                    .get(2)
+                    .unwrap_or(&"")
+                    .split(',')
+                    .map(str::to_string)
+                    .collect(),
+                mount,
+                root: left.get(3).unwrap_or(&"/").to_string(),
+                v2,
+            })
+        })
+        .collect()
+}
+
+fn v1_hierarchies() -> Vec<Hierarchy> {
+    let all = hierarchies();
+    let v1: Vec<Hierarchy> = all.into_iter().filter(|h| !h.v2).collect();
+    assert!(
+        !v1.is_empty(),
+        "no cgroup v1 hierarchy under /sys/fs/cgroup"
+    );
+    v1
+}
+
+/// `/proc/PID/cgroup` as (controllers, path) pairs.
+fn proc_cgroup(pid: &str) -> Vec<(String, String)> {
+    let file = format!("/proc/{pid}/cgroup");
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("read {file}: {e}"));
+    text.lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let _n = it.next()?;
+            Some((it.next()?.to_string(), it.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// The path of `pid` in hierarchy `h`, from its /proc/PID/cgroup.
+#[track_caller]
+fn path_in(pid: &str, h: &Hierarchy) -> String {
+    let lines = proc_cgroup(pid);
+    lines
+        .iter()
+        .find(|(c, _)| h.is(c))
+        .map(|(_, p)| p.clone())
+        .unwrap_or_else(|| panic!("/proc/{pid}/cgroup has no line for {}", h.mount.display()))
+}
+
+/// Asserts that `pid` is in cgroup `want(h)` of every v1 hierarchy and is
+/// listed in its cgroup.procs; returns the host dirs.
+#[track_caller]
+fn assert_placed(pid: i32, want: impl Fn(&Hierarchy) -> String) -> Vec<PathBuf> {
+    let pid_s = pid.to_string();
+    let mut dirs = Vec::new();
+    for h in v1_hierarchies() {
+        let expected = want(&h);
+        let actual = path_in(&pid_s, &h);
+        assert_eq!(
+            actual,
+            expected,
+            "init {pid} in {}: /proc/{pid}/cgroup:\n{:?}",
+            h.mount.display(),
+            proc_cgroup(&pid_s)
+        );
+        let dir = h.dir(&actual);
+        let procs_file = dir.join("cgroup.procs");
+        let procs = std::fs::read_to_string(&procs_file)
+            .unwrap_or_else(|e| panic!("read {}: {e}", procs_file.display()));
+        assert!(
+            procs.lines().any(|l| l.trim() == pid_s),
+            "{} does not list {pid}: {procs:?}",
+            procs_file.display()
+        );
+        dirs.push(dir);
+    }
+    dirs
+}
+
+/// This test process's (so the runtime's) cgroup in `h`, without a
+/// trailing slash ("" for the root).
+fn own(h: &Hierarchy) -> String {
+    path_in("self", h).trim_end_matches('/').to_string()
+}
+
+#[track_caller]
+fn assert_gone(dirs: &[PathBuf]) {
+    let left: Vec<&PathBuf> = dirs.iter().filter(|d| d.exists()).collect();
+    assert!(left.is_empty(), "cgroup dirs left after delete: {left:?}");
+}
+
+/// `parent` (a single path component starting with this test's id prefix)
+/// in every hierarchy under /sys/fs/cgroup, below `base(h)`.
+fn parent_dirs(parent: &str, base: impl Fn(&Hierarchy) -> String) -> Vec<PathBuf> {
+    assert!(parent.starts_with("pivot-t-") && !parent.contains('/'));
+    hierarchies()
+        .iter()
+        .map(|h| h.dir(&format!("{}/{parent}", base(h))))
+        .collect()
+}
+
+/// Parent cgroups the runtime made for a cgroupsPath: pivot removes those
+/// it created; runc 1.1 leaves them, so for runc they are removed here
+/// (only ever dirs named pivot-t-*, and with rmdir, which only removes an
+/// empty cgroup).
+#[track_caller]
+fn parents_gone_or_removed(parents: &[PathBuf]) {
+    let left: Vec<PathBuf> = parents.iter().filter(|d| d.exists()).cloned().collect();
+    if other_runtime() {
+        for dir in &left {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy();
+            assert!(name.starts_with("pivot-t-"), "refusing to rmdir {dir:?}");
+            std::fs::remove_dir(dir).unwrap_or_else(|e| panic!("rmdir {}: {e}", dir.display()));
+        }
+    } else {
+        assert!(
+            left.is_empty(),
+            "parent cgroups the runtime created are left: {left:?}"
+        );
+    }
+}
+
+fn started(s: &Scratch, bundle: &Bundle, tag: &str) -> (String, i32) {
+    let id = s.id(tag);
+    let pid = s.create_started(&bundle.dir, &id);
+    (id, pid)
+}
+
+fn stop_and_delete(s: &Scratch, id: &str) {
+    s.pivot(&["kill", id, "KILL"]).ok();
+    s.wait_status(id, "stopped");
+    s.delete(id);
+}
+
+fn default_path_under_own_cgroup_in_every_v1_hierarchy(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    assert!(
+        bundle.config()["linux"]["cgroupsPath"].is_null(),
+        "the default spec sets a cgroupsPath"
+    );
+    let (id, pid) = started(s, &bundle, "cgdefault");
+    let dirs = assert_placed(pid, |h| format!("{}/{id}", own(h)));
+    stop_and_delete(s, &id);
+    assert_gone(&dirs);
+}
+
+fn absolute_cgroups_path_from_hierarchy_root(s: &Scratch) {
+    let parent = s.id("cgabs");
+    let path = format!("/{parent}/inner");
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
+    let parents = parent_dirs(&parent, |_| String::new());
+    let (id, pid) = started(s, &bundle, "cgabs");
+    let placed = std::panic::catch_unwind(|| assert_placed(pid, |_| path.clone()));
+    stop_and_delete(s, &id);
+    let dirs = placed.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    assert_gone(&dirs);
+    parents_gone_or_removed(&parents);
+}
+
+fn relative_cgroups_path_under_own_cgroup(s: &Scratch) {
+    let parent = s.id("cgrel");
+    let path = format!("{parent}/y");
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(path));
+    let parents = parent_dirs(&parent, own);
+    let (id, pid) = started(s, &bundle, "cgrel");
+    let placed = std::panic::catch_unwind(|| assert_placed(pid, |h| format!("{}/{path}", own(h))));
+    stop_and_delete(s, &id);
+    let dirs = placed.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    assert_gone(&dirs);
+    parents_gone_or_removed(&parents);
+}
+
+/// A bundle whose create fails after the cgroups are set up: a bind mount
+/// of a source that does not exist.
+fn bad_mount_bundle(s: &Scratch) -> Bundle {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let missing = s.path("no-such-source");
+    bundle.add_mount(json!({
+        "destination": "/mnt",
+        "type": "bind",
+        "source": missing,
+        "options": ["rbind"],
+    }));
+    bundle
+}
+
+fn create(s: &Scratch, bundle: &Bundle, id: &str) -> crate::runtime::Out {
+    s.pivot(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(id),
+    ])
+}
+
+/// Dirs named `name` anywhere (5 levels deep) under /sys/fs/cgroup.
+fn cgroups_named(name: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    crate::host::find_dirs_named(Path::new("/sys/fs/cgroup"), name, 5, &mut found);
+    found.retain(|d| d.file_name().is_some_and(|n| n == name));
+    found
+}
+
+fn failed_create_leaves_no_cgroup(s: &Scratch) {
+    // The default cgroupsPath: the cgroup would be named after the id.
+    let bundle = bad_mount_bundle(s);
+    let id = s.id("cgfail");
+    let before = mount_points();
+    create(s, &bundle, &id).fails();
+    let named = cgroups_named(&id);
+    assert!(named.is_empty(), "cgroups named {id} left: {named:?}");
+    s.assert_nothing_left(&id, &before);
+
+    // An absolute cgroupsPath under a parent the runtime has to create.
+    let parent = s.id("cgfailparent");
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{parent}/inner")));
+    let parents = parent_dirs(&parent, |_| String::new());
+    let inner: Vec<PathBuf> = parents.iter().map(|p| p.join("inner")).collect();
+    let id = s.id("cgfail");
+    create(s, &bundle, &id).fails();
+    let left: Vec<&PathBuf> = inner.iter().filter(|d| d.exists()).collect();
+    assert!(
+        left.is_empty(),
+        "cgroups left after a failed create: {left:?}"
+    );
+    parents_gone_or_removed(&parents);
+    s.assert_nothing_left(&id, &before);
+}
+
+fn cgroups_path_with_dotdot_is_refused(s: &Scratch) {
+    if other_runtime() {
+        return; // runc cleans the path (Go's filepath.Clean) and uses it.
+    }
+    let first = s.id("cgdots");
+    let second = s.id("cgdots");
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{first}/../{second}")));
+    let id = s.id("cgdots");
+    let before = mount_points();
+    let out = create(s, &bundle, &id);
+    assert_error_mentions(&out, &["linux.cgroupsPath"]);
+    s.assert_nothing_left(&id, &before);
+    for name in [&first, &second] {
+        let made: Vec<PathBuf> = parent_dirs(name, |_| String::new())
+            .into_iter()
+            .filter(|d| d.exists())
+            .collect();
+        assert!(made.is_empty(), "a refused create made cgroups {made:?}");
+    }
+}
