@@ -1,8 +1,10 @@
 //! `run`: create + start + wait, with exit status and stdio passed through.
 
 use std::ffi::OsStr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::harness::{tests, Scratch};
+use crate::harness::{pivot_bin, tests, Scratch};
 
 tests![
     exit_code_passthrough,
@@ -10,6 +12,8 @@ tests![
     deletes_container_afterwards,
     keep_keeps_stopped_container,
     detach_returns_while_running,
+    foreground_forwards_signals,
+    foreground_reports_death_by_signal,
 ];
 
 fn exit_code_passthrough(s: &Scratch) {
@@ -69,4 +73,79 @@ fn detach_returns_while_running(s: &Scratch) {
     s.pivot(&["delete", "--force", &id]).ok();
     s.reap();
     s.pivot(&["state", &id]).fails();
+}
+
+/// `run` in the foreground, as a child of the test, with output in a file.
+fn spawn_run(s: &Scratch, bundle: &std::path::Path, id: &str) -> Child {
+    let out = std::fs::File::create(s.path("fg.out")).unwrap();
+    Command::new(pivot_bin().expect("PIVOT_BIN"))
+        .arg("--root")
+        .arg(&s.root)
+        .args(["run", "--bundle"])
+        .arg(bundle)
+        .arg(id)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .spawn()
+        .expect("spawn run")
+}
+
+/// Wait until `run` has made the container and started it.
+fn wait_running(s: &Scratch, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = s.pivot(&["state", id]);
+        if out.code == 0 && out.json()["status"] == "running" {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} never ran: {out}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn wait_exit(child: &mut Child) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            use std::os::unix::process::ExitStatusExt;
+            return st.code().unwrap_or_else(|| 128 + st.signal().unwrap_or(0));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("run did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A signal sent to `run` reaches the container's init, whose exit status
+/// `run` then exits with.
+fn foreground_forwards_signals(s: &Scratch) {
+    let bundle = s.bundle(&[
+        "/bin/sh",
+        "-c",
+        "trap 'exit 3' USR1; while :; do sleep 0.05; done",
+    ]);
+    let id = s.id("fwd");
+    let mut child = spawn_run(s, &bundle.dir, &id);
+    wait_running(s, &id);
+    // SAFETY: signalling our own child process by its pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) }, 0);
+    assert_eq!(
+        wait_exit(&mut child),
+        3,
+        "USR1 was not passed to the container"
+    );
+    s.pivot(&["state", &id]).fails();
+}
+
+/// A container killed by a signal makes `run` exit with 128+N.
+fn foreground_reports_death_by_signal(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let id = s.id("sig");
+    let mut child = spawn_run(s, &bundle.dir, &id);
+    wait_running(s, &id);
+    s.pivot(&["kill", &id, "KILL"]).ok();
+    assert_eq!(wait_exit(&mut child), 137);
 }
