@@ -5,7 +5,12 @@ use serde_json::{json, Value};
 use crate::bundle::chown_tree;
 use crate::harness::{tests, Scratch};
 
-tests![join_uts_namespace_by_path, user_namespace_maps_root];
+tests![
+    join_uts_namespace_by_path,
+    user_namespace_maps_root,
+    no_mount_namespace_chroots,
+    no_mount_namespace_refuses_mounts,
+];
 
 fn hostname_of_host() -> String {
     let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
@@ -70,4 +75,105 @@ fn user_namespace_maps_root(s: &Scratch) {
         let fields: Vec<&str> = content.split_whitespace().collect();
         assert_eq!(fields, ["0", "100000", "65536"], "{what}: {answer}");
     }
+}
+
+/// A procfs mounted by the test inside its scratch dir, unmounted on drop.
+struct ScratchProc(std::ffi::CString);
+
+impl ScratchProc {
+    fn mount(s: &Scratch, path: &std::path::Path) -> ScratchProc {
+        assert!(path.starts_with(&s.dir), "only inside the scratch dir");
+        let target = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mount(2) with NUL-terminated strings on a scratch directory.
+        let rc = unsafe {
+            libc::mount(
+                c"proc".as_ptr(),
+                target.as_ptr(),
+                c"proc".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "mount proc: {}", std::io::Error::last_os_error());
+        ScratchProc(target)
+    }
+}
+
+impl Drop for ScratchProc {
+    fn drop(&mut self) {
+        // SAFETY: unmounting the procfs this guard mounted.
+        unsafe { libc::umount2(self.0.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+fn without_mount_namespace(bundle: &crate::bundle::Bundle) {
+    bundle.edit(|c| {
+        c["mounts"] = json!([]);
+        c["root"]["readonly"] = json!(false);
+        let linux = &mut c["linux"];
+        linux["maskedPaths"] = json!([]);
+        linux["readonlyPaths"] = json!([]);
+        let ns = linux["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "mount");
+    });
+}
+
+/// Without a mount namespace the container is only chroot'ed: it shares
+/// the host's mount namespace, sees the rootfs as `/`, and the host's mount
+/// table is left as it was.
+fn no_mount_namespace_chroots(s: &Scratch) {
+    let bundle = s.bundle(&[
+        "/probe",
+        "stat",
+        "/probe",
+        "/proc/self/ns/mnt",
+        "/bin/busybox",
+    ]);
+    without_mount_namespace(&bundle);
+    // The container cannot mount /proc itself; give its rootfs one.
+    let _proc = ScratchProc::mount(s, &bundle.rootfs().join("proc"));
+    let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let answer = s.run_json(&bundle.dir, &s.id("chroot"));
+    let after = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert_eq!(answer[0]["exists"], true, "{answer}");
+    let host_mnt = std::fs::read_link("/proc/self/ns/mnt").unwrap();
+    assert_eq!(
+        answer[1]["link"],
+        host_mnt.to_string_lossy().as_ref(),
+        "not the host's mount namespace: {answer}"
+    );
+    assert_eq!(answer[2]["exists"], true, "{answer}");
+    let mine = |t: &str| {
+        t.lines()
+            .filter(|l| l.contains(&*s.dir.to_string_lossy()))
+            .count()
+    };
+    if mine(&before) != mine(&after) {
+        // A runtime that mounted on the host (runc 1.1.5 binds the rootfs
+        // onto itself even here): take it away before failing.
+        let mut points: Vec<&str> = after
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4))
+            .filter(|p| p.starts_with(&*s.dir.to_string_lossy()))
+            .collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let c = std::ffi::CString::new(p).unwrap();
+            // SAFETY: unmounting mounts under this test's scratch dir.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+        panic!("the run changed mounts under the scratch dir");
+    }
+}
+
+fn no_mount_namespace_refuses_mounts(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    bundle.edit(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "mount");
+    });
+    let out = s.run(&bundle.dir, &s.id("nomnt"));
+    assert_ne!(out.code, 0, "{out}");
+    crate::runtime::assert_error_mentions(&out, &["mount", "sys entries"]);
+    assert!(s.list_ids().is_empty());
 }

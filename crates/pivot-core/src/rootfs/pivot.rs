@@ -3,7 +3,7 @@
 
 use super::resolve::Root;
 use super::Context;
-use crate::error::{Context as _, Error, Result};
+use crate::error::{Context as _, Result};
 use crate::sys::{self, mountflags::*};
 use std::os::fd::AsFd;
 
@@ -47,11 +47,6 @@ pub fn chroot_only(ctx: &Context) -> Result<()> {
     let root = Root::open(&rootfs)?;
     root.mkdir_all(&ctx.plan.process.cwd, 0o755)
         .ctx("process.cwd")?;
-    if ctx.plan.readonly_root {
-        return Err(Error::invalid(
-            "root.readonly: needs a mount namespace (linux.namespaces has no \"mount\")",
-        ));
-    }
     sys::chroot(&rootfs).ctx("chroot")?;
     sys::chdir("/")
 }

@@ -386,6 +386,29 @@ pub fn build_plan(id: &str, bundle: &Path, spec: Spec) -> Result<Plan> {
             ));
         }
     }
+    if !namespaces.has(NsKind::Mount) {
+        // Everything below would change the host's own mount table.
+        let why = "needs a mount namespace (linux.namespaces has no \"mount\")";
+        if !spec.mounts.is_empty() {
+            return Err(Error::invalid(format!("mounts: {why}")));
+        }
+        if !linux.masked_paths.is_empty() {
+            return Err(Error::invalid(format!("linux.maskedPaths: {why}")));
+        }
+        if !linux.readonly_paths.is_empty() {
+            return Err(Error::invalid(format!("linux.readonlyPaths: {why}")));
+        }
+        if root.readonly {
+            return Err(Error::invalid(format!("root.readonly: {why}")));
+        }
+        if linux
+            .rootfs_propagation
+            .as_deref()
+            .is_some_and(|p| !p.is_empty())
+        {
+            return Err(Error::invalid(format!("linux.rootfsPropagation: {why}")));
+        }
+    }
     let rootfs_propagation = match linux.rootfs_propagation.as_deref() {
         None | Some("") => None,
         Some(p) => Some(mountopts::propagation_flag(p).ok_or_else(|| {
@@ -498,6 +521,34 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("linux.uidMappings"));
+    }
+
+    #[test]
+    fn no_mount_namespace_means_no_mounts() {
+        let mut s = default_spec();
+        s.linux
+            .as_mut()
+            .unwrap()
+            .namespaces
+            .retain(|n| n.kind != "mount");
+        assert!(plan(s.clone())
+            .unwrap_err()
+            .to_string()
+            .starts_with("mounts:"));
+        s.mounts.clear();
+        assert!(plan(s.clone())
+            .unwrap_err()
+            .to_string()
+            .starts_with("linux.maskedPaths:"));
+        let l = s.linux.as_mut().unwrap();
+        l.masked_paths.clear();
+        l.readonly_paths.clear();
+        assert!(plan(s.clone())
+            .unwrap_err()
+            .to_string()
+            .starts_with("root.readonly:"));
+        s.root.as_mut().unwrap().readonly = false;
+        plan(s).unwrap();
     }
 
     #[test]
