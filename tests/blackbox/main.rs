@@ -11,6 +11,7 @@
 // on purpose; clippy.toml's host-path lint is for rootfs code.
 #![allow(clippy::disallowed_methods)]
 
+mod attrs;
 mod badinput;
 mod bundle;
 mod cgroups;
@@ -18,6 +19,7 @@ mod cli;
 mod dev;
 mod differential;
 mod harness;
+mod hooks;
 mod host;
 mod hostile;
 mod inside;
@@ -27,8 +29,10 @@ mod list;
 mod mounts;
 mod namespaces;
 mod parallel;
+mod process;
 mod run;
 mod runtime;
+mod seccomp;
 mod spec;
 
 use harness::TestFn;
@@ -56,6 +60,10 @@ fn main() {
         ("dev", dev::TESTS),
         ("hostile", hostile::TESTS),
         ("differential", differential::TESTS),
+        ("process", process::TESTS),
+        ("attrs", attrs::TESTS),
+        ("hooks", hooks::TESTS),
+        ("seccomp", seccomp::TESTS),
     ];
     let trials = modules
         .iter()

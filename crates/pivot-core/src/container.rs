@@ -57,6 +57,7 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
     if let Some(h) = plan.spec.hooks.as_ref() {
         hooks::validate(h)?;
     }
+    process::attrs::validate(&plan)?;
     if plan.process.terminal {
         return Err(Error::unsupported(if opts.console_socket.is_some() {
             "process.terminal: --console-socket is not supported yet"

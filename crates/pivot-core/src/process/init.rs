@@ -5,7 +5,7 @@
 use super::channel::{Channel, Msg};
 use super::procfs::ProcFs;
 use super::spawn::hook_state;
-use super::{caps, rlimits, sysctl, user};
+use super::{attrs, caps, rlimits, sysctl, user};
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context, Error, Result};
 use crate::hooks;
@@ -93,6 +93,7 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<i32> {
         }
     }
     rlimits::apply(&plan.process.rlimits)?;
+    attrs::apply(plan)?;
     let nnp = plan.process.no_new_privileges;
     if nnp {
         sys::set_no_new_privs()?;

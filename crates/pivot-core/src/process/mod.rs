@@ -1,6 +1,7 @@
 //! The container's processes: the channel between pivot and the init, the
 //! parent's side (spawn) and the init's side (init).
 
+pub mod attrs;
 pub mod caps;
 pub mod channel;
 pub mod idmap;
