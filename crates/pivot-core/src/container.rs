@@ -19,6 +19,31 @@ pub struct Runtime {
     pub warn: fn(&str),
 }
 
+/// `exec`'s flags, as runc names them.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// -p: a process.json replacing everything below but the flags that
+    /// only steer pivot.
+    pub process_json: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub tty: bool,
+    pub console_socket: Option<PathBuf>,
+    pub cwd: Option<String>,
+    pub env: Vec<String>,
+    /// -u UID[:GID]
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub apparmor: Option<String>,
+    pub process_label: Option<String>,
+    pub preserve_fds: u32,
+    pub pid_file: Option<PathBuf>,
+    pub detach: bool,
+    pub ignore_paused: bool,
+    pub cgroup: Option<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     pub bundle: PathBuf,
@@ -291,6 +316,55 @@ impl Runtime {
         Ok(code)
     }
 
+    /// Run a new process in the container; with `detach` return once it
+    /// runs, else wait and return its exit status (128+N for a signal).
+    pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
+        let (sd, lock, saved) = StateDir::open_locked(&self.root, id)?;
+        match state::status(&sd, &saved) {
+            Status::Stopped => {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    "cannot exec in a stopped container",
+                ))
+            }
+            Status::Paused if !opts.ignore_paused => {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    "cannot exec in a paused container (use --ignore-paused to override)",
+                ))
+            }
+            _ => {}
+        }
+        let process = exec_process(&saved, opts)?;
+        let seccomp = match saved.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+            Some(v) => Some(crate::seccomp::compile(v)?),
+            None => None,
+        };
+        let plan = process::exec::ExecPlan {
+            process: &process,
+            namespaces: &saved.namespaces,
+            cgroups: &saved.cgroups,
+            sub_cgroup: opts.cgroup.as_deref(),
+            seccomp: seccomp.as_ref(),
+            preserve_fds: opts.preserve_fds,
+        };
+        if !opts.detach {
+            sys::set_child_subreaper()?;
+        }
+        let pid = process::exec::spawn(&plan)?;
+        drop(lock);
+        if let Some(p) = &opts.pid_file {
+            write_pid_file(p, pid)?;
+        }
+        if opts.detach {
+            return Ok(0);
+        }
+        let old_mask = sys::sigprocmask_block(&forwarded_signals())?;
+        let code = wait_forwarding(pid);
+        let _ = sys::sigprocmask_set(&old_mask);
+        code
+    }
+
     fn cleanup_after(&self, id: &str, e: Error) -> Error {
         let _ = self.delete(id, true);
         e
@@ -316,6 +390,84 @@ fn idmap_namespaces(plan: &Plan) -> Result<Vec<(usize, std::os::fd::OwnedFd)>> {
         out.push((m.index, fd));
     }
     Ok(out)
+}
+
+/// The process `exec` runs: process.json as given, or the container's own
+/// process with the flags applied, as runc builds it.
+fn exec_process(saved: &Saved, o: &ExecOptions) -> Result<spec::types::Process> {
+    let mut p = match &o.process_json {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
+            spec::parse_json(&path.display().to_string(), &text)?
+        }
+        None => {
+            let mut p = saved.config.process.clone().unwrap_or_default();
+            if o.args.is_empty() {
+                return Err(Error::invalid("exec: a command to run is required"));
+            }
+            p.args = o.args.clone();
+            p.terminal = o.tty;
+            p
+        }
+    };
+    if let Some(cwd) = &o.cwd {
+        p.cwd = cwd.clone();
+    }
+    if p.cwd.is_empty() {
+        p.cwd = "/".into();
+    }
+    p.env.extend(o.env.iter().cloned());
+    if let Some(u) = &o.user {
+        let (uid, gid) = match u.split_once(':') {
+            Some((a, b)) => (a, Some(b)),
+            None => (u.as_str(), None),
+        };
+        let num = |s: &str, what: &str| {
+            s.parse::<u32>()
+                .map_err(|_| Error::invalid(format!("--user {u:?}: {what} {s:?} is not a number")))
+        };
+        p.user.uid = num(uid, "uid")?;
+        if let Some(g) = gid {
+            p.user.gid = num(g, "gid")?;
+        }
+    }
+    p.user
+        .additional_gids
+        .extend(o.additional_gids.iter().copied());
+    if !o.caps.is_empty() {
+        let c = p.capabilities.get_or_insert_with(Default::default);
+        for cap in &o.caps {
+            for set in [&mut c.bounding, &mut c.effective, &mut c.permitted] {
+                set.get_or_insert_with(Vec::new).push(cap.clone());
+            }
+            // Ambient needs inheritable; runc adds it only where the spec
+            // has inheritable capabilities.
+            if c.inheritable.is_some() {
+                c.ambient.get_or_insert_with(Vec::new).push(cap.clone());
+            }
+        }
+    }
+    if o.no_new_privs {
+        p.no_new_privileges = true;
+    }
+    if let Some(a) = &o.apparmor {
+        p.apparmor_profile = Some(a.clone());
+    }
+    if let Some(l) = &o.process_label {
+        p.selinux_label = Some(l.clone());
+    }
+    if p.args.is_empty() {
+        return Err(Error::invalid("process.args: must not be empty"));
+    }
+    if p.terminal {
+        return Err(Error::unsupported(
+            "exec: a terminal (-t, process.terminal) is not supported yet",
+        ));
+    }
+    rlimits::validate(&p.rlimits)?;
+    caps::parse(p.capabilities.as_ref(), caps::last_cap())?;
+    Ok(p)
 }
 
 fn saved_state(plan: &Plan, init: &Init, dirs: &[CgroupDir]) -> Saved {

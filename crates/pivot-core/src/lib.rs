@@ -22,5 +22,5 @@ pub mod state;
 pub mod sys;
 pub mod time;
 
-pub use container::{CreateOptions, Runtime};
+pub use container::{CreateOptions, ExecOptions, Runtime};
 pub use error::{Error, ErrorKind, Result};

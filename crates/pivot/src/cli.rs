@@ -78,6 +78,58 @@ pub struct CreateFlags {
     pub preserve_fds: u32,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct ExecFlags {
+    /// A process.json describing the process
+    #[arg(short = 'p', long = "process")]
+    pub process: Option<PathBuf>,
+    /// Allocate a pseudo-terminal
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Unix socket to receive the pty master
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Working directory in the container
+    #[arg(long)]
+    pub cwd: Option<String>,
+    /// Set an environment variable (KEY=VALUE), repeatable
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// UID[:GID] to run as
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Additional group ids, repeatable
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability, repeatable
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    /// Set no_new_privs for the process
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// AppArmor profile for the process
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// SELinux label for the process
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    /// Pass N more fds (3 .. 3+N-1) to the process
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// File to write the process's pid to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Return once the process has started
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Allow exec into a paused container
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// Run in this (existing) sub-cgroup of the container
+    #[arg(long)]
+    pub cgroup: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Write a default config.json
@@ -107,6 +159,15 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
         id: String,
+    },
+    /// Run a new process in a running container
+    Exec {
+        #[command(flatten)]
+        flags: Box<ExecFlags>,
+        id: String,
+        /// The command and its arguments
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
     },
     /// Print the state of a container as JSON
     State { id: String },

@@ -214,6 +214,23 @@ fn write_file(path: &Path, data: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("write {:?} to {}", data, path.display()), e))
 }
 
+/// A sub-cgroup of the container's in every hierarchy (`exec --cgroup`).
+pub fn sub_dirs(dirs: &[CgroupDir], sub: &str) -> Result<Vec<CgroupDir>> {
+    let sub = clean(sub)
+        .map_err(|_| Error::invalid(format!("--cgroup {sub:?} must not contain \"..\"")))?;
+    if sub.is_empty() {
+        return Ok(dirs.to_vec());
+    }
+    Ok(dirs
+        .iter()
+        .map(|d| CgroupDir {
+            hierarchy: d.hierarchy.clone(),
+            inner: format!("{}/{sub}", d.inner.trim_end_matches('/')),
+            created: Vec::new(),
+        })
+        .collect())
+}
+
 /// Create the directories that do not exist yet, recording them.
 pub fn create(dirs: &mut [CgroupDir]) -> Result<()> {
     for d in dirs.iter_mut() {

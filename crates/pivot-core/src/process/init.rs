@@ -110,7 +110,7 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<i32> {
     let last = caps::last_cap();
     let capsets = caps::parse(plan.process.capabilities.as_ref(), last)?;
     caps::before_user_switch(&capsets, last)?;
-    user::switch(plan)?;
+    user::switch(&plan.process.user)?;
     caps::after_user_switch(&capsets, last)?;
     let cwd = &plan.process.cwd;
     sys::chdir(cwd).with_ctx(|| format!("process.cwd {cwd:?}"))?;

@@ -4,6 +4,7 @@
 pub mod attrs;
 pub mod caps;
 pub mod channel;
+pub mod exec;
 pub mod idmap;
 pub mod init;
 pub mod procfs;

@@ -1,12 +1,10 @@
 //! process.user (groups, gid, uid, umask) and finding the executable.
 
 use crate::error::{Context, Error, ErrorKind, Result};
-use crate::spec::types::Process;
-use crate::spec::Plan;
+use crate::spec::types::{Process, User};
 use crate::sys;
 
-pub fn switch(plan: &Plan) -> Result<()> {
-    let u = &plan.process.user;
+pub fn switch(u: &User) -> Result<()> {
     sys::setgroups(&u.additional_gids).ctx("process.user.additionalGids")?;
     sys::setresgid(u.gid).ctx("process.user.gid")?;
     sys::setresuid(u.uid).ctx("process.user.uid")?;

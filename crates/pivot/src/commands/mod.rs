@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -27,6 +28,9 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             keep,
             id,
         } => ("run", Some(id), run::run(g, &rt, flags, *detach, *keep, id)),
+        Command::Exec { flags, id, command } => {
+            ("exec", Some(id), exec::run(&rt, flags, id, command))
+        }
         Command::State { id } => ("state", Some(id), state::run(&rt, id)),
         Command::Kill { all, id, signal } => ("kill", Some(id), kill::run(&rt, id, signal, *all)),
         Command::Delete { force, id } => ("delete", Some(id), delete::run(&rt, id, *force)),

@@ -1,0 +1,153 @@
+//! `pivot exec`: a new process in a running container. It joins the
+//! container's namespaces (user first, mount last), its cgroups, and gets
+//! the process's rlimits, no_new_privs, seccomp filter, user and
+//! capabilities, as the init did; it stays non-dumpable until the exec.
+
+use super::channel::{wire_error, Channel, Msg};
+use super::{caps, rlimits, user};
+use crate::cgroups::{self, CgroupDir};
+use crate::error::{Context, Error, Result};
+use crate::seccomp::Filter;
+use crate::spec::types::Process;
+use crate::sys::{self, Forked};
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// Everything the new process needs.
+pub struct ExecPlan<'a> {
+    pub process: &'a Process,
+    /// The container's namespaces: spec name -> /proc/<init>/ns/<file>.
+    pub namespaces: &'a BTreeMap<String, String>,
+    pub cgroups: &'a [CgroupDir],
+    /// A sub-cgroup of the container's to put the process in (--cgroup).
+    pub sub_cgroup: Option<&'a str>,
+    pub seccomp: Option<&'a Filter>,
+    pub preserve_fds: u32,
+}
+
+/// The order runc's nsexec joins in: the user namespace first (it grants
+/// the rights for the others), the mount namespace last (after it, host
+/// paths are gone).
+const JOIN_ORDER: &[(&str, i32)] = &[
+    ("user", libc::CLONE_NEWUSER),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("network", libc::CLONE_NEWNET),
+    ("pid", libc::CLONE_NEWPID),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("time", 0x80),
+    ("mount", libc::CLONE_NEWNS),
+];
+
+/// Start the process; returns its pid once it has exec'd (or the error
+/// that kept it from doing so).
+pub fn spawn(plan: &ExecPlan) -> Result<i32> {
+    let (parent_ch, child_ch) = Channel::pair()?;
+    match sys::clone3(0, None)? {
+        Forked::Child => {
+            drop(parent_ch);
+            if let Err(e) = join(plan, &child_ch).and_then(|_| setup_and_exec(plan)) {
+                child_ch.send_error(&e);
+            }
+            sys::exit_now(255)
+        }
+        Forked::Parent { pid, .. } => {
+            drop(child_ch);
+            let mut target = None;
+            loop {
+                match parent_ch.recv()? {
+                    Some(Msg::Pid(p)) => {
+                        let _ = sys::waitpid(pid, 0);
+                        target = Some(p);
+                    }
+                    // End of file: the process exec'd (the channel is
+                    // close-on-exec).
+                    None => {
+                        if target.is_none() {
+                            let _ = sys::waitpid(pid, 0);
+                        }
+                        return target
+                            .ok_or_else(|| Error::other("exec: the process did not start"));
+                    }
+                    Some(Msg::Failed {
+                        errno,
+                        invalid,
+                        text,
+                    }) => {
+                        let _ = sys::waitpid(pid, libc::WNOHANG);
+                        return Err(wire_error(errno, invalid, text));
+                    }
+                    Some(m) => return Err(Error::other(format!("exec: unexpected {m:?}"))),
+                }
+            }
+        }
+    }
+}
+
+/// In the first child: join the cgroups and namespaces, then fork so the
+/// pid namespace applies; the grandchild goes on, the child reports its
+/// pid and exits.
+fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
+    sys::close_fds_from(3 + plan.preserve_fds, &[ch.raw_fd()])?;
+    sys::set_dumpable(false)?;
+    join_cgroups(plan)?;
+    // Open every namespace while the host's /proc is still reachable.
+    let mut fds: Vec<(i32, OwnedFd, &str)> = Vec::new();
+    for (name, flag) in JOIN_ORDER {
+        if let Some(path) = plan.namespaces.get(*name) {
+            let fd = sys::openat(sys::cwd(), path, libc::O_RDONLY, 0)
+                .with_ctx(|| format!("{name} namespace"))?;
+            fds.push((*flag, fd, name));
+        }
+    }
+    for (flag, fd, name) in &fds {
+        sys::setns(fd.as_fd(), *flag).with_ctx(|| format!("join the {name} namespace"))?;
+    }
+    drop(fds);
+    match sys::fork()? {
+        Forked::Child => Ok(()),
+        Forked::Parent { pid, .. } => {
+            ch.send(&Msg::Pid(pid))?;
+            sys::exit_now(0)
+        }
+    }
+}
+
+fn join_cgroups(plan: &ExecPlan) -> Result<()> {
+    let me = sys::getpid();
+    match plan.sub_cgroup {
+        None => cgroups::add_pid(plan.cgroups, me),
+        // As with runc, the sub-cgroup must exist already.
+        Some(sub) => {
+            let dirs = cgroups::sub_dirs(plan.cgroups, sub)?;
+            cgroups::add_pid(&dirs, me).with_ctx(|| format!("--cgroup {sub:?}"))
+        }
+    }
+}
+
+/// In the grandchild, inside the container: the process's own settings,
+/// in the init's order, then exec.
+fn setup_and_exec(plan: &ExecPlan) -> Result<()> {
+    let p = plan.process;
+    rlimits::apply(&p.rlimits)?;
+    if p.no_new_privileges {
+        sys::set_no_new_privs()?;
+    }
+    if let Some(f) = plan.seccomp.filter(|_| !p.no_new_privileges) {
+        f.load()?;
+    }
+    let last = caps::last_cap();
+    let capsets = caps::parse(p.capabilities.as_ref(), last)?;
+    caps::before_user_switch(&capsets, last)?;
+    user::switch(&p.user)?;
+    caps::after_user_switch(&capsets, last)?;
+    sys::chdir(&p.cwd).with_ctx(|| format!("cwd {:?}", p.cwd))?;
+    sys::getcwd().ctx("cwd: the working directory is outside the container")?;
+    let path = user::lookup_executable(p)?;
+    if let Some(f) = plan.seccomp.filter(|_| p.no_new_privileges) {
+        f.load()?;
+    }
+    sys::cloexec_from(3 + plan.preserve_fds)?;
+    sys::reset_signals();
+    Err(sys::execve(&path, &p.args, &p.env))
+}
