@@ -18,6 +18,7 @@ mod cgroups;
 mod cli;
 mod dev;
 mod differential;
+mod exec;
 mod harness;
 mod hooks;
 mod host;
@@ -60,6 +61,7 @@ fn main() {
         ("dev", dev::TESTS),
         ("hostile", hostile::TESTS),
         ("differential", differential::TESTS),
+        ("exec", exec::TESTS),
         ("process", process::TESTS),
         ("attrs", attrs::TESTS),
         ("hooks", hooks::TESTS),

@@ -348,9 +348,9 @@ impl Runtime {
             seccomp: seccomp.as_ref(),
             preserve_fds: opts.preserve_fds,
         };
-        if !opts.detach {
-            sys::set_child_subreaper()?;
-        }
+        // As subreaper pivot gets the process once its first parent exits,
+        // to wait for it or, if it fails to start, to reap it.
+        sys::set_child_subreaper()?;
         let pid = process::exec::spawn(&plan)?;
         drop(lock);
         if let Some(p) = &opts.pid_file {

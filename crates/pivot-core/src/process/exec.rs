@@ -74,7 +74,11 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
                         invalid,
                         text,
                     }) => {
-                        let _ = sys::waitpid(pid, libc::WNOHANG);
+                        // Reap whichever of the two failed (the second is
+                        // ours as subreaper): a zombie left in the
+                        // container's pid namespace would keep its init
+                        // from ever finishing its exit.
+                        let _ = sys::waitpid(target.unwrap_or(pid), 0);
                         return Err(wire_error(errno, invalid, text));
                     }
                     Some(m) => return Err(Error::other(format!("exec: unexpected {m:?}"))),

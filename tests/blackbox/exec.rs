@@ -1,0 +1,229 @@
+//! `exec`: a new process in a running container, with runc's flags.
+
+use serde_json::{json, Value};
+
+use crate::harness::{tests, Scratch};
+
+tests![
+    joins_the_containers_namespaces,
+    exit_status_passes_through,
+    cwd_env_and_user_flags,
+    cap_and_no_new_privs_flags,
+    process_json_replaces_the_process,
+    detach_writes_pid_file,
+    preserve_fds_passes_fd_3,
+    same_cgroup_as_the_init,
+    refused_for_stopped_and_missing_containers,
+    missing_binary_leaves_container_unharmed,
+];
+
+/// A running container with a recognisable hostname; returns (id, init pid).
+fn running(s: &Scratch) -> (String, i32) {
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    bundle.edit(|c| c["hostname"] = json!("pivot-exec"));
+    let id = s.id("ex");
+    let pid = s.create_started(&bundle.dir, &id);
+    (id, pid)
+}
+
+fn exec_json(s: &Scratch, args: &[&str]) -> Value {
+    let mut all = vec!["exec"];
+    all.extend_from_slice(args);
+    let out = s.pivot(&all).ok();
+    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
+}
+
+fn joins_the_containers_namespaces(s: &Scratch) {
+    let (id, init) = running(s);
+    let pid = exec_json(s, &[&id, "/probe", "pid"]);
+    assert_ne!(pid["pid"], 1, "exec'd process is not the init: {pid}");
+    let host = exec_json(s, &[&id, "/probe", "hostname"]);
+    assert_eq!(host["hostname"], "pivot-exec", "{host}");
+    // The init is visible in its pid namespace as pid 1.
+    let st = exec_json(s, &[&id, "/probe", "stat", "/proc/1"]);
+    assert_eq!(st[0]["exists"], true, "{st}");
+    // Same mount namespace as the init.
+    let ns = exec_json(s, &[&id, "/probe", "stat", "/proc/self/ns/mnt"]);
+    let init_ns = std::fs::read_link(format!("/proc/{init}/ns/mnt")).unwrap();
+    assert_eq!(ns[0]["link"], init_ns.to_string_lossy().as_ref(), "{ns}");
+    let mounts = exec_json(s, &[&id, "/probe", "mounts"]);
+    assert!(
+        mounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["mount_point"] == "/proc" && m["fs_type"] == "proc"),
+        "{mounts}"
+    );
+}
+
+fn exit_status_passes_through(s: &Scratch) {
+    let (id, _) = running(s);
+    for code in [0, 3, 42] {
+        let out = s.pivot(&["exec", &id, "/probe", "exit", &code.to_string()]);
+        assert_eq!(out.code, code, "{out}");
+    }
+    assert_eq!(s.status(&id), "running");
+}
+
+fn cwd_env_and_user_flags(s: &Scratch) {
+    let (id, _) = running(s);
+    let cwd = exec_json(s, &["--cwd", "/tmp", &id, "/probe", "cwd"]);
+    assert_eq!(cwd["cwd"], "/tmp", "{cwd}");
+    let env = exec_json(
+        s,
+        &[
+            "-e",
+            "PIVOT_X=1",
+            "--env",
+            "PIVOT_Y=two",
+            &id,
+            "/probe",
+            "env",
+        ],
+    );
+    assert_eq!(env["PIVOT_X"], "1", "{env}");
+    assert_eq!(env["PIVOT_Y"], "two", "{env}");
+    let ids = exec_json(s, &["-u", "1000:1001", "-g", "7", &id, "/probe", "ids"]);
+    assert_eq!(ids["uid"], 1000, "{ids}");
+    assert_eq!(ids["gid"], 1001, "{ids}");
+    assert!(
+        ids["groups"].as_array().unwrap().contains(&json!(7)),
+        "{ids}"
+    );
+}
+
+fn cap_bit(caps: &Value, set: &str, bit: u32) -> bool {
+    let hex = caps[set].as_str().unwrap_or("0");
+    u64::from_str_radix(hex, 16).unwrap() & (1 << bit) != 0
+}
+
+fn cap_and_no_new_privs_flags(s: &Scratch) {
+    let (id, _) = running(s);
+    let plain = exec_json(s, &[&id, "/probe", "caps"]);
+    // CAP_SYS_ADMIN is 21; the default spec does not have it.
+    assert!(!cap_bit(&plain, "CapEff", 21), "{plain}");
+    let with = exec_json(s, &["-c", "CAP_SYS_ADMIN", &id, "/probe", "caps"]);
+    assert!(cap_bit(&with, "CapEff", 21), "{with}");
+    assert!(cap_bit(&with, "CapBnd", 21), "{with}");
+    // The default spec sets noNewPrivileges; a spec without it gets it
+    // from the flag.
+    let nnp = exec_json(s, &["--no-new-privs", &id, "/probe", "caps"]);
+    assert_eq!(nnp["no_new_privs"], 1, "{nnp}");
+}
+
+fn process_json_replaces_the_process(s: &Scratch) {
+    let (id, _) = running(s);
+    let path = s.path("process.json");
+    std::fs::write(
+        &path,
+        json!({
+            "terminal": false,
+            "user": {"uid": 5, "gid": 6},
+            "args": ["/probe", "ids"],
+            "env": ["PATH=/bin"],
+            "cwd": "/",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let ids = exec_json(s, &["-p", path.to_str().unwrap(), &id]);
+    assert_eq!(ids["uid"], 5, "{ids}");
+    assert_eq!(ids["gid"], 6, "{ids}");
+    // A broken one is refused, naming the field.
+    std::fs::write(&path, r#"{"user": {"uid": "x", "gid": 0}, "cwd": "/"}"#).unwrap();
+    let out = s.pivot(&["exec", "-p", path.to_str().unwrap(), &id]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("user.uid"), "{out}");
+    assert_eq!(s.status(&id), "running");
+}
+
+fn detach_writes_pid_file(s: &Scratch) {
+    let (id, init) = running(s);
+    let pid_file = s.path("exec.pid");
+    s.pivot(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+        "/probe",
+        "sleep",
+        "30",
+    ])
+    .ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Orphaned by the detached exec, it becomes this harness's child
+    // (subreaper); the container's init cannot finish dying until it is
+    // reaped.
+    s.remember_pid(pid);
+    assert_ne!(pid, init);
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(cmdline.starts_with("/probe\0sleep"), "{cmdline:?}");
+}
+
+fn preserve_fds_passes_fd_3(s: &Scratch) {
+    let (id, _) = running(s);
+    // Without the flag nothing of the caller's reaches the process.
+    let fds = exec_json(s, &[&id, "/probe", "fds"]);
+    assert!(
+        !fds.as_array().unwrap().iter().any(|f| f["fd"] == 3),
+        "fd 3 leaked: {fds}"
+    );
+}
+
+fn same_cgroup_as_the_init(s: &Scratch) {
+    let (id, init) = running(s);
+    let pid_file = s.path("cg.pid");
+    s.pivot(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+        "/probe",
+        "sleep",
+        "30",
+    ])
+    .ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    s.remember_pid(pid);
+    let of = |p: i32| std::fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap();
+    assert_eq!(of(pid), of(init));
+}
+
+fn refused_for_stopped_and_missing_containers(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    let id = s.id("stopped");
+    s.pivot(&[
+        "run".as_ref(),
+        "--keep".as_ref(),
+        "--bundle".as_ref(),
+        bundle.dir.as_os_str(),
+        id.as_ref(),
+    ]);
+    assert_eq!(s.status(&id), "stopped");
+    let out = s.pivot(&["exec", &id, "/probe", "pid"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("stopped"), "{out}");
+    let out = s.pivot(&["exec", &s.id("nosuch"), "/probe", "pid"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("does not exist"), "{out}");
+}
+
+fn missing_binary_leaves_container_unharmed(s: &Scratch) {
+    let (id, init) = running(s);
+    let out = s.pivot(&["exec", &id, "no-such-binary"]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("no-such-binary"), "{out}");
+    assert_eq!(s.status(&id), "running");
+    assert!(s.alive(init));
+}
