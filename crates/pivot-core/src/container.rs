@@ -9,7 +9,7 @@ use crate::spec::{self, NsKind, Plan};
 use crate::state::{self, Saved, StateDir, Status};
 use crate::sys;
 use std::collections::BTreeMap;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// Where container state lives (`--root`), and where warnings go (failed
@@ -83,12 +83,10 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
         hooks::validate(h)?;
     }
     process::attrs::validate(&plan)?;
-    if plan.process.terminal {
-        return Err(Error::unsupported(if opts.console_socket.is_some() {
-            "process.terminal: --console-socket is not supported yet"
-        } else {
-            "process.terminal: cannot allocate a terminal without --console-socket (set \"terminal\": false to pass stdio through)"
-        }));
+    if opts.console_socket.is_some() && !plan.process.terminal {
+        return Err(Error::invalid(
+            "--console-socket: the process has no terminal (process.terminal is false)",
+        ));
     }
     if !plan.rootfs.is_dir() {
         return Err(Error::new(
@@ -118,7 +116,35 @@ impl Runtime {
     /// Create a container: on success its init waits for `start`; on
     /// failure nothing is left (no state dir, cgroup, mount or process).
     pub fn create(&self, id: &str, opts: &CreateOptions) -> Result<Init> {
+        self.create_with(id, opts, false).map(|(init, _)| init)
+    }
+
+    /// With `own_console` (`run` in the foreground) a terminal without
+    /// --console-socket gets a socket pair: the init sends the pty master
+    /// to the end returned here.
+    fn create_with(
+        &self,
+        id: &str,
+        opts: &CreateOptions,
+        own_console: bool,
+    ) -> Result<(Init, Option<OwnedFd>)> {
         let plan = load_plan(id, opts)?;
+        let (console, ours) = match &opts.console_socket {
+            Some(path) => (
+                Some(sys::unix_connect(&path.to_string_lossy()).ctx("--console-socket")?),
+                None,
+            ),
+            None if plan.process.terminal && own_console => {
+                let (ours, theirs) = sys::tty::stream_pair()?;
+                (Some(theirs), Some(ours))
+            }
+            None if plan.process.terminal => {
+                return Err(Error::invalid(
+                    "process.terminal: cannot allocate a terminal without --console-socket (set \"terminal\": false to pass stdio through)",
+                ))
+            }
+            None => (None, None),
+        };
         if StateDir::new(&self.root, id).dir.exists() {
             return Err(Error::new(
                 ErrorKind::AlreadyExists,
@@ -127,8 +153,8 @@ impl Runtime {
         }
         let (sd, _lock) = StateDir::reserve(&self.root, id)?;
         let mut dirs = Vec::new();
-        match self.create_in(&sd, &plan, opts, &mut dirs) {
-            Ok(init) => Ok(init),
+        match self.create_in(&sd, &plan, opts, &mut dirs, console) {
+            Ok(init) => Ok((init, ours)),
             Err(e) => {
                 let _ = cgroups::remove(&dirs);
                 let _ = sd.destroy();
@@ -143,6 +169,7 @@ impl Runtime {
         plan: &Plan,
         opts: &CreateOptions,
         dirs: &mut Vec<CgroupDir>,
+        console: Option<OwnedFd>,
     ) -> Result<Init> {
         let dirfd = sys::openat(
             sys::cwd(),
@@ -177,6 +204,7 @@ impl Runtime {
             cgroups: dirs.clone(),
             idmaps,
             seccomp,
+            console,
         };
         let init = process::spawn(plan, &init_opts, dirs)?;
         let saved = saved_state(plan, &init, dirs);
@@ -300,14 +328,27 @@ impl Runtime {
             return Ok(0);
         }
         sys::set_child_subreaper()?;
-        let init = self.create(id, opts)?;
+        // A terminal and no console socket: pivot is the console socket
+        // and copies between the caller's terminal and the pty.
+        let (init, ours) = self.create_with(id, opts, true)?;
         // Signals are taken from here on and passed to the container; the
         // init, already made, keeps its own mask.
         let old_mask = sys::sigprocmask_block(&forwarded_signals())?;
+        let proxy = match ours {
+            Some(sock) => Some(
+                process::tty::receive_master(sock.as_fd())
+                    .and_then(process::tty::Proxy::start)
+                    .map_err(|e| self.cleanup_after(id, e))?,
+            ),
+            None => None,
+        };
         let result = self
             .start(id)
-            .and_then(|_| wait_forwarding(init.pid))
+            .and_then(|_| wait_forwarding(init.pid, proxy.as_ref()))
             .map_err(|e| self.cleanup_after(id, e));
+        if let Some(p) = proxy {
+            p.finish();
+        }
         let _ = sys::sigprocmask_set(&old_mask);
         let code = result?;
         if !keep {
@@ -340,7 +381,31 @@ impl Runtime {
             Some(v) => Some(crate::seccomp::compile(v)?),
             None => None,
         };
+        // A terminal: --console-socket, or pivot's own pair and proxy in
+        // the foreground.
+        let (console, ours) = match &opts.console_socket {
+            Some(path) if process.terminal => (
+                Some(sys::unix_connect(&path.to_string_lossy()).ctx("--console-socket")?),
+                None,
+            ),
+            Some(_) => {
+                return Err(Error::invalid(
+                    "--console-socket: the process has no terminal (use -t)",
+                ))
+            }
+            None if process.terminal && opts.detach => {
+                return Err(Error::invalid(
+                    "exec: a detached process with a terminal needs --console-socket",
+                ))
+            }
+            None if process.terminal => {
+                let (ours, theirs) = sys::tty::stream_pair()?;
+                (Some(theirs), Some(ours))
+            }
+            None => (None, None),
+        };
         let plan = process::exec::ExecPlan {
+            console: console.as_ref().map(|c| c.as_fd()),
             process: &process,
             namespaces: &saved.namespaces,
             cgroups: &saved.cgroups,
@@ -360,7 +425,16 @@ impl Runtime {
             return Ok(0);
         }
         let old_mask = sys::sigprocmask_block(&forwarded_signals())?;
-        let code = wait_forwarding(pid);
+        let proxy = match ours {
+            Some(sock) => Some(
+                process::tty::receive_master(sock.as_fd()).and_then(process::tty::Proxy::start)?,
+            ),
+            None => None,
+        };
+        let code = wait_forwarding(pid, proxy.as_ref());
+        if let Some(p) = proxy {
+            p.finish();
+        }
         let _ = sys::sigprocmask_set(&old_mask);
         code
     }
@@ -459,11 +533,6 @@ fn exec_process(saved: &Saved, o: &ExecOptions) -> Result<spec::types::Process> 
     }
     if p.args.is_empty() {
         return Err(Error::invalid("process.args: must not be empty"));
-    }
-    if p.terminal {
-        return Err(Error::unsupported(
-            "exec: a terminal (-t, process.terminal) is not supported yet",
-        ));
     }
     rlimits::validate(&p.rlimits)?;
     caps::parse(p.capabilities.as_ref(), caps::last_cap())?;
@@ -641,7 +710,7 @@ fn forwarded_signals() -> Vec<i32> {
 
 /// Wait for the init to exit, forwarding signals and reaping orphans
 /// (pivot is their subreaper). Returns the shell-style exit status.
-fn wait_forwarding(init_pid: i32) -> Result<i32> {
+fn wait_forwarding(init_pid: i32, proxy: Option<&process::tty::Proxy>) -> Result<i32> {
     let sigs = forwarded_signals();
     loop {
         // Reap first: the init may have exited before we started waiting.
@@ -657,7 +726,11 @@ fn wait_forwarding(init_pid: i32) -> Result<i32> {
             }
         }
         let sig = sys::sigwait(&sigs)?;
-        if sig != libc::SIGCHLD && sig != libc::SIGWINCH && sig != libc::SIGURG {
+        if sig == libc::SIGWINCH {
+            if let Some(p) = proxy {
+                p.resize();
+            }
+        } else if sig != libc::SIGCHLD && sig != libc::SIGURG {
             let _ = sys::kill(init_pid, sig);
         }
     }

@@ -23,6 +23,8 @@ pub struct ExecPlan<'a> {
     pub sub_cgroup: Option<&'a str>,
     pub seccomp: Option<&'a Filter>,
     pub preserve_fds: u32,
+    /// The connected console socket, for a terminal.
+    pub console: Option<std::os::fd::BorrowedFd<'a>>,
 }
 
 /// The order runc's nsexec joins in: the user namespace first (it grants
@@ -92,7 +94,9 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
 /// pid namespace applies; the grandchild goes on, the child reports its
 /// pid and exits.
 fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
-    sys::close_fds_from(3 + plan.preserve_fds, &[ch.raw_fd()])?;
+    let mut keep = vec![ch.raw_fd()];
+    keep.extend(plan.console.map(|c| std::os::fd::AsRawFd::as_raw_fd(&c)));
+    sys::close_fds_from(3 + plan.preserve_fds, &keep)?;
     sys::set_dumpable(false)?;
     join_cgroups(plan)?;
     // Open every namespace while the host's /proc is still reachable.
@@ -133,6 +137,9 @@ fn join_cgroups(plan: &ExecPlan) -> Result<()> {
 /// in the init's order, then exec.
 fn setup_and_exec(plan: &ExecPlan) -> Result<()> {
     let p = plan.process;
+    if let Some(sock) = plan.console {
+        super::tty::setup_console(sock, false, p.console_size.as_ref())?;
+    }
     rlimits::apply(&p.rlimits)?;
     if p.no_new_privileges {
         sys::set_no_new_privs()?;

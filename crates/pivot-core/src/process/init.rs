@@ -29,6 +29,8 @@ pub struct InitOptions {
     pub idmaps: Vec<(usize, OwnedFd)>,
     /// linux.seccomp, compiled by the parent.
     pub seccomp: Option<crate::seccomp::Filter>,
+    /// The connected console socket for a terminal.
+    pub console: Option<OwnedFd>,
 }
 
 /// Run the init; returns an exit code only on failure (success execs).
@@ -49,6 +51,7 @@ pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel) -> i32 {
 fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<i32> {
     let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
     keep.extend(opts.idmaps.iter().map(|(_, fd)| fd.as_raw_fd()));
+    keep.extend(opts.console.iter().map(|fd| fd.as_raw_fd()));
     sys::close_fds_from(3 + opts.preserve_fds, &keep)?;
     // Die with the parent while it still supervises the setup.
     sys::set_pdeathsig(libc::SIGKILL)?;
@@ -85,6 +88,9 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<i32> {
     };
     rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
     set_names(plan)?;
+    if let Some(sock) = &opts.console {
+        super::tty::setup_console(sock.as_fd(), true, plan.process.console_size.as_ref())?;
+    }
     if !opts.no_new_keyring {
         match sys::join_session_keyring(&format!("_ses.{}", plan.id)) {
             // Kernels without keyrings: nothing to isolate.

@@ -11,6 +11,7 @@ pub mod procfs;
 pub mod rlimits;
 pub mod spawn;
 pub mod sysctl;
+pub mod tty;
 pub mod user;
 
 pub use init::InitOptions;

@@ -7,6 +7,7 @@
 #![allow(unsafe_code)]
 
 pub mod mountflags;
+pub mod tty;
 
 use crate::error::{Error, Result};
 use std::ffi::{CStr, CString};
