@@ -2,11 +2,13 @@
 # Installs the Debian packages pivot's demo, tests and benchmarks use:
 # busybox-static (test root filesystems), libseccomp-dev and pkg-config
 # (seccomp), runc and crun (reference runtimes), bats, hyperfine, strace,
-# time (benchmarks and profiles), jq (bundle edits in scripts).
+# time (benchmarks and profiles), jq (bundle edits in scripts),
+# golang-github-containers-common (podman's default seccomp profile).
 #
 # usage: scripts/setup.sh   (as root)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 timeout 900 apt-get update -qq
 timeout 900 apt-get install -y -qq --no-install-recommends \
-    busybox-static libseccomp-dev pkg-config runc crun bats hyperfine strace time jq >/dev/null
+    busybox-static libseccomp-dev pkg-config runc crun bats hyperfine strace time jq \
+    golang-github-containers-common >/dev/null

@@ -1,5 +1,474 @@
-//! (tests added here)
+//! The process fields and namespaced kernel settings, seen from inside with
+//! `probe` and from the host: process.capabilities, process.rlimits,
+//! process.noNewPrivileges, process.oomScoreAdj, and linux.sysctl.
+//!
+//! Sysctl tests write only keys that belong to a namespace the container
+//! has of its own, and check the host's value afterwards. A test that must
+//! be refused (a key of the host, or of a namespace the container shares
+//! with the host) asks for the value the host already has, so that even a
+//! runtime that wrongly wrote it would change nothing.
 
-use crate::harness::TestFn;
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::Path;
 
-pub const TESTS: &[(&str, TestFn)] = &[];
+use serde_json::{json, Value};
+
+use crate::bundle::Bundle;
+use crate::harness::{tests, Scratch};
+use crate::host::mount_points;
+use crate::runtime::{assert_error_mentions, Out};
+
+tests![
+    default_capabilities,
+    bounding_only_capability_is_not_effective,
+    ambient_capability_for_non_root_user,
+    unknown_capability_is_an_error,
+    no_capabilities_means_none,
+    nofile_rlimit,
+    every_rlimit_name,
+    unknown_rlimit_is_an_error,
+    soft_rlimit_above_hard_is_an_error,
+    no_new_privileges,
+    oom_score_adj,
+    sysctl_net_in_network_namespace,
+    sysctl_ipc_in_ipc_namespace,
+    sysctl_mqueue_in_ipc_namespace,
+    sysctl_domainname_in_uts_namespace,
+    sysctl_net_without_network_namespace,
+    sysctl_ipc_without_ipc_namespace,
+    sysctl_host_global_key_is_refused,
+];
+
+/// Capability numbers (linux/capability.h).
+const CAP_KILL: u32 = 5;
+const CAP_NET_BIND_SERVICE: u32 = 10;
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_SYS_RESOURCE: u32 = 24;
+const CAP_AUDIT_WRITE: u32 = 29;
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+const CAP_CHECKPOINT_RESTORE: u32 = 40;
+
+/// The three capabilities of `runc spec` (and `pivot spec`).
+const DEFAULT_CAPS: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+
+/// Runs the bundle in the foreground and returns the probe's JSON answer.
+#[track_caller]
+fn probe(s: &Scratch, bundle: &Bundle) -> Value {
+    s.run_json(&bundle.dir, &s.id("proc"))
+}
+
+/// Runs the bundle in the foreground; its process prints one JSON document
+/// per line (several probes in a shell snippet), returned in order.
+#[track_caller]
+pub(crate) fn probe_lines(s: &Scratch, bundle: &Bundle) -> Vec<Value> {
+    let out = s.run(&bundle.dir, &s.id("proc")).ok();
+    out.stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}\n{out}")))
+        .collect()
+}
+
+/// `create --bundle BUNDLE ID`, whatever it does.
+pub(crate) fn create(s: &Scratch, bundle: &Path, id: &str) -> Out {
+    s.pivot(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        bundle.as_os_str(),
+        OsStr::new(id),
+    ])
+}
+
+/// `create` must fail with a one-line error naming one of `any_of`, and
+/// leave nothing behind.
+#[track_caller]
+pub(crate) fn create_fails(s: &Scratch, bundle: &Path, id: &str, any_of: &[&str]) -> Out {
+    let before: BTreeSet<String> = mount_points();
+    let out = create(s, bundle, id);
+    assert_error_mentions(&out, any_of);
+    s.assert_nothing_left(id, &before);
+    out
+}
+
+/// A capability set from /proc/self/status ("00000000a80425fb").
+#[track_caller]
+fn cap_set(caps: &Value, key: &str) -> u64 {
+    let text = caps[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key}: {caps}"));
+    u64::from_str_radix(text, 16).unwrap_or_else(|e| panic!("{key} {text:?}: {e}"))
+}
+
+/// This test process's effective capabilities (the runtime gets the same).
+fn own_effective_caps() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .expect("CapEff in /proc/self/status");
+    u64::from_str_radix(line.trim(), 16).expect("CapEff is hex")
+}
+
+fn bits(caps: &[u32]) -> u64 {
+    caps.iter().fold(0, |mask, cap| mask | 1 << cap)
+}
+
+fn default_capabilities(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "caps"]);
+    let config = bundle.config();
+    let spec_caps = &config["process"]["capabilities"];
+    for set in ["bounding", "effective", "permitted"] {
+        assert_eq!(spec_caps[set], json!(DEFAULT_CAPS), "spec's {set}");
+    }
+    let caps = probe(s, &bundle);
+    let three = bits(&[CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE]);
+    assert_eq!(cap_set(&caps, "CapBnd"), three, "{caps}");
+    assert_eq!(cap_set(&caps, "CapEff"), three, "{caps}");
+    assert_eq!(cap_set(&caps, "CapPrm"), three, "{caps}");
+    assert_eq!(cap_set(&caps, "CapInh"), 0, "{caps}");
+    // The spec lists them as ambient too, but an ambient capability must be
+    // inheritable, and none is: none can be raised.
+    assert_eq!(cap_set(&caps, "CapAmb"), 0, "{caps}");
+}
+
+fn bounding_only_capability_is_not_effective(s: &Scratch) {
+    // The three newest names too: kept where the kernel has them (up to
+    // /proc/sys/kernel/cap_last_cap), ignored where it does not.
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .expect("read cap_last_cap")
+        .trim()
+        .parse()
+        .expect("cap_last_cap is a number");
+    let bundle = s.bundle(&["/probe", "caps"]);
+    bundle.edit(|c| {
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_KILL", "CAP_SYS_ADMIN",
+                         "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"],
+            "effective": ["CAP_KILL"],
+            "permitted": ["CAP_KILL"],
+        });
+    });
+    let caps = probe(s, &bundle);
+    let newest: Vec<u32> = [CAP_PERFMON, CAP_BPF, CAP_CHECKPOINT_RESTORE]
+        .into_iter()
+        .filter(|&cap| cap <= last)
+        .collect();
+    assert_eq!(
+        cap_set(&caps, "CapBnd"),
+        bits(&[CAP_KILL, CAP_SYS_ADMIN]) | bits(&newest),
+        "{caps}"
+    );
+    assert_eq!(cap_set(&caps, "CapEff"), bits(&[CAP_KILL]), "{caps}");
+    assert_eq!(cap_set(&caps, "CapPrm"), bits(&[CAP_KILL]), "{caps}");
+    assert_eq!(cap_set(&caps, "CapInh"), 0, "{caps}");
+    assert_eq!(cap_set(&caps, "CapAmb"), 0, "{caps}");
+}
+
+fn ambient_capability_for_non_root_user(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "all"]);
+    bundle.edit(|c| {
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+            "effective": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+            "permitted": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+            "inheritable": ["CAP_NET_BIND_SERVICE"],
+            "ambient": ["CAP_NET_BIND_SERVICE"],
+        });
+    });
+    let all = probe(s, &bundle);
+    assert_eq!(all["ids"]["uid"], 1000, "{all}");
+    assert_eq!(all["ids"]["euid"], 1000, "{all}");
+    let caps = &all["caps"];
+    let bind = bits(&[CAP_NET_BIND_SERVICE]);
+    assert_eq!(cap_set(caps, "CapAmb"), bind, "{caps}");
+    assert_eq!(cap_set(caps, "CapInh"), bind, "{caps}");
+    // A non-root execve keeps the ambient set only: CAP_KILL, permitted
+    // but not ambient, is gone.
+    assert_eq!(cap_set(caps, "CapPrm"), bind, "{caps}");
+    assert_eq!(cap_set(caps, "CapEff"), bind, "{caps}");
+    assert_eq!(
+        cap_set(caps, "CapBnd"),
+        bits(&[CAP_KILL, CAP_NET_BIND_SERVICE]),
+        "{caps}"
+    );
+}
+
+fn unknown_capability_is_an_error(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "caps"]);
+    bundle.edit(|c| c["process"]["capabilities"]["effective"] = json!(["CAP_KILL", "CAP_NOPE"]));
+    create_fails(s, &bundle.dir, &s.id("nocap"), &["CAP_NOPE"]);
+}
+
+fn no_capabilities_means_none(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "caps"]);
+    bundle.edit(|c| {
+        c["process"]
+            .as_object_mut()
+            .expect("process")
+            .remove("capabilities");
+    });
+    let caps = probe(s, &bundle);
+    for key in ["CapBnd", "CapEff", "CapPrm", "CapInh", "CapAmb"] {
+        assert_eq!(cap_set(&caps, key), 0, "{key}: {caps}");
+    }
+}
+
+fn nofile_rlimit(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "rlimits"]);
+    bundle.edit(|c| {
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]);
+    });
+    let limits = probe(s, &bundle);
+    assert_eq!(
+        limits["RLIMIT_NOFILE"],
+        json!({"soft": 123, "hard": 456}),
+        "{limits}"
+    );
+}
+
+/// The runtime's own (soft, hard) limit of `resource`: what its children
+/// may have at most, as the test machine may lack CAP_SYS_RESOURCE.
+fn own_rlimit(resource: libc::__rlimit_resource_t) -> (u64, u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for the call's duration.
+    let rc = unsafe { libc::getrlimit(resource, &mut limit) };
+    assert_eq!(
+        rc,
+        0,
+        "getrlimit({resource}): {}",
+        std::io::Error::last_os_error()
+    );
+    (limit.rlim_cur, limit.rlim_max)
+}
+
+fn every_rlimit_name(s: &Scratch) {
+    const MIB: u64 = 1 << 20;
+    // (name, resource, soft, hard) wanted: roomy enough for the probe, soft
+    // below hard to see both; capped at the runtime's own hard limit, which
+    // it cannot raise without CAP_SYS_RESOURCE.
+    let wanted: &[(&str, libc::__rlimit_resource_t, u64, u64)] = &[
+        ("RLIMIT_CPU", libc::RLIMIT_CPU, 100, 200),
+        ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE, 64 * MIB, 128 * MIB),
+        ("RLIMIT_DATA", libc::RLIMIT_DATA, 1024 * MIB, 2048 * MIB),
+        ("RLIMIT_STACK", libc::RLIMIT_STACK, 4 * MIB, 8 * MIB),
+        ("RLIMIT_CORE", libc::RLIMIT_CORE, 0, MIB),
+        ("RLIMIT_RSS", libc::RLIMIT_RSS, 512 * MIB, 1024 * MIB),
+        ("RLIMIT_NPROC", libc::RLIMIT_NPROC, 1000, 2000),
+        ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE, 100, 200),
+        ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK, MIB, 2 * MIB),
+        ("RLIMIT_AS", libc::RLIMIT_AS, 4096 * MIB, 8192 * MIB),
+        ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS, 300, 400),
+        ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING, 500, 600),
+        ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE, 70_000, 80_000),
+        ("RLIMIT_NICE", libc::RLIMIT_NICE, 1, 2),
+        ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO, 3, 4),
+        ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME, 5_000_000, 6_000_000),
+    ];
+    let wanted: Vec<(&str, u64, u64)> = wanted
+        .iter()
+        .map(|&(name, resource, soft, hard)| {
+            let (_, own_hard) = own_rlimit(resource);
+            let hard = hard.min(own_hard);
+            (name, soft.min(hard), hard)
+        })
+        .collect();
+    let bundle = s.bundle(&["/probe", "rlimits"]);
+    let spec: Vec<Value> = wanted
+        .iter()
+        .map(|(name, soft, hard)| json!({"type": name, "soft": soft, "hard": hard}))
+        .collect();
+    bundle.edit(|c| c["process"]["rlimits"] = json!(spec));
+    let limits = probe(s, &bundle);
+    for (name, soft, hard) in &wanted {
+        assert_eq!(
+            limits[*name],
+            json!({"soft": soft, "hard": hard}),
+            "{name}: {limits}"
+        );
+    }
+}
+
+fn unknown_rlimit_is_an_error(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "rlimits"]);
+    bundle.edit(|c| {
+        c["process"]["rlimits"] = json!([
+            {"type": "RLIMIT_NOFILE", "soft": 100, "hard": 100},
+            {"type": "RLIMIT_NOPE", "soft": 1, "hard": 1},
+        ]);
+    });
+    let out = create_fails(
+        s,
+        &bundle.dir,
+        &s.id("norlimit"),
+        &["process.rlimits[1].type"],
+    );
+    assert!(out.stderr.contains("RLIMIT_NOPE"), "{out}");
+}
+
+fn soft_rlimit_above_hard_is_an_error(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "rlimits"]);
+    bundle.edit(|c| {
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024}]);
+    });
+    create_fails(s, &bundle.dir, &s.id("softhard"), &["rlimit"]);
+}
+
+fn no_new_privileges(s: &Scratch) {
+    for (flag, want) in [(true, 1), (false, 0)] {
+        let bundle = s.bundle(&["/probe", "caps"]);
+        bundle.edit(|c| c["process"]["noNewPrivileges"] = json!(flag));
+        let caps = probe(s, &bundle);
+        assert_eq!(caps["no_new_privs"], want, "noNewPrivileges {flag}: {caps}");
+    }
+}
+
+fn oom_score_adj(s: &Scratch) {
+    let host_before = std::fs::read_to_string("/proc/self/oom_score_adj").unwrap();
+    // Lowering it below the runtime's own needs CAP_SYS_RESOURCE, which
+    // the test machine may not have.
+    let mut values = vec![321, 1000];
+    if own_effective_caps() & bits(&[CAP_SYS_RESOURCE]) != 0 {
+        values.push(-123);
+    }
+    for adj in values {
+        let bundle = s.bundle(&["/probe", "cat", "/proc/self/oom_score_adj"]);
+        bundle.edit(|c| c["process"]["oomScoreAdj"] = json!(adj));
+        let answer = probe(s, &bundle);
+        assert_eq!(
+            answer["content"].as_str().map(str::trim),
+            Some(adj.to_string().as_str()),
+            "{answer}"
+        );
+    }
+    // The runtime set its child's, not its own caller's.
+    let host_after = std::fs::read_to_string("/proc/self/oom_score_adj").unwrap();
+    assert_eq!(host_before, host_after);
+}
+
+/// The host's value of a sysctl key (from this process's namespaces).
+fn host_sysctl(key: &str) -> String {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("read {path}: {e}"))
+        .trim()
+        .to_string()
+}
+
+/// Runs `cat` of each key's /proc/sys file inside a container with
+/// `sysctl` set; returns the values seen, trimmed, in order.
+fn sysctl_inside(s: &Scratch, sysctl: Value, keys: &[&str]) -> Vec<String> {
+    let script = keys
+        .iter()
+        .map(|k| format!("/probe cat /proc/sys/{}", k.replace('.', "/")))
+        .collect::<Vec<_>>()
+        .join(" && ");
+    let bundle = s.bundle(&["/bin/sh", "-c", &script]);
+    bundle.edit(|c| c["linux"]["sysctl"] = sysctl);
+    probe_lines(s, &bundle)
+        .iter()
+        .map(|v| {
+            v["content"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no content: {v}"))
+                .trim()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Sets namespaced `keys` to `values` inside, checks the container saw
+/// them and the host still has what it had.
+fn assert_namespaced_sysctls(s: &Scratch, keys: &[&str], values: &[String]) {
+    let host_before: Vec<String> = keys.iter().map(|k| host_sysctl(k)).collect();
+    for (key, (value, host)) in keys.iter().zip(values.iter().zip(&host_before)) {
+        assert_ne!(value, host, "{key}: pick a value the host does not have");
+    }
+    let sysctl: serde_json::Map<String, Value> = keys
+        .iter()
+        .zip(values)
+        .map(|(k, v)| (k.to_string(), json!(v)))
+        .collect();
+    let inside = sysctl_inside(s, Value::Object(sysctl), keys);
+    assert_eq!(inside, values, "values inside the container for {keys:?}");
+    let host_after: Vec<String> = keys.iter().map(|k| host_sysctl(k)).collect();
+    assert_eq!(host_after, host_before, "the host's values of {keys:?}");
+}
+
+fn sysctl_net_in_network_namespace(s: &Scratch) {
+    let flip = if host_sysctl("net.ipv4.ip_forward") == "1" {
+        "0"
+    } else {
+        "1"
+    };
+    let somaxconn: u64 = host_sysctl("net.core.somaxconn").parse().unwrap();
+    assert_namespaced_sysctls(
+        s,
+        &["net.ipv4.ip_forward", "net.core.somaxconn"],
+        &[flip.to_string(), (somaxconn / 2 + 1).to_string()],
+    );
+}
+
+fn sysctl_ipc_in_ipc_namespace(s: &Scratch) {
+    let shmmax: u64 = host_sysctl("kernel.shmmax").parse().unwrap();
+    let msgmax: u64 = host_sysctl("kernel.msgmax").parse().unwrap();
+    assert_namespaced_sysctls(
+        s,
+        &["kernel.shmmax", "kernel.msgmax"],
+        &[(shmmax / 2 + 1).to_string(), (msgmax / 2 + 1).to_string()],
+    );
+}
+
+fn sysctl_mqueue_in_ipc_namespace(s: &Scratch) {
+    let msg_max: u64 = host_sysctl("fs.mqueue.msg_max").parse().unwrap();
+    let want = if msg_max == 20 { 30 } else { 20 };
+    assert_namespaced_sysctls(s, &["fs.mqueue.msg_max"], &[want.to_string()]);
+}
+
+fn sysctl_domainname_in_uts_namespace(s: &Scratch) {
+    assert_namespaced_sysctls(s, &["kernel.domainname"], &["pivot.sysctl.test".into()]);
+}
+
+/// `create` with `key` set to the host's own value (so that nothing could
+/// change even if it were written) must fail naming linux.sysctl, before
+/// anything runs: a createRuntime hook leaves no mark.
+fn assert_sysctl_refused(s: &Scratch, bundle: &Bundle, key: &str) {
+    let host_before = host_sysctl(key);
+    let mark = s.path("hook-ran");
+    let script = format!("echo ran > '{}'", mark.display());
+    bundle.edit(|c| {
+        c["linux"]["sysctl"] = json!({ key: host_before });
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]});
+    });
+    let out = create_fails(s, &bundle.dir, &s.id("sysctl"), &["linux.sysctl"]);
+    assert!(out.stderr.contains(key), "the error names {key}:\n{out}");
+    assert!(!mark.exists(), "a hook ran before {key} was refused");
+    assert_eq!(host_sysctl(key), host_before, "the host's {key}");
+}
+
+fn sysctl_net_without_network_namespace(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    bundle.remove_namespace("network");
+    assert_sysctl_refused(s, &bundle, "net.ipv4.ip_forward");
+}
+
+fn sysctl_ipc_without_ipc_namespace(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    bundle.remove_namespace("ipc");
+    assert_sysctl_refused(s, &bundle, "kernel.shmmax");
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    bundle.remove_namespace("ipc");
+    assert_sysctl_refused(s, &bundle, "fs.mqueue.msg_max");
+}
+
+fn sysctl_host_global_key_is_refused(s: &Scratch) {
+    // Every namespace the container can have, and still refused: the key
+    // belongs to the host.
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    assert_sysctl_refused(s, &bundle, "kernel.core_pattern");
+}

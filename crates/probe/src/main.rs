@@ -14,6 +14,7 @@ mod mountinfo;
 mod proc_status;
 mod process;
 mod stat;
+mod syscalls;
 mod system;
 mod writable;
 
@@ -50,6 +51,9 @@ Prints one JSON document on stdout; on failure {\"error\": ...} and exit 1.
   write PATH TEXT    append TEXT to PATH (created 0644)
   exit N             exit with status N, no output
   sleep SECONDS      sleep, then exit 0, no output
+  mkdir PATH         mkdir(PATH, 0755): path, ok, errno (exit 0 either way)
+  syscall NAME [N..] one integer-argument syscall (getsid, personality, ...
+                     or a number): syscall, args, ret, errno (exit 0)
 ";
 
 fn main() -> ExitCode {
@@ -112,6 +116,11 @@ fn run(command: &str, args: &[OsString]) -> Result<Option<Value>> {
             let [path, text] = exactly(command, args, "PATH TEXT")?;
             fileops::write(path, text)?
         }
+        "mkdir" => {
+            let [path] = exactly(command, args, "PATH")?;
+            syscalls::mkdir(path)?
+        }
+        "syscall" => syscalls::syscall(args)?,
         "exit" => {
             let [status] = exactly(command, args, "N")?;
             std::process::exit(parse_arg::<i32>(command, status)?)
