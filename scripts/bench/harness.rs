@@ -7,12 +7,16 @@
 //! a zombie left for a lazy pid 1) and so checks that the container really
 //! ran /bin/true to exit status 0. Every runtime command is timed from
 //! spawn to wait4; wait4's rusage gives the peak RSS (what
-//! `/usr/bin/time -f %M` prints). Runtimes alternate within each iteration
-//! (the starting one rotates), so a noisy machine hurts them all alike.
+//! `/usr/bin/time -f %M` prints) and the CPU time. Runtimes alternate
+//! within each iteration (the starting one rotates), so a noisy machine
+//! hurts them all alike, and every timed attempt starts after an idle gap
+//! (see `settle`). docs/PERFORMANCE.md describes the method.
 //!
 //! usage: harness --out DIR --bundle DIR --sleep-bundle DIR --state DIR
 //!        --tag TAG [--iters N] [--exec-iters N] [--rounds N]
-//!        [--parallel N] [--floor-rootfs DIR] NAME=BINARY...
+//!        [--parallel N] [--gap-ms MS] [--floor-rootfs DIR]
+//!        [--config-line TEXT] [--size NAME=BYTES:WITHLIBS:LINKAGE]...
+//!        NAME=BINARY...
 //! Writes DIR/report.md, DIR/samples.tsv and DIR/failures.log.
 
 use std::collections::BTreeMap;
@@ -70,6 +74,8 @@ fn errno() -> i32 {
 struct Outcome {
     ok: bool,
     ms: f64,
+    /// user + system CPU time of the command and its waited-for children.
+    cpu_ms: f64,
     rss_kb: i64,
     detail: String,
 }
@@ -121,14 +127,35 @@ fn run(argv: &[String], err: &Path) -> Outcome {
     } else {
         let text = fs::read_to_string(err).unwrap_or_default();
         let text = text.trim();
-        let tail: String = text.chars().rev().take(400).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = text
+            .chars()
+            .rev()
+            .take(400)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         format!("`{}`: {how}: {tail}", argv.join(" "))
     };
-    Outcome { ok, ms, rss_kb: ru.maxrss, detail }
+    let cpu_ms =
+        (ru.utime.sec + ru.stime.sec) as f64 * 1e3 + (ru.utime.usec + ru.stime.usec) as f64 / 1e3;
+    Outcome {
+        ok,
+        ms,
+        cpu_ms,
+        rss_kb: ru.maxrss,
+        detail,
+    }
 }
 
 fn fail_outcome(detail: String) -> Outcome {
-    Outcome { ok: false, ms: 0.0, rss_kb: 0, detail }
+    Outcome {
+        ok: false,
+        ms: 0.0,
+        cpu_ms: 0.0,
+        rss_kb: 0,
+        detail,
+    }
 }
 
 /// How a container's init ended, seen by us as its subreaper.
@@ -145,7 +172,11 @@ fn pidfd_open(pid: i32) -> i32 {
 /// Wait (poll on a pidfd) until `pid` has exited, then reap it.
 fn wait_exit(pidfd: i32, pid: i32, timeout: Duration) -> Exit {
     if pidfd >= 0 {
-        let mut p = PollFd { fd: pidfd, events: POLLIN, revents: 0 };
+        let mut p = PollFd {
+            fd: pidfd,
+            events: POLLIN,
+            revents: 0,
+        };
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -173,10 +204,32 @@ fn wait_exit(pidfd: i32, pid: i32, timeout: Duration) -> Exit {
     }
 }
 
+/// Idle before a timed attempt. On cgroup v1 the first write to a
+/// cgroup.procs file takes cgroup_threadgroup_rwsem for writing, which
+/// waits for an RCU grace period (~10 ms here) unless another writer did
+/// so within the last grace period or two. Back to back, one runtime's
+/// create would ride on the previous one's window: the gap makes every
+/// attempt start from the same idle state.
+fn settle(ctx: &Ctx) {
+    if !ctx.gap.is_zero() {
+        std::thread::sleep(ctx.gap);
+    }
+}
+
 /// Reap whatever orphan was reparented to us and has exited.
 fn reap_orphans() {
     let mut st = 0;
     while unsafe { wait4(-1, &mut st, WNOHANG, std::ptr::null_mut()) } > 0 {}
+}
+
+/// CPU time a live process has used so far (schedstat: ns on a CPU).
+fn cpu_ms_of(pid: i32) -> f64 {
+    let s = fs::read_to_string(format!("/proc/{pid}/schedstat")).unwrap_or_default();
+    s.split_whitespace()
+        .next()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1e6
 }
 
 fn vm_hwm_kb(pid: i32) -> i64 {
@@ -209,6 +262,9 @@ struct Ctx {
     sleep_bundle: String,
     tag: String,
     floor_rootfs: Option<String>,
+    par: usize,
+    /// Idle time before each timed attempt (see `settle`).
+    gap: Duration,
     samples: Mutex<BTreeMap<(String, String, String), Vec<f64>>>,
     tries: Mutex<BTreeMap<(String, String), (u32, u32, u32)>>, // attempts, failures, unverified
     faillog: Mutex<File>,
@@ -250,7 +306,10 @@ impl Ctx {
 
 /// Untimed cleanup after a failure: force-delete, then reap the init.
 fn force_delete(rt: &Rt, id: &str, ctx: &Ctx, pid: Option<(i32, i32)>) {
-    run(&rt.cmd(&["delete", "--force", id]), &ctx.err_path("cleanup"));
+    run(
+        &rt.cmd(&["delete", "--force", id]),
+        &ctx.err_path("cleanup"),
+    );
     if let Some((pidfd, pid)) = pid {
         wait_exit(pidfd, pid, Duration::from_secs(5));
         if pidfd >= 0 {
@@ -265,10 +324,11 @@ fn read_pid(path: &Path) -> Option<i32> {
 
 struct Lc {
     create: Outcome,
-    start: f64,
+    start: Outcome,
     wait: f64,
-    delete: f64,
+    delete: Outcome,
     init_hwm: i64,
+    init_cpu: f64,
     unverified: bool,
 }
 
@@ -277,7 +337,10 @@ fn lifecycle(rt: &Rt, id: &str, ctx: &Ctx, slot: &str) -> Result<Lc, String> {
     let err = ctx.err_path(slot);
     let pidfile = ctx.out.join(format!("{id}.pid"));
     let pf = pidfile.to_string_lossy().to_string();
-    let c = run(&rt.cmd(&["create", "--bundle", &ctx.bundle, "--pid-file", &pf, id]), &err);
+    let c = run(
+        &rt.cmd(&["create", "--bundle", &ctx.bundle, "--pid-file", &pf, id]),
+        &err,
+    );
     if !c.ok {
         force_delete(rt, id, ctx, None);
         return Err(format!("create: {}", c.detail));
@@ -289,6 +352,7 @@ fn lifecycle(rt: &Rt, id: &str, ctx: &Ctx, slot: &str) -> Result<Lc, String> {
     let _ = fs::remove_file(&pidfile);
     let pidfd = pidfd_open(pid);
     let init_hwm = vm_hwm_kb(pid);
+    let init_cpu = cpu_ms_of(pid);
     let s = run(&rt.cmd(&["start", id]), &err);
     if !s.ok {
         force_delete(rt, id, ctx, Some((pidfd, pid)));
@@ -317,7 +381,15 @@ fn lifecycle(rt: &Rt, id: &str, ctx: &Ctx, slot: &str) -> Result<Lc, String> {
         force_delete(rt, id, ctx, None);
         return Err(format!("delete: {}", d.detail));
     }
-    Ok(Lc { create: c, start: s.ms, wait, delete: d.ms, init_hwm, unverified })
+    Ok(Lc {
+        create: c,
+        start: s,
+        wait,
+        delete: d,
+        init_hwm,
+        init_cpu,
+        unverified,
+    })
 }
 
 fn floor_argv(rootfs: &str) -> Vec<String> {
@@ -345,6 +417,7 @@ fn lifecycle_round(rts: &[Rt], ctx: &Ctx, i: usize, record: bool) {
     let k = names.len();
     for j in 0..k {
         let who = names[(i + j) % k];
+        settle(ctx);
         match who {
             Some(rt) => {
                 let id = format!("pivot-bench-{}-{}-lc{}", ctx.tag, rt.name, i);
@@ -359,15 +432,30 @@ fn lifecycle_round(rts: &[Rt], ctx: &Ctx, i: usize, record: bool) {
                 match r {
                     Ok(l) => {
                         ctx.tally("lifecycle", &rt.name, false, l.unverified);
-                        let total = l.create.ms + l.start + l.wait + l.delete;
+                        let total = l.create.ms + l.start.ms + l.wait + l.delete.ms;
                         ctx.add("lifecycle", &rt.name, "create", l.create.ms);
-                        ctx.add("lifecycle", &rt.name, "start", l.start);
+                        ctx.add("lifecycle", &rt.name, "start", l.start.ms);
                         ctx.add("lifecycle", &rt.name, "wait", l.wait);
-                        ctx.add("lifecycle", &rt.name, "delete", l.delete);
+                        ctx.add("lifecycle", &rt.name, "delete", l.delete.ms);
                         ctx.add("lifecycle", &rt.name, "total", total);
+                        let cc = l.create.cpu_ms + l.init_cpu;
+                        ctx.add("cpu", &rt.name, "create", cc);
+                        ctx.add("cpu", &rt.name, "start", l.start.cpu_ms);
+                        ctx.add("cpu", &rt.name, "delete", l.delete.cpu_ms);
+                        ctx.add(
+                            "cpu",
+                            &rt.name,
+                            "total",
+                            cc + l.start.cpu_ms + l.delete.cpu_ms,
+                        );
                         ctx.add("rss", &rt.name, "create", l.create.rss_kb as f64);
                         ctx.add("rss", &rt.name, "init", l.init_hwm as f64);
-                        ctx.add("rss", &rt.name, "sum", (l.create.rss_kb + l.init_hwm) as f64);
+                        ctx.add(
+                            "rss",
+                            &rt.name,
+                            "sum",
+                            (l.create.rss_kb + l.init_hwm) as f64,
+                        );
                     }
                     Err(e) => {
                         ctx.tally("lifecycle", &rt.name, true, false);
@@ -376,7 +464,10 @@ fn lifecycle_round(rts: &[Rt], ctx: &Ctx, i: usize, record: bool) {
                 }
             }
             None => {
-                let o = run(&floor_argv(ctx.floor_rootfs.as_ref().unwrap()), &ctx.err_path("main"));
+                let o = run(
+                    &floor_argv(ctx.floor_rootfs.as_ref().unwrap()),
+                    &ctx.err_path("main"),
+                );
                 reap_orphans();
                 if !record {
                     continue;
@@ -384,6 +475,7 @@ fn lifecycle_round(rts: &[Rt], ctx: &Ctx, i: usize, record: bool) {
                 ctx.tally("lifecycle", FLOOR, !o.ok, false);
                 if o.ok {
                     ctx.add("lifecycle", FLOOR, "total", o.ms);
+                    ctx.add("cpu", FLOOR, "total", o.cpu_ms);
                 } else {
                     ctx.fail("lifecycle", FLOOR, "-", &o.detail);
                 }
@@ -395,9 +487,16 @@ fn lifecycle_round(rts: &[Rt], ctx: &Ctx, i: usize, record: bool) {
     for j in 0..rts.len() {
         let rt = &rts[(i + j) % rts.len()];
         let id = format!("pivot-bench-{}-{}-run{}", ctx.tag, rt.name, i);
-        let o = run(&rt.cmd(&["run", "--bundle", &ctx.bundle, &id]), &ctx.err_path("main"));
+        settle(ctx);
+        let o = run(
+            &rt.cmd(&["run", "--bundle", &ctx.bundle, &id]),
+            &ctx.err_path("main"),
+        );
         // Nothing is left to delete when run worked; this is a safety net.
-        run(&rt.cmd(&["delete", "--force", &id]), &ctx.err_path("cleanup"));
+        run(
+            &rt.cmd(&["delete", "--force", &id]),
+            &ctx.err_path("cleanup"),
+        );
         reap_orphans();
         if !record {
             if !o.ok {
@@ -419,7 +518,17 @@ fn start_sleeper(rt: &Rt, id: &str, ctx: &Ctx) -> Result<(i32, i32), String> {
     let err = ctx.err_path("main");
     let pidfile = ctx.out.join(format!("{id}.pid"));
     let pf = pidfile.to_string_lossy().to_string();
-    let c = run(&rt.cmd(&["create", "--bundle", &ctx.sleep_bundle, "--pid-file", &pf, id]), &err);
+    let c = run(
+        &rt.cmd(&[
+            "create",
+            "--bundle",
+            &ctx.sleep_bundle,
+            "--pid-file",
+            &pf,
+            id,
+        ]),
+        &err,
+    );
     if !c.ok {
         force_delete(rt, id, ctx, None);
         return Err(format!("create: {}", c.detail));
@@ -453,6 +562,7 @@ fn exec_test(rts: &[Rt], ctx: &Ctx, iters: usize) {
     for i in 0..iters + 1 {
         for j in 0..live.len() {
             let (rt, id, _) = &live[(i + j) % live.len()];
+            settle(ctx);
             let o = run(&rt.cmd(&["exec", id, "/bin/true"]), &ctx.err_path("main"));
             // The sleepers never exit during the test: a sweep cannot reap them.
             reap_orphans();
@@ -475,7 +585,10 @@ fn exec_test(rts: &[Rt], ctx: &Ctx, iters: usize) {
         run(&rt.cmd(&["kill", &id, "KILL"]), &ctx.err_path("cleanup"));
         wait_exit(pidfd, pid, Duration::from_secs(10));
         unsafe { close(pidfd) };
-        let d = run(&rt.cmd(&["delete", "--force", &id]), &ctx.err_path("cleanup"));
+        let d = run(
+            &rt.cmd(&["delete", "--force", &id]),
+            &ctx.err_path("cleanup"),
+        );
         if !d.ok {
             ctx.fail("exec", &rt.name, &id, &format!("delete: {}", d.detail));
         }
@@ -488,6 +601,7 @@ fn parallel_round(rt: &Rt, ctx: &Arc<Ctx>, n: usize, round: usize) {
     let ids: Vec<String> = (0..n)
         .map(|k| format!("pivot-bench-{}-{}-par{}-{}", ctx.tag, rt.name, round, k))
         .collect();
+    settle(ctx);
     let gate = Arc::new(Barrier::new(n + 1));
     let mut hs = Vec::new();
     for (k, id) in ids.iter().enumerate() {
@@ -497,7 +611,10 @@ fn parallel_round(rt: &Rt, ctx: &Arc<Ctx>, n: usize, round: usize) {
             let pidfile = ctx.out.join(format!("{id}.pid"));
             let pf = pidfile.to_string_lossy().to_string();
             gate.wait();
-            let c = run(&rt.cmd(&["create", "--bundle", &ctx.bundle, "--pid-file", &pf, &id]), &err);
+            let c = run(
+                &rt.cmd(&["create", "--bundle", &ctx.bundle, "--pid-file", &pf, &id]),
+                &err,
+            );
             if !c.ok {
                 return Err(format!("create: {}", c.detail));
             }
@@ -524,11 +641,21 @@ fn parallel_round(rt: &Rt, ctx: &Arc<Ctx>, n: usize, round: usize) {
                     Exit::NotOurChild => unverified[k] = true,
                     Exit::Code(how, false) => {
                         ok[k] = false;
-                        ctx.fail("parallel", &rt.name, &ids[k], &format!("container process: {how}"));
+                        ctx.fail(
+                            "parallel",
+                            &rt.name,
+                            &ids[k],
+                            &format!("container process: {how}"),
+                        );
                     }
                     Exit::Timeout => {
                         ok[k] = false;
-                        ctx.fail("parallel", &rt.name, &ids[k], "container did not exit within 20 s");
+                        ctx.fail(
+                            "parallel",
+                            &rt.name,
+                            &ids[k],
+                            "container did not exit within 20 s",
+                        );
                     }
                 }
                 if *pidfd >= 0 {
@@ -611,8 +738,17 @@ fn stat(v: &[f64]) -> Option<Stat> {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let n = s.len();
-    let med = if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 };
-    Some(Stat { med, min: s[0], max: s[n - 1], n })
+    let med = if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    };
+    Some(Stat {
+        med,
+        min: s[0],
+        max: s[n - 1],
+        n,
+    })
 }
 
 fn num(v: f64) -> String {
@@ -644,13 +780,15 @@ fn ratio(p: Option<f64>, o: Option<f64>) -> String {
     }
 }
 
-fn ratio_cells(ctx: &Ctx, names: &[String], test: &str, metric: &str, who: &str) -> String {
-    let p = med(&ctx.get(test, "pivot", metric));
-    let mut s = String::new();
-    for o in names.iter().filter(|n| n.as_str() != "pivot") {
-        let _ = write!(s, " {} |", if o == who { "—".into() } else if who == "pivot" { ratio(p, med(&ctx.get(test, o, metric))) } else { "".into() });
+/// The "pivot ÷ this" cell of a row: pivot's median over this runtime's.
+fn ratio_cell(ctx: &Ctx, test: &str, metric: &str, who: &str) -> String {
+    if who == "pivot" {
+        return "1".into();
     }
-    s
+    ratio(
+        med(&ctx.get(test, "pivot", metric)),
+        med(&ctx.get(test, who, metric)),
+    )
 }
 
 fn tries_cell(ctx: &Ctx, test: &str, rt: &str) -> String {
@@ -672,152 +810,210 @@ struct Sizes(BTreeMap<String, (u64, u64, String)>);
 fn report(ctx: &Ctx, rts: &[Rt], sizes: &Sizes, cfg: &str) -> String {
     let names: Vec<String> = rts.iter().map(|r| r.name.clone()).collect();
     let has_floor = ctx.floor_rootfs.is_some();
-    let others: Vec<String> = names.iter().filter(|n| *n != "pivot").cloned().collect();
-    let ratio_hdr: String = others.iter().map(|o| format!(" pivot ÷ {o} |")).collect();
-    let ratio_sep: String = others.iter().map(|_| "---:|").collect();
     let mut m = String::new();
     let _ = writeln!(m, "{cfg}\n");
     let _ = writeln!(
         m,
-        "Times in ms, sizes in KiB; each cell is the median (min–max). The ratio \
-         columns divide pivot's median by the other runtime's (below 1: pivot is \
-         faster or smaller). Failed attempts are counted, never timed.\n"
+        "Times in ms, memory and sizes in KiB; a cell is the median (min–max) of \
+         the iterations that succeeded. \"pivot ÷ this\" divides pivot's median by \
+         that row's (below 1: pivot is faster or smaller). \"failed\" counts failed \
+         attempts out of all attempts; a failed attempt is never timed.\n"
     );
 
-    // Lifecycle.
-    let _ = writeln!(m, "#### 1. Lifecycle: create → start → wait for exit → delete\n");
-    let _ = writeln!(m, "| runtime | create | start | wait for exit | delete | **total** | failed |{ratio_hdr}");
-    let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|---:|{ratio_sep}");
+    let _ = writeln!(
+        m,
+        "#### 1. Lifecycle: create → start → wait for exit → delete\n"
+    );
+    let _ = writeln!(
+        m,
+        "| runtime | create | start | wait for exit | delete | **total** | failed | pivot ÷ this |"
+    );
+    let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows = names.clone();
     if has_floor {
         rows.push(FLOOR.into());
     }
     for n in &rows {
         let g = |k: &str| cell(&ctx.get("lifecycle", n, k));
-        let label = if n == FLOOR { "floor: `unshare` + `chroot` (kernel cost)".to_string() } else { n.clone() };
-        let mut r: String = String::new();
-        for o in &others {
-            let cellv = if n == "pivot" {
-                ratio(med(&ctx.get("lifecycle", "pivot", "total")), med(&ctx.get("lifecycle", o, "total")))
-            } else if n == o {
-                "—".into()
-            } else {
-                String::new()
-            };
-            let _ = write!(r, " {cellv} |");
-        }
+        let label = if n == FLOOR {
+            "floor: `unshare` + `chroot`".to_string()
+        } else {
+            n.clone()
+        };
         let _ = writeln!(
             m,
-            "| {label} | {} | {} | {} | {} | **{}** | {} |{r}",
+            "| {label} | {} | {} | {} | {} | **{}** | {} | {} |",
             g("create"),
             g("start"),
             g("wait"),
             g("delete"),
             g("total"),
-            tries_cell(ctx, "lifecycle", n)
-        );
-    }
-    if has_floor {
-        let _ = writeln!(
-            m,
-            "\npivot ÷ floor (total): {}",
-            ratio(med(&ctx.get("lifecycle", "pivot", "total")), med(&ctx.get("lifecycle", FLOOR, "total")))
+            tries_cell(ctx, "lifecycle", n),
+            ratio_cell(ctx, "lifecycle", "total", n)
         );
     }
 
-    // run.
-    let _ = writeln!(m, "\n#### 1b. `run` (foreground; the runtime deletes the container itself)\n");
-    let _ = writeln!(m, "| runtime | run | failed |{ratio_hdr}");
-    let _ = writeln!(m, "|---|---:|---:|{ratio_sep}");
+    let _ = writeln!(
+        m,
+        "\nCPU time (user + system) of the same lifecycles, ms: what the parallel test \
+         below is bound by on {} CPUs. `create` counts the create command, the children \
+         it waited for and its container init up to the created state.\n",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let _ = writeln!(
+        m,
+        "| runtime | create (+ init) | start | delete | **total** | pivot ÷ this |"
+    );
+    let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|");
+    for n in &rows {
+        let g = |k: &str| cell(&ctx.get("cpu", n, k));
+        let label = if n == FLOOR {
+            "floor: `unshare` + `chroot`"
+        } else {
+            n.as_str()
+        };
+        let _ = writeln!(
+            m,
+            "| {label} | {} | {} | {} | **{}** | {} |",
+            g("create"),
+            g("start"),
+            g("delete"),
+            g("total"),
+            ratio_cell(ctx, "cpu", "total", n)
+        );
+    }
+
+    let _ = writeln!(
+        m,
+        "\n#### 1b. `run` (foreground; the runtime deletes the container itself)\n"
+    );
+    let _ = writeln!(m, "| runtime | **run** | failed | pivot ÷ this |");
+    let _ = writeln!(m, "|---|---:|---:|---:|");
     for n in &names {
         let _ = writeln!(
             m,
-            "| {n} | **{}** | {} |{}",
+            "| {n} | **{}** | {} | {} |",
             cell(&ctx.get("run", n, "run")),
             tries_cell(ctx, "run", n),
-            ratio_cells(ctx, &names, "run", "run", n)
+            ratio_cell(ctx, "run", "run", n)
         );
     }
     if has_floor {
         let _ = writeln!(
             m,
-            "\npivot run ÷ floor: {}",
-            ratio(med(&ctx.get("run", "pivot", "run")), med(&ctx.get("lifecycle", FLOOR, "total")))
+            "| floor: `unshare` + `chroot` | **{}** | {} | {} |",
+            cell(&ctx.get("lifecycle", FLOOR, "total")),
+            tries_cell(ctx, "lifecycle", FLOOR),
+            ratio(
+                med(&ctx.get("run", "pivot", "run")),
+                med(&ctx.get("lifecycle", FLOOR, "total"))
+            )
         );
     }
 
-    // exec.
-    let _ = writeln!(m, "\n#### 2. `exec` of /bin/true into a running container\n");
-    let _ = writeln!(m, "| runtime | exec | failed | peak RSS of exec (KiB) |{ratio_hdr}");
-    let _ = writeln!(m, "|---|---:|---:|---:|{ratio_sep}");
+    let _ = writeln!(
+        m,
+        "\n#### 2. `exec` of /bin/true into a running container\n"
+    );
+    let _ = writeln!(
+        m,
+        "| runtime | **exec** | failed | peak RSS of `exec` | pivot ÷ this |"
+    );
+    let _ = writeln!(m, "|---|---:|---:|---:|---:|");
     for rt in rts {
         let n = &rt.name;
         if !rt.exec {
-            let na: String = others.iter().map(|_| " n/a |").collect();
-            let _ = writeln!(m, "| {n} | n/a (no `exec` command) | — | n/a |{na}");
+            let _ = writeln!(
+                m,
+                "| {n} | n/a (`{n} exec --help` fails: no exec) | — | n/a | n/a |"
+            );
             continue;
         }
+        let pivot_exec = rts.iter().any(|r| r.name == "pivot" && r.exec);
         let _ = writeln!(
             m,
-            "| {n} | **{}** | {} | {} |{}",
+            "| {n} | **{}** | {} | {} | {} |",
             cell(&ctx.get("exec", n, "exec")),
             tries_cell(ctx, "exec", n),
             cell(&ctx.get("rss", n, "exec")),
-            ratio_cells(ctx, &names, "exec", "exec", n)
+            if pivot_exec {
+                ratio_cell(ctx, "exec", "exec", n)
+            } else {
+                "n/a".into()
+            }
         );
     }
 
-    // parallel.
-    let _ = writeln!(m, "\n#### 3. Containers created and started in parallel, then deleted in parallel\n");
-    let _ = writeln!(m, "| runtime | create+start (wall) | until all exited | delete (wall) | **total** | failed |{ratio_hdr}");
-    let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|{ratio_sep}");
+    let par = ctx.par;
+    let _ = writeln!(
+        m,
+        "\n#### 3. {par} containers created and started in parallel, then deleted in parallel\n"
+    );
+    let _ = writeln!(
+        m,
+        "| runtime | create+start (wall) | then until all exited | delete (wall) | **total** | failed | pivot ÷ this |"
+    );
+    let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|---:|");
     for n in &names {
         let g = |k: &str| cell(&ctx.get("parallel", n, k));
         let _ = writeln!(
             m,
-            "| {n} | {} | {} | {} | **{}** | {} |{}",
+            "| {n} | {} | {} | {} | **{}** | {} | {} |",
             g("started"),
             g("exited"),
             g("delete"),
             g("total"),
             tries_cell(ctx, "parallel", n),
-            ratio_cells(ctx, &names, "parallel", "total", n)
+            ratio_cell(ctx, "parallel", "total", n)
         );
     }
 
-    // memory.
-    let _ = writeln!(m, "\n#### 4. Peak resident memory of the runtime's processes during create (KiB)\n");
-    let _ = writeln!(m, "| runtime | `create` command (wait4 maxrss, = `time -f %M`) | container init while created (VmHWM) | **sum** |{ratio_hdr}");
-    let _ = writeln!(m, "|---|---:|---:|---:|{ratio_sep}");
+    let _ = writeln!(
+        m,
+        "\n#### 4. Peak resident memory of the runtime's own processes during create (KiB)\n"
+    );
+    let _ = writeln!(
+        m,
+        "| runtime | `create` command (wait4 maxrss = `time -f %M`) | its container init while created (VmHWM) | **sum** | pivot ÷ this |"
+    );
+    let _ = writeln!(m, "|---|---:|---:|---:|---:|");
     for n in &names {
         let g = |k: &str| cell(&ctx.get("rss", n, k));
-        let _ = writeln!(m, "| {n} | {} | {} | **{}** |{}", g("create"), g("init"), g("sum"), ratio_cells(ctx, &names, "rss", "sum", n));
+        let _ = writeln!(
+            m,
+            "| {n} | {} | {} | **{}** | {} |",
+            g("create"),
+            g("init"),
+            g("sum"),
+            ratio_cell(ctx, "rss", "sum", n)
+        );
     }
 
-    // size.
-    let _ = writeln!(m, "\n#### 5. Binary size\n");
-    let _ = writeln!(m, "| runtime | binary (KiB) | with its shared libraries (KiB) | linkage |{ratio_hdr}");
-    let _ = writeln!(m, "|---|---:|---:|---|{ratio_sep}");
+    let _ = writeln!(m, "\n#### 5. Binary size (KiB)\n");
+    let _ = writeln!(m, "| runtime | **binary** | binary + the shared libraries it loads | linkage | pivot ÷ this (binary) |");
+    let _ = writeln!(m, "|---|---:|---:|---|---:|");
     let ps = sizes.0.get("pivot").map(|s| s.0 as f64);
     for n in &names {
-        let Some((b, w, link)) = sizes.0.get(n) else { continue };
-        let mut r = String::new();
-        for o in &others {
-            let v = if n == "pivot" {
-                ratio(ps, sizes.0.get(o).map(|s| s.0 as f64))
-            } else if n == o {
-                "—".into()
-            } else {
-                String::new()
-            };
-            let _ = write!(r, " {v} |");
-        }
-        let _ = writeln!(m, "| {n} | **{}** | {} | {link} |{r}", b / 1024, w / 1024);
+        let Some((b, w, link)) = sizes.0.get(n) else {
+            continue;
+        };
+        let r = if n == "pivot" {
+            "1".into()
+        } else {
+            ratio(ps, Some(*b as f64))
+        };
+        let _ = writeln!(
+            m,
+            "| {n} | **{}** | {} | {link} | {r} |",
+            b / 1024,
+            w / 1024
+        );
     }
 
-    // targets.
     let _ = writeln!(m, "\n#### Targets (medians of this run)\n");
-    let _ = writeln!(m, "| target | measured | met |");
+    let _ = writeln!(m, "| target | pivot vs other → ratio | met |");
     let _ = writeln!(m, "|---|---|:---:|");
     let tgt = |what: &str, test: &str, metric: &str, other: &str, limit: f64| -> String {
         let p = med(&ctx.get(test, "pivot", metric));
@@ -827,24 +1023,68 @@ fn report(ctx: &Ctx, rts: &[Rt], sizes: &Sizes, cfg: &str) -> String {
                 format!("{} vs {} → {:.2}", num(p), num(o), p / o),
                 if p / o <= limit { "yes" } else { "**no**" },
             ),
-            (None, _) => ("pivot: not measured".into(), "**no**"),
+            (None, _) => ("pivot: not measured".to_string(), "**no**"),
             _ => (format!("{other}: not measured"), "—"),
         };
         format!("| {what} | {meas} | {met} |\n")
     };
-    m += &tgt("lifecycle total: pivot ≤ 0.75 × crun", "lifecycle", "total", "crun", 0.75);
-    m += &tgt("lifecycle total: pivot ≤ 0.25 × runc", "lifecycle", "total", "runc", 0.25);
-    m += &tgt("exec: pivot ≤ 0.75 × crun", "exec", "exec", "crun", 0.75);
-    m += &tgt("peak RSS during create (sum): pivot ≤ crun", "rss", "sum", "crun", 1.0);
-    m += &tgt("peak RSS of the `create` command alone: pivot ≤ crun", "rss", "create", "crun", 1.0);
-    let pf = ctx.tries.lock().unwrap().get(&("parallel".to_string(), "pivot".to_string())).map(|t| t.1);
+    m += &tgt(
+        "lifecycle total ≤ 0.75 × crun",
+        "lifecycle",
+        "total",
+        "crun",
+        0.75,
+    );
+    m += &tgt(
+        "lifecycle total ≤ 0.25 × runc",
+        "lifecycle",
+        "total",
+        "runc",
+        0.25,
+    );
+    if rts.iter().any(|r| r.name == "pivot" && r.exec) {
+        m += &tgt("exec ≤ 0.75 × crun", "exec", "exec", "crun", 0.75);
+    } else {
+        m += "| exec ≤ 0.75 × crun | pivot has no `exec` command (n/a) | **no** |\n";
+    }
+    m += &tgt(
+        "peak RSS during create (create + init) ≤ crun",
+        "rss",
+        "sum",
+        "crun",
+        1.0,
+    );
+    m += &tgt(
+        "peak RSS of the `create` command alone ≤ crun",
+        "rss",
+        "create",
+        "crun",
+        1.0,
+    );
+    let pf = ctx
+        .tries
+        .lock()
+        .unwrap()
+        .get(&("parallel".to_string(), "pivot".to_string()))
+        .map(|t| (t.0, t.1));
     let _ = writeln!(
         m,
-        "| parallel: no pivot failures | {} | {} |",
-        pf.map(|f| format!("{f} failed")).unwrap_or("not measured".into()),
-        if pf == Some(0) { "yes" } else { "**no**" }
+        "| parallel: no failures | {} | {} |",
+        pf.map(|(a, f)| format!("{f} of {a} failed"))
+            .unwrap_or("not measured".into()),
+        if matches!(pf, Some((_, 0))) {
+            "yes"
+        } else {
+            "**no**"
+        }
     );
-    m += &tgt("parallel total: pivot ≤ 0.75 × crun", "parallel", "total", "crun", 0.75);
+    m += &tgt(
+        "parallel total ≤ 0.75 × crun",
+        "parallel",
+        "total",
+        "crun",
+        0.75,
+    );
     m
 }
 
@@ -859,11 +1099,15 @@ fn main() {
     let mut tag = None;
     let mut floor_rootfs = None;
     let (mut iters, mut exec_iters, mut rounds, mut par) = (30usize, 10usize, 1usize, 50usize);
+    let mut gap_ms = 50u64;
     let mut cfg = String::new();
     let mut sizes = Sizes(BTreeMap::new());
     let mut rts: Vec<(String, String)> = Vec::new();
     while let Some(a) = args.next() {
-        let mut val = || args.next().unwrap_or_else(|| die(&format!("{a} needs a value")));
+        let mut val = || {
+            args.next()
+                .unwrap_or_else(|| die(&format!("{a} needs a value")))
+        };
         match a.as_str() {
             "--out" => out = Some(PathBuf::from(val())),
             "--bundle" => bundle = Some(val()),
@@ -875,11 +1119,14 @@ fn main() {
             "--exec-iters" => exec_iters = val().parse().unwrap_or_else(|_| die("--exec-iters N")),
             "--rounds" => rounds = val().parse().unwrap_or_else(|_| die("--rounds N")),
             "--parallel" => par = val().parse().unwrap_or_else(|_| die("--parallel N")),
+            "--gap-ms" => gap_ms = val().parse().unwrap_or_else(|_| die("--gap-ms N")),
             "--config-line" => cfg = val(),
             // NAME=BYTES:WITHLIBS:LINKAGE
             "--size" => {
                 let v = val();
-                let (n, rest) = v.split_once('=').unwrap_or_else(|| die("--size NAME=B:W:L"));
+                let (n, rest) = v
+                    .split_once('=')
+                    .unwrap_or_else(|| die("--size NAME=B:W:L"));
                 let mut p = rest.splitn(3, ':');
                 let b = p.next().and_then(|x| x.parse().ok()).unwrap_or(0);
                 let w = p.next().and_then(|x| x.parse().ok()).unwrap_or(0);
@@ -899,7 +1146,10 @@ fn main() {
         die("no runtime given");
     }
     if unsafe { prctl(PR_SET_CHILD_SUBREAPER, 1u64, 0u64, 0u64, 0u64) } != 0 {
-        die(&format!("prctl(PR_SET_CHILD_SUBREAPER): {}", io::Error::last_os_error()));
+        die(&format!(
+            "prctl(PR_SET_CHILD_SUBREAPER): {}",
+            io::Error::last_os_error()
+        ));
     }
     let faillog = OpenOptions::new()
         .create(true)
@@ -912,6 +1162,8 @@ fn main() {
         sleep_bundle: sleep_bundle.unwrap_or_else(|| die("--sleep-bundle DIR")),
         tag: tag.unwrap_or_else(|| die("--tag TAG")),
         floor_rootfs,
+        par,
+        gap: Duration::from_millis(gap_ms),
         samples: Mutex::new(BTreeMap::new()),
         tries: Mutex::new(BTreeMap::new()),
         faillog: Mutex::new(faillog),
@@ -929,7 +1181,12 @@ fn main() {
                 .status();
             let exec = matches!(help, Ok(s) if s.success());
             reap_orphans();
-            Rt { name, bin, state: st, exec }
+            Rt {
+                name,
+                bin,
+                state: st,
+                exec,
+            }
         })
         .collect();
 
