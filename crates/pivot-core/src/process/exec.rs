@@ -122,13 +122,12 @@ fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
 }
 
 fn join_cgroups(plan: &ExecPlan) -> Result<()> {
-    let me = sys::getpid();
     match plan.sub_cgroup {
-        None => cgroups::add_pid(plan.cgroups, me),
+        None => cgroups::join_self(plan.cgroups, false),
         // As with runc, the sub-cgroup must exist already.
         Some(sub) => {
             let dirs = cgroups::sub_dirs(plan.cgroups, sub)?;
-            cgroups::add_pid(&dirs, me).with_ctx(|| format!("--cgroup {sub:?}"))
+            cgroups::join_self(&dirs, false).with_ctx(|| format!("--cgroup {sub:?}"))
         }
     }
 }

@@ -34,8 +34,8 @@ pub struct InitOptions {
 }
 
 /// Run the init; returns an exit code only on failure (success execs).
-pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel) -> i32 {
-    match setup(plan, opts, ch) {
+pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> i32 {
+    match setup(plan, opts, ch, v2_joined) {
         Ok(host_pid) => {
             // Only returns on failure, which `start` reads from the fifo.
             wait_and_exec(plan, opts, host_pid);
@@ -48,7 +48,7 @@ pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel) -> i32 {
     }
 }
 
-fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<i32> {
+fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Result<i32> {
     let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
     keep.extend(opts.idmaps.iter().map(|(_, fd)| fd.as_raw_fd()));
     keep.extend(opts.console.iter().map(|fd| fd.as_raw_fd()));
@@ -59,6 +59,9 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel) -> Result<i32> {
     // from opening /proc/<pid>/exe or ptracing it (CVE-2019-5736,
     // CVE-2016-9962). execve resets this for the user process.
     sys::set_dumpable(false)?;
+    // Into the container's cgroups before anything else (and before the
+    // cgroup namespace is made, so that is its root).
+    crate::cgroups::join_self(&opts.cgroups, v2_joined)?;
     let mut host_pid = ch.expect_go()?;
     if join_namespaces(plan, ch)? {
         host_pid = ch.expect_go()?;

@@ -96,10 +96,19 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
     // sits in its cgroup, so that the namespace's root is that cgroup.
     let fast = ns.join.is_empty();
     let flags = if fast { ns.new & !ns.made_by_init() } else { 0 };
-    match sys::clone3(flags, None)? {
+    // The cgroup2 tree is joined by clone3 itself where it can be; the
+    // init joins the v1 hierarchies (and, failing that, v2) on its own.
+    let v2 = cgroups::v2_dir_fd(cgroups);
+    let forked = match v2.as_ref().map(|fd| sys::clone3(flags, Some(fd.as_fd()))) {
+        Some(Ok(f)) => Ok((f, true)),
+        _ => sys::clone3(flags, None).map(|f| (f, false)),
+    };
+    let (forked, v2_joined) = forked?;
+    match forked {
         Forked::Child => {
             drop(parent_ch);
-            let code = init::run(plan, opts, &child_ch);
+            drop(v2);
+            let code = init::run(plan, opts, &child_ch, v2_joined);
             sys::exit_now(code)
         }
         Forked::Parent { pid, pidfd } => {
@@ -110,7 +119,6 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
                 opts.seccomp.as_ref(),
                 &parent_ch,
                 &mut child,
-                cgroups,
                 fast,
             ) {
                 Ok(()) => Ok(child),
@@ -128,10 +136,8 @@ fn drive(
     opts_seccomp: Option<&crate::seccomp::Filter>,
     ch: &Channel,
     child: &mut Init,
-    cgroups: &[CgroupDir],
     fast: bool,
 ) -> Result<()> {
-    cgroups::add_pid(cgroups, child.pid)?;
     if let Some(adj) = plan.process.oom_score_adj {
         ProcFs::open()?
             .write(&format!("{}/oom_score_adj", child.pid), &adj.to_string())

@@ -151,7 +151,8 @@ impl StateDir {
         crate::spec::parse_json(&path.display().to_string(), &text)
     }
 
-    /// Write state.json atomically: a temp file, fsync'd, renamed over.
+    /// Write state.json atomically: a temp file renamed over (no fsync: the
+/// state lives on a tmpfs like /run and dies with the machine, as runc's).
     pub fn save(&self, saved: &Saved) -> Result<()> {
         let data = serde_json::to_vec(saved).map_err(|e| Error::other(e.to_string()))?;
         write_atomic(&self.dir.join(STATE_FILE), &data, 0o600)
@@ -188,7 +189,6 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
         .map_err(|e| Error::io(format!("create {}", tmp.display()), e))?;
     let r = f
         .write_all(data)
-        .and_then(|_| f.sync_data())
         .and_then(|_| std::fs::rename(&tmp, path));
     if let Err(e) = r {
         let _ = std::fs::remove_file(&tmp);
