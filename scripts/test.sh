@@ -27,6 +27,19 @@ PIVOT_BIN=${PIVOT_BIN:-$PWD/target/release/pivot} \
     PROBE_BIN=$PWD/target/static/x86_64-unknown-linux-gnu/release/probe \
     cargo test -p pivot-tests --test blackbox -- ${1:+"$1"} || blackbox=$?
 
-if [ "$unit" -ne 0 ] || [ "$blackbox" -ne 0 ]; then
+# The rootfs tests once more with MS_MOVE + chroot instead of pivot_root
+# (skipped when a filter was given).
+nopivot=0
+if [ -z "${1:-}" ]; then
+    section "black-box rootfs tests with --no-pivot"
+    for part in mounts:: dev:: hostile:: inside::; do
+        PIVOT_TEST_NO_PIVOT=1 \
+            PIVOT_BIN=${PIVOT_BIN:-$PWD/target/release/pivot} \
+            PROBE_BIN=$PWD/target/static/x86_64-unknown-linux-gnu/release/probe \
+            cargo test -q -p pivot-tests --test blackbox -- "$part" || nopivot=$?
+    done
+fi
+
+if [ "$unit" -ne 0 ] || [ "$blackbox" -ne 0 ] || [ "$nopivot" -ne 0 ]; then
     exit 1
 fi

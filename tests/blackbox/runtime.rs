@@ -123,10 +123,22 @@ impl Scratch {
     }
 
     /// Runs `$PIVOT_BIN ARGS...` (no `--root`) with `cwd` as working dir.
+    /// With `PIVOT_TEST_NO_PIVOT=1` every `create` and `run` gets
+    /// `--no-pivot`, so the whole suite (or a part) can be run again in
+    /// that mode.
     pub fn runtime<S: AsRef<OsStr>>(&self, cwd: &Path, args: &[S]) -> Out {
         let bin = pivot_bin().expect("PIVOT_BIN");
+        let mut args: Vec<std::ffi::OsString> =
+            args.iter().map(|a| a.as_ref().to_os_string()).collect();
+        if std::env::var_os("PIVOT_TEST_NO_PIVOT").is_some_and(|v| v == "1")
+            && !args.iter().any(|a| a == "--no-pivot")
+        {
+            if let Some(i) = args.iter().position(|a| a == "create" || a == "run") {
+                args.insert(i + 1, "--no-pivot".into());
+            }
+        }
         let mut cmd = Command::new(&bin);
-        cmd.args(args).current_dir(cwd);
+        cmd.args(&args).current_dir(cwd);
         let shown = std::iter::once(bin.as_os_str())
             .chain(args.iter().map(AsRef::as_ref))
             .map(|a| a.to_string_lossy().into_owned())
