@@ -13,7 +13,7 @@
 #                cgroup v1 a create that follows another runtime's create
 #                within an RCU grace period skips a ~10 ms wait (see
 #                docs/PERFORMANCE.md); 0 runs back to back
-#   --no-build   use target/release/pivot as it is
+#   --no-build   use target/x86_64-unknown-linux-gnu/release/pivot as it is
 #   --no-doc     print the tables, leave docs/PERFORMANCE.md alone
 #   --profile    afterwards, profile pivot alone: the time of each write
 #                of one create (strace -T), syscall counts (strace -c -f),
@@ -80,7 +80,7 @@ need rustc "rustc (rustup)"
 busybox=${BUSYBOX:-/bin/busybox}
 [ -x "$busybox" ] || { echo "bench: $busybox not found (apt-get install -y busybox-static)" >&2; exit 1; }
 
-pivot=${PIVOT_BIN:-$repo/target/release/pivot}
+pivot=${PIVOT_BIN:-$repo/target/x86_64-unknown-linux-gnu/release/pivot}
 if [ "$build" = 1 ] && [ -z "${PIVOT_BIN:-}" ]; then
     # Others may be mid-edit: retry a failed build a couple of times.
     for try in 1 2 3; do

@@ -16,10 +16,9 @@ if ! [ -x /bin/busybox ] || ! command -v jq >/dev/null; then
 fi
 
 cargo build --release -p pivot
-RUSTFLAGS="-C target-feature=+crt-static" cargo build -p probe --release \
-    --target x86_64-unknown-linux-gnu --target-dir target/static
+cargo build --release -p probe
 
-pivot=target/release/pivot
+pivot=target/x86_64-unknown-linux-gnu/release/pivot
 id="demo-$RANDOM$RANDOM"
 cleanup() {
     "$pivot" --root /run/pivot delete --force "$id" >/dev/null 2>&1 || true

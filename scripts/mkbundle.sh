@@ -4,8 +4,8 @@
 # `pivot spec` whose process has terminal false and runs ARGS (default: sh).
 #
 # usage: scripts/mkbundle.sh DIR [ARGS...]
-#   PIVOT_BIN  runtime used for `spec` (default target/release/pivot)
-#   PROBE      probe binary (default target/static/x86_64-unknown-linux-gnu/release/probe)
+#   PIVOT_BIN  runtime used for `spec` (default target/x86_64-unknown-linux-gnu/release/pivot)
+#   PROBE      probe binary (default target/x86_64-unknown-linux-gnu/release/probe)
 #   BUSYBOX    busybox binary (default /bin/busybox, from busybox-static)
 set -euo pipefail
 
@@ -17,8 +17,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=$1
 shift
 [ $# -gt 0 ] || set -- sh
-pivot=${PIVOT_BIN:-$repo/target/release/pivot}
-probe=${PROBE:-$repo/target/static/x86_64-unknown-linux-gnu/release/probe}
+pivot=${PIVOT_BIN:-$repo/target/x86_64-unknown-linux-gnu/release/pivot}
+probe=${PROBE:-$repo/target/x86_64-unknown-linux-gnu/release/probe}
 busybox=${BUSYBOX:-/bin/busybox}
 
 for bin in "$pivot" "$probe" "$busybox"; do

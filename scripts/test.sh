@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds pivot (release) and the static probe, runs the workspace's unit
-# tests, then the black-box suite against target/release/pivot.
+# tests, then the black-box suite against target/x86_64-unknown-linux-gnu/release/pivot.
 #
 # usage: scripts/test.sh [FILTER]   (FILTER selects black-box tests by name)
 # Exits non-zero if anything failed; the last thing printed is the
@@ -14,8 +14,7 @@ section "build pivot (release)"
 cargo build --release -p pivot
 
 section "build probe (static)"
-RUSTFLAGS="-C target-feature=+crt-static" cargo build -p probe --release \
-    --target x86_64-unknown-linux-gnu --target-dir target/static
+cargo build --release -p probe
 
 section "unit tests"
 unit=0
@@ -23,8 +22,8 @@ cargo test --workspace --exclude pivot-tests || unit=$?
 
 section "black-box tests"
 blackbox=0
-PIVOT_BIN=${PIVOT_BIN:-$PWD/target/release/pivot} \
-    PROBE_BIN=$PWD/target/static/x86_64-unknown-linux-gnu/release/probe \
+PIVOT_BIN=${PIVOT_BIN:-$PWD/target/x86_64-unknown-linux-gnu/release/pivot} \
+    PROBE_BIN=$PWD/target/x86_64-unknown-linux-gnu/release/probe \
     cargo test -p pivot-tests --test blackbox -- ${1:+"$1"} || blackbox=$?
 
 # The rootfs tests once more with MS_MOVE + chroot instead of pivot_root
@@ -34,8 +33,8 @@ if [ -z "${1:-}" ]; then
     section "black-box rootfs tests with --no-pivot"
     for part in mounts:: dev:: hostile:: inside::; do
         PIVOT_TEST_NO_PIVOT=1 \
-            PIVOT_BIN=${PIVOT_BIN:-$PWD/target/release/pivot} \
-            PROBE_BIN=$PWD/target/static/x86_64-unknown-linux-gnu/release/probe \
+            PIVOT_BIN=${PIVOT_BIN:-$PWD/target/x86_64-unknown-linux-gnu/release/pivot} \
+            PROBE_BIN=$PWD/target/x86_64-unknown-linux-gnu/release/probe \
             cargo test -q -p pivot-tests --test blackbox -- "$part" || nopivot=$?
     done
 fi
