@@ -45,10 +45,24 @@ const JOIN_ORDER: &[(&str, i32)] = &[
 /// that kept it from doing so).
 pub fn spawn(plan: &ExecPlan) -> Result<i32> {
     let (parent_ch, child_ch) = Channel::pair()?;
-    match sys::clone3(0, None)? {
+    // Into the cgroup2 tree at clone3 time (a self-move through
+    // cgroup.procs would wait for an RCU grace period); v1 by the child.
+    let dirs = target_cgroups(plan)?;
+    let v2 = cgroups::v2_dir_fd(&dirs);
+    let forked = match v2.as_ref().map(|fd| sys::clone3(0, Some(fd.as_fd()))) {
+        Some(Ok(f)) => Ok((f, true)),
+        _ => sys::clone3(0, None).map(|f| (f, false)),
+    };
+    let (forked, v2_joined) = forked?;
+    match forked {
         Forked::Child => {
             drop(parent_ch);
-            if let Err(e) = join(plan, &child_ch).and_then(|_| setup_and_exec(plan)) {
+            drop(v2);
+            let joined = cgroups::join_self(&dirs, v2_joined).ctx("join the container's cgroups");
+            if let Err(e) = joined
+                .and_then(|_| join(plan, &child_ch))
+                .and_then(|_| setup_and_exec(plan))
+            {
                 child_ch.send_error(&e);
             }
             sys::exit_now(255)
@@ -98,7 +112,6 @@ fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     keep.extend(plan.console.map(|c| std::os::fd::AsRawFd::as_raw_fd(&c)));
     sys::close_fds_from(3 + plan.preserve_fds, &keep)?;
     sys::set_dumpable(false)?;
-    join_cgroups(plan)?;
     // Open every namespace while the host's /proc is still reachable.
     let mut fds: Vec<(i32, OwnedFd, &str)> = Vec::new();
     for (name, flag) in JOIN_ORDER {
@@ -121,13 +134,20 @@ fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     }
 }
 
-fn join_cgroups(plan: &ExecPlan) -> Result<()> {
+/// The container's cgroups, or the existing sub-cgroup --cgroup names
+/// (which, as with runc, must exist already).
+fn target_cgroups(plan: &ExecPlan) -> Result<Vec<CgroupDir>> {
     match plan.sub_cgroup {
-        None => cgroups::join_self(plan.cgroups, false),
-        // As with runc, the sub-cgroup must exist already.
+        None => Ok(plan.cgroups.to_vec()),
         Some(sub) => {
             let dirs = cgroups::sub_dirs(plan.cgroups, sub)?;
-            cgroups::join_self(&dirs, false).with_ctx(|| format!("--cgroup {sub:?}"))
+            if let Some(missing) = dirs.iter().find(|d| !d.path().is_dir()) {
+                return Err(Error::invalid(format!(
+                    "--cgroup {sub:?}: {} does not exist",
+                    missing.path().display()
+                )));
+            }
+            Ok(dirs)
         }
     }
 }
