@@ -152,7 +152,7 @@ impl StateDir {
     }
 
     /// Write state.json atomically: a temp file renamed over (no fsync: the
-/// state lives on a tmpfs like /run and dies with the machine, as runc's).
+    /// state lives on a tmpfs like /run and dies with the machine, as runc's).
     pub fn save(&self, saved: &Saved) -> Result<()> {
         let data = serde_json::to_vec(saved).map_err(|e| Error::other(e.to_string()))?;
         write_atomic(&self.dir.join(STATE_FILE), &data, 0o600)
@@ -187,9 +187,7 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(&tmp)
         .map_err(|e| Error::io(format!("create {}", tmp.display()), e))?;
-    let r = f
-        .write_all(data)
-        .and_then(|_| std::fs::rename(&tmp, path));
+    let r = f.write_all(data).and_then(|_| std::fs::rename(&tmp, path));
     if let Err(e) = r {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(format!("write {}", path.display()), e));
