@@ -236,6 +236,19 @@ impl Scratch {
     fn teardown(&self) -> Vec<String> {
         self.torn_down.store(true, Ordering::SeqCst);
         let mut left = Vec::new();
+        // Processes the test remembered (inits, detached exec processes)
+        // go first: orphans are this harness's children (subreaper), and
+        // their zombies would keep a container's init from finishing its
+        // exit until reaped, so delete would wait for nothing.
+        let known: Vec<i32> = self.pids.lock().unwrap().iter().copied().collect();
+        for pid in known {
+            // SAFETY: plain kill(2) of a process this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        wait_for(Duration::from_secs(2), || {
+            self.reap();
+            self.pids.lock().unwrap().is_empty()
+        });
         // The runtime's own cleanup first: delete --force everything it
         // lists, and anything in --root it may have failed to list.
         let mut ids = BTreeSet::new();

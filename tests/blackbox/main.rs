@@ -35,6 +35,7 @@ mod run;
 mod runtime;
 mod seccomp;
 mod spec;
+mod tty;
 
 use harness::TestFn;
 
@@ -62,6 +63,7 @@ fn main() {
         ("hostile", hostile::TESTS),
         ("differential", differential::TESTS),
         ("exec", exec::TESTS),
+        ("tty", tty::TESTS),
         ("process", process::TESTS),
         ("attrs", attrs::TESTS),
         ("hooks", hooks::TESTS),

@@ -1,0 +1,243 @@
+//! Terminals: --console-socket (a receiver written here gets the pty
+//! master, drives a shell through it and checks what the container sees),
+//! and `run -t` / `exec -t` proxying a terminal the test owns.
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::harness::{pivot_bin, tests, Scratch};
+
+tests![
+    console_socket_receives_the_master,
+    terminal_without_console_socket_is_refused,
+    run_t_proxies_the_callers_terminal,
+    exec_t_with_console_socket,
+];
+
+/// Receive one fd sent with SCM_RIGHTS.
+fn recv_fd(sock: RawFd) -> OwnedFd {
+    let mut data = [0u8; 256];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let mut cbuf = [0u64; 8];
+    // SAFETY: a zeroed msghdr is valid; the buffers outlive the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cbuf);
+    // SAFETY: msg points at live buffers.
+    let n = unsafe { libc::recvmsg(sock, &mut msg, 0) };
+    assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
+    // SAFETY: walking the control data the kernel filled.
+    unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        assert!(!cmsg.is_null(), "no fd was sent");
+        assert_eq!((*cmsg).cmsg_type, libc::SCM_RIGHTS);
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>());
+        OwnedFd::from_raw_fd(fd)
+    }
+}
+
+/// Read a pty master until the other side is gone (EIO) or `deadline`.
+fn read_all(master: &OwnedFd, deadline: Duration) -> String {
+    let end = Instant::now() + deadline;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < end {
+        let mut p = libc::pollfd {
+            fd: master.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
+            continue;
+        }
+        // SAFETY: buf is writable for its length.
+        let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n as usize]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn write_all(fd: &OwnedFd, text: &str) {
+    // SAFETY: text is readable for its length.
+    let n = unsafe { libc::write(fd.as_raw_fd(), text.as_ptr().cast(), text.len()) };
+    assert_eq!(n as usize, text.len());
+}
+
+fn console_socket_receives_the_master(s: &Scratch) {
+    let bundle = s.bundle(&["/bin/sh"]);
+    bundle.edit(|c| c["process"]["terminal"] = json!(true));
+    let sock_path = s.path("console.sock");
+    let listener = UnixListener::bind(&sock_path).unwrap();
+    let id = s.id("tty");
+    let receiver = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        recv_fd(conn.as_raw_fd())
+    });
+    s.pivot(&[
+        OsStr::new("create"),
+        OsStr::new("--console-socket"),
+        sock_path.as_os_str(),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(&id),
+    ])
+    .ok();
+    let master = receiver.join().unwrap();
+    s.pivot(&["start", &id]).ok();
+    write_all(&master, "/probe isatty; /probe stat /dev/console; exit 3\n");
+    let out = read_all(&master, Duration::from_secs(10));
+    assert!(
+        out.contains(r#""stdin":true"#) && out.contains(r#""stdout":true"#),
+        "the shell's stdio is not a terminal:\n{out}"
+    );
+    assert!(
+        out.contains(r#""type":"char""#),
+        "/dev/console is not the pty:\n{out}"
+    );
+    s.wait_status(&id, "stopped");
+}
+
+fn terminal_without_console_socket_is_refused(s: &Scratch) {
+    let bundle = s.bundle(&["/bin/sh"]);
+    bundle.edit(|c| c["process"]["terminal"] = json!(true));
+    let id = s.id("notty");
+    let out = s.pivot(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(&id),
+    ]);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("console"), "{out}");
+    assert!(s.list_ids().is_empty());
+}
+
+/// A pty pair the test owns: (master, slave).
+fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+    let (mut m, mut sl) = (0, 0);
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty fills two fds; the name and termios arguments may
+    // be null.
+    let rc = unsafe { libc::openpty(&mut m, &mut sl, std::ptr::null_mut(), std::ptr::null(), &ws) };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both fds were just returned to us.
+    unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(sl)) }
+}
+
+fn spawn_on(slave: &OwnedFd, args: &[&OsStr]) -> Child {
+    let io = || Stdio::from(slave.try_clone().unwrap());
+    Command::new(pivot_bin().expect("PIVOT_BIN"))
+        .args(args)
+        .stdin(io())
+        .stdout(io())
+        .stderr(io())
+        .spawn()
+        .expect("spawn pivot")
+}
+
+fn wait_code(child: &mut Child) -> i32 {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < end, "pivot did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn lflag(fd: &OwnedFd) -> libc::tcflag_t {
+    // SAFETY: termios is plain data filled by tcgetattr on a live tty.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut t) }, 0);
+    t.c_lflag
+}
+
+fn run_t_proxies_the_callers_terminal(s: &Scratch) {
+    let bundle = s.bundle(&["/bin/sh", "-c", "stty size; /probe isatty; exit 5"]);
+    bundle.edit(|c| c["process"]["terminal"] = json!(true));
+    let (master, slave) = openpty(40, 120);
+    let before = lflag(&slave);
+    let id = s.id("runt");
+    let mut child = spawn_on(
+        &slave,
+        &[
+            OsStr::new("--root"),
+            s.root.as_os_str(),
+            OsStr::new("run"),
+            OsStr::new("--bundle"),
+            bundle.dir.as_os_str(),
+            OsStr::new(&id),
+        ],
+    );
+    let reader = std::thread::spawn(move || {
+        let mut f = std::fs::File::from(master);
+        let mut out = Vec::new();
+        let _ = f.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    let code = wait_code(&mut child);
+    let after = lflag(&slave);
+    drop(slave);
+    let out = reader.join().unwrap();
+    assert_eq!(code, 5, "exit status not passed through:\n{out}");
+    assert!(out.contains("40 120"), "window size not passed on:\n{out}");
+    assert!(out.contains(r#""stdin":true"#), "{out}");
+    assert_eq!(before, after, "the caller's terminal was not restored");
+}
+
+fn exec_t_with_console_socket(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    let id = s.id("exect");
+    s.create_started(&bundle.dir, &id);
+    let sock_path = s.path("exec-console.sock");
+    let listener = UnixListener::bind(&sock_path).unwrap();
+    let receiver = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        recv_fd(conn.as_raw_fd())
+    });
+    let pid_file = s.path("exec-t.pid");
+    s.pivot(&[
+        OsStr::new("exec"),
+        OsStr::new("-t"),
+        OsStr::new("-d"),
+        OsStr::new("--console-socket"),
+        sock_path.as_os_str(),
+        OsStr::new("--pid-file"),
+        pid_file.as_os_str(),
+        OsStr::new(&id),
+        OsStr::new("/bin/sh"),
+    ])
+    .ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    s.remember_pid(pid);
+    let master = receiver.join().unwrap();
+    write_all(&master, "/probe isatty; exit\n");
+    let out = read_all(&master, Duration::from_secs(10));
+    assert!(out.contains(r#""stdin":true"#), "{out}");
+}
