@@ -10,6 +10,8 @@ tests![
     user_namespace_maps_root,
     no_mount_namespace_chroots,
     no_mount_namespace_refuses_mounts,
+    userns_without_netns_binds_host_sys,
+    userns_read_only_bind_keeps_locked_flags,
 ];
 
 fn hostname_of_host() -> String {
@@ -176,4 +178,82 @@ fn no_mount_namespace_refuses_mounts(s: &Scratch) {
     assert_ne!(out.code, 0, "{out}");
     crate::runtime::assert_error_mentions(&out, &["mount", "sys entries"]);
     assert!(s.list_ids().is_empty());
+}
+
+/// A user-namespace bundle (root mapped to 100000) running `args`.
+fn userns_bundle(s: &Scratch, args: &[&str]) -> crate::bundle::Bundle {
+    let bundle = s.bundle(args);
+    chown_tree(&bundle.rootfs(), 100_000, 100_000);
+    bundle.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        let map = json!([{"containerID": 0, "hostID": 100_000, "size": 65_536}]);
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map;
+    });
+    bundle
+}
+
+fn mount_at<'a>(mounts: &'a Value, point: &str) -> &'a Value {
+    mounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m["mount_point"] == point)
+        .unwrap_or_else(|| panic!("nothing mounted at {point}: {mounts}"))
+}
+
+/// A user namespace may not mount sysfs for a network namespace it does
+/// not own; as runc does, the host's /sys is bound instead, read-only.
+fn userns_without_netns_binds_host_sys(s: &Scratch) {
+    let bundle = userns_bundle(s, &["/probe", "mounts"]);
+    bundle.edit(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        ns.retain(|n| n["type"] != "network");
+    });
+    let mounts = s.run_json(&bundle.dir, &s.id("usys"));
+    let sys = mount_at(&mounts, "/sys");
+    assert_eq!(sys["fs_type"], "sysfs", "{sys}");
+    let opts = sys["mount_options"].as_str().unwrap();
+    assert!(opts.split(',').any(|o| o == "ro"), "{sys}");
+    // A bind of the host's tree: its submounts come along.
+    assert!(
+        mounts.as_array().unwrap().iter().any(|m| m["mount_point"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/sys/") && m["fs_type"] != "sysfs")),
+        "no submount of the host's /sys: {mounts}"
+    );
+}
+
+/// In a user namespace the kernel locks a bind source's nosuid/nodev/
+/// noexec; a read-only bind of such a source must still work, keeping them.
+fn userns_read_only_bind_keeps_locked_flags(s: &Scratch) {
+    let bundle = userns_bundle(s, &["/probe", "mounts"]);
+    // A nosuid,nodev,noexec tmpfs of the test's own, in its scratch dir.
+    let dir = s.mkdir("locked");
+    let target = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mount(2) with NUL-terminated strings on a scratch directory.
+    let rc = unsafe {
+        libc::mount(
+            c"tmpfs".as_ptr(),
+            target.as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            c"size=1m".as_ptr().cast(),
+        )
+    };
+    assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
+    let _guard = ScratchProc(target);
+    bundle.add_mount(json!({
+        "destination": "/locked", "type": "bind", "source": dir, "options": ["bind", "ro"],
+    }));
+    let mounts = s.run_json(&bundle.dir, &s.id("ulock"));
+    let m = mount_at(&mounts, "/locked");
+    let opts: Vec<&str> = m["mount_options"].as_str().unwrap().split(',').collect();
+    for o in ["ro", "nosuid", "nodev", "noexec"] {
+        assert!(opts.contains(&o), "{o} missing: {m}");
+    }
 }
