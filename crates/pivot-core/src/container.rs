@@ -129,6 +129,13 @@ impl Runtime {
         own_console: bool,
     ) -> Result<(Init, Option<OwnedFd>)> {
         let plan = load_plan(id, opts)?;
+        let missing = caps::unavailable(plan.process.capabilities.as_ref(), caps::last_cap());
+        if !missing.is_empty() {
+            (self.warn)(&format!(
+                "ignoring capabilities this kernel does not have: {}",
+                missing.join(", ")
+            ));
+        }
         let (console, ours) = match &opts.console_socket {
             Some(path) => (
                 Some(sys::unix_connect(&path.to_string_lossy()).ctx("--console-socket")?),

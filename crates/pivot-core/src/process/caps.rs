@@ -97,6 +97,35 @@ pub fn parse(caps: Option<&Capabilities>, last: u32) -> Result<CapSets> {
     })
 }
 
+/// Names the spec gives that this kernel does not have (they are ignored,
+/// with a warning, as runc does).
+pub fn unavailable(caps: Option<&Capabilities>, last: u32) -> Vec<String> {
+    let Some(c) = caps else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = [
+        &c.bounding,
+        &c.effective,
+        &c.inheritable,
+        &c.permitted,
+        &c.ambient,
+    ]
+    .into_iter()
+    .flatten()
+    .flatten()
+    .filter(|n| {
+        NAMES
+            .iter()
+            .position(|k| k == n)
+            .is_some_and(|b| b as u32 > last)
+    })
+    .cloned()
+    .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Drop everything outside the bounding set (needs CAP_SETPCAP, so before
 /// the user switch), and keep permitted caps across setuid.
 pub fn before_user_switch(c: &CapSets, last: u32) -> Result<()> {
