@@ -68,6 +68,7 @@ const MOUNT_OPTIONS: &[&str] = &[
 ];
 
 pub fn features() -> Value {
+    let (mpol_modes, mpol_flags) = crate::process::attrs::memory_policy_names();
     json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,
@@ -97,9 +98,14 @@ pub fn features() -> Value {
                     "SECCOMP_FILTER_FLAG_LOG"
                 ]
             },
-            "apparmor": {"enabled": false},
+            // Profiles are applied where AppArmor is enabled.
+            "apparmor": {"enabled": true},
+            // Process labels are applied, but linux.mountLabel is refused:
+            // not claimed until mounts are labelled too.
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
+            "memoryPolicy": {"modes": mpol_modes, "flags": mpol_flags},
+            "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": false}}
         },
         "annotations": {

@@ -114,13 +114,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
         Forked::Parent { pid, pidfd } => {
             drop(child_ch);
             let mut child = Init { pid, pidfd };
-            match drive(
-                plan,
-                opts.seccomp.as_ref(),
-                &parent_ch,
-                &mut child,
-                fast,
-            ) {
+            match drive(plan, opts.seccomp.as_ref(), &parent_ch, &mut child, fast) {
                 Ok(()) => Ok(child),
                 Err(e) => {
                     child.abort();
@@ -146,6 +140,9 @@ fn drive(
     if fast && plan.namespaces.is_new(NsKind::User) {
         write_id_maps(plan, child.pid)?;
     }
+    // linux.netDevices: the parent, still in the host's network namespace,
+    // moves the devices into the one clone3 made for the init (attrs.rs).
+    super::attrs::move_net_devices(plan, child.pid)?;
     ch.send(&Msg::Go(child.pid))?;
     loop {
         let (msg, fd) = ch.recv_fd()?;

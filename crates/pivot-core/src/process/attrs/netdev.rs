@@ -1,0 +1,211 @@
+//! linux.netDevices: host network interfaces moved into the container's
+//! new network namespace, renamed (a `%d` template lets the kernel number
+//! the name), brought up, with their permanent global addresses
+//! (runtime-spec 1.3, as runc does).
+//!
+//! The parent does it, between clone3 and letting the init go: it is still
+//! in the host's network namespace, where the names are looked up, and the
+//! init's namespace exists (clone3 made it). As the runtime-spec says, the
+//! devices are not moved back: when the container's namespace goes away
+//! the kernel hands physical devices back to the initial namespace (under
+//! their container name) and destroys virtual ones (a veth with its peer).
+//! A namespace joined by path would outlive the container with the device
+//! in it, so pivot requires a new one.
+
+use super::fields::Obj;
+use crate::error::{Context, Error, Result};
+use crate::spec::{NsKind, Plan};
+use crate::sys;
+use std::os::fd::{AsFd, BorrowedFd};
+
+/// (host name, name in the container), in config order (sorted by key).
+fn devices(plan: &Plan) -> Result<Vec<(String, String)>> {
+    let Some(v) = plan
+        .spec
+        .linux
+        .as_ref()
+        .and_then(|l| l.other.get("netDevices"))
+        .filter(|v| !v.is_null())
+    else {
+        return Ok(Vec::new());
+    };
+    let serde_json::Value::Object(map) = v else {
+        return Err(Error::invalid("linux.netDevices: expected an object"));
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (host, dev) in map {
+        let field = format!("linux.netDevices[{host:?}]");
+        check_name(host, false, &field)?;
+        // `{}` or null: keep the host's name.
+        let given = match dev {
+            serde_json::Value::Null => None,
+            _ => Obj::new(&field, dev)?.str("name")?,
+        };
+        let name = match given {
+            Some(n) if !n.is_empty() => {
+                check_name(n, true, &format!("{field}.name"))?;
+                n
+            }
+            _ => host,
+        };
+        if let Some((other, _)) = out.iter().find(|(_, n)| n == name && !is_template(n)) {
+            return Err(Error::invalid(format!(
+                "{field}: name {name:?} is also the name of linux.netDevices[{other:?}] in the container"
+            )));
+        }
+        out.push((host.clone(), name.to_string()));
+    }
+    Ok(out)
+}
+
+/// The kernel's rule for interface names (dev_valid_name); a name in the
+/// container may be a template with one `%d` (the kernel numbers it).
+fn check_name(name: &str, template: bool, field: &str) -> Result<()> {
+    let why = if name.is_empty() {
+        "an interface name must not be empty"
+    } else if name.len() > 15 {
+        "an interface name has at most 15 bytes"
+    } else if name == "." || name == ".." {
+        "not an interface name"
+    } else if name
+        .bytes()
+        .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace() || b == 0)
+    {
+        "an interface name has no '/', ':' or white space"
+    } else if name.contains('%')
+        && (!template || name.matches('%').count() > 1 || !name.contains("%d"))
+    {
+        if template {
+            "a name template has one %d and no other %"
+        } else {
+            "a host interface name has no %"
+        }
+    } else {
+        return Ok(());
+    };
+    Err(Error::invalid(format!("{field}: {name:?}: {why}")))
+}
+
+pub fn validate(plan: &Plan) -> Result<()> {
+    let devs = devices(plan)?;
+    if devs.is_empty() {
+        return Ok(());
+    }
+    let ns = &plan.namespaces;
+    if !ns.is_new(NsKind::Net) {
+        return Err(Error::invalid(if ns.has(NsKind::Net) {
+            "linux.netDevices: needs a new network namespace; pivot does not move devices into one joined by path (it would outlive the container)"
+        } else {
+            "linux.netDevices: needs a network namespace (linux.namespaces has no \"network\"); the devices would stay on the host"
+        }));
+    }
+    if let Some((kind, path)) = ns.join.first() {
+        return Err(Error::unsupported(format!(
+            "linux.netDevices: not supported yet together with joining an existing namespace (linux.namespaces {} path {path:?})",
+            kind.spec_name()
+        )));
+    }
+    // The runtime-spec asks the runtime to check the move is possible; the
+    // device has to be there now.
+    for (host, _) in &devs {
+        sys::if_nametoindex(host).with_ctx(|| {
+            format!("linux.netDevices[{host:?}]: no such network interface on the host")
+        })?;
+    }
+    Ok(())
+}
+
+/// In the parent, once clone3 has made the init's network namespace and
+/// before the init goes on: move each device in, with its permanent
+/// global addresses (the kernel drops addresses on a move; the
+/// runtime-spec asks for them to be kept, as runc does).
+pub fn move_into(plan: &Plan, pid: i32) -> Result<()> {
+    let devs = devices(plan)?;
+    if devs.is_empty() {
+        return Ok(());
+    }
+    let proc = super::proc_dir()?;
+    let netns = sys::openat(proc.as_fd(), &format!("{pid}/ns/net"), libc::O_RDONLY, 0)
+        .ctx("linux.netDevices: the container's network namespace")?;
+    let own = sys::openat(proc.as_fd(), "thread-self/ns/net", libc::O_RDONLY, 0)?;
+    let (a, b) = (sys::fstat(netns.as_fd())?, sys::fstat(own.as_fd())?);
+    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) {
+        // Never rename a host interface in place.
+        return Err(Error::other(
+            "linux.netDevices: the init is still in pivot's network namespace",
+        ));
+    }
+    let host = sys::Rtnl::open()?;
+    let inside = rtnl_in(netns.as_fd(), own.as_fd())?;
+    // The kernel renames after the move: a name already taken in there
+    // would fail with the device moved. Check first, so that a refusal
+    // leaves every device on the host. (A `%d` template cannot clash.)
+    let taken = inside.links()?;
+    for (host_name, name) in &devs {
+        if !is_template(name) && taken.iter().any(|(_, n)| n == name) {
+            return Err(Error::invalid(format!(
+                "linux.netDevices[{host_name:?}]: the name {name:?} is taken in the container's network namespace"
+            )));
+        }
+    }
+    for (host_name, name) in &devs {
+        let field = || format!("linux.netDevices[{host_name:?}]");
+        let index = sys::if_nametoindex(host_name).with_ctx(field)?;
+        let addrs = host.addresses(index).with_ctx(field)?;
+        let before = inside.links().with_ctx(field)?;
+        host.move_link(index, name, netns.as_fd()).with_ctx(field)?;
+        // Its index in there: the one link that was not there before (the
+        // init waits, nothing else runs in the namespace).
+        let moved = inside
+            .links()
+            .with_ctx(field)?
+            .into_iter()
+            .find(|(i, _)| !before.iter().any(|(j, _)| i == j))
+            .ok_or_else(|| {
+                Error::other(format!(
+                    "{}: moved, but not found in the container",
+                    field()
+                ))
+            })?;
+        for addr in &addrs {
+            inside
+                .add_address(moved.0, addr)
+                .with_ctx(|| format!("{}: keep address {addr}", field()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A netlink socket in the container's network namespace: made there, then
+/// straight back (the parent is single-threaded; the rest of create runs
+/// in the host's namespace).
+fn rtnl_in(netns: BorrowedFd<'_>, own: BorrowedFd<'_>) -> Result<sys::Rtnl> {
+    sys::setns(netns, libc::CLONE_NEWNET).ctx("linux.netDevices")?;
+    let sock = sys::Rtnl::open();
+    sys::setns(own, libc::CLONE_NEWNET)
+        .ctx("linux.netDevices: back to pivot's network namespace")?;
+    sock
+}
+
+fn is_template(name: &str) -> bool {
+    name.contains('%')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_kernel() {
+        for good in ["eth0", "pivot-t1a", "a.b", &"x".repeat(15)] {
+            check_name(good, false, "f").unwrap();
+        }
+        for bad in ["", ".", "..", "a/b", "a:b", "a b", &"x".repeat(16), "e%d"] {
+            assert!(check_name(bad, false, "f").is_err(), "{bad:?} accepted");
+        }
+        check_name("eth%d", true, "f").unwrap();
+        for bad in ["eth%", "e%d%d", "e%s"] {
+            assert!(check_name(bad, true, "f").is_err(), "{bad:?} accepted");
+        }
+    }
+}
