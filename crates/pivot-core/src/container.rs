@@ -543,6 +543,7 @@ fn exec_process(saved: &Saved, o: &ExecOptions) -> Result<spec::types::Process> 
     }
     rlimits::validate(&p.rlimits)?;
     caps::parse(p.capabilities.as_ref(), caps::last_cap())?;
+    process::attrs::validate_exec(&p)?;
     Ok(p)
 }
 

@@ -58,7 +58,12 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
         Forked::Child => {
             drop(parent_ch);
             drop(v2);
-            let joined = cgroups::join_self(&dirs, v2_joined).ctx("join the container's cgroups");
+            // execCPUAffinity: `initial` before the cgroups, `final` after.
+            let joined = super::attrs::exec_cpu_affinity(plan.process, false)
+                .and_then(|_| {
+                    cgroups::join_self(&dirs, v2_joined).ctx("join the container's cgroups")
+                })
+                .and_then(|_| super::attrs::exec_cpu_affinity(plan.process, true));
             if let Err(e) = joined
                 .and_then(|_| join(plan, &child_ch))
                 .and_then(|_| setup_and_exec(plan))
@@ -160,6 +165,7 @@ fn setup_and_exec(plan: &ExecPlan) -> Result<()> {
         super::tty::setup_console(sock, false, p.console_size.as_ref())?;
     }
     rlimits::apply(&p.rlimits)?;
+    super::attrs::apply_exec(p)?;
     if p.no_new_privileges {
         sys::set_no_new_privs()?;
     }
