@@ -30,6 +30,7 @@ mod list;
 mod mounts;
 mod namespaces;
 mod parallel;
+mod plumbing;
 mod process;
 mod run;
 mod runtime;
@@ -64,6 +65,7 @@ fn main() {
         ("differential", differential::TESTS),
         ("exec", exec::TESTS),
         ("tty", tty::TESTS),
+        ("plumbing", plumbing::TESTS),
         ("process", process::TESTS),
         ("attrs", attrs::TESTS),
         ("hooks", hooks::TESTS),

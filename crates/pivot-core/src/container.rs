@@ -42,6 +42,7 @@ pub struct ExecOptions {
     pub detach: bool,
     pub ignore_paused: bool,
     pub cgroup: Option<String>,
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -52,6 +53,8 @@ pub struct CreateOptions {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
+    /// Where to send a pidfd of the init (runc 1.3's --pidfd-socket).
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
@@ -128,7 +131,15 @@ impl Runtime {
         opts: &CreateOptions,
         own_console: bool,
     ) -> Result<(Init, Option<OwnedFd>)> {
-        let plan = load_plan(id, opts)?;
+        let mut plan = load_plan(id, opts)?;
+        let listen = listen_fds();
+        let mut opts = opts.clone();
+        if listen > 0 {
+            plan.process.env.push(format!("LISTEN_FDS={listen}"));
+            plan.process.env.push("LISTEN_PID=1".into());
+            opts.preserve_fds += listen;
+        }
+        let opts = &opts;
         let missing = caps::unavailable(plan.process.capabilities.as_ref(), caps::last_cap());
         if !missing.is_empty() {
             (self.warn)(&format!(
@@ -215,10 +226,16 @@ impl Runtime {
         };
         let init = process::spawn(plan, &init_opts, dirs)?;
         let saved = saved_state(plan, &init, dirs);
-        let r = sd.save(&saved).and_then(|_| match &opts.pid_file {
-            Some(p) => write_pid_file(p, init.pid),
-            None => Ok(()),
-        });
+        let r = sd
+            .save(&saved)
+            .and_then(|_| match &opts.pid_file {
+                Some(p) => write_pid_file(p, init.pid),
+                None => Ok(()),
+            })
+            .and_then(|_| match &opts.pidfd_socket {
+                Some(p) => send_pidfd(p, init.pidfd.as_fd()),
+                None => Ok(()),
+            });
         if let Err(e) = r {
             init.abort();
             return Err(e);
@@ -428,6 +445,9 @@ impl Runtime {
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, pid)?;
         }
+        if let Some(p) = &opts.pidfd_socket {
+            send_pidfd(p, sys::pidfd_open(pid)?.as_fd())?;
+        }
         if opts.detach {
             return Ok(0);
         }
@@ -570,6 +590,31 @@ fn saved_state(plan: &Plan, init: &Init, dirs: &[CgroupDir]) -> Saved {
         cgroups: dirs.to_vec(),
         namespaces,
         config: plan.spec.clone(),
+    }
+}
+
+/// Send a pidfd over a unix socket (SCM_RIGHTS), as runc's --pidfd-socket.
+fn send_pidfd(path: &Path, pidfd: std::os::fd::BorrowedFd<'_>) -> Result<()> {
+    let sock = sys::unix_connect(&path.to_string_lossy()).ctx("--pidfd-socket")?;
+    sys::send_msg(sock.as_fd(), b"pidfd", Some(pidfd)).ctx("--pidfd-socket")
+}
+
+/// Socket activation: fds the caller got from systemd (LISTEN_FDS, with
+/// LISTEN_PID naming pivot) go on to the container as fds 3.., with
+/// LISTEN_FDS=N and LISTEN_PID=1 in its environment, as runc does.
+fn listen_fds() -> u32 {
+    let n: u32 = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|v| v.parse::<i32>().ok())
+        .is_some_and(|p| p == sys::getpid());
+    if for_us {
+        n
+    } else {
+        0
     }
 }
 

@@ -76,6 +76,9 @@ pub struct CreateFlags {
     /// Pass N more fds (3 .. 3+N-1) to the container process
     #[arg(long = "preserve-fds", default_value_t = 0)]
     pub preserve_fds: u32,
+    /// Unix socket to receive a pidfd of the container's init
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -128,6 +131,9 @@ pub struct ExecFlags {
     /// Run in this (existing) sub-cgroup of the container
     #[arg(long)]
     pub cgroup: Option<String>,
+    /// Unix socket to receive a pidfd of the process
+    #[arg(long = "pidfd-socket")]
+    pub pidfd_socket: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

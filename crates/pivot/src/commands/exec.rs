@@ -21,6 +21,7 @@ pub fn run(rt: &Runtime, f: &ExecFlags, id: &str, command: &[String]) -> Result<
         detach: f.detach,
         ignore_paused: f.ignore_paused,
         cgroup: f.cgroup.clone(),
+        pidfd_socket: f.pidfd_socket.clone(),
     };
     rt.exec(id, &opts)
 }

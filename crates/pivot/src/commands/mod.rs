@@ -66,5 +66,6 @@ pub fn create_options(f: &CreateFlags) -> CreateOptions {
         no_pivot: f.no_pivot,
         no_new_keyring: f.no_new_keyring,
         preserve_fds: f.preserve_fds,
+        pidfd_socket: f.pidfd_socket.clone(),
     }
 }

@@ -1,0 +1,165 @@
+//! Process plumbing: --pidfd-socket (create, run, exec) and socket
+//! activation (LISTEN_FDS / LISTEN_PID) passed through to the container.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::process::Command;
+
+use crate::harness::{pivot_bin, tests, Scratch};
+
+tests![
+    pidfd_socket_on_create,
+    pidfd_socket_on_exec,
+    listen_fds_reach_the_container,
+];
+
+/// Receive one fd sent with SCM_RIGHTS, and the message text.
+fn recv_fd(sock: RawFd) -> (String, OwnedFd) {
+    let mut data = [0u8; 64];
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let mut cbuf = [0u64; 8];
+    // SAFETY: a zeroed msghdr is valid; the buffers outlive the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cbuf);
+    // SAFETY: msg points at live buffers.
+    let n = unsafe { libc::recvmsg(sock, &mut msg, 0) };
+    assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
+    // SAFETY: walking the control data the kernel filled.
+    let fd = unsafe {
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        assert!(!cmsg.is_null(), "no fd was sent");
+        OwnedFd::from_raw_fd(std::ptr::read_unaligned(
+            libc::CMSG_DATA(cmsg).cast::<RawFd>(),
+        ))
+    };
+    (
+        String::from_utf8_lossy(&data[..n as usize]).into_owned(),
+        fd,
+    )
+}
+
+/// The pid a pidfd refers to, from its fdinfo.
+fn pidfd_pid(fd: &OwnedFd) -> i32 {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))
+        .expect("not a pidfd")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn listen(
+    s: &Scratch,
+    name: &str,
+) -> (
+    std::path::PathBuf,
+    std::thread::JoinHandle<(String, OwnedFd)>,
+) {
+    let path = s.path(name);
+    let listener = UnixListener::bind(&path).unwrap();
+    let h = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        recv_fd(conn.as_raw_fd())
+    });
+    (path, h)
+}
+
+fn pidfd_socket_on_create(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let id = s.id("pidfd");
+    let (sock, got) = listen(s, "pidfd.sock");
+    s.pivot(&[
+        OsStr::new("create"),
+        OsStr::new("--pidfd-socket"),
+        sock.as_os_str(),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(&id),
+    ])
+    .ok();
+    let (_, fd) = got.join().unwrap();
+    let state = s.state(&id);
+    assert_eq!(
+        pidfd_pid(&fd) as i64,
+        state["pid"].as_i64().unwrap(),
+        "{state}"
+    );
+}
+
+fn pidfd_socket_on_exec(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let id = s.id("pidfdx");
+    s.create_started(&bundle.dir, &id);
+    let (sock, got) = listen(s, "pidfd-exec.sock");
+    let pid_file = s.path("pidfd-exec.pid");
+    s.pivot(&[
+        OsStr::new("exec"),
+        OsStr::new("-d"),
+        OsStr::new("--pidfd-socket"),
+        sock.as_os_str(),
+        OsStr::new("--pid-file"),
+        pid_file.as_os_str(),
+        OsStr::new(&id),
+        OsStr::new("/probe"),
+        OsStr::new("sleep"),
+        OsStr::new("30"),
+    ])
+    .ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    s.remember_pid(pid);
+    let (_, fd) = got.join().unwrap();
+    assert_eq!(pidfd_pid(&fd), pid);
+}
+
+/// systemd-style socket activation: LISTEN_FDS=1 with LISTEN_PID naming
+/// the runtime itself; the container gets fd 3 and LISTEN_FDS=1,
+/// LISTEN_PID=1.
+fn listen_fds_reach_the_container(s: &Scratch) {
+    let bundle = s.bundle(&["/bin/sh", "-c", "/probe env; /probe fds"]);
+    let id = s.id("listen");
+    let passed = s.path("activation-file");
+    std::fs::write(&passed, "x").unwrap();
+    let out = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" \"$@\" 3<\"$PASSED\"")
+        .arg(pivot_bin().expect("PIVOT_BIN"))
+        .args([OsStr::new("--root"), s.root.as_os_str(), OsStr::new("run")])
+        .args([
+            OsStr::new("--bundle"),
+            bundle.dir.as_os_str(),
+            OsStr::new(&id),
+        ])
+        .env("PASSED", &passed)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lines = text.lines();
+    let env: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(env["LISTEN_FDS"], "1", "{env}");
+    assert_eq!(env["LISTEN_PID"], "1", "{env}");
+    let fds: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let fd3 = fds.as_array().unwrap().iter().find(|f| f["fd"] == 3);
+    let target = fd3.and_then(|f| f["target"].as_str()).unwrap_or("");
+    assert!(
+        target.contains("activation-file"),
+        "fd 3 is not the activation fd: {fds}"
+    );
+}
