@@ -230,7 +230,7 @@ fn rootless_true_is_refused(s: &Scratch) {
 }
 
 /// A fresh file in the scratch dir, opened read-only, with a unique name.
-fn fd3_file(s: &Scratch) -> (File, String) {
+pub(crate) fn fd3_file(s: &Scratch) -> (File, String) {
     let path = s.path("preserved-fd-");
     std::fs::write(&path, "preserved\n").unwrap();
     let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -241,7 +241,7 @@ fn fd3_file(s: &Scratch) -> (File, String) {
 /// close-on-exec), stdin from /dev/null and stdout/stderr into files (a
 /// container inherits them). Stdout is read back when the runtime exits,
 /// or later from the returned path.
-fn pivot_with_fd3(s: &Scratch, fd3: &File, args: &[&OsStr]) -> (Out, std::path::PathBuf) {
+pub(crate) fn pivot_with_fd3(s: &Scratch, fd3: &File, args: &[&OsStr]) -> (Out, std::path::PathBuf) {
     let bin = pivot_bin().expect("PIVOT_BIN");
     let mut all: Vec<OsString> = vec!["--root".into(), s.root.clone().into()];
     all.extend(args.iter().map(|a| a.to_os_string()));
@@ -317,7 +317,7 @@ fn fd_entry(fds: &Value, n: u64) -> Option<Value> {
 }
 
 #[track_caller]
-fn assert_fd3_is(fds: &Value, name: &str) {
+pub(crate) fn assert_fd3_is(fds: &Value, name: &str) {
     let entry = fd_entry(fds, 3).unwrap_or_else(|| panic!("no fd 3 inside: {fds}"));
     let target = entry["target"].as_str().unwrap_or_default();
     assert!(

@@ -174,6 +174,13 @@ fn preserve_fds_passes_fd_3(s: &Scratch) {
         !fds.as_array().unwrap().iter().any(|f| f["fd"] == 3),
         "fd 3 leaked: {fds}"
     );
+    // With --preserve-fds 1 the caller's fd 3 is the process's fd 3.
+    let (file, name) = crate::cli::fd3_file(s);
+    let words = ["exec", "--preserve-fds", "1", &id, "/probe", "fds"];
+    let args: Vec<&std::ffi::OsStr> = words.iter().map(std::ffi::OsStr::new).collect();
+    let (out, _) = crate::cli::pivot_with_fd3(s, &file, &args);
+    let fds = out.ok().json();
+    crate::cli::assert_fd3_is(&fds, &name);
 }
 
 fn same_cgroup_as_the_init(s: &Scratch) {
