@@ -241,7 +241,11 @@ pub(crate) fn fd3_file(s: &Scratch) -> (File, String) {
 /// close-on-exec), stdin from /dev/null and stdout/stderr into files (a
 /// container inherits them). Stdout is read back when the runtime exits,
 /// or later from the returned path.
-pub(crate) fn pivot_with_fd3(s: &Scratch, fd3: &File, args: &[&OsStr]) -> (Out, std::path::PathBuf) {
+pub(crate) fn pivot_with_fd3(
+    s: &Scratch,
+    fd3: &File,
+    args: &[&OsStr],
+) -> (Out, std::path::PathBuf) {
     let bin = pivot_bin().expect("PIVOT_BIN");
     let mut all: Vec<OsString> = vec!["--root".into(), s.root.clone().into()];
     all.extend(args.iter().map(|a| a.to_os_string()));
