@@ -32,6 +32,7 @@ mod namespaces;
 mod parallel;
 mod plumbing;
 mod process;
+mod resources;
 mod run;
 mod runtime;
 mod seccomp;
@@ -70,6 +71,7 @@ fn main() {
         ("attrs", attrs::TESTS),
         ("hooks", hooks::TESTS),
         ("seccomp", seccomp::TESTS),
+        ("resources", resources::TESTS),
     ];
     let trials = modules
         .iter()

@@ -12,6 +12,7 @@ tests![
     pidfd_socket_on_create,
     pidfd_socket_on_exec,
     listen_fds_reach_the_container,
+    notify_socket_passes_ready_on,
 ];
 
 /// Receive one fd sent with SCM_RIGHTS, and the message text.
@@ -161,5 +162,55 @@ fn listen_fds_reach_the_container(s: &Scratch) {
     assert!(
         target.contains("activation-file"),
         "fd 3 is not the activation fd: {fds}"
+    );
+}
+
+/// sd_notify: with NOTIFY_SOCKET set, the container gets a socket of
+/// pivot's at /run/notify/notify.sock; `run -d` returns once the container
+/// sent READY=1, which arrives at the caller's socket with MAINPID.
+fn notify_socket_passes_ready_on(s: &Scratch) {
+    let bundle = s.bundle(&[
+        "/bin/sh",
+        "-c",
+        "sleep 0.2; /probe notify READY=1 >/dev/null; /probe sleep 30",
+    ]);
+    let id = s.id("notify");
+    let host = s.path("host-notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&host).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let out = Command::new(pivot_bin().expect("PIVOT_BIN"))
+        .args([
+            OsStr::new("--root"),
+            s.root.as_os_str(),
+            OsStr::new("run"),
+            OsStr::new("-d"),
+        ])
+        .args([
+            OsStr::new("--bundle"),
+            bundle.dir.as_os_str(),
+            OsStr::new(&id),
+        ])
+        .env("NOTIFY_SOCKET", &host)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(out.success(), "run -d failed");
+    // runc sends the container's message and MAINPID as two datagrams.
+    let mut msg = String::new();
+    for _ in 0..2 {
+        let mut buf = [0u8; 512];
+        let n = sock
+            .recv(&mut buf)
+            .expect("no READY=1 reached the caller's socket");
+        msg.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let pid = s.state(&id)["pid"].as_i64().unwrap();
+    assert!(msg.lines().any(|l| l == "READY=1"), "{msg:?}");
+    assert!(
+        msg.lines().any(|l| l == format!("MAINPID={pid}")),
+        "{msg:?}"
     );
 }

@@ -140,6 +140,23 @@ impl Runtime {
             opts.preserve_fds += listen;
         }
         let opts = &opts;
+        let notify = process::notify::host_socket().is_some();
+        if notify {
+            let state_dir = StateDir::new(&self.root, id).dir;
+            let m = process::notify::container_mount(&state_dir);
+            plan.mounts.push(spec::PlannedMount {
+                index: plan.mounts.len(),
+                destination: m.destination.clone(),
+                kind: "bind".into(),
+                source: m.source.clone().unwrap_or_default(),
+                options: spec::mountopts::parse(&m.options),
+                uid_mappings: Vec::new(),
+                gid_mappings: Vec::new(),
+            });
+            plan.process
+                .env
+                .push(format!("NOTIFY_SOCKET={}", process::notify::IN_CONTAINER));
+        }
         let missing = caps::unavailable(plan.process.capabilities.as_ref(), caps::last_cap());
         if !missing.is_empty() {
             (self.warn)(&format!(
@@ -196,6 +213,9 @@ impl Runtime {
             0,
         )?;
         sys::mkfifoat(dirfd.as_fd(), state::FIFO, 0o622)?;
+        if process::notify::host_socket().is_some() {
+            sys::mkdirat(dirfd.as_fd(), process::notify::DIR, 0o755)?;
+        }
         let fifo = sys::openat(dirfd.as_fd(), state::FIFO, libc::O_PATH, 0)?;
         // Writable by the init whatever user it has become (past umask).
         sys::fchmod(fifo.as_fd(), 0o622)?;
@@ -207,7 +227,12 @@ impl Runtime {
             .as_ref()
             .and_then(|l| l.cgroups_path.as_deref());
         *dirs = cgroups::plan_dirs(&hierarchies, &own, cgroups_path, &plan.id)?;
+        let limits = cgroups::resources::Limits::parse(
+            plan.spec.linux.as_ref().and_then(|l| l.resources.as_ref()),
+        )?;
+        cgroups::resources::check_host(&limits, dirs)?;
         cgroups::create(dirs).ctx("linux.cgroupsPath")?;
+        cgroups::resources::apply(&limits, dirs, cgroups::resources::Apply::CREATE)?;
         let idmaps = idmap_namespaces(plan)?;
         let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
             Some(v) => Some(crate::seccomp::compile(v)?),
@@ -225,7 +250,8 @@ impl Runtime {
             console,
         };
         let init = process::spawn(plan, &init_opts, dirs)?;
-        let saved = saved_state(plan, &init, dirs);
+        let mut saved = saved_state(plan, &init, dirs);
+        saved.notify_socket = process::notify::host_socket().is_some();
         let r = sd
             .save(&saved)
             .and_then(|_| match &opts.pid_file {
@@ -260,7 +286,16 @@ impl Runtime {
                 ))
             }
         }
+        // With sd_notify passthrough, start returns once the container
+        // said READY=1 (and passed it on), as runc's does.
+        let notify = match (saved.notify_socket, process::notify::host_socket()) {
+            (true, Some(host)) => Some((process::notify::listen(&sd.dir)?, host)),
+            _ => None,
+        };
         release_init(&sd, &saved)?;
+        if let Some((sock, host)) = notify {
+            process::notify::forward_ready(&sock, &host, saved.pid, || state::init_alive(&saved))?;
+        }
         if let Some(h) = saved.config.hooks.as_ref() {
             let state = saved_hook_state(&saved, "running");
             hooks::run_all_warn("poststart", &h.poststart, &state, self.warn);
@@ -280,7 +315,9 @@ impl Runtime {
         if state::status(&sd, &saved) == Status::Stopped {
             return Err(Error::new(ErrorKind::InvalidState, "container not running"));
         }
-        if all {
+        if all && sig == libc::SIGKILL && cgroups::kill_all(&saved.cgroups)? {
+            Ok(())
+        } else if all {
             signal_all(&saved, sig)
         } else {
             signal_init(&saved, sig)
@@ -590,6 +627,7 @@ fn saved_state(plan: &Plan, init: &Init, dirs: &[CgroupDir]) -> Saved {
         cgroups: dirs.to_vec(),
         namespaces,
         config: plan.spec.clone(),
+        notify_socket: false,
     }
 }
 
@@ -785,6 +823,139 @@ fn wait_forwarding(init_pid: i32, proxy: Option<&process::tty::Proxy>) -> Result
             }
         } else if sig != libc::SIGCHLD && sig != libc::SIGURG {
             let _ = sys::kill(init_pid, sig);
+        }
+    }
+}
+
+/// The cgroup operations: pause, resume, ps, update, events.
+impl Runtime {
+    /// Freeze every process of a running container (`pause`).
+    pub fn pause(&self, id: &str) -> Result<()> {
+        let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+        match state::status(&sd, &saved) {
+            Status::Running | Status::Created => {}
+            Status::Paused => {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    "container is already paused",
+                ))
+            }
+            Status::Stopped => {
+                return Err(Error::new(ErrorKind::InvalidState, "container not running"))
+            }
+        }
+        cgroups::freezer::set(&saved.cgroups, true)
+    }
+
+    /// Thaw a paused container (`resume`).
+    pub fn resume(&self, id: &str) -> Result<()> {
+        let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+        if state::status(&sd, &saved) != Status::Paused {
+            return Err(Error::new(ErrorKind::InvalidState, "container not paused"));
+        }
+        cgroups::freezer::set(&saved.cgroups, false)
+    }
+
+    /// The host pids of the container's processes (`ps`).
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
+        let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+        if state::status(&sd, &saved) == Status::Stopped {
+            return Err(Error::new(ErrorKind::InvalidState, "container not running"));
+        }
+        cgroups::pids(&saved.cgroups)
+    }
+
+    /// `update`: merge `patch` (LinuxResources JSON: memory, cpu, pids,
+    /// blockIO, ...; each object merged key by key) into the saved
+    /// config's linux.resources, check the result, apply it and save it.
+    /// Device rules are not updated (as runc). Nothing is written when
+    /// the check fails; when the kernel refuses a value midway, the
+    /// previous limits are written back.
+    pub fn update(&self, id: &str, patch: &serde_json::Value) -> Result<()> {
+        use cgroups::resources::{self as res, Apply, Limits};
+        let (sd, _lock, mut saved) = StateDir::open_locked(&self.root, id)?;
+        if state::status(&sd, &saved) == Status::Stopped {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "cannot update a stopped container",
+            ));
+        }
+        let serde_json::Value::Object(patch) = patch else {
+            return Err(Error::invalid(
+                "linux.resources: the update must be a JSON object",
+            ));
+        };
+        let mut config = saved.config.clone();
+        let linux = config.linux.get_or_insert_with(Default::default);
+        let resources = linux.resources.get_or_insert_with(Default::default);
+        let old = resources.clone();
+        for (k, v) in patch {
+            if k == "devices" || v.is_null() {
+                continue;
+            }
+            match (resources.other.get_mut(k), v) {
+                (Some(serde_json::Value::Object(cur)), serde_json::Value::Object(new)) => {
+                    for (nk, nv) in new {
+                        cur.insert(nk.clone(), nv.clone());
+                    }
+                }
+                _ => {
+                    resources.other.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let limits = Limits::parse(Some(resources))?;
+        res::check_host(&limits, &saved.cgroups)?;
+        if let Err(e) = res::apply(&limits, &saved.cgroups, Apply::UPDATE) {
+            if let Ok(prev) = Limits::parse(Some(&old)) {
+                let _ = res::apply(&prev, &saved.cgroups, Apply::UPDATE);
+            }
+            return Err(e);
+        }
+        saved.config = config;
+        sd.save(&saved)
+    }
+
+    /// `events`: with `stats_only` one stats event; else a stats event
+    /// every `interval` and an oom event whenever the OOM-kill counter
+    /// rises, until the container stops.
+    pub fn events(
+        &self,
+        id: &str,
+        interval: std::time::Duration,
+        stats_only: bool,
+        emit: &mut dyn FnMut(&serde_json::Value),
+    ) -> Result<()> {
+        use serde_json::json;
+        let saved = {
+            let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+            if state::status(&sd, &saved) == Status::Stopped {
+                return Err(Error::new(ErrorKind::InvalidState, "container not running"));
+            }
+            saved
+        };
+        let stats = |saved: &Saved| json!({"type": "stats", "id": id, "data": cgroups::stats::stats(&saved.cgroups)});
+        if stats_only {
+            emit(&stats(&saved));
+            return Ok(());
+        }
+        let tick = std::time::Duration::from_millis(100).min(interval);
+        let mut ooms = cgroups::stats::oom_kills(&saved.cgroups);
+        let mut next = std::time::Instant::now();
+        loop {
+            let now = cgroups::stats::oom_kills(&saved.cgroups);
+            if now > ooms {
+                ooms = now;
+                emit(&json!({"type": "oom", "id": id}));
+            }
+            if !state::init_alive(&saved) {
+                return Ok(());
+            }
+            if std::time::Instant::now() >= next {
+                emit(&stats(&saved));
+                next += interval;
+            }
+            std::thread::sleep(tick);
         }
     }
 }

@@ -44,6 +44,17 @@ pub fn write(path: &OsStr, text: &OsStr) -> Result<Value> {
     Ok(json!({"path": shown.to_string(), "ok": true}))
 }
 
+/// The `notify` subcommand: send TEXT as one datagram to $NOTIFY_SOCKET,
+/// as sd_notify(3) does; {"socket","ok"}.
+pub fn notify(text: &OsStr) -> Result<Value> {
+    let path = std::env::var("NOTIFY_SOCKET")
+        .map_err(|_| crate::error::ProbeError::new("NOTIFY_SOCKET is not set".to_string()))?;
+    let sock = std::os::unix::net::UnixDatagram::unbound().context("socket".to_string())?;
+    sock.send_to(text.as_bytes(), &path)
+        .context(format!("send to {path}"))?;
+    Ok(json!({"socket": path, "ok": true}))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,10 @@
 //! exit 2. It makes no name-service lookups and loads nothing dynamically, so
 //! it runs as a static binary in a bare busybox rootfs.
 
+mod alloc;
 mod error;
 mod fileops;
+mod hunt;
 mod mountinfo;
 mod proc_status;
 mod process;
@@ -54,6 +56,13 @@ Prints one JSON document on stdout; on failure {\"error\": ...} and exit 1.
   mkdir PATH         mkdir(PATH, 0755): path, ok, errno (exit 0 either way)
   syscall NAME [N..] one integer-argument syscall (getsid, personality, ...
                      or a number): syscall, args, ret, errno (exit 0)
+  alloc MIB          allocate and touch MIB MiB of memory (for OOM tests)
+  exe-hunt DIR SECS  (escape tests, inside a container only) hold
+                     /proc/<pid>/exe of other processes until DIR/stop,
+                     then try them for writing; report in DIR/report.json
+  ptrace-hunt DIR SECS  (escape tests, inside a container only) try
+                     PTRACE_SEIZE on other processes until DIR/stop and
+                     report what /proc shows of them
 ";
 
 fn main() -> ExitCode {
@@ -121,6 +130,16 @@ fn run(command: &str, args: &[OsString]) -> Result<Option<Value>> {
             syscalls::mkdir(path)?
         }
         "syscall" => syscalls::syscall(args)?,
+        "alloc" => {
+            let [mib] = exactly(command, args, "MIB")?;
+            alloc::alloc(parse_arg::<usize>(command, mib)?)
+        }
+        "exe-hunt" => hunt::exe_hunt(args)?,
+        "ptrace-hunt" => hunt::ptrace_hunt(args)?,
+        "notify" => {
+            let [text] = exactly(command, args, "TEXT")?;
+            fileops::notify(text)?
+        }
         "exit" => {
             let [status] = exactly(command, args, "N")?;
             std::process::exit(parse_arg::<i32>(command, status)?)

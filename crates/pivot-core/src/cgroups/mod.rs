@@ -6,6 +6,11 @@ use crate::error::{Context, Error, ErrorKind, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub mod devices;
+pub mod freezer;
+pub mod resources;
+pub mod stats;
+
 /// One mounted cgroup hierarchy.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Hierarchy {
@@ -373,19 +378,28 @@ fn rmdir_retry(dir: &Path) -> Result<()> {
     ))
 }
 
-/// Whether the container's cgroup is frozen (v1 freezer or v2 cgroup.freeze).
-pub fn is_frozen(dirs: &[CgroupDir]) -> bool {
-    for d in dirs {
-        if d.hierarchy.has("freezer") {
-            let s = std::fs::read_to_string(d.path().join("freezer.state")).unwrap_or_default();
-            return s.trim() == "FROZEN";
-        }
-        if d.hierarchy.is_v2() && d.hierarchy.root == "/" && d.hierarchy.mount.ends_with("cgroup") {
-            let s = std::fs::read_to_string(d.path().join("cgroup.freeze")).unwrap_or_default();
-            return s.trim() == "1";
-        }
+/// SIGKILL every process of the container through cgroup2's cgroup.kill
+/// (Linux 5.14+), which also catches processes forking meanwhile; false
+/// where there is none (v1 only, older kernels).
+pub fn kill_all(dirs: &[CgroupDir]) -> Result<bool> {
+    let Some(d) = dirs
+        .iter()
+        .find(|d| d.hierarchy.is_v2() && d.path() != d.hierarchy.mount)
+    else {
+        return Ok(false);
+    };
+    let file = d.path().join("cgroup.kill");
+    if !file.exists() {
+        return Ok(false);
     }
-    false
+    write_file(&file, "1").context_cg(&d.hierarchy)?;
+    Ok(true)
+}
+
+/// Whether the container's cgroup is frozen (v1 freezer.state, or the
+/// cgroup2 tree's cgroup.freeze).
+pub fn is_frozen(dirs: &[CgroupDir]) -> bool {
+    freezer::frozen(dirs)
 }
 
 #[cfg(test)]

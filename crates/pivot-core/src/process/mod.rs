@@ -7,6 +7,7 @@ pub mod channel;
 pub mod exec;
 pub mod idmap;
 pub mod init;
+pub mod notify;
 pub mod procfs;
 pub mod rlimits;
 pub mod spawn;

@@ -37,6 +37,9 @@ pub struct Saved {
     pub namespaces: BTreeMap<String, String>,
     /// The spec the container was created from (hooks, exec defaults).
     pub config: crate::spec::Spec,
+    /// The container got pivot's sd_notify socket (NOTIFY_SOCKET at create).
+    #[serde(default)]
+    pub notify_socket: bool,
 }
 
 /// The container's status, as runc reports it.

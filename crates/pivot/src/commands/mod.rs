@@ -2,14 +2,19 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
 mod list;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use crate::cli::{Cli, Command, CreateFlags, Global};
 use pivot_core::{CreateOptions, Error, Result, Runtime};
@@ -36,6 +41,19 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Delete { force, id } => ("delete", Some(id), delete::run(&rt, id, *force)),
         Command::List { format, quiet } => ("list", None, list::run(&rt, *format, *quiet)),
         Command::Features => ("features", None, features::run()),
+        Command::Pause { id } => ("pause", Some(id), pause::run(&rt, id)),
+        Command::Resume { id } => ("resume", Some(id), resume::run(&rt, id)),
+        Command::Ps {
+            format,
+            id,
+            ps_args,
+        } => ("ps", Some(id), ps::run(&rt, *format, id, ps_args)),
+        Command::Update { flags, id } => ("update", Some(id), update::run(&rt, flags, id)),
+        Command::Events {
+            stats,
+            interval,
+            id,
+        } => ("events", Some(id), events::run(&rt, *stats, interval, id)),
     };
     r.map_err(|e| match id {
         Some(id) => e.context(format!("{name} {id:?}")),

@@ -1,0 +1,448 @@
+//! `exe-hunt` and `ptrace-hunt`: an attacker inside a test container, for
+//! the escape tests (CVE-2019-5736, CVE-2016-9962).
+//!
+//! Both loop over /proc looking at every other process the container can
+//! see (the runtime joining the container, or a created container's init
+//! before it execs, among the container's own programs) until `DIR/stop`
+//! exists or SECONDS pass, and report what they could reach. `DIR/ready`
+//! is made once the first scan is done; the report is printed and also
+//! written to `DIR/report.json` (made under another name and renamed, so
+//! a reader never sees half of it).
+//!
+//! Nothing found is ever written to: "writable" means an open with
+//! O_WRONLY (no O_TRUNC, no O_CREAT) succeeded, and that fd is closed at
+//! once; only executables of processes that are not the container's own
+//! programs (by comm) are tried. A traced process is stopped only while
+//! /proc is read, then detached. Run them only inside a test container:
+//! on the host they would go for the host's processes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{CString, OsString};
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Map, Value};
+
+use crate::error::{errno_name, io_error_name, Context, ProbeError, Result};
+
+/// At most this many distinct executables are held open.
+const MAX_HANDLES: usize = 64;
+/// At most this many processes are reported per kind of outcome.
+const MAX_REPORTED: usize = 64;
+/// Write attempts on the held handles once hunting stops, and their pace:
+/// the runtime that was caught may still be exiting.
+const WRITE_TRIES: usize = 20;
+const WRITE_PAUSE: Duration = Duration::from_millis(50);
+/// How long a seized process is given to stop.
+const STOP_WAIT: Duration = Duration::from_secs(1);
+/// The container's own programs: not what the hunters are after.
+const OWN_COMMS: &[&str] = &["probe", "sh", "sleep", "busybox"];
+
+/// DIR and SECONDS from the arguments.
+fn parse(command: &str, args: &[OsString]) -> Result<(PathBuf, Duration)> {
+    let [dir, seconds] = args else {
+        return Err(ProbeError::new(format!(
+            "usage: probe {command} DIR SECONDS"
+        )));
+    };
+    let seconds: f64 = seconds
+        .to_str()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|s: &f64| s.is_finite() && *s > 0.0)
+        .ok_or_else(|| ProbeError::new(format!("{command}: bad SECONDS {seconds:?}")))?;
+    Ok((PathBuf::from(dir), Duration::from_secs_f64(seconds)))
+}
+
+/// The pids in /proc other than this process, ascending.
+fn other_pids() -> Vec<i32> {
+    let own = std::process::id() as i32;
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|&p| p != own)
+                .collect()
+        })
+        .unwrap_or_default();
+    pids.sort_unstable();
+    pids
+}
+
+fn comm(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|c| c.trim_end().to_string())
+        .unwrap_or_else(|_| "?".to_string())
+}
+
+fn last_errno() -> String {
+    errno_name(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+}
+
+fn open_raw(path: &str, flags: i32) -> std::result::Result<OwnedFd, String> {
+    let c = CString::new(path).map_err(|_| "EINVAL".to_string())?;
+    // SAFETY: a valid NUL-terminated path; the fd returned is ours.
+    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(last_errno());
+    }
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn type_name(mode: u32) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFDIR => "dir",
+        libc::S_IFREG => "file",
+        libc::S_IFLNK => "symlink",
+        libc::S_IFCHR => "char",
+        libc::S_IFBLK => "block",
+        libc::S_IFIFO => "fifo",
+        libc::S_IFSOCK => "socket",
+        _ => "unknown",
+    }
+}
+
+fn touch(dir: &Path, name: &str) -> Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .open(dir.join(name))
+        .map(drop)
+        .context(format!("create {}", dir.join(name).display()))
+}
+
+fn stopped(dir: &Path, deadline: Instant) -> bool {
+    Instant::now() >= deadline || dir.join("stop").exists()
+}
+
+/// Prints nothing itself: writes `DIR/report.json` and returns the report.
+fn finish(dir: &Path, report: Value) -> Result<Value> {
+    let tmp = dir.join(format!(".report.{}", std::process::id()));
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(&tmp)
+        .context(format!("create {}", tmp.display()))?;
+    writeln!(f, "{report}").context(format!("write {}", tmp.display()))?;
+    drop(f);
+    std::fs::rename(&tmp, dir.join("report.json")).context("rename report.json")?;
+    Ok(report)
+}
+
+/// Counts per comm of an outcome, with the first few pids.
+#[derive(Default)]
+struct Tally(BTreeMap<String, (u64, BTreeSet<i32>)>);
+
+impl Tally {
+    fn add(&mut self, key: String, pid: i32) {
+        let entry = self.0.entry(key).or_default();
+        entry.0 += 1;
+        if entry.1.len() < 8 {
+            entry.1.insert(pid);
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        let map: Map<String, Value> = self
+            .0
+            .iter()
+            .take(MAX_REPORTED)
+            .map(|(k, (n, pids))| (k.clone(), json!({"count": n, "pids": pids})))
+            .collect();
+        Value::Object(map)
+    }
+}
+
+/// One executable reached through /proc/<pid>/exe.
+struct Held {
+    fd: OwnedFd,
+    pid: i32,
+    comm: String,
+    target: String,
+    dev: u64,
+    ino: u64,
+    readonly: bool,
+    /// null until tried; "ok" once an O_WRONLY open succeeded, else the
+    /// last errno.
+    write: Value,
+}
+
+/// The `exe-hunt DIR SECONDS` subcommand (CVE-2019-5736): opens
+/// /proc/<pid>/exe of every other process (O_PATH), keeps one handle per
+/// executable, and once hunting stops tries each for writing through
+/// /proc/self/fd. Reports {scans, seen, denied, handles}.
+pub fn exe_hunt(args: &[OsString]) -> Result<Value> {
+    let (dir, limit) = parse("exe-hunt", args)?;
+    let deadline = Instant::now() + limit;
+    let mut held: Vec<Held> = Vec::new();
+    let mut seen = Tally::default();
+    let mut denied = Tally::default();
+    let mut scans: u64 = 0;
+    loop {
+        for pid in other_pids() {
+            let name = comm(pid);
+            match open_raw(&format!("/proc/{pid}/exe"), libc::O_PATH) {
+                Ok(fd) => {
+                    let Ok(meta) = std::fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                    else {
+                        continue;
+                    };
+                    if held
+                        .iter()
+                        .any(|h| h.dev == meta.dev() && h.ino == meta.ino())
+                        || held.len() >= MAX_HANDLES
+                    {
+                        continue;
+                    }
+                    let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                        .map(|t| t.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    // SAFETY: a zeroed statvfs is valid; fstatvfs fills it.
+                    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+                    // SAFETY: a valid fd and a writable statvfs.
+                    let rc = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut vfs) };
+                    let readonly = rc == 0 && vfs.f_flag & libc::ST_RDONLY != 0;
+                    seen.add(name.clone(), pid);
+                    held.push(Held {
+                        fd,
+                        pid,
+                        comm: name,
+                        target,
+                        dev: meta.dev(),
+                        ino: meta.ino(),
+                        readonly,
+                        write: Value::Null,
+                    });
+                }
+                // Gone meanwhile.
+                Err(e) if e == "ENOENT" || e == "ESRCH" => {}
+                Err(e) => denied.add(format!("{name}: {e}"), pid),
+            }
+        }
+        scans += 1;
+        if scans == 1 {
+            touch(&dir, "ready")?;
+        }
+        if stopped(&dir, deadline) {
+            break;
+        }
+    }
+    for _ in 0..WRITE_TRIES {
+        for h in held
+            .iter_mut()
+            .filter(|h| h.write != "ok" && !OWN_COMMS.contains(&h.comm.as_str()))
+        {
+            let path = format!("/proc/self/fd/{}", h.fd.as_raw_fd());
+            h.write = match open_raw(&path, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY) {
+                Ok(fd) => {
+                    drop(fd);
+                    json!("ok")
+                }
+                Err(e) => json!(e),
+            };
+        }
+        std::thread::sleep(WRITE_PAUSE);
+    }
+    let handles: Vec<Value> = held
+        .iter()
+        .map(|h| {
+            json!({
+                "pid": h.pid,
+                "comm": h.comm,
+                "target": h.target,
+                "dev": h.dev,
+                "ino": h.ino,
+                "readonly": h.readonly,
+                "write": h.write,
+            })
+        })
+        .collect();
+    finish(
+        &dir,
+        json!({
+            "scans": scans,
+            "seen": seen.to_json(),
+            "denied": denied.to_json(),
+            "handles": handles,
+        }),
+    )
+}
+
+/// The mount id (`mnt_id:` in /proc/<pid>/fdinfo/<fd>) of an fd.
+fn mnt_id(pid: i32, fd: u32) -> Value {
+    match std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")) {
+        Ok(info) => info
+            .lines()
+            .find_map(|l| l.strip_prefix("mnt_id:"))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(Value::Null, Value::from),
+        Err(e) => json!({"errno": io_error_name(&e)}),
+    }
+}
+
+/// The ids of the mounts in the mount namespace of `pid`.
+fn mount_ids(pid: i32) -> Value {
+    match std::fs::read_to_string(format!("/proc/{pid}/mountinfo")) {
+        Ok(info) => Value::Array(
+            info.lines()
+                .filter_map(|l| l.split(' ').next()?.parse::<u64>().ok())
+                .map(Value::from)
+                .collect(),
+        ),
+        Err(e) => json!({"errno": io_error_name(&e)}),
+    }
+}
+
+/// What /proc shows of `pid`: exe, cwd, root, the ids of the mounts in
+/// its mount namespace, and every fd with the type, device, inode and
+/// mount id of what it names (stat through the magic link). An fd whose
+/// mount is not in the process's mount namespace names something outside
+/// the container's mount tree.
+fn reach(pid: i32) -> Value {
+    let link = |name: &str| -> Value {
+        match std::fs::read_link(format!("/proc/{pid}/{name}")) {
+            Ok(t) => json!(t.to_string_lossy()),
+            Err(e) => json!({"errno": io_error_name(&e)}),
+        }
+    };
+    let exe = match std::fs::metadata(format!("/proc/{pid}/exe")) {
+        Ok(m) => json!({"target": link("exe"), "dev": m.dev(), "ino": m.ino()}),
+        Err(e) => json!({"errno": io_error_name(&e)}),
+    };
+    let fds = match std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        Err(e) => json!({"errno": io_error_name(&e)}),
+        Ok(d) => {
+            let mut numbers: Vec<u32> = d
+                .filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .collect();
+            numbers.sort_unstable();
+            let list: Vec<Value> = numbers
+                .into_iter()
+                .map(|n| {
+                    let path = format!("/proc/{pid}/fd/{n}");
+                    let target = std::fs::read_link(&path)
+                        .map(|t| t.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let mut entry = json!({"fd": n, "target": target, "mnt_id": mnt_id(pid, n)});
+                    match std::fs::metadata(&path) {
+                        Ok(m) => {
+                            entry["type"] = json!(type_name(m.mode()));
+                            entry["dev"] = json!(m.dev());
+                            entry["ino"] = json!(m.ino());
+                        }
+                        Err(e) => entry["type"] = json!({"errno": io_error_name(&e)}),
+                    }
+                    entry
+                })
+                .collect();
+            Value::Array(list)
+        }
+    };
+    json!({
+        "exe": exe,
+        "cwd": link("cwd"),
+        "root": link("root"),
+        "mounts": mount_ids(pid),
+        "fds": fds,
+    })
+}
+
+/// PTRACE_SEIZE `pid`; on success stop it (PTRACE_INTERRUPT), read what
+/// /proc shows of it while it cannot exec, and detach. On failure, read
+/// what /proc shows of it anyway, and its comm after that.
+fn try_trace(pid: i32) -> Value {
+    let null = std::ptr::null_mut::<libc::c_void>();
+    // SAFETY: ptrace requests with integer arguments only.
+    if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, null, null) } != 0 {
+        let attach = last_errno();
+        let seen = reach(pid);
+        // Read after /proc: if the process has exec'd by now, what was
+        // seen may be of its next program.
+        return json!({"attach": attach, "reach": seen, "comm_after": comm(pid)});
+    }
+    // SAFETY: as above, on a process we now trace.
+    let interrupted = unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, null, null) } == 0;
+    let mut stopped = false;
+    let end = Instant::now() + STOP_WAIT;
+    while interrupted && Instant::now() < end {
+        let mut status = 0;
+        // SAFETY: waitpid on a tracee with a valid status pointer.
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
+        if rc == pid {
+            stopped = libc::WIFSTOPPED(status);
+            break;
+        }
+        if rc < 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let comm_stopped = comm(pid);
+    let seen = reach(pid);
+    // SAFETY: detaching our own tracee; harmless if it is gone.
+    unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, null, null) };
+    json!({"attach": "ok", "stopped": stopped, "comm_stopped": comm_stopped, "reach": seen})
+}
+
+/// The `ptrace-hunt DIR SECONDS` subcommand (CVE-2016-9962): tries
+/// PTRACE_SEIZE once on every process whose comm is not one of the
+/// container's own programs (per pid and comm), and reports, for each,
+/// the attach outcome and what /proc shows of it (exe, cwd, root, fds
+/// with their types). Reports {scans, seen, attempts}.
+pub fn ptrace_hunt(args: &[OsString]) -> Result<Value> {
+    let (dir, limit) = parse("ptrace-hunt", args)?;
+    let deadline = Instant::now() + limit;
+    let mut tried: BTreeSet<(i32, String)> = BTreeSet::new();
+    let mut attempts: Vec<Value> = Vec::new();
+    let mut seen = Tally::default();
+    let mut scans: u64 = 0;
+    loop {
+        for pid in other_pids() {
+            let name = comm(pid);
+            if OWN_COMMS.contains(&name.as_str()) || name == "?" {
+                continue;
+            }
+            if !tried.insert((pid, name.clone())) {
+                continue;
+            }
+            seen.add(name.clone(), pid);
+            if attempts.len() < MAX_REPORTED {
+                let mut outcome = try_trace(pid);
+                outcome["pid"] = json!(pid);
+                outcome["comm"] = json!(name);
+                attempts.push(outcome);
+            }
+        }
+        scans += 1;
+        if scans == 1 {
+            touch(&dir, "ready")?;
+        }
+        if stopped(&dir, deadline) {
+            break;
+        }
+    }
+    finish(
+        &dir,
+        json!({"scans": scans, "seen": seen.to_json(), "attempts": attempts}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        assert!(exe_hunt(&[]).is_err());
+        assert!(ptrace_hunt(&["/tmp".into(), "x".into()]).is_err());
+        assert!(ptrace_hunt(&["/tmp".into(), "-1".into()]).is_err());
+    }
+}

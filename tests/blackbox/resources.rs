@@ -1,0 +1,676 @@
+//! `linux.resources` and the cgroup commands (pause, resume, ps, update,
+//! events): values land in the container's own cgroup files as the host
+//! sees them, the limits bite inside, bad values are refused before
+//! anything is made, and nothing is left after delete.
+//!
+//! Only cgroups named after this test's ids are read here; none is written.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::bundle::Bundle;
+use crate::harness::{pivot_bin, tests, Scratch, WAIT};
+use crate::host::{mount_points, wait_for};
+use crate::runtime::assert_error_mentions;
+
+tests![
+    limits_land_in_cgroup_files,
+    pids_limit_stops_a_fork_bomb,
+    memory_limit_oom_kills_and_events_reports_it,
+    events_stats_shape,
+    pause_freezes_and_resume_continues,
+    device_rules_apply_in_order,
+    update_changes_running_limits,
+    update_refuses_bad_values_whole,
+    update_of_stopped_container_fails,
+    ps_lists_container_processes,
+    bad_values_are_refused_before_create,
+    kernel_rejected_value_names_the_field,
+    missing_controller_is_a_clear_error,
+];
+
+fn other_runtime() -> bool {
+    let bin = pivot_bin().expect("PIVOT_BIN");
+    let name = bin.file_name().unwrap_or_default().to_string_lossy();
+    name == "runc" || name == "crun"
+}
+
+/// (v2, super options, mount, root) of each cgroup mount.
+fn mounts() -> Vec<(bool, Vec<String>, PathBuf, String)> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    info.lines()
+        .filter_map(|line| {
+            let (l, r) = line.split_once(" - ")?;
+            let l: Vec<&str> = l.split(' ').collect();
+            let r: Vec<&str> = r.split(' ').collect();
+            let v2 = match *r.first()? {
+                "cgroup" => false,
+                "cgroup2" => true,
+                _ => return None,
+            };
+            let opts = r.get(2)?.split(',').map(str::to_string).collect();
+            Some((v2, opts, PathBuf::from(l.get(4)?), l.get(3)?.to_string()))
+        })
+        .collect()
+}
+
+/// Whether the host runs controllers on cgroup v1.
+fn is_v1() -> bool {
+    mounts()
+        .iter()
+        .any(|(v2, o, _, _)| !v2 && o.iter().any(|o| o == "memory" || o == "pids"))
+}
+
+fn has_v1(controller: &str) -> bool {
+    mounts()
+        .iter()
+        .any(|(v2, o, _, _)| !v2 && o.iter().any(|o| o == controller))
+}
+
+/// The host dir of `pid`'s cgroup holding `controller` (v1), or its
+/// cgroup2 dir on a unified host.
+#[track_caller]
+fn cg_dir(pid: i32, controller: &str) -> PathBuf {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("proc cgroup");
+    let v1 = is_v1();
+    for (v2, opts, mount, root) in mounts() {
+        let wanted = if v1 {
+            !v2 && opts.iter().any(|o| o == controller)
+        } else {
+            v2
+        };
+        if !wanted {
+            continue;
+        }
+        for l in text.lines() {
+            let mut it = l.splitn(3, ':');
+            let (_, ctl, path) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
+            let matches = if v2 {
+                ctl.is_empty()
+            } else {
+                ctl.split(',').any(|c| c == controller)
+            };
+            if matches {
+                let rel = path.strip_prefix(root.as_str()).unwrap_or(path);
+                return mount.join(rel.trim_start_matches('/'));
+            }
+        }
+    }
+    panic!("no cgroup of {pid} holds {controller}");
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    let p = dir.join(file);
+    std::fs::read_to_string(&p)
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        .trim()
+        .to_string()
+}
+
+fn with_resources(s: &Scratch, args: &[&str], res: Value) -> (Bundle, PathBuf) {
+    let (bundle, result) = s.bundle_with_result(args);
+    bundle.edit(|c| {
+        let r = &mut c["linux"]["resources"];
+        for (k, v) in res.as_object().expect("object") {
+            r[k] = v.clone();
+        }
+    });
+    (bundle, result)
+}
+
+/// Every dir of the container's cgroups, for the after-delete check.
+fn all_dirs(pid: i32) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("proc cgroup");
+    let mut out = Vec::new();
+    for (v2, opts, mount, root) in mounts() {
+        for l in text.lines() {
+            let mut it = l.splitn(3, ':');
+            let (_, ctl, path) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
+            let m = if v2 {
+                ctl.is_empty()
+            } else {
+                !ctl.is_empty() && ctl.split(',').all(|c| opts.iter().any(|o| o == c))
+            };
+            if m {
+                let rel = path.strip_prefix(root.as_str()).unwrap_or(path);
+                let dir = mount.join(rel.trim_start_matches('/'));
+                assert_ne!(dir, mount, "process {pid} is in a root cgroup (exited?)");
+                out.push(dir);
+            }
+        }
+    }
+    out
+}
+
+fn stop_delete_gone(s: &Scratch, id: &str, dirs: &[PathBuf]) {
+    s.pivot(&["kill", id, "KILL"]);
+    s.wait_status(id, "stopped");
+    s.delete(id);
+    let left: Vec<&PathBuf> = dirs.iter().filter(|d| d.exists()).collect();
+    assert!(left.is_empty(), "cgroups left after delete: {left:?}");
+}
+
+const MIB: i64 = 1 << 20;
+
+fn limits_land_in_cgroup_files(s: &Scratch) {
+    let res = json!({
+        "memory": {"limit": 64 * MIB, "reservation": 32 * MIB, "swap": 96 * MIB},
+        "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
+        "pids": {"limit": 20},
+        "blockIO": {"weight": 300},
+        "hugepageLimits": [{"pageSize": "2MB", "limit": 4 * MIB}],
+    });
+    let (bundle, _) = with_resources(s, &["/probe", "sleep", "30"], res);
+    let id = s.id("res");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let check = std::panic::catch_unwind(|| {
+        if is_v1() {
+            let m = cg_dir(pid, "memory");
+            assert_eq!(read(&m, "memory.limit_in_bytes"), (64 * MIB).to_string());
+            assert_eq!(
+                read(&m, "memory.soft_limit_in_bytes"),
+                (32 * MIB).to_string()
+            );
+            if m.join("memory.memsw.limit_in_bytes").exists() {
+                assert_eq!(
+                    read(&m, "memory.memsw.limit_in_bytes"),
+                    (96 * MIB).to_string()
+                );
+            }
+            let c = cg_dir(pid, "cpu");
+            assert_eq!(read(&c, "cpu.shares"), "512");
+            assert_eq!(read(&c, "cpu.cfs_quota_us"), "50000");
+            assert_eq!(read(&c, "cpu.cfs_period_us"), "100000");
+            let cs = cg_dir(pid, "cpuset");
+            assert_eq!(read(&cs, "cpuset.cpus"), "0");
+            assert_eq!(read(&cs, "cpuset.mems"), "0");
+            assert_eq!(read(&cg_dir(pid, "pids"), "pids.max"), "20");
+            let b = cg_dir(pid, "blkio");
+            let w = ["blkio.bfq.weight", "blkio.weight"]
+                .into_iter()
+                .find(|f| b.join(f).exists())
+                .expect("a blkio weight file");
+            assert!(read(&b, w).contains("300"), "{w}: {}", read(&b, w));
+            let h = cg_dir(pid, "hugetlb");
+            assert_eq!(
+                read(&h, "hugetlb.2MB.limit_in_bytes"),
+                (4 * MIB).to_string()
+            );
+            let d = read(&cg_dir(pid, "devices"), "devices.list");
+            assert!(
+                d.contains("c 1:3 rwm") && !d.contains("a *:* rwm"),
+                "devices.list: {d}"
+            );
+        } else {
+            let d = cg_dir(pid, "");
+            assert_eq!(read(&d, "memory.max"), (64 * MIB).to_string());
+            assert_eq!(read(&d, "memory.low"), (32 * MIB).to_string());
+            if d.join("memory.swap.max").exists() {
+                assert_eq!(read(&d, "memory.swap.max"), (32 * MIB).to_string());
+            }
+            // runc: 1 + ((512 - 2) * 9999) / 262142
+            assert_eq!(read(&d, "cpu.weight"), "20");
+            assert_eq!(read(&d, "cpu.max"), "50000 100000");
+            assert_eq!(read(&d, "pids.max"), "20");
+            assert_eq!(read(&d, "cpuset.cpus"), "0");
+            // runc: 1 + ((300 - 10) * 9999) / 990
+            if d.join("io.bfq.weight").exists() {
+                assert!(read(&d, "io.bfq.weight").contains("300"));
+            } else {
+                assert!(read(&d, "io.weight").contains("2930"));
+            }
+            assert_eq!(read(&d, "hugetlb.2MB.max"), (4 * MIB).to_string());
+        }
+    });
+    stop_delete_gone(s, &id, &dirs);
+    check.unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+fn pids_limit_stops_a_fork_bomb(s: &Scratch) {
+    // The sleep 1 keeps the init alive while the test finds its cgroups.
+    let script =
+        "sleep 1; i=0; while [ $i -lt 50 ]; do sleep 30 & i=$((i+1)); done; echo done > /result/done; wait";
+    let (bundle, result) = with_resources(
+        s,
+        &["/bin/sh", "-c", &format!("exec 2>/result/err; {script}")],
+        json!({"pids": {"limit": 10}}),
+    );
+    let id = s.id("pids");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let pids_dir = cg_dir(pid, "pids");
+    // Wait for the loop to finish or the shell to give up.
+    wait_for(WAIT, || {
+        result.join("done").exists() || s.status(&id) == "stopped"
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let current: u64 = std::fs::read_to_string(pids_dir.join("pids.current"))
+        .map(|t| t.trim().parse().unwrap_or(0))
+        .unwrap_or(0);
+    let err = std::fs::read_to_string(result.join("err")).unwrap_or_default();
+    stop_delete_gone(s, &id, &dirs);
+    assert!(current <= 10, "pids.current {current} > limit 10");
+    assert!(
+        err.contains("fork") || err.contains("Resource temporarily unavailable"),
+        "no fork failure reported inside: {err:?}"
+    );
+}
+
+/// Runs `pivot ARGS` without waiting; returns its stdout lines once it
+/// exits (or `WAIT`*2 passed, then it is killed).
+fn stream(s: &Scratch, args: &[&str]) -> (Vec<String>, bool) {
+    let mut child = Command::new(pivot_bin().expect("PIVOT_BIN"))
+        .arg("--root")
+        .arg(&s.root)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn pivot");
+    let out = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        BufReader::new(out)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+    let deadline = Instant::now() + WAIT * 2;
+    let mut exited = false;
+    while Instant::now() < deadline {
+        if child.try_wait().expect("try_wait").is_some() {
+            exited = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if !exited {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    (reader.join().expect("reader"), exited)
+}
+
+fn memory_limit_oom_kills_and_events_reports_it(s: &Scratch) {
+    let (bundle, result) = with_resources(
+        s,
+        &[
+            "/bin/sh",
+            "-c",
+            "sleep 2; /probe alloc 512 >/dev/null; echo \"status $?\" > /result/out; sleep 1",
+        ],
+        json!({"memory": {"limit": 32 * MIB, "swap": 32 * MIB}}),
+    );
+    let id = s.id("oom");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let (lines, exited) = stream(s, &["events", "--interval", "1s", &id]);
+    let out = std::fs::read_to_string(result.join("out")).unwrap_or_default();
+    s.wait_status(&id, "stopped");
+    s.delete(&id);
+    let left: Vec<&PathBuf> = dirs.iter().filter(|d| d.exists()).collect();
+    assert!(left.is_empty(), "cgroups left: {left:?}");
+    assert_eq!(
+        out.trim(),
+        "status 137",
+        "the allocation was not OOM-killed"
+    );
+    assert!(exited, "events did not end when the container stopped");
+    let events: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "oom" && e["id"] == id.as_str()),
+        "no oom event: {lines:?}"
+    );
+    assert!(
+        events.iter().any(|e| e["type"] == "stats"),
+        "no stats event: {lines:?}"
+    );
+}
+
+fn events_stats_shape(s: &Scratch) {
+    let (bundle, _) = with_resources(
+        s,
+        &["/probe", "sleep", "30"],
+        json!({"pids": {"limit": 33}, "memory": {"limit": 64 * MIB}}),
+    );
+    let id = s.id("stats");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let out = s.pivot(&["events", "--stats", &id]);
+    stop_delete_gone(s, &id, &dirs);
+    let v = out.ok().json();
+    assert_eq!(v["type"], "stats");
+    assert_eq!(v["id"], id.as_str());
+    let d = &v["data"];
+    assert_eq!(d["pids"]["limit"], 33, "{v}");
+    assert!(d["pids"]["current"].as_u64().unwrap_or(0) >= 1, "{v}");
+    assert_eq!(d["memory"]["usage"]["limit"], 64 * MIB, "{v}");
+    assert!(d["cpu"]["usage"].is_object(), "{v}");
+    for k in ["blkio", "hugetlb"] {
+        assert!(d[k].is_object(), "no {k}: {v}");
+    }
+}
+
+fn pause_freezes_and_resume_continues(s: &Scratch) {
+    let (bundle, result) = s.bundle_with_result(&[
+        "/bin/sh",
+        "-c",
+        "i=0; while :; do i=$((i+1)); echo $i > /result/count.tmp; mv /result/count.tmp /result/count; sleep 0.05; done",
+    ]);
+    let id = s.id("pause");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let count = || -> u64 {
+        std::fs::read_to_string(result.join("count"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    let check = std::panic::catch_unwind(|| {
+        assert!(wait_for(WAIT, || count() > 2), "the counter never ran");
+        s.pivot(&["pause", &id]).ok();
+        assert_eq!(s.status(&id), "paused");
+        let exec = s.pivot(&["exec", &id, "/bin/true"]);
+        assert_ne!(exec.code, 0, "exec into a paused container worked");
+        let a = count();
+        std::thread::sleep(Duration::from_millis(500));
+        let b = count();
+        assert_eq!(a, b, "the counter moved while paused");
+        s.pivot(&["pause", &id]).fails();
+        s.pivot(&["resume", &id]).ok();
+        assert_eq!(s.status(&id), "running");
+        assert!(
+            wait_for(WAIT, || count() > b + 2),
+            "no progress after resume"
+        );
+        s.pivot(&["resume", &id]).fails();
+    });
+    // A frozen container cannot die: thaw before cleaning up.
+    s.pivot(&["resume", &id]);
+    stop_delete_gone(s, &id, &dirs);
+    check.unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+/// /dev/kmsg (c 1:11) is in the container through linux.devices but not
+/// in runc's default allow list: denied unless a rule allows it, and the
+/// last matching rule decides.
+fn device_rules_apply_in_order(s: &Scratch) {
+    let kmsg = json!({"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 438});
+    let rules = [
+        (json!([{"allow": false, "access": "rwm"}]), false),
+        (
+            json!([{"allow": false, "access": "rwm"},
+                   {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rw"}]),
+            true,
+        ),
+        (
+            json!([{"allow": false, "access": "rwm"},
+                   {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rw"},
+                   {"allow": false, "type": "c", "major": 1, "minor": 11, "access": "w"}]),
+            false,
+        ),
+    ];
+    for (devices, want) in rules {
+        let bundle = s.bundle(&["/probe", "writable", "/dev/kmsg"]);
+        bundle.edit(|c| {
+            c["linux"]["devices"] = json!([kmsg]);
+            c["linux"]["resources"]["devices"] = devices.clone();
+        });
+        let id = s.id("dev");
+        let v = s.run_json(&bundle.dir, &id);
+        let w = &v[0];
+        assert_eq!(w["writable"], want, "rules {devices}: {v}");
+        if !want {
+            assert_eq!(w["errno"], "EPERM", "rules {devices}: {v}");
+        }
+    }
+}
+
+fn update_changes_running_limits(s: &Scratch) {
+    let (bundle, _) = with_resources(
+        s,
+        &["/probe", "sleep", "30"],
+        json!({"pids": {"limit": 20}, "memory": {"limit": 64 * MIB}, "cpu": {"shares": 512}}),
+    );
+    let id = s.id("upd");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let file = s.path("res.json");
+    std::fs::write(&file, json!({"cpu": {"shares": 256}}).to_string()).unwrap();
+    let check = std::panic::catch_unwind(|| {
+        s.pivot(&["update", "--pids-limit", "30", "--memory", "128m", &id])
+            .ok();
+        s.pivot(&["update", "-r", file.to_str().unwrap(), &id]).ok();
+        if is_v1() {
+            assert_eq!(read(&cg_dir(pid, "pids"), "pids.max"), "30");
+            let m = cg_dir(pid, "memory");
+            assert_eq!(read(&m, "memory.limit_in_bytes"), (128 * MIB).to_string());
+            assert_eq!(read(&cg_dir(pid, "cpu"), "cpu.shares"), "256");
+        } else {
+            let d = cg_dir(pid, "");
+            assert_eq!(read(&d, "pids.max"), "30");
+            assert_eq!(read(&d, "memory.max"), (128 * MIB).to_string());
+        }
+        // The update is saved: a second one keeps the first's values.
+        s.pivot(&["update", "--pids-limit", "31", &id]).ok();
+        if is_v1() {
+            let m = cg_dir(pid, "memory");
+            assert_eq!(read(&m, "memory.limit_in_bytes"), (128 * MIB).to_string());
+        }
+        let refused = s.pivot(&["update", "--kernel-memory", "10m", &id]);
+        assert_error_mentions(&refused, &["kernel-memory"]);
+    });
+    stop_delete_gone(s, &id, &dirs);
+    check.unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+fn update_refuses_bad_values_whole(s: &Scratch) {
+    let (bundle, _) = with_resources(
+        s,
+        &["/probe", "sleep", "30"],
+        json!({"pids": {"limit": 20}}),
+    );
+    let id = s.id("updbad");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let file = s.path("res.json");
+    std::fs::write(
+        &file,
+        json!({"pids": {"limit": 50}, "memory": {"limit": -7}}).to_string(),
+    )
+    .unwrap();
+    let pids_dir = cg_dir(pid, "pids");
+    let check = std::panic::catch_unwind(|| {
+        let out = s.pivot(&["update", "-r", file.to_str().unwrap(), &id]);
+        assert_error_mentions(&out, &["linux.resources.memory.limit"]);
+        let out = s.pivot(&["update", "--cpu-quota", "-5", "--pids-limit", "60", &id]);
+        assert_error_mentions(&out, &["cpu.quota"]);
+        assert_eq!(
+            read(&pids_dir, "pids.max"),
+            "20",
+            "a refused update was applied"
+        );
+    });
+    stop_delete_gone(s, &id, &dirs);
+    check.unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+fn update_of_stopped_container_fails(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    let id = s.id("updstop");
+    s.create_started(&bundle.dir, &id);
+    s.wait_status(&id, "stopped");
+    let out = s.pivot(&["update", "--pids-limit", "10", &id]);
+    assert_error_mentions(&out, &["stopped", "not running"]);
+    s.pivot(&["pause", &id]).fails();
+    s.pivot(&["ps", &id]).fails();
+    s.delete(&id);
+}
+
+fn ps_lists_container_processes(s: &Scratch) {
+    let bundle = s.bundle(&["/bin/sh", "-c", "sleep 30 & sleep 31 & wait"]);
+    let id = s.id("ps");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let check = std::panic::catch_unwind(|| {
+        let mut pids = Vec::new();
+        wait_for(WAIT, || {
+            pids = s
+                .pivot(&["ps", "--format", "json", &id])
+                .ok()
+                .json()
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            pids.len() == 3
+        });
+        assert_eq!(pids.len(), 3, "ps json: {pids:?}");
+        assert!(pids.contains(&json!(pid)), "init {pid} not in {pids:?}");
+        let table = s.pivot(&["ps", &id]).ok().stdout;
+        let mut lines = table.lines();
+        let header = lines.next().unwrap_or("");
+        assert!(header.split_whitespace().any(|h| h == "PID"), "{table}");
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(rows.len(), 3, "{table}");
+        assert!(rows.iter().any(|r| r.contains("sleep 31")), "{table}");
+        let custom = s.pivot(&["ps", &id, "-o", "pid,comm"]).ok().stdout;
+        assert!(custom.lines().count() == 4, "{custom}");
+    });
+    stop_delete_gone(s, &id, &dirs);
+    check.unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+#[track_caller]
+fn refused(s: &Scratch, res: Value, field: &str) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    bundle.edit(|c| {
+        for (k, v) in res.as_object().unwrap() {
+            c["linux"]["resources"][k] = v.clone();
+        }
+    });
+    let id = s.id("bad");
+    let before = mount_points();
+    let out = s.pivot(&[
+        "create".as_ref(),
+        "--bundle".as_ref(),
+        bundle.dir.as_os_str(),
+        id.as_ref(),
+    ]);
+    assert_error_mentions(&out, &[field]);
+    s.assert_nothing_left(&id, &before);
+}
+
+fn bad_values_are_refused_before_create(s: &Scratch) {
+    if other_runtime() {
+        return; // runc passes most of these to the kernel or ignores them.
+    }
+    refused(
+        s,
+        json!({"memory": {"limit": -5}}),
+        "linux.resources.memory.limit",
+    );
+    refused(
+        s,
+        json!({"memory": {"limit": 100 * MIB, "swap": 50 * MIB}}),
+        "memory.swap",
+    );
+    refused(
+        s,
+        json!({"memory": {"swappiness": 101}}),
+        "memory.swappiness",
+    );
+    refused(s, json!({"cpu": {"shares": -1}}), "linux.resources.cpu");
+    refused(s, json!({"cpu": {"quota": -9}}), "cpu.quota");
+    refused(s, json!({"cpu": {"period": 5}}), "cpu.period");
+    refused(s, json!({"cpu": {"cpus": "zero"}}), "cpu.cpus");
+    refused(s, json!({"pids": {"limit": -7}}), "pids.limit");
+    refused(s, json!({"blockIO": {"weight": 5}}), "blockIO.weight");
+    refused(
+        s,
+        json!({"blockIO": {"throttleReadBpsDevice": [{"major": -1, "minor": 0, "rate": 1}]}}),
+        "throttleReadBpsDevice[0]",
+    );
+    refused(
+        s,
+        json!({"hugepageLimits": [{"pageSize": "3XB", "limit": 1}]}),
+        "pageSize",
+    );
+    refused(
+        s,
+        json!({"devices": [{"allow": true, "access": "rwx"}]}),
+        "devices[0].access",
+    );
+    refused(
+        s,
+        json!({"devices": [{"allow": true, "type": "q"}]}),
+        "devices[0].type",
+    );
+    refused(s, json!({"unified": {"../x": "1"}}), "unified");
+    if is_v1() {
+        refused(s, json!({"unified": {"memory.max": "1"}}), "unified");
+    }
+    // A cgroupsPath that climbs out.
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!("a/../../b"));
+    let id = s.id("bad");
+    let out = s.pivot(&[
+        "create".as_ref(),
+        "--bundle".as_ref(),
+        bundle.dir.as_os_str(),
+        id.as_ref(),
+    ]);
+    assert_error_mentions(&out, &["linux.cgroupsPath"]);
+}
+
+fn kernel_rejected_value_names_the_field(s: &Scratch) {
+    if other_runtime() {
+        return;
+    }
+    // Well-formed, but no host has 100000 CPUs: the kernel says EINVAL.
+    refused(
+        s,
+        json!({"cpu": {"cpus": "99999"}}),
+        "linux.resources.cpu.cpus",
+    );
+    // No memory node 63 either.
+    refused(
+        s,
+        json!({"cpu": {"mems": "63"}}),
+        "linux.resources.cpu.mems",
+    );
+}
+
+fn missing_controller_is_a_clear_error(s: &Scratch) {
+    if other_runtime() {
+        return;
+    }
+    let mut tried = 0;
+    if !has_v1("net_cls") {
+        refused(s, json!({"network": {"classID": 42}}), "network.classID");
+        tried += 1;
+    }
+    if !has_v1("net_prio") {
+        refused(
+            s,
+            json!({"network": {"priorities": [{"name": "lo", "priority": 1}]}}),
+            "network.priorities",
+        );
+        tried += 1;
+    }
+    if is_v1() && !has_v1("rdma") {
+        refused(s, json!({"rdma": {"mlx5_0": {"hcaHandles": 3}}}), "rdma");
+        tried += 1;
+    }
+    if tried == 0 {
+        eprintln!("missing_controller_is_a_clear_error: skipped: this host has net_cls, net_prio and rdma");
+    }
+}
