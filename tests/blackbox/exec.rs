@@ -15,6 +15,8 @@ tests![
     same_cgroup_as_the_init,
     refused_for_stopped_and_missing_containers,
     missing_binary_leaves_container_unharmed,
+    bad_flags_are_refused_and_container_unharmed,
+    ignore_paused_allows_exec_into_paused,
 ];
 
 /// A running container with a recognisable hostname; returns (id, init pid).
@@ -233,4 +235,78 @@ fn missing_binary_leaves_container_unharmed(s: &Scratch) {
     assert!(out.stderr.contains("no-such-binary"), "{out}");
     assert_eq!(s.status(&id), "running");
     assert!(s.alive(init));
+}
+
+fn bad_flags_are_refused_and_container_unharmed(s: &Scratch) {
+    let (id, init) = running(s);
+    let missing_sock = s.path("no-such.sock");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["-c", "CAP_NOPE"], "CAP_NOPE"),
+        (vec!["-u", "nobody"], "nobody"),
+        (vec!["-u", "0:x"], "0:x"),
+        (
+            vec!["-t", "--console-socket", missing_sock.to_str().unwrap()],
+            "console-socket",
+        ),
+        (vec!["-p", "/no/such/process.json"], "process.json"),
+    ];
+    for (flags, word) in cases {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(&flags);
+        args.extend_from_slice(&[&id, "/probe", "pid"]);
+        let out = s.pivot(&args);
+        assert_ne!(out.code, 0, "{flags:?} accepted:\n{out}");
+        assert!(
+            out.stderr.contains(word),
+            "{flags:?}: the error does not name {word}:\n{out}"
+        );
+        assert_eq!(s.status(&id), "running", "{flags:?} harmed the container");
+    }
+    assert!(s.alive(init));
+}
+
+fn ignore_paused_allows_exec_into_paused(s: &Scratch) {
+    let (id, _) = running(s);
+    s.pivot(&["pause", &id]).ok();
+    let out = s.pivot(&["exec", "-d", &id, "/probe", "exit", "0"]);
+    assert_ne!(
+        out.code, 0,
+        "exec into a paused container was allowed:\n{out}"
+    );
+    assert!(out.stderr.contains("paused"), "{out}");
+    let pid_file = s.path("paused-exec.pid");
+    // Allowed with --ignore-paused; the new process sits frozen with the
+    // rest until resume, so exec -d returns once the container runs again.
+    let mut child = std::process::Command::new(crate::harness::pivot_bin().unwrap())
+        .args(["--root".as_ref(), s.root.as_os_str()])
+        .args(["exec", "-d", "--ignore-paused", "--pid-file"])
+        .arg(&pid_file)
+        .args([&id, "/probe", "exit", "0"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    s.pivot(&["resume", &id]).ok();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "exec --ignore-paused never returned"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "exec --ignore-paused failed");
+    // Its zombie is this harness's (subreaper) to reap.
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    s.remember_pid(pid);
+    assert_eq!(s.status(&id), "running");
 }

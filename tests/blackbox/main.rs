@@ -18,6 +18,7 @@ mod cgroups;
 mod cli;
 mod dev;
 mod differential;
+mod escape;
 mod exec;
 mod harness;
 mod hooks;
@@ -41,6 +42,13 @@ mod tty;
 
 use harness::TestFn;
 
+/// Tests of weaknesses pivot still has (docs/SECURITY.md, "Open"): listed
+/// as ignored so the suite stays green; `-- --include-ignored` runs them.
+const KNOWN_OPEN: &[&str] = &[
+    "escape::exe_of_created_init_from_sibling_with_ptrace_cap",
+    "escape::exe_of_exec_process_with_ptrace_cap",
+];
+
 fn main() {
     let args = libtest_mimic::Arguments::from_args();
     let skip = harness::skip_reason();
@@ -63,6 +71,7 @@ fn main() {
         ("mounts", mounts::TESTS),
         ("dev", dev::TESTS),
         ("hostile", hostile::TESTS),
+        ("escape", escape::TESTS),
         ("differential", differential::TESTS),
         ("exec", exec::TESTS),
         ("tty", tty::TESTS),
@@ -80,7 +89,10 @@ fn main() {
                 .iter()
                 .map(move |(name, f)| (format!("{module}::{name}"), *f))
         })
-        .map(|(name, f)| harness::trial(name, f, skip.is_some()))
+        .map(|(name, f)| {
+            let open = KNOWN_OPEN.contains(&name.as_str());
+            harness::trial(name, f, skip.is_some() || open)
+        })
         .collect();
     libtest_mimic::run(&args, trials).exit();
 }

@@ -477,8 +477,10 @@ impl Runtime {
         // As subreaper pivot gets the process once its first parent exits,
         // to wait for it or, if it fails to start, to reap it.
         sys::set_child_subreaper()?;
-        let pid = process::exec::spawn(&plan)?;
+        // The lock guards the state read above; the process itself may
+        // wait (in a paused container, until resume, which takes the lock).
         drop(lock);
+        let pid = process::exec::spawn(&plan)?;
         if let Some(p) = &opts.pid_file {
             write_pid_file(p, pid)?;
         }

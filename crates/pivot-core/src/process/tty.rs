@@ -50,6 +50,14 @@ pub fn setup_console(
 fn mount_console(peer: BorrowedFd<'_>) -> Result<()> {
     let root = Root::open("/")?;
     let target = root.mkfile("/dev/console", 0o666)?;
+    // An image's /dev/console that is a symlink would send the pty
+    // mount elsewhere in the container (over a /proc file, say).
+    let real = root.path_of(target.as_fd())?;
+    if real != "/dev/console" {
+        return Err(Error::invalid(format!(
+            "/dev/console in the rootfs resolves to {real:?}: it must be a file or missing"
+        )));
+    }
     let tree = sys::open_tree(peer, "", false)?;
     sys::move_mount(tree.as_fd(), target.as_fd(), "/dev/console")
 }
