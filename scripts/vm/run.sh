@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Runs pivot's black-box suite on a unified cgroup v2 kernel: builds pivot,
+# probe and the suite statically, packs them with busybox into an
+# initramfs, boots Debian's kernel in QEMU with cgroup v1 switched off,
+# and reports what the suite printed on the serial console.
+# See docs/V2-HOST.md.
+#
+# usage: scripts/vm/run.sh [FILTER] [LIBTEST FLAGS...]   (as root)
+#   e.g. scripts/vm/run.sh cgroups::     scripts/vm/run.sh --exact kill::x
+# env:   PIVOT_VM_ACCEL    auto (default: KVM if the CPU has VT-x/AMD-V,
+#                          else TCG), kvm or tcg
+#        PIVOT_VM_TIMEOUT  seconds the VM may run (default 900)
+#        PIVOT_VM_KERNEL   kernel version under /lib/modules (default: the
+#                          newest with a /boot/vmlinuz-VERSION)
+#        PIVOT_VM_CGROUP   the suite's cgroup in the VM (default
+#                          /system.slice/pivot-tests.service; / for the root)
+#        PIVOT_VM_TMPFS_TMP=1  a tmpfs of its own on /tmp
+#        PIVOT_VM_RUNTIME  pivot (default) or runc: the runtime under test
+#        PIVOT_TEST_NO_PIVOT, RUNC_BIN  passed on to the suite in the VM
+# Exits with the suite's exit code (0 all passed, 101 some failed); 0 with a
+# message when /dev/kvm is missing (a skip); 2 when a prerequisite is
+# missing; 3 when the VM could not set up or died; 124 when it timed out.
+# The last line is the suite's closing line.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+say() { printf 'pivot-vm: %s\n' "$*"; }
+die() {
+    say "$*"
+    exit 2
+}
+
+# The accelerator: KVM with hardware virtualization. Without /dev/kvm the
+# run is skipped (exit 0) unless PIVOT_VM_ACCEL=tcg asks for emulation.
+# A /dev/kvm without VT-x/AMD-V (a nested sandbox whose KVM is software,
+# like kvm_pvm) runs an ordinary guest kernel instruction by instruction,
+# far slower than QEMU's TCG: there TCG is used, and said.
+accel=${PIVOT_VM_ACCEL:-auto}
+case $accel in
+    auto | kvm)
+        if [ ! -e /dev/kvm ]; then
+            say "/dev/kvm is missing: no KVM on this machine, so the cgroup v2 VM tests are SKIPPED"
+            say "(PIVOT_VM_ACCEL=tcg runs them under emulation instead)"
+            exit 0
+        fi
+        if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+            say "/dev/kvm is not readable and writable by $(id -un): the cgroup v2 VM tests are SKIPPED"
+            exit 0
+        fi
+        if [ "$accel" = auto ]; then
+            accel=kvm
+            if [ -d /sys/module/kvm_pvm ] || ! grep -qw -e vmx -e svm /proc/cpuinfo; then
+                say "/dev/kvm is here but the CPU shows no VT-x/AMD-V (software KVM$([ -d /sys/module/kvm_pvm ] && echo ': kvm_pvm'))," \
+                    "which would emulate the guest kernel slowly: using QEMU's TCG instead (PIVOT_VM_ACCEL=kvm forces KVM)"
+                accel=tcg
+            fi
+        fi
+        ;;
+    tcg) ;;
+    *) die "PIVOT_VM_ACCEL must be auto, kvm or tcg, not $accel" ;;
+esac
+case $accel in
+    kvm) accel_opts=(-enable-kvm -cpu host) ;;
+    tcg) accel_opts=(-accel tcg,thread=multi -cpu max) ;;
+esac
+[ "$(id -u)" -eq 0 ] || die "run as root (the initramfs is built from root's files)"
+qemu=$(command -v qemu-system-x86_64) ||
+    die "qemu-system-x86_64 is missing: apt-get install qemu-system-x86 (scripts/setup.sh)"
+busybox=${BUSYBOX:-/bin/busybox}
+[ -x "$busybox" ] || die "$busybox is missing: apt-get install busybox-static"
+
+# The kernel: Debian's (linux-image-6.12-amd64, linux-image-amd64) with its modules.
+kver=${PIVOT_VM_KERNEL:-}
+if [ -z "$kver" ]; then
+    for dir in $(ls -d /lib/modules/*/ 2>/dev/null | sort -V -r); do
+        v=$(basename "$dir")
+        if [ -f "/boot/vmlinuz-$v" ]; then
+            kver=$v
+            break
+        fi
+    done
+fi
+[ -n "$kver" ] && [ -f "/boot/vmlinuz-$kver" ] && [ -d "/lib/modules/$kver" ] ||
+    die "no kernel with modules in /boot and /lib/modules: apt-get install linux-image-amd64 (scripts/setup.sh)"
+kernel=/boot/vmlinuz-$kver
+timeout_s=${PIVOT_VM_TIMEOUT:-900}
+
+tmp=$(mktemp -d /tmp/pivot-vm.XXXXXX)
+cleanup() { rm -rf -- "$tmp"; }
+trap cleanup EXIT
+
+# ---- build: static pivot, probe and suite (and noopenat2, which the suite
+# runs from the absolute path cargo compiled into it).
+say "building pivot, probe and the black-box suite (static, target/vm)"
+export RUSTFLAGS="-C target-feature=+crt-static"
+export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/x86_64-linux-gnu
+triple=x86_64-unknown-linux-gnu
+target_dir=$root/target/vm
+cargo build --release --target $triple --target-dir "$target_dir" -p pivot -p probe
+cargo test --no-run --release -p pivot-tests --test blackbox --target $triple \
+    --target-dir "$target_dir" --message-format json-render-diagnostics >"$tmp/cargo.json"
+artifact() { # NAME KIND: the executable cargo reported for that target
+    grep '"reason":"compiler-artifact"' "$tmp/cargo.json" |
+        grep "\"kind\":\[\"$2\"\][^}]*\"name\":\"$1\"" |
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
+}
+blackbox=$(artifact blackbox test)
+noopenat2=$(artifact noopenat2 bin)
+[ -x "$blackbox" ] || die "cannot find the blackbox test binary in cargo's output"
+[ -x "$noopenat2" ] || die "cannot find the noopenat2 binary in cargo's output"
+release=$target_dir/$triple/release
+
+# ---- the initramfs
+say "packing the initramfs (kernel $kver)"
+ird=$tmp/root
+mkdir -p "$ird"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc/pivot-vm,proc,sys,dev,run,tmp,root}
+install -m 0755 "$root/scripts/vm/init.sh" "$ird/init"
+install -m 0755 "$busybox" "$ird/bin/busybox"
+install -m 0755 "$release/pivot" "$ird/bin/pivot"
+install -m 0755 "$release/probe" "$ird/bin/probe"
+install -m 0755 "$blackbox" "$ird/bin/blackbox"
+install -D -m 0755 "$noopenat2" "$ird$noopenat2"
+
+# A dynamically linked host program with its libraries, at the same paths.
+add_program() {
+    local prog=$1 lib
+    install -D -m 0755 "$prog" "$ird$prog"
+    for lib in $(ldd "$prog" 2>/dev/null | grep -o '/[^ ]*' || true); do
+        [ -e "$ird$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$ird$lib"
+    done
+}
+# /bin/sh: the host's (dash on Debian), as hooks run it with their own
+# argv[0], which busybox would take for an applet name.
+host_sh=$(readlink -f /bin/sh)
+if [ "$host_sh" != "$(readlink -f "$busybox")" ] && ldd "$host_sh" >/dev/null 2>&1; then
+    add_program "$host_sh"
+    [ "$host_sh" = /bin/sh ] || ln -sf "$host_sh" "$ird/bin/sh"
+else
+    ln -s busybox "$ird/bin/sh"
+    say "/bin/sh is busybox: hook tests that give the shell its own argv[0] will fail"
+fi
+# iproute2's ip (busybox's cannot make veth pairs with a peer name) for the
+# network device tests; runc for the differential tests.
+ip_bin=$(command -v ip || true)
+if [ -n "$ip_bin" ]; then
+    ip_bin=$(readlink -f "$ip_bin")
+    add_program "$ip_bin"
+    [ "$ip_bin" = /usr/sbin/ip ] || ln -sf "$ip_bin" "$ird/usr/sbin/ip"
+else
+    say "iproute2's ip is missing: the network device tests use busybox's ip"
+fi
+runc_bin=${RUNC_BIN:-/usr/sbin/runc}
+if [ -x "$runc_bin" ]; then
+    add_program "$runc_bin"
+else
+    say "$runc_bin is missing: the differential tests will be skipped"
+fi
+# Data files some tests read from the host.
+for f in /usr/share/containers/seccomp.json /usr/include/x86_64-linux-gnu/asm/unistd_64.h; do
+    [ -f "$f" ] && install -D -m 0644 "$f" "$ird$f"
+done
+
+# Modules: overlay and veth, with what they depend on, dependencies first
+# (from modules.dep); nothing when they are built in.
+moddir=/lib/modules/$kver
+: >"$ird/etc/pivot-vm/modules"
+add_module() {
+    local name=$1 line dep
+    if grep -q "/$name\.ko\(\.[a-z]*\)\?\$" "$moddir/modules.builtin" 2>/dev/null; then
+        return
+    fi
+    line=$(grep "/$name\.ko\(\.[a-z]*\)\?:" "$moddir/modules.dep" | head -n 1) || true
+    if [ -z "$line" ]; then
+        say "kernel module $name not found in $moddir: tests needing it will fail"
+        return
+    fi
+    # modules.dep lists dependencies so that the last must load first.
+    for dep in $(echo "${line#*:}" | tr ' ' '\n' | tac); do
+        add_module_file "$dep"
+    done
+    add_module_file "${line%%:*}"
+}
+add_module_file() { # a path relative to $moddir, possibly compressed
+    local rel=$1 out
+    out=$moddir/${rel%.*}
+    case $rel in
+        *.ko) out=$moddir/$rel ;;
+    esac
+    grep -qxF "$out" "$ird/etc/pivot-vm/modules" && return
+    mkdir -p "$(dirname "$ird$out")"
+    case $rel in
+        *.ko) cp "$moddir/$rel" "$ird$out" ;;
+        *.ko.xz) "$busybox" xzcat "$moddir/$rel" >"$ird$out" ;;
+        *.ko.gz) "$busybox" zcat "$moddir/$rel" >"$ird$out" ;;
+        *.ko.zst) zstd -qdc "$moddir/$rel" >"$ird$out" ;;
+        *) die "unknown module file $rel" ;;
+    esac
+    echo "$out" >>"$ird/etc/pivot-vm/modules"
+}
+for m in overlay veth; do
+    add_module "$m"
+done
+
+# The suite's arguments and environment.
+: >"$ird/etc/pivot-vm/args"
+for arg in "$@"; do
+    printf '%s\n' "$arg" >>"$ird/etc/pivot-vm/args"
+done
+: >"$ird/etc/pivot-vm/env"
+[ -n "${PIVOT_TEST_NO_PIVOT:-}" ] && echo "PIVOT_TEST_NO_PIVOT=$PIVOT_TEST_NO_PIVOT" >>"$ird/etc/pivot-vm/env"
+[ -x "$runc_bin" ] && echo "RUNC_BIN=$runc_bin" >>"$ird/etc/pivot-vm/env"
+case ${PIVOT_VM_RUNTIME:-pivot} in
+    pivot) ;;
+    runc)
+        [ -x "$runc_bin" ] || die "PIVOT_VM_RUNTIME=runc, but $runc_bin is missing"
+        echo "PIVOT_BIN=$runc_bin" >>"$ird/etc/pivot-vm/env"
+        ;;
+    *) die "PIVOT_VM_RUNTIME must be pivot or runc" ;;
+esac
+runner_cg=${PIVOT_VM_CGROUP:-/system.slice/pivot-tests.service}
+case $runner_cg in
+    /*) ;;
+    *) die "PIVOT_VM_CGROUP must be an absolute cgroup path, not $runner_cg" ;;
+esac
+echo "$runner_cg" >"$ird/etc/pivot-vm/cgroup"
+[ "${PIVOT_VM_TMPFS_TMP:-0}" = 1 ] && touch "$ird/etc/pivot-vm/tmpfs-tmp"
+
+(cd "$ird" && find . | "$busybox" cpio -o -H newc 2>/dev/null) | gzip -1 >"$tmp/initrd.gz"
+say "initramfs $(du -h "$tmp/initrd.gz" | cut -f1)"
+
+# ---- boot
+cmdline="console=ttyS0 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 panic=-1 quiet loglevel=4"
+say "booting $kernel under $accel (2 vCPUs, 2 GiB, no network, at most ${timeout_s}s)"
+say "  append: $cmdline"
+start=$(date +%s)
+set +e
+# --foreground keeps QEMU in this script's process group: an interrupt
+# or a kill of the script's group stops the VM too.
+timeout --foreground -k 10 "$timeout_s" "$qemu" \
+    "${accel_opts[@]}" -smp 2 -m 2048 \
+    -nodefaults -display none -no-reboot -nic none \
+    -serial stdio \
+    -kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$cmdline" \
+    </dev/null 2>&1 | sed -u 's/\r$//' | tee "$tmp/serial.log"
+vm_rc=${PIPESTATUS[0]}
+set -e
+took=$(($(date +%s) - start))
+
+rc=$(sed -n 's/^PIVOT-VM-RESULT: exit \([0-9]*\)$/\1/p' "$tmp/serial.log" | tail -n 1)
+closing=$(grep -E '^test result: ' "$tmp/serial.log" | tail -n 1 || true)
+echo
+if [ -z "$rc" ]; then
+    if [ "$vm_rc" -eq 124 ] || [ "$vm_rc" -eq 137 ]; then
+        say "the VM did not finish within ${timeout_s}s: stopped (PIVOT_VM_TIMEOUT raises the bound)"
+        rc=124
+    else
+        say "the VM stopped (qemu exit $vm_rc) without reporting the suite's result: see the console above"
+        rc=3
+    fi
+else
+    say "suite exit code $rc inside the VM; VM ran ${took}s ($accel, kernel $kver, cgroup v2 only)"
+fi
+[ -n "$closing" ] && echo "$closing"
+exit "$rc"
