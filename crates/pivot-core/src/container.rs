@@ -748,6 +748,11 @@ fn signal_all(saved: &Saved, sig: i32) -> Result<()> {
 fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
     if state::init_alive(saved) {
         let _ = signal_all(saved, libc::SIGKILL);
+        // A frozen process does not die of SIGKILL until it is thawed
+        // (delete --force of a paused container).
+        if cgroups::freezer::frozen(&saved.cgroups) {
+            let _ = cgroups::freezer::set(&saved.cgroups, false);
+        }
         wait_dead(saved);
     }
     // Processes that outlived an init without a pid namespace.

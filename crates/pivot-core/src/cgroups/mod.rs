@@ -191,7 +191,20 @@ pub fn plan_dirs(
                         !c.is_empty() && sorted(c) == sorted(&h.controllers)
                     }
                 })
-                .map(|(_, p)| p.trim_end_matches('/').to_string())
+                .map(|(_, p)| {
+                    let own = p.trim_end_matches('/');
+                    // cgroup v2's "no internal processes" rule: our own
+                    // cgroup holds us, so a child of it could get no
+                    // controllers; runc puts the container beside it, under
+                    // the parent.
+                    if h.is_v2() {
+                        own.rsplit_once('/')
+                            .map_or("", |(parent, _)| parent)
+                            .to_string()
+                    } else {
+                        own.to_string()
+                    }
+                })
                 .unwrap_or_default()
         };
         out.push(CgroupDir {
@@ -440,5 +453,12 @@ mod tests {
         let d = plan_dirs(&h, &own, Some("/a/b"), "web").unwrap();
         assert_eq!(d[1].path(), PathBuf::from("/sys/fs/cgroup/memory/a/b"));
         assert!(plan_dirs(&h, &own, Some("/a/../b"), "web").is_err());
+        // cgroup v2: beside our own cgroup, which holds processes.
+        let own2 = vec![("".to_string(), "/system.slice/x.service".to_string())];
+        let d = plan_dirs(&h, &own2, None, "web").unwrap();
+        assert_eq!(
+            d[3].path(),
+            PathBuf::from("/sys/fs/cgroup/unified/system.slice/web")
+        );
     }
 }

@@ -45,11 +45,7 @@ fn hierarchy_mount(
     if cgroupns {
         let fs = FsContext::open(fstype)?;
         // The source runc gives these mounts ("systemd" for name=systemd).
-        let source = h.controllers.strip_prefix("name=").unwrap_or(if h.is_v2() {
-            "cgroup2"
-        } else {
-            "cgroup"
-        });
+        let source = h.controllers.strip_prefix("name=").unwrap_or("cgroup");
         fs.set_string("source", source)?;
         for c in h.controllers.split(',').filter(|c| !c.is_empty()) {
             match c.split_once('=') {

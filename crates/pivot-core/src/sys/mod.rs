@@ -308,6 +308,15 @@ pub fn fchmod(fd: BorrowedFd<'_>, mode: mode_t) -> Result<()> {
                 libc::AT_EMPTY_PATH,
             )
         };
+        if r2 == -1 && errno() == libc::ENOSYS {
+            // Before Linux 6.6 there is no fchmodat2: chmod the object the
+            // handle names through its magic link (not a path walk).
+            let p = c(&fd_path(fd))?;
+            // SAFETY: p is NUL-terminated; chmod follows the magic link to
+            // exactly the object the fd refers to.
+            let r3 = unsafe { libc::chmod(p.as_ptr(), mode) } as libc::c_long;
+            return check(r3, || format!("chmod({:?}, 0{mode:o})", fd_path(fd))).map(drop);
+        }
         return check(r2, || {
             format!(
                 "fchmodat2({}, \"\", 0{mode:o}, AT_EMPTY_PATH)",
