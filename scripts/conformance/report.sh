@@ -11,6 +11,8 @@ for d in "$@"; do
     [ -f "$d/summary.tsv" ] || { echo "report.sh: $d/summary.tsv: missing" >&2; exit 1; }
 done
 
+tsvs=()
+for d in "$@"; do tsvs+=("$d/summary.tsv"); done
 awk -F'\t' '
     FNR == 1 { r++; split(FILENAME, parts, "/"); name[r] = parts[length(parts) - 1] }
     {
@@ -29,4 +31,4 @@ awk -F'\t' '
         printf "| **total** |"
         for (i = 1; i <= r; i++) printf " **%d / %d / %d** |", tot[i, "pass"], tot[i, "fail"], tot[i, "skip"]
         print ""
-    }' $(for d in "$@"; do printf '%s/summary.tsv ' "$d"; done)
+    }' "${tsvs[@]}"

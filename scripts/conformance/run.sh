@@ -261,7 +261,7 @@ save_host_state
 # Watches one file's TAP output (bats prints a line as each test ends); when
 # nothing has come for $test_timeout seconds, unblocks the stuck test.
 watchdog() {
-    local raw=$1 runner=$2 file=$3 expected=$4 size last=-1 since now n done what
+    local raw=$1 runner=$2 file=$3 expected=$4 size last=-1 since now n ended what running
     set +e
     since=$(date +%s)
     while kill -0 "$runner" 2>/dev/null; do
@@ -271,12 +271,13 @@ watchdog() {
         if [ "$size" != "$last" ]; then
             last=$size since=$now
         elif [ $((now - since)) -ge "$test_timeout" ]; then
+            ended=$(tr -d '\r' <"$raw" | grep -cE '^(not )?ok ')
+            what="test $((ended + 1)) (or its teardown) had not ended"
+            [ "$ended" -ge "$expected" ] && what="bats had not exited after its last test (a leftover process held its output)"
+            running=$(pgrep -af "^$RUNC " | cut -d' ' -f2- | sed "s|^$RUNC|$(basename "$RUNC")|; s|--root [^ ]* ||" | sort -u | head -n3 | paste -sd';')
             thaw_suite_cgroups
             n=$(kill_runtime_processes)
-            done=$(tr -d '\r' <"$raw" | grep -cE '^(not )?ok ')
-            what="test $((done + 1)) had not ended"
-            [ "$done" -ge "$expected" ] && what="bats had not exited after its last test (a leftover process held its output)"
-            echo "$file: $what after ${test_timeout}s: thawed the suite's frozen cgroups, killed $n runtime process(es)" >>"$results/watchdog.log"
+            echo "$file: after ${test_timeout}s, $what (runtime processes: ${running:-none}): thawed the suite's frozen cgroups, killed $n runtime process(es)" >>"$results/watchdog.log"
             since=$now
         fi
     done

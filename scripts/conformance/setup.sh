@@ -129,7 +129,7 @@ for cmd in recvtty sd-helper seccompagent; do
     (
         cd "$SRC/contrib/cmd/$cmd"
         GO111MODULE=off GOPATH="$CACHE/gopath:/usr/share/gocode" GOCACHE="$CACHE/gocache" \
-            GOFLAGS= GOPROXY=off CGO_ENABLED=1 \
+            GOFLAGS='' GOPROXY=off CGO_ENABLED=1 \
             go build -tags seccomp -o "$cmd.tmp" .
         mv "$cmd.tmp" "$cmd"
     )
