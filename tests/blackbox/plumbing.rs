@@ -16,7 +16,7 @@ tests![
 ];
 
 /// Receive one fd sent with SCM_RIGHTS, and the message text.
-fn recv_fd(sock: RawFd) -> (String, OwnedFd) {
+pub(crate) fn recv_fd(sock: RawFd) -> (String, OwnedFd) {
     let mut data = [0u8; 64];
     let mut iov = libc::iovec {
         iov_base: data.as_mut_ptr().cast(),

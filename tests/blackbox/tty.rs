@@ -22,29 +22,7 @@ tests![
 
 /// Receive one fd sent with SCM_RIGHTS.
 fn recv_fd(sock: RawFd) -> OwnedFd {
-    let mut data = [0u8; 256];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    let mut cbuf = [0u64; 8];
-    // SAFETY: a zeroed msghdr is valid; the buffers outlive the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cbuf);
-    // SAFETY: msg points at live buffers.
-    let n = unsafe { libc::recvmsg(sock, &mut msg, 0) };
-    assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
-    // SAFETY: walking the control data the kernel filled.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        assert!(!cmsg.is_null(), "no fd was sent");
-        assert_eq!((*cmsg).cmsg_type, libc::SCM_RIGHTS);
-        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>());
-        OwnedFd::from_raw_fd(fd)
-    }
+    crate::plumbing::recv_fd(sock).1
 }
 
 /// Read a pty master until the other side is gone (EIO) or `deadline`.
