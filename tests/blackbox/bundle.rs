@@ -11,7 +11,7 @@ use crate::harness::{busybox_bin, probe_bin, Scratch, MARKER};
 /// Busybox applets linked into /bin, enough for shell snippets in tests.
 const APPLETS: &[&str] = &[
     "sh", "true", "false", "sleep", "cat", "ls", "echo", "mount", "id", "hostname", "env", "pwd",
-    "kill", "ps", "touch", "mkdir", "test", "wc", "grep", "readlink", "stat",
+    "kill", "ps", "touch", "mkdir", "test", "wc", "grep", "readlink", "stat", "unshare",
 ];
 
 /// A bundle directory: `config.json` and `rootfs/`.

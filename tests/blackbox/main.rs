@@ -44,10 +44,7 @@ use harness::TestFn;
 
 /// Tests of weaknesses pivot still has (docs/SECURITY.md, "Open"): listed
 /// as ignored so the suite stays green; `-- --include-ignored` runs them.
-const KNOWN_OPEN: &[&str] = &[
-    "escape::exe_of_created_init_from_sibling_with_ptrace_cap",
-    "escape::exe_of_exec_process_with_ptrace_cap",
-];
+const KNOWN_OPEN: &[&str] = &[];
 
 fn main() {
     let args = libtest_mimic::Arguments::from_args();

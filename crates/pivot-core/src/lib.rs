@@ -16,6 +16,7 @@ pub mod hooks;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;
+pub mod selfexe;
 pub mod signal;
 pub mod spec;
 pub mod state;

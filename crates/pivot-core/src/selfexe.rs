@@ -1,0 +1,105 @@
+//! pivot's own image, seen from a container (CVE-2019-5736).
+//!
+//! The processes pivot puts into a container (the init until `start`, and
+//! every `exec` until its execve) are pivot's own image, so a process in
+//! the container that may ptrace them (CAP_SYS_PTRACE without a user
+//! namespace, in the container or in a sibling sharing its pid namespace)
+//! can open `/proc/<pid>/exe`. If that names the host's binary on a
+//! writable mount, the attacker overwrites it once pivot has exited.
+//!
+//! So `create`, `run` and `exec` run from a read-only view of the binary
+//! before they start anything: a private, detached overlayfs mount of the
+//! binary's directory (no upper layer, so it can never be made writable;
+//! nothing is copied, and no mount table changes), or, where overlayfs is
+//! not available, a sealed in-memory copy. A binary already on a read-only
+//! mount is left as it is. The view is entered with one execveat of the
+//! same arguments and environment, before any work is done.
+
+use crate::error::{Context as _, Error, Result};
+use crate::spec::mountopts::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
+use crate::sys;
+use std::ffi::OsString;
+use std::os::fd::{AsFd, OwnedFd};
+
+const SELF_EXE: &str = "/proc/self/exe";
+
+/// Returns Ok(()) when this process already runs from a read-only view;
+/// otherwise re-executes itself from one and returns only on failure.
+pub fn run_read_only() -> Result<()> {
+    if read_only()? {
+        return Ok(());
+    }
+    let view = match overlay_view() {
+        Ok(fd) => fd,
+        Err(overlay) => sealed_copy().map_err(|copy| {
+            Error::invalid(format!(
+                "no read-only view of the pivot binary: overlayfs: {overlay}; sealed copy: {copy}"
+            ))
+        })?,
+    };
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let env: Vec<OsString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            kv
+        })
+        .collect();
+    Err(sys::execveat_fd(view.as_fd(), &args, &env).context("run pivot from its read-only view"))
+}
+
+/// Whether /proc/self/exe is on a read-only mount or a sealed memfd.
+pub fn read_only() -> Result<bool> {
+    if sys::statvfs(SELF_EXE)?.f_flag & libc::ST_RDONLY != 0 {
+        return Ok(true);
+    }
+    let fd = sys::openat(sys::cwd(), SELF_EXE, libc::O_RDONLY, 0)?;
+    Ok(sys::get_seals(fd.as_fd()).is_ok_and(|s| s & libc::F_SEAL_WRITE != 0))
+}
+
+/// The binary through a detached overlayfs mount of its directory with
+/// that directory as its only (doubled) lower layer: read-only for good.
+fn overlay_view() -> Result<OwnedFd> {
+    let exe = sys::readlinkat(sys::cwd(), SELF_EXE)?;
+    let (dir, name) = match exe.rsplit_once('/') {
+        Some((d, n)) if exe.starts_with('/') && !n.is_empty() && !exe.ends_with(" (deleted)") => {
+            (if d.is_empty() { "/" } else { d }, n)
+        }
+        _ => return Err(Error::invalid(format!("{SELF_EXE} is {exe:?}"))),
+    };
+    // Without an upper layer overlayfs needs two lower ones, and they must
+    // not overlap: the second is an empty, detached tmpfs (a detached
+    // mount as a layer needs Linux 6.15; before, the sealed copy is used).
+    let empty = sys::FsContext::open("tmpfs")?;
+    empty.set_string("mode", "0555")?;
+    let empty = empty.mount(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)?;
+    let empty_path = sys::fd_path(empty.as_fd());
+    let fs = sys::FsContext::open("overlay")?;
+    fs.set_string("lowerdir+", dir)?;
+    fs.set_string("lowerdir+", &empty_path)?;
+    let mnt = fs.mount(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)?;
+    let fd = sys::openat(mnt.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+    // The same file: a rename between readlink and open would run another.
+    let (a, b) = (
+        sys::fstat(fd.as_fd())?,
+        sys::fstatat(sys::cwd(), SELF_EXE, 0)?,
+    );
+    if a.st_ino != b.st_ino {
+        return Err(Error::invalid(format!(
+            "{exe} changed while its read-only view was made"
+        )));
+    }
+    Ok(fd)
+}
+
+/// The binary copied into a sealed memfd (no write, grow, shrink or
+/// further seal change).
+fn sealed_copy() -> Result<OwnedFd> {
+    let src = sys::openat(sys::cwd(), SELF_EXE, libc::O_RDONLY, 0)?;
+    let len = sys::fstat(src.as_fd())?.st_size as u64;
+    let mem = sys::memfd_sealable("pivot")?;
+    sys::sendfile_all(mem.as_fd(), src.as_fd(), len).ctx("copy the pivot binary")?;
+    sys::seal_all(mem.as_fd())?;
+    Ok(mem)
+}
