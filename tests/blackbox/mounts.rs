@@ -66,6 +66,8 @@ tests![
     masked_paths,
     readonly_paths,
     no_pivot_mount_table_is_the_same,
+    nested_proc_mount_is_refused,
+    no_pivot_nested_proc_mount_is_refused,
     noopenat2_filter_is_effective,
     noopenat2_default_mount_table_is_the_same,
     noopenat2_dotdot_symlink_stays_in_rootfs,
@@ -1647,6 +1649,48 @@ fn assert_same_table(s: &Scratch, how: Runner) {
 
 fn no_pivot_mount_table_is_the_same(s: &Scratch) {
     assert_same_table(s, Runner::NoPivot);
+}
+
+/// A new procfs may be mounted only where a fully visible one exists in
+/// the mount namespace. The container's own /proc has masked paths, so a
+/// `mount -t proc` in a new user, pid and mount namespace inside the
+/// container is refused, also with --no-pivot, where the old root (the
+/// host's /proc and /sys) stays in the container's mount namespace below
+/// the chroot unless pivot hides it.
+fn assert_nested_proc_refused(s: &Scratch, how: Runner) {
+    let bundle = s.bundle(&[
+        "/bin/unshare",
+        "-mrpf",
+        "/bin/sh",
+        "-c",
+        "echo in-new-namespaces; mount -t proc none /proc && echo MOUNTED",
+    ]);
+    bundle.edit(|c| {
+        for set in ["bounding", "permitted", "effective"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .expect("process.capabilities")
+                .push("CAP_SETFCAP".into());
+        }
+    });
+    let out = how.run(s, &bundle);
+    assert!(
+        out.stdout.contains("in-new-namespaces"),
+        "unshare did not run: {out}"
+    );
+    assert!(
+        !out.stdout.contains("MOUNTED"),
+        "a nested procfs mount went through: {out}"
+    );
+    assert!(out.stderr.contains("permission denied"), "{out}");
+}
+
+fn nested_proc_mount_is_refused(s: &Scratch) {
+    assert_nested_proc_refused(s, Runner::Plain);
+}
+
+fn no_pivot_nested_proc_mount_is_refused(s: &Scratch) {
+    assert_nested_proc_refused(s, Runner::NoPivot);
 }
 
 fn noopenat2_filter_is_effective(s: &Scratch) {

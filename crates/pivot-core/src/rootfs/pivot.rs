@@ -9,6 +9,7 @@ use std::os::fd::AsFd;
 
 pub fn switch_root(ctx: &Context, root: Root) -> Result<()> {
     if ctx.no_pivot {
+        hide_host_proc_sys(&ctx.rootfs()).ctx("--no-pivot: hide the host's procfs and sysfs")?;
         move_root(root).ctx("--no-pivot: move the rootfs onto /")
     } else {
         pivot_root(root).ctx("pivot_root")
@@ -34,6 +35,76 @@ fn pivot_root(root: Root) -> Result<()> {
     sys::chdir("/")
 }
 
+/// Without pivot_root the old root stays in the container's mount
+/// namespace, below the chroot. The kernel lets a process mount a new
+/// procfs or sysfs only where a fully visible one already exists in its
+/// mount namespace: the host's would make a nested `mount -t proc` (in a
+/// new pid namespace inside the container) pass, and show what the
+/// container's masked paths hide. So every whole procfs and sysfs outside
+/// the rootfs is detached first (deepest first, after making it rslave so
+/// the detach does not propagate), or covered by an empty tmpfs where it
+/// cannot be (locked in a user namespace).
+fn hide_host_proc_sys(rootfs: &str) -> Result<()> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| crate::error::Error::io("read /proc/self/mountinfo", e))?;
+    let mut targets = host_proc_sys_mounts(&text, rootfs);
+    targets.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in &targets {
+        match sys::mount(None, p, None, MS_SLAVE | MS_REC, None) {
+            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            r => r?,
+        }
+        match sys::umount2(p, libc::MNT_DETACH) {
+            Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::EPERM)) => {
+                sys::mount(Some("tmpfs"), p, Some("tmpfs"), MS_RDONLY, Some("size=0"))?
+            }
+            r => r?,
+        }
+    }
+    Ok(())
+}
+
+/// The mount points of whole (root "/") procfs and sysfs mounts that are
+/// not the rootfs or below it, from mountinfo text.
+fn host_proc_sys_mounts(mountinfo: &str, rootfs: &str) -> Vec<String> {
+    let inside =
+        |mp: &str| mp == rootfs || mp.starts_with(&format!("{}/", rootfs.trim_end_matches('/')));
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (pre, post) = line.split_once(" - ")?;
+            let mut f = pre.split(' ');
+            let root = f.nth(3)?;
+            let mp = unescape(f.next()?);
+            let fstype = post.split(' ').next()?;
+            (root == "/" && matches!(fstype, "proc" | "sysfs") && !inside(&mp)).then_some(mp)
+        })
+        .collect()
+}
+
+/// mountinfo's octal escapes (`\040` for a space and so on).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let oct = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match (b[i], oct) {
+            (b'\\', Some(d)) => {
+                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
+                i += 4;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn move_root(root: Root) -> Result<()> {
     sys::fchdir(root.fd())?;
     sys::mount(Some("."), "/", None, MS_MOVE, None)?;
@@ -49,4 +120,27 @@ pub fn chroot_only(ctx: &Context) -> Result<()> {
         .ctx("process.cwd")?;
     sys::chroot(&rootfs).ctx("chroot")?;
     sys::chdir("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_proc_sys_mounts;
+
+    #[test]
+    fn finds_whole_proc_and_sys_outside_the_rootfs() {
+        let mi = "\
+22 1 8:1 / / rw - ext4 /dev/sda1 rw
+23 22 0:5 / /proc rw - proc proc rw
+24 22 0:6 / /sys rw - sysfs sysfs rw
+25 22 0:5 /sys /mnt/procsys rw - proc proc rw
+26 22 0:7 / /run/a\\040b rw - proc proc rw
+27 22 8:1 /b /b/rootfs rw - ext4 /dev/sda1 rw
+28 27 0:8 / /b/rootfs/proc rw - proc proc rw
+29 22 0:9 / /b/rootfs2/sys rw - sysfs sysfs rw
+";
+        assert_eq!(
+            host_proc_sys_mounts(mi, "/b/rootfs"),
+            ["/proc", "/sys", "/run/a b", "/b/rootfs2/sys"]
+        );
+    }
 }
