@@ -251,7 +251,7 @@ pub struct UpdateFlags {
     #[arg(long = "memory-swap", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
     /// CPU shares (relative weight)
-    #[arg(long = "cpu-shares")]
+    #[arg(long = "cpu-share", alias = "cpu-shares")]
     pub cpu_shares: Option<u64>,
     /// CFS quota in microseconds per period (-1 for none)
     #[arg(long = "cpu-quota", allow_hyphen_values = true)]

@@ -16,7 +16,13 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             logger.error(&e);
-            1
+            // runc's exec exits 255 when it could not run the process, so
+            // callers can tell that from the process's own exit status.
+            if matches!(cli.command, cli::Command::Exec { .. }) {
+                255
+            } else {
+                1
+            }
         }
     };
     std::process::exit(code);
