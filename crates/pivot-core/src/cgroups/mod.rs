@@ -277,7 +277,9 @@ pub fn create(dirs: &mut [CgroupDir]) -> Result<()> {
 }
 
 /// A new v1 cpuset cgroup starts with empty cpus and mems and refuses
-/// tasks; copy the parent's, as runc does.
+/// tasks; copy the parent's, as runc does. The kernel keeps a child's
+/// within its parent's, so an empty parent that pivot did not create (runc
+/// would fill it) is an error here: pivot only writes to its own cgroups.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
     let parent = dir.parent().unwrap_or(dir);
     for file in ["cpuset.cpus", "cpuset.mems"] {
@@ -285,6 +287,13 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
         if mine.trim().is_empty() {
             let theirs = std::fs::read_to_string(parent.join(file))
                 .map_err(|e| Error::io(format!("read {}", parent.join(file).display()), e))?;
+            if theirs.trim().is_empty() {
+                return Err(Error::invalid(format!(
+                    "linux.cgroupsPath: {} is empty, so {} cannot get any (pivot does not write to cgroups it did not create; set the parent's {file} first)",
+                    parent.join(file).display(),
+                    dir.display()
+                )));
+            }
             write_file(&dir.join(file), theirs.trim())?;
         }
     }
