@@ -38,11 +38,12 @@ const NAMES: &[(&str, i32)] = &[
     ("SYS", libc::SIGSYS),
 ];
 
-/// Parse "KILL", "SIGKILL", "kill", "9", "RTMIN+3".
+/// Parse "KILL", "SIGKILL", "kill", "9", "RTMIN+3"; "0" (no signal, only
+/// the checks) as runc takes it.
 pub fn parse_signal(s: &str) -> Result<i32> {
     let bad = || Error::invalid(format!("unknown signal {s:?}"));
     if let Ok(n) = s.parse::<i32>() {
-        return if (1..=64).contains(&n) {
+        return if (0..=64).contains(&n) {
             Ok(n)
         } else {
             Err(bad())
@@ -88,7 +89,7 @@ mod tests {
         assert_eq!(parse_signal("9").unwrap(), 9);
         assert_eq!(parse_signal("RTMIN+1").unwrap(), 35);
         assert!(parse_signal("NOPE").is_err());
-        assert!(parse_signal("0").is_err());
+        assert_eq!(parse_signal("0").unwrap(), 0);
         assert!(parse_signal("99").is_err());
     }
 }
