@@ -75,8 +75,15 @@ pub fn validate(hooks: &crate::spec::types::Hooks) -> Result<()> {
 
 /// Run every hook of one kind in order; the first failure stops them.
 pub fn run_all(kind: &str, hooks: &[Hook], state: &str) -> Result<()> {
+    run_all_in(kind, hooks, state, None)
+}
+
+/// As `run_all`, with `cwd` as the hooks' working directory (the rootfs
+/// for createContainer, as runc runs them).
+pub fn run_all_in(kind: &str, hooks: &[Hook], state: &str, cwd: Option<&Path>) -> Result<()> {
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, state).map_err(|e| e.context(format!("hooks.{kind}[{i}] {:?}", h.path)))?;
+        run_one(h, state, cwd)
+            .map_err(|e| e.context(format!("error running hooks.{kind}[{i}] {:?}", h.path)))?;
     }
     Ok(())
 }
@@ -85,7 +92,7 @@ pub fn run_all(kind: &str, hooks: &[Hook], state: &str) -> Result<()> {
 /// poststop), as the runtime-spec asks.
 pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &str, warn: fn(&str)) {
     for (i, h) in hooks.iter().enumerate() {
-        if let Err(e) = run_one(h, state) {
+        if let Err(e) = run_one(h, state, None) {
             warn(&format!("hooks.{kind}[{i}] {:?}: {e}", h.path));
         }
     }
@@ -105,8 +112,11 @@ fn read_back(fd: OwnedFd) -> String {
     s.trim().to_string()
 }
 
-fn run_one(h: &Hook, state: &str) -> Result<()> {
+fn run_one(h: &Hook, state: &str, cwd: Option<&Path>) -> Result<()> {
     let mut cmd = Command::new(&h.path);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
     if let Some(argv0) = h.args.first() {
         cmd.arg0(argv0);
     }
@@ -152,7 +162,7 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
     let output = read_back(out_fd);
     let how = match (status.code(), status.signal()) {
         (Some(c), _) => format!("exit status {c}"),
-        (_, Some(s)) => format!("killed by signal {s}"),
+        (_, Some(s)) => format!("killed by signal {s}{}", signal_text(s)),
         _ => "failed".into(),
     };
     Err(Error::other(if output.is_empty() {
@@ -160,4 +170,18 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
     } else {
         format!("{how}: {output}")
     }))
+}
+
+/// What a signal that killed a hook means, in the words runc prints.
+fn signal_text(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGSYS => " (bad system call)",
+        libc::SIGKILL => " (killed)",
+        libc::SIGTERM => " (terminated)",
+        libc::SIGSEGV => " (segmentation fault)",
+        libc::SIGABRT => " (aborted)",
+        libc::SIGINT => " (interrupt)",
+        libc::SIGPIPE => " (broken pipe)",
+        _ => "",
+    }
 }

@@ -69,10 +69,21 @@ fn send_to_listener(
     pid: i32,
     fd: std::os::fd::BorrowedFd<'_>,
 ) -> Result<()> {
+    send_to_listener_with(&hook_state(plan, "creating", pid), filter, pid, fd)
+}
+
+/// The same, with the state JSON given (an exec'd process's: the
+/// container's state, its own pid).
+pub fn send_to_listener_with(
+    state: &str,
+    filter: Option<&crate::seccomp::Filter>,
+    pid: i32,
+    fd: std::os::fd::BorrowedFd<'_>,
+) -> Result<()> {
     let filter = filter.ok_or_else(|| Error::other("seccomp fd without a filter"))?;
     let path = filter.listener_path.as_deref().unwrap_or("");
-    let state: serde_json::Value = serde_json::from_str(&hook_state(plan, "creating", pid))
-        .map_err(|e| Error::other(e.to_string()))?;
+    let state: serde_json::Value =
+        serde_json::from_str(state).map_err(|e| Error::other(e.to_string()))?;
     let msg = serde_json::json!({
         "ociVersion": crate::spec::default::OCI_VERSION,
         "fds": ["seccompFd"],
@@ -80,7 +91,8 @@ fn send_to_listener(
         "metadata": filter.listener_metadata,
         "state": state,
     });
-    let sock = sys::unix_connect(path).ctx("linux.seccomp.listenerPath")?;
+    let sock = sys::unix_connect(path)
+        .ctx("linux.seccomp.listenerPath: failed to connect with seccomp agent")?;
     sys::send_msg(sock.as_fd(), msg.to_string().as_bytes(), Some(fd))
         .ctx("linux.seccomp.listenerPath")
 }

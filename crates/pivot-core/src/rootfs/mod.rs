@@ -57,6 +57,11 @@ pub fn prepare_rootfs(ctx: &Context) -> Result<()> {
         devices::create_devices(ctx, &root)?;
         dev::setup_ptmx(&root)?;
         dev::setup_symlinks(&root)?;
+        if ctx.plan.process.terminal {
+            // The pty's mount point, made before a read-only /dev turns
+            // read-only below (runc also remounts it read-only last).
+            root.mkfile("/dev/console", 0o666).ctx("/dev/console")?;
+        }
     }
     for mnt in later_ro {
         crate::sys::mount_setattr(mnt.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)

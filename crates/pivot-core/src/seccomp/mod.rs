@@ -177,6 +177,14 @@ pub fn compile(value: &serde_json::Value) -> Result<Filter> {
         let field = format!("linux.seccomp.syscalls[{i}]");
         let act = action(&format!("{field}.action"), &rule.action, rule.errno_ret)?;
         notify |= act == ScmpAction::Notify;
+        // pivot writes (exec.fifo, its error text) after the filter is in;
+        // an agent answering those would break or stall the start (runc
+        // refuses this too).
+        if act == ScmpAction::Notify && rule.names.iter().any(|n| n == "write") {
+            return Err(Error::invalid(format!(
+                "{field}: SCMP_ACT_NOTIFY cannot be used for the write syscall"
+            )));
+        }
         let conds = rule
             .args
             .iter()

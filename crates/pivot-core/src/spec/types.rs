@@ -38,6 +38,8 @@ pub struct Process {
     pub terminal: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub console_size: Option<ConsoleSize>,
+    /// Missing means 0:0, as runc reads it (`exec -p` often leaves it out).
+    #[serde(default)]
     pub user: User,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,

@@ -732,10 +732,34 @@ pub fn cloexec_from(first: u32) -> Result<()> {
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    check(r, || {
+    let r = check(r, || {
         format!("close_range({first}, ~0, CLOSE_RANGE_CLOEXEC)")
-    })
-    .map(drop)
+    });
+    match r {
+        Ok(_) => Ok(()),
+        // A seccomp filter already loaded (no_new_privs off: it goes in
+        // before the capabilities are dropped) may refuse close_range; mark
+        // the open fds one by one instead, as runc closes them.
+        Err(e) => cloexec_each_from(first).map_err(|_| e),
+    }
+}
+
+fn cloexec_each_from(first: u32) -> Result<()> {
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map_err(|e| Error::io("read /proc/self/fd", e))?
+        .filter_map(|d| d.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|&fd: &RawFd| fd >= 0 && fd as u32 >= first)
+        .collect();
+    for fd in fds {
+        // SAFETY: no pointers; an fd closed meanwhile (the directory's own)
+        // fails with EBADF, which is fine.
+        let r = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } as libc::c_long;
+        match check(r, || format!("fcntl({fd}, F_SETFD, FD_CLOEXEC)")) {
+            Err(e) if e.errno() != Some(libc::EBADF) => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 pub fn dup2(old: RawFd, new: RawFd) -> Result<()> {
