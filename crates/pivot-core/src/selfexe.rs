@@ -14,22 +14,30 @@
 //! not available, a sealed in-memory copy. A binary already on a read-only
 //! mount is left as it is. The view is entered with one execveat of the
 //! same arguments and environment, before any work is done.
+//!
+//! Without an upper layer overlayfs needs two lower ones that do not
+//! overlap: the second is an empty directory made for the moment in the
+//! state root (under a name no container ID can have) and removed as soon
+//! as the overlay holds it.
 
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 use crate::sys;
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
 
 const SELF_EXE: &str = "/proc/self/exe";
 
 /// Returns Ok(()) when this process already runs from a read-only view;
 /// otherwise re-executes itself from one and returns only on failure.
-pub fn run_read_only() -> Result<()> {
+/// `state_root` is pivot's --root (made if missing, as `create` would).
+pub fn run_read_only(state_root: &Path) -> Result<()> {
     if read_only()? {
         return Ok(());
     }
-    let view = match overlay_view() {
+    let view = match overlay_view(state_root) {
         Ok(fd) => fd,
         Err(overlay) => sealed_copy().map_err(|copy| {
             Error::invalid(format!(
@@ -58,9 +66,9 @@ pub fn read_only() -> Result<bool> {
     Ok(sys::get_seals(fd.as_fd()).is_ok_and(|s| s & libc::F_SEAL_WRITE != 0))
 }
 
-/// The binary through a detached overlayfs mount of its directory with
-/// that directory as its only (doubled) lower layer: read-only for good.
-fn overlay_view() -> Result<OwnedFd> {
+/// The binary through a detached overlayfs mount of its directory, with
+/// an empty directory as the second lower layer: read-only for good.
+fn overlay_view(state_root: &Path) -> Result<OwnedFd> {
     let exe = sys::readlinkat(sys::cwd(), SELF_EXE)?;
     let (dir, name) = match exe.rsplit_once('/') {
         Some((d, n)) if exe.starts_with('/') && !n.is_empty() && !exe.ends_with(" (deleted)") => {
@@ -68,29 +76,69 @@ fn overlay_view() -> Result<OwnedFd> {
         }
         _ => return Err(Error::invalid(format!("{SELF_EXE} is {exe:?}"))),
     };
-    // Without an upper layer overlayfs needs two lower ones, and they must
-    // not overlap: the second is an empty, detached tmpfs (a detached
-    // mount as a layer needs Linux 6.15; before, the sealed copy is used).
-    let empty = sys::FsContext::open("tmpfs")?;
-    empty.set_string("mode", "0555")?;
-    let empty = empty.mount(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)?;
-    let empty_path = sys::fd_path(empty.as_fd());
+    let empty = EmptyDir::make(state_root)?;
     let fs = sys::FsContext::open("overlay")?;
-    fs.set_string("lowerdir+", dir)?;
-    fs.set_string("lowerdir+", &empty_path)?;
+    // `lowerdir+` (Linux 6.8) takes a path as it is; before it, one
+    // string with ':' separating the layers and '\' escaping.
+    if fs.set_string("lowerdir+", dir).is_ok() {
+        fs.set_string("lowerdir+", &empty.0)?;
+    } else {
+        fs.set_string(
+            "lowerdir",
+            &format!("{}:{}", escape_layer(dir), escape_layer(&empty.0)),
+        )?;
+    }
     let mnt = fs.mount(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)?;
+    drop(empty);
     let fd = sys::openat(mnt.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
     // The same file: a rename between readlink and open would run another.
-    let (a, b) = (
-        sys::fstat(fd.as_fd())?,
-        sys::fstatat(sys::cwd(), SELF_EXE, 0)?,
-    );
+    let (a, b) = (sys::fstat(fd.as_fd())?, sys::fstatat(sys::cwd(), SELF_EXE, 0)?);
     if a.st_ino != b.st_ino {
         return Err(Error::invalid(format!(
             "{exe} changed while its read-only view was made"
         )));
     }
     Ok(fd)
+}
+
+/// `<state root>/pivot@seal.<pid>`, removed when dropped ('@' is not
+/// allowed in a container ID, so it meets no container's state dir).
+struct EmptyDir(String);
+
+impl EmptyDir {
+    fn make(state_root: &Path) -> Result<EmptyDir> {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true)
+            .mode(0o700)
+            .create(state_root)
+            .map_err(|e| Error::io(format!("mkdir {}", state_root.display()), e))?;
+        let path = state_root.join(format!("pivot@seal.{}", std::process::id()));
+        let path = path.to_string_lossy().into_owned();
+        // Left by a process of the same pid that was killed: reuse it.
+        let _ = std::fs::remove_dir(&path);
+        std::fs::DirBuilder::new()
+            .mode(0o500)
+            .create(&path)
+            .map_err(|e| Error::io(format!("mkdir {path}"), e))?;
+        Ok(EmptyDir(path))
+    }
+}
+
+impl Drop for EmptyDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+fn escape_layer(dir: &str) -> String {
+    let mut s = String::with_capacity(dir.len());
+    for ch in dir.chars() {
+        if matches!(ch, ':' | ',' | '\\') {
+            s.push('\\');
+        }
+        s.push(ch);
+    }
+    s
 }
 
 /// The binary copied into a sealed memfd (no write, grow, shrink or
@@ -102,4 +150,15 @@ fn sealed_copy() -> Result<OwnedFd> {
     sys::sendfile_all(mem.as_fd(), src.as_fd(), len).ctx("copy the pivot binary")?;
     sys::seal_all(mem.as_fd())?;
     Ok(mem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_layer;
+
+    #[test]
+    fn layer_escapes() {
+        assert_eq!(escape_layer("/a:b,c\\d"), "/a\\:b\\,c\\\\d");
+        assert_eq!(escape_layer("/usr/bin"), "/usr/bin");
+    }
 }

@@ -28,7 +28,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Create { .. } | Command::Run { .. } | Command::Exec { .. }
     ) {
         // Before anything is started: see pivot_core::selfexe.
-        pivot_core::selfexe::run_read_only()?;
+        pivot_core::selfexe::run_read_only(&g.root)?;
     }
     let (name, id, r) = match &cli.command {
         Command::Spec { bundle, rootless } => ("spec", None, spec::run(bundle, *rootless)),
