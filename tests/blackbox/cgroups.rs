@@ -16,7 +16,7 @@ use crate::host::mount_points;
 use crate::runtime::assert_error_mentions;
 
 tests![
-    default_path_under_own_cgroup_in_every_v1_hierarchy,
+    default_path_under_own_cgroup_in_every_hierarchy,
     absolute_cgroups_path_from_hierarchy_root,
     relative_cgroups_path_under_own_cgroup,
     failed_create_leaves_no_cgroup,
@@ -90,14 +90,18 @@ fn hierarchies() -> Vec<Hierarchy> {
         .collect()
 }
 
-fn v1_hierarchies() -> Vec<Hierarchy> {
+/// The hierarchies a container is placed in: every v1 hierarchy (on a
+/// hybrid host the cgroup2 tree holds no controllers pivot uses), or the
+/// cgroup2 tree of a unified host.
+fn placement_hierarchies() -> Vec<Hierarchy> {
     let all = hierarchies();
-    let v1: Vec<Hierarchy> = all.into_iter().filter(|h| !h.v2).collect();
+    let unified = !all.iter().any(|h| !h.v2);
+    let placed: Vec<Hierarchy> = all.into_iter().filter(|h| h.v2 == unified).collect();
     assert!(
-        !v1.is_empty(),
-        "no cgroup v1 hierarchy under /sys/fs/cgroup"
+        !placed.is_empty(),
+        "no cgroup hierarchy under /sys/fs/cgroup"
     );
-    v1
+    placed
 }
 
 /// `/proc/PID/cgroup` as (controllers, path) pairs.
@@ -124,13 +128,13 @@ fn path_in(pid: &str, h: &Hierarchy) -> String {
         .unwrap_or_else(|| panic!("/proc/{pid}/cgroup has no line for {}", h.mount.display()))
 }
 
-/// Asserts that `pid` is in cgroup `want(h)` of every v1 hierarchy and is
-/// listed in its cgroup.procs; returns the host dirs.
+/// Asserts that `pid` is in cgroup `want(h)` of every hierarchy it is
+/// placed in and is listed in its cgroup.procs; returns the host dirs.
 #[track_caller]
 fn assert_placed(pid: i32, want: impl Fn(&Hierarchy) -> String) -> Vec<PathBuf> {
     let pid_s = pid.to_string();
     let mut dirs = Vec::new();
-    for h in v1_hierarchies() {
+    for h in placement_hierarchies() {
         let expected = want(&h);
         let actual = path_in(&pid_s, &h);
         assert_eq!(
@@ -154,10 +158,20 @@ fn assert_placed(pid: i32, want: impl Fn(&Hierarchy) -> String) -> Vec<PathBuf> 
     dirs
 }
 
-/// This test process's (so the runtime's) cgroup in `h`, without a
-/// trailing slash ("" for the root).
+/// Where a relative (or the default) cgroupsPath starts in `h`, without a
+/// trailing slash ("" for the root): this test process's (so the
+/// runtime's) cgroup on v1; on a unified v2 host its parent, as runc does
+/// (the runtime's own cgroup holds processes, so no controller could be
+/// enabled for a child of it).
 fn own(h: &Hierarchy) -> String {
-    path_in("self", h).trim_end_matches('/').to_string()
+    let mine = path_in("self", h).trim_end_matches('/').to_string();
+    if h.v2 && hierarchies().iter().all(|h| h.v2) {
+        mine.rsplit_once('/')
+            .map(|(p, _)| p.to_string())
+            .unwrap_or_default()
+    } else {
+        mine
+    }
 }
 
 #[track_caller]
@@ -209,7 +223,7 @@ fn stop_and_delete(s: &Scratch, id: &str) {
     s.delete(id);
 }
 
-fn default_path_under_own_cgroup_in_every_v1_hierarchy(s: &Scratch) {
+fn default_path_under_own_cgroup_in_every_hierarchy(s: &Scratch) {
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
     assert!(
         bundle.config()["linux"]["cgroupsPath"].is_null(),
