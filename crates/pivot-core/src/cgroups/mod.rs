@@ -372,6 +372,15 @@ pub fn pids(dirs: &[CgroupDir]) -> Result<Vec<i32>> {
 pub fn remove(dirs: &[CgroupDir]) -> Result<()> {
     let mut first_err = None;
     for d in dirs {
+        // Sub-cgroups the container made in its own cgroup (through a
+        // writable cgroup mount) go first, as runc removes them; only
+        // below a cgroup pivot created.
+        let own = d.path();
+        if d.created.contains(&own) {
+            if let Err(e) = remove_children(&own) {
+                first_err.get_or_insert(e);
+            }
+        }
         for dir in d.created.iter().rev() {
             if let Err(e) = rmdir_retry(dir) {
                 first_err.get_or_insert(e);
@@ -379,6 +388,24 @@ pub fn remove(dirs: &[CgroupDir]) -> Result<()> {
         }
     }
     first_err.map_or(Ok(()), Err)
+}
+
+/// rmdir every cgroup below `dir`, deepest first.
+fn remove_children(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(format!("read {}", dir.display()), e)),
+    };
+    for entry in entries.flatten() {
+        // file_type does not follow symlinks; cgroupfs has none anyway.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let sub = entry.path();
+            remove_children(&sub)?;
+            rmdir_retry(&sub)?;
+        }
+    }
+    Ok(())
 }
 
 fn rmdir_retry(dir: &Path) -> Result<()> {
