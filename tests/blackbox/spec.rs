@@ -9,6 +9,7 @@ tests![
     refuses_to_overwrite,
     rootless_has_user_namespace,
     bundle_flag_writes_there,
+    cgroup_namespace_only_on_a_unified_host,
 ];
 
 fn read_config(path: &std::path::Path) -> Value {
@@ -94,5 +95,23 @@ fn bundle_flag_writes_there(s: &Scratch) {
     assert!(
         !cwd.join("config.json").exists(),
         "spec --bundle also wrote into cwd"
+    );
+}
+
+/// As runc's (runc#2322), the default spec has a cgroup namespace only
+/// where /sys/fs/cgroup is cgroup v2 alone; so a config that adds one on
+/// a v1 or hybrid host does not list it twice.
+fn cgroup_namespace_only_on_a_unified_host(s: &Scratch) {
+    let dir = s.mkdir("cwd");
+    s.runtime(&dir, &["spec"]).ok();
+    let types = namespace_types(&read_config(&dir.join("config.json")));
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let unified = mounts
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup") && l.contains(" - cgroup2 "));
+    assert_eq!(
+        types.iter().any(|t| t == "cgroup"),
+        unified,
+        "cgroup namespace in {types:?} (unified host: {unified})"
     );
 }

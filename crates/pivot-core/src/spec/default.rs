@@ -64,11 +64,24 @@ pub fn default_spec() -> Spec {
     serde_json::from_value(value).expect("the default spec matches the spec types")
 }
 
+/// The spec `pivot spec` writes on this host: as runc's, it has a cgroup
+/// namespace only where /sys/fs/cgroup is cgroup v2 alone (runc#2322); on
+/// a v1 or hybrid host the container sees the host's cgroup paths.
+pub fn host_default_spec() -> Spec {
+    let mut spec = default_spec();
+    if !crate::sys::cgroup2_unified() {
+        if let Some(l) = spec.linux.as_mut() {
+            l.namespaces.retain(|ns| ns.kind != "cgroup");
+        }
+    }
+    spec
+}
+
 /// runc's `spec --rootless`: a user namespace mapping the caller to root,
 /// no network namespace, /sys bound from the host, no uid=/gid= options,
 /// no resources.
 pub fn rootless_spec(uid: u32, gid: u32) -> Spec {
-    let mut spec = default_spec();
+    let mut spec = host_default_spec();
     let linux = spec.linux.as_mut().expect("default has linux");
     linux
         .namespaces

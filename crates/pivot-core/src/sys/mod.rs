@@ -261,6 +261,24 @@ pub fn fstat(fd: BorrowedFd<'_>) -> Result<Stat> {
     fstatat(fd, "", libc::AT_EMPTY_PATH)
 }
 
+/// Whether /sys/fs/cgroup is a cgroup2 mount (a unified host), as runc's
+/// IsCgroup2UnifiedMode.
+pub fn cgroup2_unified() -> bool {
+    openat(cwd(), "/sys/fs/cgroup", libc::O_RDONLY | libc::O_DIRECTORY, 0)
+        .and_then(|fd| fstatfs(fd.as_fd()))
+        .is_ok_and(|st| st.f_type == libc::CGROUP2_SUPER_MAGIC)
+}
+
+/// The ST_* mount flags of the mount `fd` is on (fstatvfs's f_flag).
+pub fn mount_flags_of(fd: BorrowedFd<'_>) -> Result<u64> {
+    // SAFETY: zeroed statvfs is a valid out-buffer.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: st is writable, fd is live.
+    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) } as libc::c_long;
+    check(r, || format!("fstatvfs({})", fd.as_raw_fd()))?;
+    Ok(st.f_flag as u64)
+}
+
 pub fn fstatfs(fd: BorrowedFd<'_>) -> Result<libc::statfs> {
     // SAFETY: zeroed statfs is a valid out-buffer.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };

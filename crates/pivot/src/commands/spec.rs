@@ -1,4 +1,4 @@
-use pivot_core::spec::default::{default_spec, rootless_spec, to_pretty_json};
+use pivot_core::spec::default::{host_default_spec, rootless_spec, to_pretty_json};
 use pivot_core::{Error, ErrorKind, Result};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -11,7 +11,7 @@ pub fn run(bundle: &Path, rootless: bool) -> Result<i32> {
         let (uid, gid) = (pivot_core::sys::getuid(), pivot_core::sys::getgid());
         rootless_spec(uid, gid)
     } else {
-        default_spec()
+        host_default_spec()
     };
     let path = bundle.join("config.json");
     let mut f = std::fs::OpenOptions::new()
