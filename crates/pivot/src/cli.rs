@@ -14,8 +14,16 @@ const VERSION: &str = concat!(
 );
 
 #[derive(Parser, Debug)]
-#[command(name = "pivot", version = VERSION, about = "pivot: an OCI container runtime")]
+#[command(
+    name = "pivot",
+    version = VERSION,
+    about = "pivot: an OCI container runtime",
+    disable_version_flag = true
+)]
 pub struct Cli {
+    /// Print the version (runc's -v; -V and --version too)
+    #[arg(short = 'v', short_alias = 'V', long = "version", action = clap::ArgAction::Version)]
+    pub version: (),
     #[command(flatten)]
     pub global: Global,
     #[command(subcommand)]
