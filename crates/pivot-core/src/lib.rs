@@ -10,6 +10,7 @@
 
 pub mod cgroups;
 pub mod container;
+pub mod debug;
 pub mod error;
 pub mod features;
 pub mod hooks;

@@ -12,6 +12,18 @@ use clap::Parser;
 fn main() {
     let cli = cli::Cli::parse();
     let logger = log::Logger::new(&cli.global);
+    if cli.global.debug {
+        let l = logger.clone();
+        pivot_core::debug::set_sink(move |m| l.debug(m));
+        pivot_core::debug::log(|| {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            format!(
+                "pivot version {}: {}",
+                env!("CARGO_PKG_VERSION"),
+                args.join(" ")
+            )
+        });
+    }
     let code = match commands::dispatch(&cli) {
         Ok(code) => code,
         Err(e) => {

@@ -108,6 +108,13 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
     // sits in its cgroup, so that the namespace's root is that cgroup.
     let fast = ns.join.is_empty();
     let flags = if fast { ns.new & !ns.made_by_init() } else { 0 };
+    crate::debug::log(|| {
+        format!(
+            "nsexec container setup: clone3 of the init of {:?} (namespace flags {flags:#x}, {} to join)",
+            plan.id,
+            ns.join.len()
+        )
+    });
     // The cgroup2 tree is joined by clone3 itself where it can be; the
     // init joins the v1 hierarchies (and, failing that, v2) on its own.
     let v2 = cgroups::v2_dir_fd(cgroups);
@@ -125,6 +132,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
         }
         Forked::Parent { pid, pidfd } => {
             drop(child_ch);
+            crate::debug::log(|| format!("child process in init(): pid {pid}, setting up"));
             let mut child = Init { pid, pidfd };
             match drive(plan, opts.seccomp.as_ref(), &parent_ch, &mut child, fast) {
                 Ok(()) => Ok(child),
@@ -161,6 +169,7 @@ fn drive(
         match msg {
             Some(Msg::SeccompFd) => {
                 let fd = fd.ok_or_else(|| Error::other("init sent no seccomp fd"))?;
+                crate::debug::log(|| "sending the seccomp notify fd to the agent".into());
                 send_to_listener(plan, opts_seccomp, child.pid, fd.as_fd())?;
                 ch.send(&Msg::SeccompDone)?;
             }
@@ -177,10 +186,19 @@ fn drive(
                 ch.send(&Msg::Go(grandchild))?;
             }
             Some(Msg::Hooks) => {
+                crate::debug::log(|| "running the prestart and createRuntime hooks".into());
                 run_create_hooks(plan, child.pid)?;
                 ch.send(&Msg::HooksDone)?;
             }
-            Some(Msg::Ready) => return Ok(()),
+            Some(Msg::Ready) => {
+                crate::debug::log(|| {
+                    format!(
+                        "init: closing the pipe to signal completion (pid {}, waiting for start)",
+                        child.pid
+                    )
+                });
+                return Ok(());
+            }
             Some(Msg::Failed {
                 errno,
                 invalid,
