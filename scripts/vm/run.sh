@@ -10,8 +10,12 @@
 # env:   PIVOT_VM_ACCEL    auto (default: KVM if the CPU has VT-x/AMD-V,
 #                          else TCG), kvm or tcg
 #        PIVOT_VM_TIMEOUT  seconds the VM may run (default 900)
-#        PIVOT_VM_KERNEL   kernel version under /lib/modules (default: the
-#                          newest with a /boot/vmlinuz-VERSION)
+#        PIVOT_VM_KERNEL_ROOT  a directory holding boot/vmlinuz-VERSION and
+#                          lib/modules/VERSION, as scripts/vm/setup.sh
+#                          unpacks a kernel package (default: the host's
+#                          / , that is /boot and /lib/modules)
+#        PIVOT_VM_KERNEL   kernel version under lib/modules (default: the
+#                          newest with a boot/vmlinuz-VERSION)
 #        PIVOT_VM_CGROUP   the suite's cgroup in the VM (default
 #                          /system.slice/pivot-tests.service; / for the root)
 #        PIVOT_VM_TMPFS_TMP=1  a tmpfs of its own on /tmp
@@ -71,19 +75,21 @@ busybox=${BUSYBOX:-/bin/busybox}
 [ -x "$busybox" ] || die "$busybox is missing: apt-get install busybox-static"
 
 # The kernel: Debian's (linux-image-6.12-amd64, linux-image-amd64) with its modules.
+kroot=${PIVOT_VM_KERNEL_ROOT:-}
+kroot=${kroot%/}
 kver=${PIVOT_VM_KERNEL:-}
 if [ -z "$kver" ]; then
-    for dir in $(ls -d /lib/modules/*/ 2>/dev/null | sort -V -r); do
+    for dir in $(ls -d "$kroot"/lib/modules/*/ 2>/dev/null | sort -V -r); do
         v=$(basename "$dir")
-        if [ -f "/boot/vmlinuz-$v" ]; then
+        if [ -f "$kroot/boot/vmlinuz-$v" ]; then
             kver=$v
             break
         fi
     done
 fi
-[ -n "$kver" ] && [ -f "/boot/vmlinuz-$kver" ] && [ -d "/lib/modules/$kver" ] ||
-    die "no kernel with modules in /boot and /lib/modules: apt-get install linux-image-amd64 (scripts/setup.sh)"
-kernel=/boot/vmlinuz-$kver
+[ -n "$kver" ] && [ -f "$kroot/boot/vmlinuz-$kver" ] && [ -d "$kroot/lib/modules/$kver" ] ||
+    die "no kernel with modules in ${kroot:-}/boot and ${kroot:-}/lib/modules: run scripts/vm/setup.sh and pass the directory it prints as PIVOT_VM_KERNEL_ROOT"
+kernel=$kroot/boot/vmlinuz-$kver
 timeout_s=${PIVOT_VM_TIMEOUT:-900}
 
 tmp=$(mktemp -d /tmp/pivot-vm.XXXXXX)
@@ -163,7 +169,7 @@ done
 
 # Modules: overlay and veth, with what they depend on, dependencies first
 # (from modules.dep); nothing when they are built in.
-moddir=/lib/modules/$kver
+moddir=$kroot/lib/modules/$kver
 : >"$ird/etc/pivot-vm/modules"
 add_module() {
     local name=$1 line dep
