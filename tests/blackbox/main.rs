@@ -16,6 +16,7 @@ mod badinput;
 mod bundle;
 mod cgroups;
 mod cli;
+mod containerd_compat;
 mod dev;
 mod differential;
 mod escape;
@@ -32,6 +33,7 @@ mod mounts;
 mod namespaces;
 mod parallel;
 mod plumbing;
+mod podman_compat;
 mod process;
 mod resources;
 mod run;
@@ -78,6 +80,8 @@ fn main() {
         ("hooks", hooks::TESTS),
         ("seccomp", seccomp::TESTS),
         ("resources", resources::TESTS),
+        ("containerd_compat", containerd_compat::TESTS),
+        ("podman_compat", podman_compat::TESTS),
     ];
     let trials = modules
         .iter()

@@ -26,14 +26,29 @@ fn is_executable(path: &str) -> bool {
 /// Resolve args[0] in the container's PATH, as runc does (Go's LookPath).
 pub fn lookup_executable(p: &Process) -> Result<String> {
     let name = &p.args[0];
+    // Go's exec.LookPath wording: podman and docker match "no such file or
+    // directory" (exit 127) and "permission denied" (exit 126) in it.
     if name.contains('/') {
-        if is_executable(name) {
-            return Ok(name.clone());
-        }
-        return Err(Error::new(
-            ErrorKind::NotFound,
-            format!("exec: {name:?}: no such executable file"),
-        ));
+        return match sys::fstatat(sys::cwd(), name, 0) {
+            Ok(_) if is_executable(name) => Ok(name.clone()),
+            Ok(_) => Err(Error::new(
+                ErrorKind::Os(libc::EACCES),
+                format!("exec: {name:?}: permission denied"),
+            )),
+            Err(e) => {
+                let errno = e.errno().unwrap_or(libc::ENOENT);
+                let why = std::io::Error::from_raw_os_error(errno).to_string();
+                let why = why.split(" (os error").next().unwrap_or("").to_lowercase();
+                Err(Error::new(
+                    if errno == libc::ENOENT {
+                        ErrorKind::NotFound
+                    } else {
+                        ErrorKind::Os(errno)
+                    },
+                    format!("exec: {name:?}: stat {name}: {why}"),
+                ))
+            }
+        };
     }
     for dir in env_path(p).unwrap_or("").split(':') {
         let dir = if dir.is_empty() { "." } else { dir };
