@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Builds pivot (release) and the static probe, runs the workspace's unit
-# tests, then the black-box suite against target/x86_64-unknown-linux-gnu/release/pivot.
+# tests, then the black-box suite against target/x86_64-unknown-linux-gnu/release/pivot
+# (its rootfs tests once more with --no-pivot), then the harnesses that
+# drive pivot through real callers and another host: containerd's runc
+# shim (scripts/containerd), podman (scripts/podman), runc's own
+# integration suite (scripts/conformance) and the black-box suite again on
+# a cgroup v2 kernel in QEMU (scripts/vm). Each harness installs what it
+# needs (apt-get) the first time.
 #
-# usage: scripts/test.sh [FILTER]   (FILTER selects black-box tests by name)
-# Exits non-zero if anything failed; the last thing printed is the
-# black-box runner's closing line.
+# usage: scripts/test.sh [FILTER]   (FILTER selects black-box tests by name,
+#                                    and skips the --no-pivot repeat and the
+#                                    harnesses)
+#   PIVOT_TEST_QUICK=1   unit and black-box tests only
+# Exits non-zero if anything failed; the last lines say what passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +47,37 @@ if [ -z "${1:-}" ]; then
     done
 fi
 
-if [ "$unit" -ne 0 ] || [ "$blackbox" -ne 0 ] || [ "$nopivot" -ne 0 ]; then
+# The harnesses: each prints its own total; a failure fails the run.
+results=()
+harness() { # NAME COMMAND...
+    local name=$1 rc=0
+    shift
+    section "$name"
+    "$@" || rc=$?
+    results+=("$name: $([ "$rc" -eq 0 ] && echo passed || echo "FAILED (exit $rc)")")
+    [ "$rc" -eq 0 ]
+}
+harnesses=0
+if [ -z "${1:-}" ] && [ "${PIVOT_TEST_QUICK:-}" != 1 ]; then
+    harness "containerd (its runc shim driving pivot)" \
+        bash scripts/containerd/run.sh || harnesses=1
+    harness "podman" bash scripts/podman/run.sh || harnesses=1
+    vm() {
+        local kroot
+        kroot=$(bash scripts/vm/setup.sh | tail -n 1) &&
+            PIVOT_VM_KERNEL_ROOT=$kroot PIVOT_VM_TIMEOUT=${PIVOT_VM_TIMEOUT:-1500} \
+                bash scripts/vm/run.sh
+    }
+    harness "black-box suite on a cgroup v2 kernel (qemu)" vm || harnesses=1
+fi
+
+section "summary"
+echo "unit tests: $([ "$unit" -eq 0 ] && echo passed || echo FAILED)"
+echo "black-box tests: $([ "$blackbox" -eq 0 ] && echo passed || echo FAILED)"
+[ -n "${1:-}" ] || echo "black-box rootfs tests with --no-pivot: $([ "$nopivot" -eq 0 ] && echo passed || echo FAILED)"
+for r in "${results[@]}"; do
+    echo "$r"
+done
+if [ "$unit" -ne 0 ] || [ "$blackbox" -ne 0 ] || [ "$nopivot" -ne 0 ] || [ "$harnesses" -ne 0 ]; then
     exit 1
 fi
