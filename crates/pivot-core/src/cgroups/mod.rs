@@ -289,7 +289,7 @@ fn inherit_cpuset(dir: &Path) -> Result<()> {
                 .map_err(|e| Error::io(format!("read {}", parent.join(file).display()), e))?;
             if theirs.trim().is_empty() {
                 return Err(Error::invalid(format!(
-                    "linux.cgroupsPath: {} is empty, so {} cannot get any (pivot does not write to cgroups it did not create; set the parent's {file} first)",
+                    "{} is empty, so {} cannot get any (pivot does not write to cgroups it did not create; set the parent's {file} first)",
                     parent.join(file).display(),
                     dir.display()
                 )));
