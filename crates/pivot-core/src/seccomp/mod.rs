@@ -2,6 +2,8 @@
 //! in the parent (every error names its field), and the init, which has a
 //! copy of the compiled filter, loads it as late as it can.
 
+mod enosys;
+
 use crate::error::{Error, Result};
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
@@ -80,6 +82,9 @@ pub const FLAGS: &[&str] = &[
 /// A compiled filter, ready to load.
 pub struct Filter {
     ctx: ScmpFilterContext,
+    /// libseccomp's program behind the -ENOSYS stub, loaded by pivot with
+    /// these seccomp(2) flags (None: libseccomp loads its own).
+    patched: Option<(Vec<libc::sock_filter>, u32)>,
     /// Some rule uses SCMP_ACT_NOTIFY: the notify fd goes to the listener.
     pub notify: bool,
     pub listener_path: Option<String>,
@@ -157,8 +162,26 @@ pub fn compile(value: &serde_json::Value) -> Result<Filter> {
             ctx.add_arch(arch).map_err(lib_err(field))?;
         }
     }
+    let mut arches = Vec::new();
+    for a in &p.architectures {
+        if let Ok(arch) = ScmpArch::from_str(a) {
+            arches.push(if arch == ScmpArch::Native {
+                ScmpArch::X8664
+            } else {
+                arch
+            });
+        }
+    }
+    let mut flags = 0u32;
     for (i, f) in p.flags.iter().enumerate() {
         let field = format!("linux.seccomp.flags[{i}]");
+        flags |= match f.as_str() {
+            "SECCOMP_FILTER_FLAG_TSYNC" => 1,
+            "SECCOMP_FILTER_FLAG_LOG" => 2,
+            "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => 4,
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => 32,
+            _ => 0,
+        };
         let r = match f.as_str() {
             "SECCOMP_FILTER_FLAG_TSYNC" => ctx.set_ctl_tsync(true),
             "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => ctx.set_ctl_ssb(true),
@@ -210,12 +233,65 @@ pub fn compile(value: &serde_json::Value) -> Result<Filter> {
             "linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a listener",
         ));
     }
+    // runc's -ENOSYS stub, unless the default lets calls through or
+    // already answers ENOSYS.
+    let lets_through = matches!(
+        default,
+        ScmpAction::Allow | ScmpAction::Log | ScmpAction::Trace(_)
+    );
+    let names: Vec<&str> = p
+        .syscalls
+        .iter()
+        .flat_map(|r| r.names.iter().map(String::as_str))
+        .collect();
+    let stub = if lets_through || p.default_errno_ret == Some(libc::ENOSYS as u32) {
+        Vec::new()
+    } else {
+        enosys::stub(&names, &arches)
+    };
+    let patched = if stub.is_empty() {
+        None
+    } else {
+        if notify {
+            // NEW_LISTENER; with TSYNC the kernel wants TSYNC_ESRCH too.
+            flags |= 8;
+            if flags & 1 != 0 {
+                flags |= 16;
+            }
+        }
+        let mut program = stub;
+        program.extend(export(&ctx)?);
+        Some((program, flags))
+    };
     Ok(Filter {
         ctx,
+        patched,
         notify,
         listener_path: p.listener_path.filter(|s| !s.is_empty()),
         listener_metadata: p.listener_metadata.unwrap_or_default(),
     })
+}
+
+/// libseccomp's compiled program, as struct sock_filter entries.
+fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>> {
+    use std::io::{Read, Seek};
+    let fd = crate::sys::memfd("seccomp-bpf")?;
+    ctx.export_bpf(&fd)
+        .map_err(|e| Error::other(format!("linux.seccomp: export the filter: {e}")))?;
+    let mut f = std::fs::File::from(fd);
+    let mut raw = Vec::new();
+    f.rewind()
+        .and_then(|_| f.read_to_end(&mut raw))
+        .map_err(|e| Error::io("linux.seccomp: read the exported filter", e))?;
+    Ok(raw
+        .chunks_exact(8)
+        .map(|c| libc::sock_filter {
+            code: u16::from_ne_bytes([c[0], c[1]]),
+            jt: c[2],
+            jf: c[3],
+            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .collect())
 }
 
 /// Conditions on distinct arguments must all hold (one rule); several on
@@ -257,6 +333,10 @@ impl Filter {
     /// Load into this process; returns the notify fd when the profile has
     /// SCMP_ACT_NOTIFY rules.
     pub fn load(&self) -> Result<Option<std::os::fd::OwnedFd>> {
+        if let Some((program, flags)) = &self.patched {
+            return crate::sys::seccomp_set_filter(*flags, program)
+                .map_err(|e| e.context("linux.seccomp: load the filter"));
+        }
         self.ctx
             .load()
             .map_err(|e| Error::other(format!("linux.seccomp: load the filter: {e}")))?;

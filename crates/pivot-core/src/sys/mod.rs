@@ -264,9 +264,37 @@ pub fn fstat(fd: BorrowedFd<'_>) -> Result<Stat> {
 /// Whether /sys/fs/cgroup is a cgroup2 mount (a unified host), as runc's
 /// IsCgroup2UnifiedMode.
 pub fn cgroup2_unified() -> bool {
-    openat(cwd(), "/sys/fs/cgroup", libc::O_RDONLY | libc::O_DIRECTORY, 0)
-        .and_then(|fd| fstatfs(fd.as_fd()))
-        .is_ok_and(|st| st.f_type == libc::CGROUP2_SUPER_MAGIC)
+    openat(
+        cwd(),
+        "/sys/fs/cgroup",
+        libc::O_RDONLY | libc::O_DIRECTORY,
+        0,
+    )
+    .and_then(|fd| fstatfs(fd.as_fd()))
+    .is_ok_and(|st| st.f_type == libc::CGROUP2_SUPER_MAGIC)
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, program); the listener fd when
+/// flags has SECCOMP_FILTER_FLAG_NEW_LISTENER.
+pub fn seccomp_set_filter(flags: u32, program: &[libc::sock_filter]) -> Result<Option<OwnedFd>> {
+    let prog = libc::sock_fprog {
+        len: program.len() as u16,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: prog points at `program`, which outlives the call; the kernel
+    // copies the program.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            1, /* SECCOMP_SET_MODE_FILTER */
+            flags,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    let r = check(r, || {
+        format!("seccomp(SECCOMP_SET_MODE_FILTER, {flags:#x})")
+    })?;
+    Ok((flags & 8 != 0).then(|| owned(r)))
 }
 
 /// The ST_* mount flags of the mount `fd` is on (fstatvfs's f_flag).
