@@ -7,8 +7,7 @@
 #
 # usage: scripts/setup.sh   (as root)
 set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive
-timeout 900 apt-get update -qq
-timeout 900 apt-get install -y -qq --no-install-recommends \
-    busybox-static libseccomp-dev pkg-config runc crun bats hyperfine strace time jq \
-    golang-github-containers-common >/dev/null
+# shellcheck source=lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
+apt_install_missing setup busybox-static libseccomp-dev pkg-config runc crun bats hyperfine strace \
+    time jq golang-github-containers-common

@@ -15,19 +15,9 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-packages=(containerd busybox-static util-linux bsdutils gcc libc6-dev tar coreutils)
-missing=()
-for p in "${packages[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
-        missing+=("$p")
-    fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    log "installing ${missing[*]}"
-    # another apt-get may hold the lock for a while: wait for it
-    timeout 900 apt-get -o DPkg::Lock::Timeout=600 update -qq
-    timeout 1800 apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=../lib/apt.sh
+. "$(dirname "$0")/../lib/apt.sh"
+apt_install_missing "containerd setup" containerd busybox-static util-linux bsdutils gcc libc6-dev tar coreutils
 
 # The containerd package must bring these three.
 for b in containerd ctr containerd-shim-runc-v2; do

@@ -16,15 +16,6 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
-packages=(podman conmon catatonit busybox-static util-linux gcc libc6-dev jq)
-missing=()
-for p in "${packages[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
-        missing+=("$p")
-    fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "podman setup: installing ${missing[*]}" >&2
-    timeout 900 apt-get update -qq
-    timeout 1800 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=../lib/apt.sh
+. "$(dirname "$0")/../lib/apt.sh"
+apt_install_missing "podman setup" podman conmon catatonit busybox-static util-linux gcc libc6-dev jq

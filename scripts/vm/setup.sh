@@ -19,11 +19,9 @@ say() { printf 'pivot-vm-setup: %s\n' "$*" >&2; }
 cache=${PIVOT_VM_CACHE:-/var/cache/pivot-vm}
 meta=${PIVOT_VM_KERNEL_PACKAGE:-linux-image-6.12-amd64}
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-    say "installing qemu-system-x86"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        qemu-system-x86 >/dev/null
-fi
+# shellcheck source=../lib/apt.sh
+. "$(dirname "$0")/../lib/apt.sh"
+apt_install_missing pivot-vm-setup qemu-system-x86 kmod
 
 # The versioned image package the meta package points at.
 pkg=$(apt-cache depends "$meta" 2>/dev/null |
