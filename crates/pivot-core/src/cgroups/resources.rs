@@ -502,7 +502,7 @@ pub fn check_host(l: &Limits, dirs: &[CgroupDir]) -> Result<()> {
             }
             if let Some(k) = l.unified.keys().next() {
                 return Err(Error::unsupported(format!(
-                    "{F}.unified[{k:?}]: unified resources need cgroup v2 (this host uses cgroup v1)"
+                    "{F}.unified[{k:?}]: invalid configuration: unified resources need cgroup v2 (this host uses cgroup v1)"
                 )));
             }
             for (i, h) in l.hugepage_limits.iter().enumerate() {
@@ -774,7 +774,7 @@ fn apply_v1(l: &Limits, dirs: &[CgroupDir], how: Apply) -> Result<()> {
     }
     if let Some(k) = l.unified.keys().next() {
         return Err(Error::unsupported(format!(
-            "{F}.unified[{k:?}]: unified resources need cgroup v2 (this host uses cgroup v1)"
+            "{F}.unified[{k:?}]: invalid configuration: unified resources need cgroup v2 (this host uses cgroup v1)"
         )));
     }
     Ok(())
