@@ -419,13 +419,18 @@ fn memory_policy_refused_by_the_kernel(s: &Scratch) {
     );
 }
 
-/// Without resctrl there is nowhere to put the container; with it, pivot
-/// does not make resctrl groups yet. Either way it must not run without.
+/// Without resctrl there is nowhere to put the container: it must not run
+/// without (this host has no resctrl; a bad closID is refused anywhere).
 fn intel_rdt_is_never_ignored(s: &Scratch) {
     create_fails(
         s,
         |c| c["linux"]["intelRdt"] = json!({"closID": "pivot-test"}),
         &["linux.intelRdt"],
+    );
+    create_fails(
+        s,
+        |c| c["linux"]["intelRdt"] = json!({"closID": "../escape"}),
+        &["linux.intelRdt.closID"],
     );
 }
 
@@ -659,5 +664,5 @@ fn features_list_what_works(s: &Scratch) {
         "{flags:?}"
     );
     assert_eq!(linux["netDevices"]["enabled"], true, "{linux}");
-    assert_eq!(linux["intelRdt"]["enabled"], false, "{linux}");
+    assert_eq!(linux["intelRdt"]["enabled"], true, "{linux}");
 }

@@ -21,6 +21,9 @@ tests![
     relative_cgroups_path_under_own_cgroup,
     failed_create_leaves_no_cgroup,
     cgroups_path_with_dotdot_is_refused,
+    frozen_cgroup_is_refused,
+    shared_cgroup_warns,
+    delete_removes_sub_cgroups,
 ];
 
 /// Whether `PIVOT_BIN` is another runtime (runc, crun) run to check the
@@ -340,4 +343,82 @@ fn cgroups_path_with_dotdot_is_refused(s: &Scratch) {
             .collect();
         assert!(made.is_empty(), "a refused create made cgroups {made:?}");
     }
+}
+
+/// A cgroup frozen beforehand (made by this test, in the freezer
+/// hierarchy or the cgroup2 tree) would hold the init forever: create
+/// refuses it at once, and leaves the frozen cgroup as it was.
+fn frozen_cgroup_is_refused(s: &Scratch) {
+    let name = s.id("cgfrozen");
+    let all = hierarchies();
+    let unified = !all.iter().any(|h| !h.v2);
+    let Some(h) = all.iter().find(|h| {
+        if unified {
+            h.v2
+        } else {
+            h.options.iter().any(|o| o == "freezer")
+        }
+    }) else {
+        return; // no freezer here
+    };
+    let dir = h.dir(&format!("/{name}"));
+    std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    let (file, frozen, thawed) = if unified {
+        ("cgroup.freeze", "1", "0")
+    } else {
+        ("freezer.state", "FROZEN", "THAWED")
+    };
+    std::fs::write(dir.join(file), frozen).unwrap();
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{name}")));
+    let id = s.id("cgfrozen");
+    let out = create(s, &bundle, &id);
+    let _ = std::fs::write(dir.join(file), thawed);
+    let _ = std::fs::remove_dir(&dir);
+    assert_error_mentions(&out, &["frozen"]);
+    let named = cgroups_named(&name);
+    assert!(named.is_empty(), "cgroups named {name} left: {named:?}");
+}
+
+/// A second container in the same cgroup starts, with runc's warning
+/// that the cgroup is not empty.
+fn shared_cgroup_warns(s: &Scratch) {
+    let name = s.id("cgshared");
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{name}")));
+    let (first, _) = started(s, &bundle, "cgshared");
+    let second = s.id("cgshared");
+    let out = create(s, &bundle, &second);
+    let warned = out.stderr.contains("cgroup is not empty");
+    s.pivot(&["kill", &first, "KILL"]);
+    s.pivot(&["kill", &second, "KILL"]);
+    s.wait_status(&first, "stopped");
+    s.wait_status(&second, "stopped");
+    s.delete(&second);
+    s.delete(&first);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(warned, "no warning about the shared cgroup:\n{out}");
+    let named = cgroups_named(&name);
+    assert!(named.is_empty(), "cgroups named {name} left: {named:?}");
+}
+
+/// Sub-cgroups made in the container's cgroup (as a container with a
+/// writable cgroupfs does) are removed with it on delete, as runc does.
+fn delete_removes_sub_cgroups(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let (id, pid) = started(s, &bundle, "cgsub");
+    let pid = pid.to_string();
+    let subs: Vec<PathBuf> = placement_hierarchies()
+        .iter()
+        .map(|h| h.dir(&path_in(&pid, h)).join("sub").join("deeper"))
+        .collect();
+    for d in &subs {
+        std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("mkdir {}: {e}", d.display()));
+    }
+    stop_and_delete(s, &id);
+    let parents: Vec<PathBuf> = subs
+        .iter()
+        .filter_map(|d| d.parent().and_then(Path::parent).map(Path::to_path_buf))
+        .collect();
+    assert_gone(&parents);
 }

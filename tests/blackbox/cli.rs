@@ -36,6 +36,8 @@ tests![
     time_namespace_is_new,
     cgroup_namespace_roots_every_hierarchy,
     delete_after_init_killed_from_host,
+    debug_lines_on_stderr_or_in_the_log,
+    dash_v_prints_the_version,
 ];
 
 /// Whether `PIVOT_BIN` is another runtime (runc, crun) run to check the
@@ -542,4 +544,71 @@ fn delete_after_init_killed_from_host(s: &Scratch) {
     s.delete(&id);
     s.pivot(&["state", &id]).fails();
     s.assert_nothing_left(&id, &before);
+}
+
+/// `--debug`: logrus-style `level=debug` lines on stderr, or only in the
+/// --log file (text or JSON), with runc's milestone names; the --log file
+/// is made even when nothing goes wrong.
+fn debug_lines_on_stderr_or_in_the_log(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    let id = s.id("dbg");
+    let mut args: Vec<&OsStr> = vec![OsStr::new("--debug")];
+    args.extend(with_bundle(&["run"], &bundle.dir, &id));
+    let out = s.pivot(&args).ok();
+    assert!(out.stderr.contains("level=debug"), "{out}");
+    if !other_runtime() {
+        for milestone in [
+            "nsexec container setup",
+            "child process in init()",
+            "init: closing the pipe to signal completion",
+        ] {
+            assert!(out.stderr.contains(milestone), "no {milestone:?}:\n{out}");
+        }
+    }
+    for (format, want) in [("text", "level=debug"), ("json", r#""level":"debug""#)] {
+        let log = s.path(&format!("debug.{format}"));
+        let id = s.id("dbglog");
+        let mut args: Vec<&OsStr> = vec![
+            OsStr::new("--debug"),
+            OsStr::new("--log"),
+            log.as_os_str(),
+            OsStr::new("--log-format"),
+            OsStr::new(format),
+        ];
+        args.extend(with_bundle(&["run"], &bundle.dir, &id));
+        let out = s.pivot(&args).ok();
+        assert!(
+            !out.stderr.contains("level=debug"),
+            "debug on stderr too:\n{out}"
+        );
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(text.contains(want), "{format} log:\n{text}");
+    }
+    // exec too.
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let id = s.id("dbgexec");
+    s.create_started(&bundle.dir, &id);
+    let out = s
+        .pivot(&["--debug", "exec", &id, "/probe", "exit", "0"])
+        .ok();
+    assert!(out.stderr.contains("level=debug"), "{out}");
+    if !other_runtime() {
+        assert!(out.stderr.contains("setns_init: about to exec"), "{out}");
+    }
+    // The --log file exists after a command that logged nothing.
+    let log = s.path("quiet.log");
+    s.pivot(&[OsStr::new("--log"), log.as_os_str(), OsStr::new("list")])
+        .ok();
+    assert!(log.exists(), "--log file not created");
+    s.pivot(&["delete", "--force", &id]).ok();
+    s.reap();
+}
+
+/// `-v` prints the version, as `runc -v` does (`-V`, `--version` too).
+fn dash_v_prints_the_version(s: &Scratch) {
+    for flag in ["-v", "--version"] {
+        let out = s.runtime(&s.dir, &[flag]).ok();
+        let first = out.stdout.lines().next().unwrap_or_default();
+        assert!(first.contains(" version "), "{flag}:\n{out}");
+    }
 }

@@ -54,6 +54,7 @@ tests![
     exe_of_created_init_from_sibling_with_ptrace_cap,
     exe_of_exec_process,
     exe_of_exec_process_with_ptrace_cap,
+    exe_of_exec_into_pod_sibling_with_ptrace_cap,
     leaked_fds_not_in_init,
     leaked_fds_not_in_exec,
     preserve_fds_passes_exactly_those,
@@ -723,6 +724,19 @@ impl Hunter {
         victim_pid: Option<i32>,
         ptrace_cap: bool,
     ) -> Hunter {
+        Hunter::try_start(s, rt, hunt, victim_pid, ptrace_cap)
+            .unwrap_or_else(|out| panic!("the hunter was not created: {out}"))
+    }
+
+    /// Like `start`, but a refused `create` is returned, not a failure.
+    #[track_caller]
+    fn try_start(
+        s: &Scratch,
+        rt: &Rt,
+        hunt: &str,
+        victim_pid: Option<i32>,
+        ptrace_cap: bool,
+    ) -> Result<Hunter, Out> {
         let (bundle, result) = s.bundle_with_result(&["/probe", hunt, "/result", "60"]);
         if let Some(pid) = victim_pid {
             bundle.join_namespace("pid", &format!("/proc/{pid}/ns/pid"));
@@ -731,10 +745,15 @@ impl Hunter {
             add_capability(&bundle, "CAP_SYS_PTRACE");
         }
         let id = s.id("hunter");
-        rt.created(s, &bundle, &id);
+        let out = rt.create(s, &bundle, &id);
+        if out.code != 0 {
+            return Err(out);
+        }
+        // (`state` makes the harness remember the init, to reap it.)
+        init_pid(s, &id);
         rt.cmd(s, &["start", &id]).ok();
         wait_file(&result.join("ready"), WAIT);
-        Hunter { id, result }
+        Ok(Hunter { id, result })
     }
 
     /// Stops the hunt and returns the report.
@@ -870,7 +889,10 @@ fn exe_of_created_init(s: &Scratch, ptrace_cap: bool) {
     let guard = Guard::new(&rt, &[]);
     checked(s, &guard, || {
         let (victim_id, victim_pid) = victim(s, &rt, None);
-        let hunter = Hunter::start(s, &rt, "exe-hunt", Some(victim_pid), ptrace_cap);
+        let Some(hunter) = sibling_hunter(s, &rt, "exe-hunt", &victim_id, victim_pid, ptrace_cap)
+        else {
+            return;
+        };
         // The init stays as it is until start: give the hunter a while.
         std::thread::sleep(Duration::from_millis(300));
         rt.cmd(s, &["start", &victim_id]).ok();
@@ -888,6 +910,35 @@ fn exe_of_created_init(s: &Scratch, ptrace_cap: bool) {
         eprintln!("pivot-tests: handles on the runtime binary (all read-only): {n}");
         rt.cmd(s, &["kill", &victim_id, "KILL"]);
     });
+}
+
+/// A hunter joining the pid namespace of the created (not started)
+/// container `victim_id`. pivot runs a created init from its own binary as
+/// it is (nothing in a new pid namespace can see it) and refuses a
+/// container that may ptrace into that pid namespace instead: then the
+/// victim is killed and there is no hunt (None).
+#[track_caller]
+fn sibling_hunter(
+    s: &Scratch,
+    rt: &Rt,
+    hunt: &str,
+    victim_id: &str,
+    victim_pid: i32,
+    ptrace_cap: bool,
+) -> Option<Hunter> {
+    match Hunter::try_start(s, rt, hunt, Some(victim_pid), ptrace_cap) {
+        Ok(h) => Some(h),
+        Err(out) if ptrace_cap => {
+            assert!(
+                out.stderr.contains("created but not started"),
+                "the hunter's create failed for another reason: {out}"
+            );
+            eprintln!("pivot-tests: the hunter was refused: {}", out.stderr.trim());
+            rt.cmd(s, &["kill", victim_id, "KILL"]);
+            None
+        }
+        Err(out) => panic!("the hunter was not created: {out}"),
+    }
 }
 
 fn own_comm(comm: &Value) -> bool {
@@ -946,6 +997,29 @@ fn exe_of_exec_process(s: &Scratch) {
 
 fn exe_of_exec_process_with_ptrace_cap(s: &Scratch) {
     exe_of_exec_process_with(s, true);
+}
+
+/// A pod: the victim (default capabilities) runs; a second container that
+/// may ptrace joins its pid namespace; then `exec`s go into the victim.
+/// Its own config gives no reason to protect them, so the runtime must
+/// have learnt of the sibling.
+fn exe_of_exec_into_pod_sibling_with_ptrace_cap(s: &Scratch) {
+    let rt = Rt::new(s);
+    let guard = Guard::new(&rt, &[]);
+    checked(s, &guard, || {
+        let (victim_id, victim_pid) = victim(s, &rt, None);
+        rt.cmd(s, &["start", &victim_id]).ok();
+        let hunter = Hunter::start(s, &rt, "exe-hunt", Some(victim_pid), true);
+        let n = exec_rounds(s, &rt, &victim_id);
+        let report = hunter.report(s);
+        eprintln!(
+            "pivot-tests: {n} execs into the victim; exe-hunt: {}",
+            exe_summary(&report)
+        );
+        let hits = assert_binary_unreachable(&rt, &report);
+        eprintln!("pivot-tests: handles on the runtime binary (all read-only): {hits}");
+        rt.cmd(s, &["kill", &victim_id, "KILL"]);
+    });
 }
 
 // ---------------------------------------------------------------------
@@ -1041,7 +1115,11 @@ fn ptrace_created_init(s: &Scratch, ptrace_cap: bool) {
     let leaks = Leaks::new(s);
     checked(s, &guard, || {
         let (victim_id, victim_pid) = victim(s, &rt, Some(&leaks));
-        let hunter = Hunter::start(s, &rt, "ptrace-hunt", Some(victim_pid), ptrace_cap);
+        let Some(hunter) =
+            sibling_hunter(s, &rt, "ptrace-hunt", &victim_id, victim_pid, ptrace_cap)
+        else {
+            return;
+        };
         std::thread::sleep(Duration::from_millis(300));
         rt.cmd(s, &["start", &victim_id]).ok();
         let report = hunter.report(s);

@@ -17,6 +17,9 @@ tests![
     missing_binary_leaves_container_unharmed,
     bad_flags_are_refused_and_container_unharmed,
     ignore_paused_allows_exec_into_paused,
+    failures_of_exec_itself_exit_255,
+    process_json_without_user_runs_as_root,
+    cwd_only_the_runtime_may_enter,
 ];
 
 /// A running container with a recognisable hostname; returns (id, init pid).
@@ -309,4 +312,69 @@ fn ignore_paused_allows_exec_into_paused(s: &Scratch) {
         .unwrap();
     s.remember_pid(pid);
     assert_eq!(s.status(&id), "running");
+}
+
+/// runc's exec exits 255 when it could not run the process at all, so a
+/// caller can tell that from the process's own status.
+fn failures_of_exec_itself_exit_255(s: &Scratch) {
+    let (id, init) = running(s);
+    let out = s.pivot(&["exec", &id, "no-such-binary"]);
+    assert_eq!(out.code, 255, "{out}");
+    let out = s.pivot(&["exec", &s.id("nosuch"), "/probe", "pid"]);
+    assert_eq!(out.code, 255, "{out}");
+    let out = s.pivot(&[
+        "exec",
+        "--pid-file",
+        "/non-existent/dir/pid",
+        &id,
+        "/probe",
+        "exit",
+        "0",
+    ]);
+    assert_eq!(out.code, 255, "{out}");
+    // The process's own status still passes through.
+    let out = s.pivot(&["exec", &id, "/probe", "exit", "1"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(s.alive(init));
+}
+
+/// `exec -p` with a process.json that has no `user`: 0:0, as runc reads it.
+fn process_json_without_user_runs_as_root(s: &Scratch) {
+    let (id, _) = running(s);
+    let path = s.path("process-nouser.json");
+    std::fs::write(
+        &path,
+        json!({"args": ["/probe", "ids"], "cwd": "/"}).to_string(),
+    )
+    .unwrap();
+    let ids = exec_json(s, &["-p", path.to_str().unwrap(), &id]);
+    assert_eq!(ids["uid"], 0, "{ids}");
+    assert_eq!(ids["gid"], 0, "{ids}");
+}
+
+/// process.cwd that the process user cannot enter (0700, someone else's)
+/// works when the runtime can (runc#2086): the directory is changed
+/// before the user switch. Both for the init and for exec.
+fn cwd_only_the_runtime_may_enter(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    let private = bundle.rootfs().join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::os::unix::fs::chown(&private, Some(42), Some(42)).unwrap();
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    bundle.edit(|c| {
+        c["process"]["cwd"] = json!("/private");
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    });
+    let id = s.id("cwd");
+    s.create_started(&bundle.dir, &id);
+    // Root without CAP_DAC_OVERRIDE (the default capabilities) cannot
+    // enter it either.
+    let cwd = exec_json(s, &["--user", "0", &id, "/probe", "cwd"]);
+    assert_eq!(cwd["cwd"], "/private", "{cwd}");
+    let cwd = exec_json(s, &[&id, "/probe", "cwd"]);
+    assert_eq!(cwd["cwd"], "/private", "{cwd}");
 }

@@ -31,6 +31,7 @@ tests![
     failing_poststop_hook_is_a_warning,
     hook_timeout_fails_create,
     bad_hook_paths_are_named,
+    create_container_hook_runs_in_the_rootfs,
 ];
 
 /// What a hook records. Commands go through `$BB` (empty on the host,
@@ -572,4 +573,25 @@ fn bad_hook_paths_are_named(s: &Scratch) {
             kit.order()
         );
     }
+}
+
+/// createContainer hooks run with the container's rootfs as their working
+/// directory, as runc runs them (a relative path lands in the rootfs).
+fn create_container_hook_runs_in_the_rootfs(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    bundle.edit(|c| {
+        c["hooks"] = json!({"createContainer": [{
+            "path": "/bin/sh",
+            "args": ["sh", "-c", "pwd > ./hook-cwd"],
+        }]});
+    });
+    let id = s.id("hookcwd");
+    s.run(&bundle.dir, &id).ok();
+    let cwd = std::fs::read_to_string(bundle.rootfs().join("hook-cwd"))
+        .expect("the hook wrote no ./hook-cwd in the rootfs");
+    assert_eq!(
+        Path::new(cwd.trim()),
+        bundle.rootfs().canonicalize().unwrap(),
+        "hook cwd"
+    );
 }

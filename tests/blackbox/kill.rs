@@ -15,6 +15,7 @@ tests![
     init_killed_from_host_is_stopped,
     delete_force_running_leaves_no_process,
     kill_stopped_container_fails,
+    signal_0_and_kill_all_of_stopped_container,
 ];
 
 /// Waits until `path` exists and holds a complete line; returns the text.
@@ -158,5 +159,22 @@ fn kill_stopped_container_fails(s: &Scratch) {
     assert_eq!(s.status(&id), "stopped");
     s.pivot(&["kill", &id, "KILL"]).fails();
     assert_eq!(s.status(&id), "stopped");
+    s.delete(&id);
+}
+
+/// Signal 0 (only the checks) is accepted; `kill --all` of a stopped
+/// container signals what is left (nothing) and succeeds, as runc's.
+fn signal_0_and_kill_all_of_stopped_container(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    let id = s.id("sig0");
+    let pid = s.create_started(&bundle.dir, &id);
+    s.pivot(&["kill", &id, "0"]).ok();
+    assert!(s.alive(pid), "signal 0 killed the init");
+    assert_eq!(s.status(&id), "running");
+    s.pivot(&["kill", &id, "KILL"]).ok();
+    s.wait_status(&id, "stopped");
+    s.pivot(&["kill", "--all", &id, "0"]).ok();
+    s.pivot(&["kill", "-a", &id, "KILL"]).ok();
+    s.pivot(&["kill", &id, "0"]).fails();
     s.delete(&id);
 }

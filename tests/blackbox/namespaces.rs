@@ -12,6 +12,7 @@ tests![
     no_mount_namespace_refuses_mounts,
     userns_without_netns_binds_host_sys,
     userns_read_only_bind_keeps_locked_flags,
+    userns_bind_source_its_root_cannot_reach,
 ];
 
 fn hostname_of_host() -> String {
@@ -256,4 +257,53 @@ fn userns_read_only_bind_keeps_locked_flags(s: &Scratch) {
     for o in ["ro", "nosuid", "nodev", "noexec"] {
         assert!(opts.contains(&o), "{o} missing: {m}");
     }
+}
+
+/// With a user namespace, bind sources in a directory the container's
+/// root (a mapped host uid) cannot search (0700, host root's) still
+/// mount: the runtime takes them before that namespace exists, as runc
+/// does; for the init and for exec.
+fn userns_bind_source_its_root_cannot_reach(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    chown_tree(&bundle.rootfs(), 100_000, 100_000);
+    let private = s.mkdir("private");
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let mut sources = Vec::new();
+    for n in ["one", "two"] {
+        let dir = private.join(n);
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("file"), n).unwrap();
+        sources.push(dir);
+    }
+    bundle.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        let map = json!([{"containerID": 0, "hostID": 100_000, "size": 65_536}]);
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map;
+        for (i, src) in sources.iter().enumerate() {
+            c["mounts"].as_array_mut().unwrap().push(json!({
+                "destination": format!("/mnt/{i}"),
+                "source": src,
+                "options": ["bind"],
+            }));
+        }
+    });
+    let id = s.id("usernsbind");
+    s.create_started(&bundle.dir, &id);
+    let out = s.pivot(&["exec", &id, "/probe", "cat", "/mnt/0/file"]).ok();
+    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["content"], "one", "{out}");
+    let out = s.pivot(&["exec", &id, "/probe", "cat", "/mnt/1/file"]).ok();
+    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(v["content"], "two", "{out}");
+    s.pivot(&["kill", &id, "KILL"]).ok();
+    s.wait_status(&id, "stopped");
+    s.delete(&id);
 }

@@ -28,6 +28,8 @@ tests![
     update_refuses_bad_values_whole,
     update_of_stopped_container_fails,
     ps_lists_container_processes,
+    update_cpu_share_and_unlimited_memory,
+    device_access_takes_r_w_and_m,
     bad_values_are_refused_before_create,
     kernel_rejected_value_names_the_field,
     missing_controller_is_a_clear_error,
@@ -468,6 +470,32 @@ fn update_changes_running_limits(s: &Scratch) {
         }
         let refused = s.pivot(&["update", "--kernel-memory", "10m", &id]);
         assert_error_mentions(&refused, &["kernel-memory"]);
+        // runc 1.2's --cpu-burst (with a quota) lands where the kernel has it.
+        s.pivot(&[
+            "update",
+            "--cpu-quota",
+            "50000",
+            "--cpu-burst",
+            "10000",
+            &id,
+        ])
+        .ok();
+        let burst = if is_v1() {
+            cg_dir(pid, "cpu").join("cpu.cfs_burst_us")
+        } else {
+            cg_dir(pid, "").join("cpu.max.burst")
+        };
+        if burst.exists() {
+            let d = burst.parent().unwrap();
+            let f = burst.file_name().unwrap().to_str().unwrap();
+            assert_eq!(read(d, f), "10000");
+        }
+        // The Intel RDT flags need resctrl: where it is not mounted, the
+        // update is refused and says why.
+        if !std::path::Path::new("/sys/fs/resctrl/info").exists() {
+            let refused = s.pivot(&["update", "--l3-cache-schema", "L3:0=f", &id]);
+            assert_error_mentions(&refused, &["resctrl is not mounted"]);
+        }
     });
     stop_delete_gone(s, &id, &dirs);
     check.unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -512,7 +540,11 @@ fn update_of_stopped_container_fails(s: &Scratch) {
     let out = s.pivot(&["update", "--pids-limit", "10", &id]);
     assert_error_mentions(&out, &["stopped", "not running"]);
     s.pivot(&["pause", &id]).fails();
-    s.pivot(&["ps", &id]).fails();
+    // ps of a stopped container: the header and no process, as runc.
+    let table = s.pivot(&["ps", &id]).ok().stdout;
+    assert_eq!(table.lines().count(), 1, "{table}");
+    assert!(table.contains("PID"), "{table}");
+    assert_eq!(s.pivot(&["ps", "-f", "json", &id]).ok().json(), json!([]));
     s.delete(&id);
 }
 
@@ -606,7 +638,7 @@ fn bad_values_are_refused_before_create(s: &Scratch) {
     );
     refused(
         s,
-        json!({"devices": [{"allow": true, "access": "rwx"}]}),
+        json!({"devices": [{"allow": true, "access": "xa"}]}),
         "devices[0].access",
     );
     refused(
@@ -672,5 +704,78 @@ fn missing_controller_is_a_clear_error(s: &Scratch) {
     }
     if tried == 0 {
         eprintln!("missing_controller_is_a_clear_error: skipped: this host has net_cls, net_prio and rdma");
+    }
+}
+
+/// `update --cpu-share` (runc's spelling; --cpu-shares too), and
+/// `update --memory -1` after a swap limit: the swap limit is lifted with
+/// it, swap first, as runc orders the writes.
+fn update_cpu_share_and_unlimited_memory(s: &Scratch) {
+    let (bundle, _) = with_resources(
+        s,
+        &["/probe", "sleep", "30"],
+        json!({"memory": {"limit": 64 * MIB}, "cpu": {"shares": 512}}),
+    );
+    let id = s.id("updsw");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let check = std::panic::catch_unwind(|| {
+        s.pivot(&["update", "--cpu-share", "300", &id]).ok();
+        s.pivot(&["update", "--cpu-shares", "310", &id]).ok();
+        if !is_v1() {
+            return;
+        }
+        assert_eq!(read(&cg_dir(pid, "cpu"), "cpu.shares"), "310");
+        let m = cg_dir(pid, "memory");
+        let unlimited = |file: &str| read(&m, file).parse::<u64>().is_ok_and(|v| v > 1 << 60);
+        let has_swap = m.join("memory.memsw.limit_in_bytes").exists();
+        if has_swap {
+            s.pivot(&["update", "--memory-swap", "96m", &id]).ok();
+            assert_eq!(
+                read(&m, "memory.memsw.limit_in_bytes"),
+                (96 * MIB).to_string()
+            );
+        }
+        s.pivot(&["update", "--memory", "-1", &id]).ok();
+        assert!(
+            unlimited("memory.limit_in_bytes"),
+            "memory limit not lifted"
+        );
+        if has_swap {
+            assert!(
+                unlimited("memory.memsw.limit_in_bytes"),
+                "swap limit not lifted"
+            );
+        }
+    });
+    stop_delete_gone(s, &id, &dirs);
+    check.unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+/// runc 1.1.5 takes r, w and m from a device rule's access and ignores
+/// any other letter ("rwa" is "rw"); one with none of them is refused.
+fn device_access_takes_r_w_and_m(s: &Scratch) {
+    let kmsg = json!({"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11, "fileMode": 438});
+    let rules = [
+        (
+            json!([{"allow": false, "access": "rwm"},
+                   {"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa"}]),
+            false,
+        ),
+        (
+            json!([{"allow": false, "access": "rwm"},
+                   {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwa"}]),
+            true,
+        ),
+    ];
+    for (devices, want) in rules {
+        let bundle = s.bundle(&["/probe", "writable", "/dev/kmsg"]);
+        bundle.edit(|c| {
+            c["linux"]["devices"] = json!([kmsg]);
+            c["linux"]["resources"]["devices"] = devices.clone();
+        });
+        let id = s.id("devacc");
+        let v = s.run_json(&bundle.dir, &id);
+        assert_eq!(v[0]["writable"], want, "rules {devices}: {v}");
     }
 }

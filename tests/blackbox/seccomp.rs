@@ -33,6 +33,11 @@ tests![
     containers_default_profile,
     bad_fields_are_named,
     notify_sends_the_fd_to_the_listener,
+    filter_goes_in_after_the_fd_cleanup,
+    start_container_hooks_run_under_the_filter,
+    exec_sends_its_notify_fd_to_the_listener,
+    notify_on_write_is_refused,
+    syscalls_newer_than_the_profile_get_enosys,
 ];
 
 /// errnos the tests pick for errnoRet: none is what the calls they are
@@ -753,4 +758,161 @@ fn notify_sends_the_fd_to_the_listener(s: &Scratch) {
     assert_eq!(read("first")["errno"], "EXDEV", "answered by the listener");
     assert_eq!(read("second")["errno"], "ENOSYS", "no listener left");
     s.delete(&id);
+}
+
+/// A profile that refuses close_range (and everything it does not list),
+/// with and without no_new_privileges: the runtime's own fd clean-up comes
+/// before the filter (or copes with it), and the process runs.
+fn filter_goes_in_after_the_fd_cleanup(s: &Scratch) {
+    for nnp in [true, false] {
+        let seccomp = allow_but(json!([
+            {"names": ["close_range"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENXIO},
+        ]));
+        let bundle = bundle_with(s, &call("getpid", &[]), seccomp);
+        bundle.edit(|c| c["process"]["noNewPrivileges"] = json!(nnp));
+        let answers = probe_lines(s, &bundle);
+        assert_eq!(answers.len(), 1, "noNewPrivileges {nnp}: {answers:?}");
+        assert_eq!(answers[0]["errno"], Value::Null, "{answers:?}");
+        // exec too.
+        let bundle = s.bundle(&["/probe", "sleep", "60"]);
+        bundle.edit(|c| {
+            c["process"]["noNewPrivileges"] = json!(nnp);
+            c["linux"]["seccomp"] = allow_but(json!([
+                {"names": ["close_range"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENXIO},
+            ]));
+        });
+        let id = s.id("closerange");
+        s.create_started(&bundle.dir, &id);
+        s.pivot(&["exec", &id, "/probe", "pid"]).ok();
+        s.pivot(&["kill", &id, "KILL"]).ok();
+        s.wait_status(&id, "stopped");
+        s.delete(&id);
+    }
+}
+
+/// startContainer hooks run with the filter loaded, as runc runs them: a
+/// hook making a directory the profile kills fails the start.
+fn start_container_hooks_run_under_the_filter(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    bundle.edit(|c| {
+        c["linux"]["seccomp"] = allow_but(json!([
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL"},
+        ]));
+        c["hooks"] = json!({"startContainer": [{
+            "path": "/bin/sh",
+            "args": ["sh", "-c", "mkdir /dev/shm/hook-dir"],
+        }]});
+    });
+    let id = s.id("hookfilter");
+    let out = s.run(&bundle.dir, &id);
+    assert_ne!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("startContainer"), "{out}");
+    assert!(out.stderr.contains("bad system call"), "{out}");
+}
+
+/// `exec` into a container whose profile has SCMP_ACT_NOTIFY: the exec'd
+/// process's own notify fd reaches linux.seccomp.listenerPath, and the
+/// agent answers its calls.
+fn exec_sends_its_notify_fd_to_the_listener(s: &Scratch) {
+    let socket = s.path("exec-listener.sock");
+    let listener = UnixListener::bind(&socket).expect("bind the listener socket");
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    bundle.edit(|c| {
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": socket,
+            "syscalls": [{"names": ["getsid"], "action": "SCMP_ACT_NOTIFY"}],
+        });
+    });
+    let id = s.id("execnotify");
+    let init_fd = std::thread::scope(|scope| {
+        let listening = scope.spawn(|| receive(&listener, Duration::from_secs(30)));
+        let out = create(s, &bundle.dir, &id);
+        if out.code != 0 {
+            let _ = std::os::unix::net::UnixStream::connect(&socket);
+        }
+        let got = listening.join().expect("listener thread");
+        out.ok();
+        got
+    });
+    assert!(init_fd.is_some(), "the init's notify fd did not come");
+    s.pivot(&["start", &id]).ok();
+    let out = std::thread::scope(|scope| {
+        let exec = scope.spawn(|| s.pivot(&["exec", &id, "/probe", "syscall", "getsid", "0"]));
+        let got = receive(&listener, Duration::from_secs(30));
+        let got = match got {
+            Some(g) => g,
+            None => {
+                let out = exec.join().expect("exec thread");
+                panic!("exec sent no notify fd to the listener:\n{out}");
+            }
+        };
+        let message: Value = serde_json::from_slice(&got.message).expect("JSON message");
+        assert_eq!(message["fds"], json!(["seccompFd"]), "{message}");
+        assert_eq!(message["state"]["id"], id.as_str(), "{message}");
+        let fd = got.fds.into_iter().next().expect("an fd");
+        let notif = next_notification(&fd);
+        assert_eq!(i64::from(notif.data.nr), libc::SYS_getsid, "syscall number");
+        fail_notified_call(&fd, notif.id, libc::EXDEV);
+        exec.join().expect("exec thread")
+    });
+    let answer = out.ok().json();
+    assert_eq!(
+        answer["errno"], "EXDEV",
+        "answered by the listener: {answer}"
+    );
+    s.pivot(&["kill", &id, "KILL"]).ok();
+    s.wait_status(&id, "stopped");
+    s.delete(&id);
+}
+
+/// SCMP_ACT_NOTIFY for write is refused (the runtime writes after loading
+/// the filter), as runc refuses it.
+fn notify_on_write_is_refused(s: &Scratch) {
+    let socket = s.path("write-listener.sock");
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    bundle.edit(|c| {
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "listenerPath": socket,
+            "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}],
+        });
+    });
+    create_fails(
+        s,
+        &bundle.dir,
+        &s.id("notifywrite"),
+        &["SCMP_ACT_NOTIFY cannot be used for the write syscall"],
+    );
+}
+
+/// runc's -ENOSYS stub: with a default action that refuses, a syscall
+/// numbered above every one the profile names (newer than the profile)
+/// gets ENOSYS, so that a libc falls back; known calls still get the
+/// default errno. Not when defaultErrnoRet is ENOSYS already or the default
+/// allows.
+fn syscalls_newer_than_the_profile_get_enosys(s: &Scratch) {
+    let names = match all_syscall_names() {
+        Ok(names) => names,
+        Err(reason) => {
+            eprintln!("pivot-tests: seccomp ENOSYS test skipped: {reason}");
+            return;
+        }
+    };
+    let allowed: Vec<&String> = names.iter().filter(|n| n.as_str() != "getsid").collect();
+    let script = format!("{}; {}", call("getsid", &["0"]), call("1000", &[]));
+    for nnp in [true, false] {
+        let profile = json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": ENXIO,
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}],
+        });
+        let bundle = bundle_with(s, &script, profile);
+        bundle.edit(|c| c["process"]["noNewPrivileges"] = json!(nnp));
+        let answers = probe_lines(s, &bundle);
+        assert_eq!(answers.len(), 2, "noNewPrivileges {nnp}: {answers:?}");
+        assert_eq!(answers[0]["errno"], "ENXIO", "{nnp}: {answers:?}");
+        assert_eq!(answers[1]["errno"], "ENOSYS", "{nnp}: {answers:?}");
+    }
 }

@@ -18,6 +18,8 @@ tests![
     terminal_without_console_socket_is_refused,
     run_t_proxies_the_callers_terminal,
     exec_t_with_console_socket,
+    pty_belongs_to_the_process_user,
+    terminal_with_read_only_dev,
 ];
 
 /// Receive one fd sent with SCM_RIGHTS.
@@ -218,4 +220,114 @@ fn exec_t_with_console_socket(s: &Scratch) {
     write_all(&master, "/probe isatty; exit\n");
     let out = read_all(&master, Duration::from_secs(10));
     assert!(out.contains(r#""stdin":true"#), "{out}");
+}
+
+/// Create `bundle` with a console socket; returns the pty master.
+fn create_with_console(s: &Scratch, bundle: &crate::bundle::Bundle, id: &str) -> OwnedFd {
+    let sock_path = s.path("console.sock");
+    let listener = UnixListener::bind(&sock_path).unwrap();
+    let receiver = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        recv_fd(conn.as_raw_fd())
+    });
+    let out = s.pivot(&[
+        OsStr::new("create"),
+        OsStr::new("--console-socket"),
+        sock_path.as_os_str(),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(id),
+    ]);
+    if out.code != 0 {
+        // Unblock the receiver before failing.
+        let _ = std::os::unix::net::UnixStream::connect(&sock_path);
+        panic!("create failed:\n{out}");
+    }
+    receiver.join().unwrap()
+}
+
+/// The pty of `run` and of `exec -t` belongs to the process's uid (its
+/// group stays devpts' tty group), as runc's does.
+fn pty_belongs_to_the_process_user(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "stat", "/proc/self/fd/0"]);
+    bundle.edit(|c| {
+        c["process"]["terminal"] = json!(true);
+        c["process"]["user"] = json!({"uid": 1000, "gid": 100});
+    });
+    let id = s.id("ttyown");
+    let master = create_with_console(s, &bundle, &id);
+    s.pivot(&["start", &id]).ok();
+    let out = read_all(&master, Duration::from_secs(10));
+    assert!(
+        out.contains(r#""uid":1000"#),
+        "run: the pty is not uid 1000's:\n{out}"
+    );
+    s.wait_status(&id, "stopped");
+    s.delete(&id);
+
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    bundle.edit(|c| c["process"]["user"] = json!({"uid": 1000, "gid": 100}));
+    let id = s.id("ttyownx");
+    s.create_started(&bundle.dir, &id);
+    let sock_path = s.path("exec-console.sock");
+    let listener = UnixListener::bind(&sock_path).unwrap();
+    let receiver = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        recv_fd(conn.as_raw_fd())
+    });
+    let pid_file = s.path("exec-own.pid");
+    s.pivot(&[
+        OsStr::new("exec"),
+        OsStr::new("-t"),
+        OsStr::new("-d"),
+        OsStr::new("--console-socket"),
+        sock_path.as_os_str(),
+        OsStr::new("--pid-file"),
+        pid_file.as_os_str(),
+        OsStr::new(&id),
+        OsStr::new("/probe"),
+        OsStr::new("stat"),
+        OsStr::new("/proc/self/fd/0"),
+    ])
+    .ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    s.remember_pid(pid);
+    let master = receiver.join().unwrap();
+    let out = read_all(&master, Duration::from_secs(10));
+    assert!(
+        out.contains(r#""uid":1000"#),
+        "exec -t: the pty is not uid 1000's:\n{out}"
+    );
+}
+
+/// A read-only /dev (tmpfs with "ro") with a terminal: /dev/console is
+/// made before /dev turns read-only (runc#3248).
+fn terminal_with_read_only_dev(s: &Scratch) {
+    let bundle = s.bundle(&["/bin/sh"]);
+    bundle.edit(|c| {
+        c["process"]["terminal"] = json!(true);
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if m["destination"] == "/dev" {
+                m["options"].as_array_mut().unwrap().push(json!("ro"));
+            }
+        }
+    });
+    let id = s.id("rodev");
+    let master = create_with_console(s, &bundle, &id);
+    s.pivot(&["start", &id]).ok();
+    write_all(
+        &master,
+        "/probe stat /dev/console; /probe writable /dev; exit 3\n",
+    );
+    let out = read_all(&master, Duration::from_secs(10));
+    assert!(
+        out.contains(r#""type":"char""#),
+        "/dev/console is not the pty:\n{out}"
+    );
+    assert!(out.contains("EROFS"), "/dev is not read-only:\n{out}");
+    s.wait_status(&id, "stopped");
 }

@@ -118,6 +118,54 @@ impl Runtime {
 
     /// Create a container: on success its init waits for `start`; on
     /// failure nothing is left (no state dir, cgroup, mount or process).
+    /// CVE-2019-5736 (selfexe.rs): where something that may ptrace pivot's
+    /// processes can see the init before `start`, run from the read-only
+    /// view of the binary. A container that may ptrace, joining a pid
+    /// namespace, must not meet an unsealed pivot init there, and the
+    /// containers in that namespace learn that their `exec`s are exposed.
+    fn guard_binary(&self, plan: &Plan) -> Result<()> {
+        let joined = joined_pid_ns(plan);
+        if joined.is_none() && plan.namespaces.has(NsKind::Pid) {
+            return Ok(());
+        }
+        crate::selfexe::run_read_only(&self.root)?;
+        let Some(path) = joined else {
+            return Ok(());
+        };
+        if !crate::selfexe::may_ptrace(&plan.process, plan.namespaces.has(NsKind::User)) {
+            return Ok(());
+        }
+        let target = sys::fstatat(sys::cwd(), path, 0)
+            .with_ctx(|| format!("linux.namespaces: pid namespace {path:?}"))?;
+        for (saved, status) in self.list()? {
+            let Some(ns) = saved.namespaces.get("pid") else {
+                continue;
+            };
+            let Ok(st) = sys::fstatat(sys::cwd(), ns, 0) else {
+                continue;
+            };
+            if (st.st_dev, st.st_ino) != (target.st_dev, target.st_ino) {
+                continue;
+            }
+            if status == Status::Created && crate::selfexe::runs_unsealed_pivot(saved.pid) {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    format!(
+                        "linux.namespaces: the pid namespace {path:?} is that of container {:?}, created but not started: its init is still pivot's own image, which a container that may ptrace (CAP_SYS_PTRACE without a user namespace) could reach; start it first",
+                        saved.id
+                    ),
+                ));
+            }
+            if !saved.pid_ns_exposed {
+                if let Ok((sd, _lock, mut s)) = StateDir::open_locked(&self.root, &saved.id) {
+                    s.pid_ns_exposed = true;
+                    sd.save(&s)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn create(&self, id: &str, opts: &CreateOptions) -> Result<Init> {
         self.create_with(id, opts, false).map(|(init, _)| init)
     }
@@ -132,6 +180,7 @@ impl Runtime {
         own_console: bool,
     ) -> Result<(Init, Option<OwnedFd>)> {
         let mut plan = load_plan(id, opts)?;
+        self.guard_binary(&plan)?;
         let listen = listen_fds();
         let mut opts = opts.clone();
         if listen > 0 {
@@ -232,8 +281,23 @@ impl Runtime {
         )?;
         cgroups::resources::check_host(&limits, dirs)?;
         cgroups::create(dirs).ctx("linux.cgroupsPath")?;
+        // A cgroup made frozen by someone else would hold the init (and
+        // pivot, waiting for it) forever: refuse it, as runc does.
+        if cgroups::is_frozen(dirs) {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "linux.cgroupsPath: container's cgroup unexpectedly frozen (thaw it first)",
+            ));
+        }
+        let others = cgroups::pids(dirs).unwrap_or_default().len();
+        if others > 0 {
+            (self.warn)(&format!(
+                "container's cgroup is not empty: {others} process(es) found (it is shared with something else)"
+            ));
+        }
         cgroups::resources::apply(&limits, dirs, cgroups::resources::Apply::CREATE)?;
         let idmaps = idmap_namespaces(plan)?;
+        let sources = bind_sources(plan);
         let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
             Some(v) => Some(crate::seccomp::compile(v)?),
             None => None,
@@ -246,14 +310,16 @@ impl Runtime {
             hierarchies,
             cgroups: dirs.clone(),
             idmaps,
+            sources,
             seccomp,
             console,
         };
         let init = process::spawn(plan, &init_opts, dirs)?;
         let mut saved = saved_state(plan, &init, dirs);
         saved.notify_socket = process::notify::host_socket().is_some();
-        let r = sd
-            .save(&saved)
+        let r = intel_rdt_group(plan, init.pid)
+            .map(|g| saved.intel_rdt = g)
+            .and_then(|_| sd.save(&saved))
             .and_then(|_| match &opts.pid_file {
                 Some(p) => write_pid_file(p, init.pid),
                 None => Ok(()),
@@ -264,6 +330,9 @@ impl Runtime {
             });
         if let Err(e) = r {
             init.abort();
+            if let Some(g) = &saved.intel_rdt {
+                let _ = crate::intelrdt::remove(g);
+            }
             return Err(e);
         }
         Ok(init)
@@ -292,6 +361,7 @@ impl Runtime {
             (true, Some(host)) => Some((process::notify::listen(&sd.dir)?, host)),
             _ => None,
         };
+        crate::debug::log(|| format!("start: releasing the init (pid {})", saved.pid));
         release_init(&sd, &saved)?;
         if let Some((sock, host)) = notify {
             process::notify::forward_ready(&sock, &host, saved.pid, || state::init_alive(&saved))?;
@@ -313,15 +383,32 @@ impl Runtime {
     pub fn kill(&self, id: &str, sig: i32, all: bool) -> Result<()> {
         let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
         if state::status(&sd, &saved) == Status::Stopped {
-            return Err(Error::new(ErrorKind::InvalidState, "container not running"));
+            if !all {
+                return Err(Error::new(ErrorKind::InvalidState, "container not running"));
+            }
+            // As runc: `kill --all` of a stopped container signals what is
+            // left in its cgroups (often nothing) and succeeds.
+            for pid in cgroups::pids(&saved.cgroups).unwrap_or_default() {
+                match sys::kill(pid, sig) {
+                    Err(e) if e.errno() != Some(libc::ESRCH) => return Err(e),
+                    _ => {}
+                }
+            }
+            return Ok(());
         }
-        if all && sig == libc::SIGKILL && cgroups::kill_all(&saved.cgroups)? {
-            Ok(())
-        } else if all {
-            signal_all(&saved, sig)
+        if all {
+            if !(sig == libc::SIGKILL && cgroups::kill_all(&saved.cgroups)?) {
+                signal_all(&saved, sig)?;
+            }
         } else {
-            signal_init(&saved, sig)
+            signal_init(&saved, sig)?;
         }
+        // As runc: a frozen process does not die of SIGKILL until its cgroup
+        // is thawed (v1 freezer), so SIGKILL also thaws a paused container.
+        if sig == libc::SIGKILL && cgroups::is_frozen(&saved.cgroups) {
+            cgroups::freezer::set(&saved.cgroups, false).ctx("thaw after SIGKILL")?;
+        }
+        Ok(())
     }
 
     pub fn delete(&self, id: &str, force: bool) -> Result<()> {
@@ -438,6 +525,15 @@ impl Runtime {
             _ => {}
         }
         let process = exec_process(&saved, opts)?;
+        // CVE-2019-5736 (selfexe.rs): an exec joins a pid namespace where
+        // something may ptrace it, or may from now on.
+        if saved.pid_ns_exposed {
+            crate::selfexe::run_read_only(&self.root)?;
+        } else if crate::selfexe::may_ptrace(&process, saved.namespaces.contains_key("user")) {
+            let mut s = saved.clone();
+            s.pid_ns_exposed = true;
+            sd.save(&s)?;
+        }
         let seccomp = match saved.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
             Some(v) => Some(crate::seccomp::compile(v)?),
             None => None,
@@ -473,6 +569,7 @@ impl Runtime {
             sub_cgroup: opts.cgroup.as_deref(),
             seccomp: seccomp.as_ref(),
             preserve_fds: opts.preserve_fds,
+            state: saved_hook_state(&saved, "running"),
         };
         // As subreaper pivot gets the process once its first parent exits,
         // to wait for it or, if it fails to start, to reap it.
@@ -481,11 +578,24 @@ impl Runtime {
         // wait (in a paused container, until resume, which takes the lock).
         drop(lock);
         let pid = process::exec::spawn(&plan)?;
-        if let Some(p) = &opts.pid_file {
-            write_pid_file(p, pid)?;
+        let handed = match &saved.intel_rdt {
+            Some(g) => crate::intelrdt::join(g, pid),
+            None => Ok(()),
         }
-        if let Some(p) = &opts.pidfd_socket {
-            send_pidfd(p, sys::pidfd_open(pid)?.as_fd())?;
+        .and_then(|_| match &opts.pid_file {
+            Some(p) => write_pid_file(p, pid),
+            None => Ok(()),
+        })
+        .and_then(|_| match &opts.pidfd_socket {
+            Some(p) => send_pidfd(p, sys::pidfd_open(pid)?.as_fd()),
+            None => Ok(()),
+        });
+        if let Err(e) = handed {
+            // The caller never learns of the process: it must not run on
+            // (nor stay a zombie under the container's init), as runc.
+            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::waitpid(pid, 0);
+            return Err(e);
         }
         if opts.detach {
             return Ok(0);
@@ -509,6 +619,26 @@ impl Runtime {
         let _ = self.delete(id, true);
         e
     }
+}
+
+/// With a new user namespace, its root (a mapped host uid) may not reach
+/// a bind source the runtime can (one in a 0700 directory): clone each
+/// source here, before that namespace exists, as runc opens them from the
+/// parent. A source that cannot be cloned here is left to the init, whose
+/// error then names it.
+fn bind_sources(plan: &Plan) -> Vec<(usize, OwnedFd)> {
+    if !plan.namespaces.has(NsKind::User) || !plan.namespaces.has(NsKind::Mount) {
+        return Vec::new();
+    }
+    plan.mounts
+        .iter()
+        .filter(|m| m.kind == "bind" && m.options.idmap.is_none())
+        .filter_map(|m| {
+            sys::open_tree(sys::cwd(), &m.source, m.options.is_recursive_bind())
+                .ok()
+                .map(|fd| (m.index, fd))
+        })
+        .collect()
 }
 
 /// One user namespace per idmapped mount, with the mount's mappings or,
@@ -606,6 +736,22 @@ fn exec_process(saved: &Saved, o: &ExecOptions) -> Result<spec::types::Process> 
     Ok(p)
 }
 
+/// linux.intelRdt (checked before create): the init's resctrl group.
+fn intel_rdt_group(plan: &Plan, pid: i32) -> Result<Option<crate::intelrdt::Group>> {
+    let v = plan
+        .spec
+        .linux
+        .as_ref()
+        .and_then(|l| l.other.get("intelRdt"));
+    let Some(rdt) = crate::intelrdt::parse(v)? else {
+        return Ok(None);
+    };
+    let root = crate::intelrdt::resctrl_root().ok_or_else(|| {
+        Error::unsupported("linux.intelRdt: resctrl is no longer mounted at /sys/fs/resctrl")
+    })?;
+    crate::intelrdt::setup(&rdt, &root, &plan.id, pid).map(Some)
+}
+
 fn saved_state(plan: &Plan, init: &Init, dirs: &[CgroupDir]) -> Saved {
     let namespaces: BTreeMap<String, String> = NsKind::ALL
         .iter()
@@ -630,7 +776,27 @@ fn saved_state(plan: &Plan, init: &Init, dirs: &[CgroupDir]) -> Saved {
         namespaces,
         config: plan.spec.clone(),
         notify_socket: false,
+        pid_ns_exposed: pid_ns_exposed(plan),
+        intel_rdt: None,
     }
+}
+
+/// Whether a process that may ptrace pivot's can be in the container's pid
+/// namespace from the start: it joins one, uses the host's, or its own
+/// processes may ptrace (selfexe.rs).
+fn pid_ns_exposed(plan: &Plan) -> bool {
+    let own_user_ns = plan.namespaces.has(NsKind::User);
+    joined_pid_ns(plan).is_some()
+        || !plan.namespaces.has(NsKind::Pid)
+        || crate::selfexe::may_ptrace(&plan.process, own_user_ns)
+}
+
+fn joined_pid_ns(plan: &Plan) -> Option<&str> {
+    plan.namespaces
+        .join
+        .iter()
+        .find(|(k, _)| *k == NsKind::Pid)
+        .map(|(_, p)| p.as_str())
 }
 
 /// Send a pidfd over a unix socket (SCM_RIGHTS), as runc's --pidfd-socket.
@@ -767,6 +933,9 @@ fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     cgroups::remove(&saved.cgroups).ctx("remove cgroups")?;
+    if let Some(g) = &saved.intel_rdt {
+        crate::intelrdt::remove(g).ctx("remove the resctrl group")?;
+    }
     sd.destroy()
 }
 
@@ -866,10 +1035,12 @@ impl Runtime {
     /// The host pids of the container's processes (`ps`).
     pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
         let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
-        if state::status(&sd, &saved) == Status::Stopped {
-            return Err(Error::new(ErrorKind::InvalidState, "container not running"));
+        // A stopped container has no processes, or only those that outlived
+        // an init without a pid namespace; as runc, not an error.
+        match cgroups::pids(&saved.cgroups) {
+            Err(_) if state::status(&sd, &saved) == Status::Stopped => Ok(Vec::new()),
+            r => r,
         }
-        cgroups::pids(&saved.cgroups)
     }
 
     /// `update`: merge `patch` (LinuxResources JSON: memory, cpu, pids,
@@ -911,6 +1082,16 @@ impl Runtime {
                 }
             }
         }
+        // As runc's update: `--memory -1` without a swap value lifts the
+        // swap limit too (memory_v1 makes an unset swap -1 then).
+        let lifts_memory = patch.get("memory").is_some_and(|m| {
+            m.get("limit") == Some(&serde_json::json!(-1)) && m.get("swap").is_none()
+        });
+        if lifts_memory {
+            if let Some(serde_json::Value::Object(m)) = resources.other.get_mut("memory") {
+                m.remove("swap");
+            }
+        }
         let limits = Limits::parse(Some(resources))?;
         res::check_host(&limits, &saved.cgroups)?;
         if let Err(e) = res::apply(&limits, &saved.cgroups, Apply::UPDATE) {
@@ -919,6 +1100,49 @@ impl Runtime {
             }
             return Err(e);
         }
+        saved.config = config;
+        sd.save(&saved)
+    }
+
+    /// `update --l3-cache-schema/--mem-bw-schema`: new schemata for the
+    /// container's resctrl group; a container created without
+    /// linux.intelRdt gets a group of its own first, as runc does.
+    pub fn update_intel_rdt(&self, id: &str, l3: Option<&str>, mem_bw: Option<&str>) -> Result<()> {
+        use crate::intelrdt;
+        let (sd, _lock, mut saved) = StateDir::open_locked(&self.root, id)?;
+        if state::status(&sd, &saved) == Status::Stopped {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "cannot update a stopped container",
+            ));
+        }
+        let mut config = saved.config.clone();
+        let linux = config.linux.get_or_insert_with(Default::default);
+        let cur = linux.other.get("intelRdt").cloned();
+        let mut v = match cur {
+            Some(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        if let Some(s) = l3 {
+            v.insert("l3CacheSchema".into(), s.into());
+        }
+        if let Some(s) = mem_bw {
+            v.insert("memBwSchema".into(), s.into());
+        }
+        let v = serde_json::Value::Object(v);
+        let rdt = intelrdt::parse(Some(&v))?.unwrap_or_default();
+        let root = intelrdt::resctrl_root();
+        intelrdt::validate(&rdt, root.as_deref())?;
+        let root = root.unwrap_or_default();
+        let group = match &saved.intel_rdt {
+            Some(g) => {
+                intelrdt::set_schemata(g, &rdt)?;
+                g.clone()
+            }
+            None => intelrdt::setup(&rdt, &root, id, saved.pid)?,
+        };
+        linux.other.insert("intelRdt".into(), v);
+        saved.intel_rdt = Some(group);
         saved.config = config;
         sd.save(&saved)
     }

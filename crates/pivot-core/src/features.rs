@@ -103,7 +103,8 @@ pub fn features() -> Value {
             // Process labels are applied, but linux.mountLabel is refused:
             // not claimed until mounts are labelled too.
             "selinux": {"enabled": false},
-            "intelRdt": {"enabled": false},
+            // resctrl groups, where the host has resctrl mounted.
+            "intelRdt": {"enabled": true},
             "memoryPolicy": {"modes": mpol_modes, "flags": mpol_flags},
             "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": false}}

@@ -14,6 +14,7 @@ pub mod debug;
 pub mod error;
 pub mod features;
 pub mod hooks;
+pub mod intelrdt;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;

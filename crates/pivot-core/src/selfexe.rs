@@ -7,13 +7,31 @@
 //! can open `/proc/<pid>/exe`. If that names the host's binary on a
 //! writable mount, the attacker overwrites it once pivot has exited.
 //!
-//! So `create`, `run` and `exec` run from a read-only view of the binary
-//! before they start anything: a private, detached overlayfs mount of the
-//! binary's directory (no upper layer, so it can never be made writable;
-//! nothing is copied, and no mount table changes), or, where overlayfs is
-//! not available, a sealed in-memory copy. A binary already on a read-only
-//! mount is left as it is. The view is entered with one execveat of the
-//! same arguments and environment, before any work is done.
+//! Who can do that: a process in the same pid namespace with
+//! CAP_SYS_PTRACE in the host's user namespace (the user namespace of the
+//! mm of pivot's processes). That is a process of a container without a
+//! user namespace of its own whose bounding set holds CAP_SYS_PTRACE (root
+//! there gets it at its next execve). Without it, non-dumpability already
+//! keeps /proc/<pid>/exe closed (EACCES).
+//!
+//! So where such a process can meet one of pivot's, pivot first moves
+//! itself onto a read-only view of its binary: a private, detached
+//! overlayfs mount of the binary's directory (no upper layer, so it can
+//! never be made writable; nothing is copied, and no mount table changes),
+//! or, where overlayfs is not available, a sealed in-memory copy. The view
+//! is entered with one execveat of the same arguments and environment,
+//! before anything is made. A binary already on a read-only mount needs
+//! none of it. Where no such process can be there (the common case: a new
+//! pid namespace, no CAP_SYS_PTRACE), pivot runs as it is, with no re-exec:
+//!
+//! | command | sealed when                                                  |
+//! |---------|--------------------------------------------------------------|
+//! | create, run | the container joins an existing pid namespace or uses the host's (its init, until `start`, is visible to what is there) |
+//! | exec    | the container's pid namespace is shared (joined, the host's, or joined by a container that may ptrace: recorded in its state), or the container or an earlier exec may ptrace |
+//!
+//! And a container that may ptrace is not created into a pid namespace
+//! whose init is still an unsealed pivot (a created, not started
+//! container): that init cannot be moved onto the view any more.
 //!
 //! Without an upper layer overlayfs needs two lower ones that do not
 //! overlap: the second is an empty directory made for the moment in the
@@ -22,6 +40,7 @@
 
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
+use crate::spec::types::Process;
 use crate::sys;
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
@@ -55,6 +74,34 @@ pub fn run_read_only(state_root: &Path) -> Result<()> {
         })
         .collect();
     Err(sys::execveat_fd(view.as_fd(), &args, &env).context("run pivot from its read-only view"))
+}
+
+/// Whether a process with these capabilities, in a container with or
+/// without a user namespace of its own, may hold CAP_SYS_PTRACE in the
+/// host's user namespace.
+pub fn may_ptrace(process: &Process, own_user_ns: bool) -> bool {
+    !own_user_ns
+        && process
+            .capabilities
+            .as_ref()
+            .and_then(|c| c.bounding.as_ref())
+            .is_some_and(|b| b.iter().any(|c| c == "CAP_SYS_PTRACE" || c == "SYS_PTRACE"))
+}
+
+/// The binary a pid runs, if it is this pivot's own (same file) and not on
+/// a read-only mount: a pivot process that was not moved onto a view.
+pub fn runs_unsealed_pivot(pid: i32) -> bool {
+    let exe = format!("/proc/{pid}/exe");
+    let (Ok(theirs), Ok(ours)) = (
+        sys::fstatat(sys::cwd(), &exe, 0),
+        sys::fstatat(sys::cwd(), SELF_EXE, 0),
+    ) else {
+        return false;
+    };
+    // The inode number only: a read-only view of the binary reports the
+    // file's own on a device of its own.
+    theirs.st_ino == ours.st_ino
+        && sys::statvfs(&exe).is_ok_and(|v| v.f_flag & libc::ST_RDONLY == 0)
 }
 
 /// Whether /proc/self/exe is on a read-only mount or a sealed memfd.
@@ -92,7 +139,10 @@ fn overlay_view(state_root: &Path) -> Result<OwnedFd> {
     drop(empty);
     let fd = sys::openat(mnt.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
     // The same file: a rename between readlink and open would run another.
-    let (a, b) = (sys::fstat(fd.as_fd())?, sys::fstatat(sys::cwd(), SELF_EXE, 0)?);
+    let (a, b) = (
+        sys::fstat(fd.as_fd())?,
+        sys::fstatat(sys::cwd(), SELF_EXE, 0)?,
+    );
     if a.st_ino != b.st_ino {
         return Err(Error::invalid(format!(
             "{exe} changed while its read-only view was made"

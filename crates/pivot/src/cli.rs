@@ -267,6 +267,12 @@ pub struct UpdateFlags {
     /// CFS period in microseconds
     #[arg(long = "cpu-period")]
     pub cpu_period: Option<u64>,
+    /// CFS burst in microseconds
+    #[arg(long = "cpu-burst")]
+    pub cpu_burst: Option<u64>,
+    /// SCHED_IDLE for the cgroup (1) or not (0)
+    #[arg(long = "cpu-idle", allow_hyphen_values = true)]
+    pub cpu_idle: Option<i64>,
     /// Realtime period in microseconds
     #[arg(long = "cpu-rt-period")]
     pub cpu_rt_period: Option<u64>,
@@ -291,10 +297,10 @@ pub struct UpdateFlags {
     /// Kernel TCP memory limit (not supported: refused)
     #[arg(long = "kernel-memory-tcp", allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<String>,
-    /// Intel RDT L3 cache schema (not supported: refused)
+    /// Intel RDT L3 cache schema (the container's resctrl group)
     #[arg(long = "l3-cache-schema")]
     pub l3_cache_schema: Option<String>,
-    /// Intel RDT memory bandwidth schema (not supported: refused)
+    /// Intel RDT memory bandwidth schema (the container's resctrl group)
     #[arg(long = "mem-bw-schema")]
     pub mem_bw_schema: Option<String>,
 }

@@ -14,7 +14,7 @@
 //! | process.apparmorProfile | init, if enabled     | attr/apparmor/exec              |
 //! | process.selinuxLabel    | init, if enabled     | attr/exec                       |
 //! | linux.mountLabel        | refused (not yet)    |                                 |
-//! | linux.intelRdt          | refused (not yet)    |                                 |
+//! | linux.intelRdt          | checked; parent      | resctrl group (intelrdt.rs)     |
 //! | linux.netDevices        | parent, after clone3 | RTM_SETLINK, RTM_NEWADDR        |
 //!
 //! `validate_exec`, `exec_cpu_affinity` and `apply_exec` are the same for a
@@ -87,27 +87,19 @@ pub fn memory_policy_names() -> (Vec<&'static str>, Vec<&'static str>) {
     (names(numa::MODES), names(numa::FLAGS))
 }
 
-const RDTGROUP_SUPER_MAGIC: i64 = 0x0765_5821;
-
-/// linux.intelRdt: never ignored. runc puts the container in a resctrl
-/// group; pivot does not create those yet, and without resctrl mounted
-/// there is nothing to put it in.
+/// linux.intelRdt: never ignored; refused before anything is made when
+/// the host cannot honour it (intelrdt.rs). The group itself is made by
+/// the parent once the init exists.
 fn intel_rdt(plan: &Plan) -> Result<()> {
-    let set = plan
+    let v = plan
         .spec
         .linux
         .as_ref()
-        .and_then(|l| l.other.get("intelRdt"))
-        .is_some_and(|v| !v.is_null());
-    if !set {
-        return Ok(());
+        .and_then(|l| l.other.get("intelRdt"));
+    match crate::intelrdt::parse(v)? {
+        Some(rdt) => crate::intelrdt::validate(&rdt, crate::intelrdt::resctrl_root().as_deref()),
+        None => Ok(()),
     }
-    let mounted = fs_magic("/sys/fs/resctrl") == Some(RDTGROUP_SUPER_MAGIC);
-    Err(Error::unsupported(if mounted {
-        "linux.intelRdt: not supported by pivot yet (it does not create resctrl groups)"
-    } else {
-        "linux.intelRdt: Intel RDT is not available: resctrl is not mounted at /sys/fs/resctrl"
-    }))
 }
 
 /// The filesystem type (statfs f_type) of a host directory, if it is there.

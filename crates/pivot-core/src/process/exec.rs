@@ -25,6 +25,8 @@ pub struct ExecPlan<'a> {
     pub preserve_fds: u32,
     /// The connected console socket, for a terminal.
     pub console: Option<std::os::fd::BorrowedFd<'a>>,
+    /// The container's state JSON, for the seccomp agent (SCMP_ACT_NOTIFY).
+    pub state: String,
 }
 
 /// The order runc's nsexec joins in: the user namespace first (it grants
@@ -44,6 +46,13 @@ const JOIN_ORDER: &[(&str, i32)] = &[
 /// Start the process; returns its pid once it has exec'd (or the error
 /// that kept it from doing so).
 pub fn spawn(plan: &ExecPlan) -> Result<i32> {
+    crate::debug::log(|| {
+        format!(
+            "nsexec container setup: exec {:?}, joining {} namespaces",
+            plan.process.args,
+            plan.namespaces.len()
+        )
+    });
     let (parent_ch, child_ch) = Channel::pair()?;
     // Into the cgroup2 tree at clone3 time (a self-move through
     // cgroup.procs would wait for an RCU grace period); v1 by the child.
@@ -66,7 +75,7 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
                 .and_then(|_| super::attrs::exec_cpu_affinity(plan.process, true));
             if let Err(e) = joined
                 .and_then(|_| join(plan, &child_ch))
-                .and_then(|_| setup_and_exec(plan))
+                .and_then(|_| setup_and_exec(plan, &child_ch))
             {
                 child_ch.send_error(&e);
             }
@@ -76,9 +85,30 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
             drop(child_ch);
             let mut target = None;
             loop {
-                match parent_ch.recv()? {
+                let (msg, fd) = parent_ch.recv_fd()?;
+                match msg {
+                    Some(Msg::SeccompFd) => {
+                        let fd = fd.ok_or_else(|| Error::other("exec: no seccomp fd was sent"))?;
+                        let p = target.unwrap_or(pid);
+                        let sent = super::spawn::send_to_listener_with(
+                            &plan.state,
+                            plan.seccomp,
+                            p,
+                            fd.as_fd(),
+                        );
+                        drop(fd);
+                        if let Err(e) = sent {
+                            // The process waits for SeccompDone; it must not
+                            // run on without its agent.
+                            let _ = sys::kill(p, libc::SIGKILL);
+                            let _ = sys::waitpid(p, 0);
+                            return Err(e);
+                        }
+                        parent_ch.send(&Msg::SeccompDone)?;
+                    }
                     Some(Msg::Pid(p)) => {
                         let _ = sys::waitpid(pid, 0);
+                        crate::debug::log(|| format!("child process in init(): pid {p}"));
                         target = Some(p);
                     }
                     // End of file: the process exec'd (the channel is
@@ -87,6 +117,12 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
                         if target.is_none() {
                             let _ = sys::waitpid(pid, 0);
                         }
+                        crate::debug::log(|| {
+                            format!(
+                                "setns_init: about to exec {:?}: done, the process runs",
+                                plan.process.args
+                            )
+                        });
                         return target
                             .ok_or_else(|| Error::other("exec: the process did not start"));
                     }
@@ -159,10 +195,19 @@ fn target_cgroups(plan: &ExecPlan) -> Result<Vec<CgroupDir>> {
 
 /// In the grandchild, inside the container: the process's own settings,
 /// in the init's order, then exec.
-fn setup_and_exec(plan: &ExecPlan) -> Result<()> {
+fn setup_and_exec(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     let p = plan.process;
+    // With SCMP_ACT_NOTIFY the listener fd goes to pivot, which hands it to
+    // linux.seccomp.listenerPath (a host path, not reachable from here).
+    let load = |f: &Filter| -> Result<()> {
+        if let Some(fd) = f.load()? {
+            ch.send_fd(&Msg::SeccompFd, fd.as_fd())?;
+            ch.expect(Msg::SeccompDone)?;
+        }
+        Ok(())
+    };
     if let Some(sock) = plan.console {
-        super::tty::setup_console(sock, false, p.console_size.as_ref())?;
+        super::tty::setup_console(sock, false, p.console_size.as_ref(), p.user.uid)?;
     }
     rlimits::apply(&p.rlimits)?;
     super::attrs::apply_exec(p)?;
@@ -170,20 +215,27 @@ fn setup_and_exec(plan: &ExecPlan) -> Result<()> {
         sys::set_no_new_privs()?;
     }
     if let Some(f) = plan.seccomp.filter(|_| !p.no_new_privileges) {
-        f.load()?;
+        load(f)?;
     }
+    // The cwd before the user switch, and again after it if that failed
+    // (as the init does).
+    let cwd_done = sys::chdir(&p.cwd).is_ok();
     let last = caps::last_cap();
     let capsets = caps::parse(p.capabilities.as_ref(), last)?;
     caps::before_user_switch(&capsets, last)?;
     user::switch(&p.user)?;
     caps::after_user_switch(&capsets, last)?;
-    sys::chdir(&p.cwd).with_ctx(|| format!("cwd {:?}", p.cwd))?;
+    if !cwd_done {
+        sys::chdir(&p.cwd).with_ctx(|| format!("cwd {:?}", p.cwd))?;
+    }
     sys::getcwd().ctx("cwd: the working directory is outside the container")?;
     let path = user::lookup_executable(p)?;
-    if let Some(f) = plan.seccomp.filter(|_| p.no_new_privileges) {
-        f.load()?;
-    }
     sys::cloexec_from(3 + plan.preserve_fds)?;
     sys::reset_signals();
+    // With no_new_privs the filter goes in last, after the fd clean-up, so
+    // a profile need not allow pivot's own calls.
+    if let Some(f) = plan.seccomp.filter(|_| p.no_new_privileges) {
+        load(f)?;
+    }
     Err(sys::execve(&path, &p.args, &p.env))
 }

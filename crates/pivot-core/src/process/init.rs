@@ -27,6 +27,9 @@ pub struct InitOptions {
     pub cgroups: Vec<CgroupDir>,
     /// User namespace fds for idmapped mounts, by mount index.
     pub idmaps: Vec<(usize, OwnedFd)>,
+    /// Bind sources cloned by the parent (with a new user namespace), by
+    /// mount index.
+    pub sources: Vec<(usize, OwnedFd)>,
     /// linux.seccomp, compiled by the parent.
     pub seccomp: Option<crate::seccomp::Filter>,
     /// The connected console socket for a terminal.
@@ -51,6 +54,7 @@ pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> i3
 fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Result<i32> {
     let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
     keep.extend(opts.idmaps.iter().map(|(_, fd)| fd.as_raw_fd()));
+    keep.extend(opts.sources.iter().map(|(_, fd)| fd.as_raw_fd()));
     keep.extend(opts.console.iter().map(|fd| fd.as_raw_fd()));
     sys::close_fds_from(3 + opts.preserve_fds, &keep)?;
     // Die with the parent while it still supervises the setup.
@@ -88,11 +92,17 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Resu
         hierarchies: &opts.hierarchies,
         cgroups: &opts.cgroups,
         idmaps: &opts.idmaps,
+        sources: &opts.sources,
     };
     rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
     set_names(plan)?;
     if let Some(sock) = &opts.console {
-        super::tty::setup_console(sock.as_fd(), true, plan.process.console_size.as_ref())?;
+        super::tty::setup_console(
+            sock.as_fd(),
+            true,
+            plan.process.console_size.as_ref(),
+            plan.process.user.uid,
+        )?;
     }
     if !opts.no_new_keyring {
         match sys::join_session_keyring(&format!("_ses.{}", plan.id)) {
@@ -116,13 +126,19 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Resu
             ch.expect(Msg::SeccompDone)?;
         }
     }
+    // The cwd while still root with every capability (a directory only
+    // the runtime may enter), and again as the user if that failed (one
+    // only the user may enter), as runc does.
+    let cwd = &plan.process.cwd;
+    let cwd_done = sys::chdir(cwd).is_ok();
     let last = caps::last_cap();
     let capsets = caps::parse(plan.process.capabilities.as_ref(), last)?;
     caps::before_user_switch(&capsets, last)?;
     user::switch(&plan.process.user)?;
     caps::after_user_switch(&capsets, last)?;
-    let cwd = &plan.process.cwd;
-    sys::chdir(cwd).with_ctx(|| format!("process.cwd {cwd:?}"))?;
+    if !cwd_done {
+        sys::chdir(cwd).with_ctx(|| format!("process.cwd {cwd:?}"))?;
+    }
     // A cwd that escaped the root (CVE-2024-21626) has no name here.
     sys::getcwd().ctx("process.cwd: the working directory is outside the container")?;
     user::lookup_executable(&plan.process)?;
@@ -181,7 +197,14 @@ fn create_hooks(plan: &Plan, ch: &Channel, host_pid: i32) -> Result<()> {
         ch.expect(Msg::HooksDone)?;
     }
     let state = hook_state(plan, "creating", host_pid);
-    hooks::run_all("createContainer", &hooks.create_container, &state)
+    // runc runs them from the container's rootfs (its mounts made, the
+    // root not yet switched).
+    hooks::run_all_in(
+        "createContainer",
+        &hooks.create_container,
+        &state,
+        Some(&plan.rootfs),
+    )
 }
 
 fn set_names(plan: &Plan) -> Result<()> {
@@ -211,9 +234,7 @@ fn wait_and_exec(plan: &Plan, opts: &InitOptions, host_pid: i32) -> Error {
     };
     let e = match sys::write(fifo.as_fd(), b"0") {
         Err(e) => e,
-        Ok(_) => start_hooks(plan, host_pid)
-            .and_then(|_| late_seccomp(plan, opts))
-            .and_then(|_| exec(plan, opts.preserve_fds))
+        Ok(_) => exec(plan, opts, host_pid)
             .err()
             .unwrap_or_else(|| Error::other("exec returned")),
     };
@@ -241,10 +262,17 @@ fn start_hooks(plan: &Plan, host_pid: i32) -> Result<()> {
     }
 }
 
-fn exec(plan: &Plan, preserve_fds: u32) -> Result<()> {
+/// The last steps, in runc's order: the fds cleaned up, then the filter
+/// (with no_new_privs: as late as it can go), then the startContainer
+/// hooks, which run under it, then execve. Without no_new_privs the
+/// filter went in before the capabilities were dropped.
+fn exec(plan: &Plan, opts: &InitOptions, host_pid: i32) -> Result<()> {
     let p = &plan.process;
     let path = user::lookup_executable(p)?;
-    sys::cloexec_from(3 + preserve_fds)?;
+    sys::cloexec_from(3 + opts.preserve_fds)?;
+    late_seccomp(plan, opts)?;
+    start_hooks(plan, host_pid)?;
+    // After the hooks: writing their stdin must not raise SIGPIPE.
     sys::reset_signals();
     Err(sys::execve(&path, &p.args, &p.env))
 }

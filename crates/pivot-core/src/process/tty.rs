@@ -13,11 +13,13 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 /// In the process-to-be, inside the container: make the pty, (for the
 /// init) bind the peer over /dev/console, send the master over `socket`,
-/// and make the peer the controlling terminal and stdio.
+/// and make the peer the controlling terminal and stdio. The peer belongs
+/// to the process's `uid` (its group stays the devpts one), as runc's.
 pub fn setup_console(
     socket: BorrowedFd<'_>,
     bind_console: bool,
     size: Option<&ConsoleSize>,
+    uid: u32,
 ) -> Result<()> {
     let master = sys::openat(sys::cwd(), "/dev/ptmx", libc::O_RDWR | libc::O_NOCTTY, 0)
         .ctx("process.terminal: open the container's /dev/ptmx")?;
@@ -28,6 +30,14 @@ pub fn setup_console(
         ));
     }
     let peer = sys::tty::open_peer(master.as_fd())?;
+    if sys::fstat(peer.as_fd())?.st_uid != uid {
+        // As runc: a uid not mapped here (EINVAL), an owner not mapped
+        // (EPERM) or a read-only devpts (EROFS) leave the pty as it is.
+        match sys::fchown(peer.as_fd(), uid, u32::MAX) {
+            Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::EPERM | libc::EROFS)) => {}
+            r => r.ctx("process.terminal: chown the pty")?,
+        }
+    }
     if let Some(sz) = size {
         sys::tty::set_winsize(peer.as_fd(), sz.height as u16, sz.width as u16)
             .ctx("process.consoleSize")?;

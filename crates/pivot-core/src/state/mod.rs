@@ -40,6 +40,13 @@ pub struct Saved {
     /// The container got pivot's sd_notify socket (NOTIFY_SOCKET at create).
     #[serde(default)]
     pub notify_socket: bool,
+    /// A process that may ptrace pivot's (selfexe.rs) can be in the
+    /// container's pid namespace: its `exec`s run from the read-only view.
+    #[serde(default)]
+    pub pid_ns_exposed: bool,
+    /// The resctrl group of linux.intelRdt, if any.
+    #[serde(default)]
+    pub intel_rdt: Option<crate::intelrdt::Group>,
 }
 
 /// The container's status, as runc reports it.

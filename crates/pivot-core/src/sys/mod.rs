@@ -1883,7 +1883,10 @@ pub fn execveat_fd(
             libc::AT_EMPTY_PATH,
         )
     };
-    Error::os(format!("execveat({}, AT_EMPTY_PATH)", fd.as_raw_fd()), errno())
+    Error::os(
+        format!("execveat({}, AT_EMPTY_PATH)", fd.as_raw_fd()),
+        errno(),
+    )
 }
 
 /// An in-memory file that can be sealed.

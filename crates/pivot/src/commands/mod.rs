@@ -23,13 +23,6 @@ use pivot_core::{CreateOptions, Error, Result, Runtime};
 pub fn dispatch(cli: &Cli) -> Result<i32> {
     let g = &cli.global;
     let rt = Runtime::new(&g.root).with_warn(|w| eprintln!("pivot: warning: {w}"));
-    if matches!(
-        cli.command,
-        Command::Create { .. } | Command::Run { .. } | Command::Exec { .. }
-    ) {
-        // Before anything is started: see pivot_core::selfexe.
-        pivot_core::selfexe::run_read_only(&g.root)?;
-    }
     let (name, id, r) = match &cli.command {
         Command::Spec { bundle, rootless } => ("spec", None, spec::run(bundle, *rootless)),
         Command::Create { flags, id } => ("create", Some(id), create::run(g, &rt, flags, id)),

@@ -40,11 +40,6 @@ pub fn run(rt: &Runtime, f: &UpdateFlags, id: &str) -> Result<i32> {
             "--kernel-memory: kernel memory limits are not supported (deprecated, no kmem accounting)",
         ));
     }
-    if f.l3_cache_schema.is_some() || f.mem_bw_schema.is_some() {
-        return Err(Error::unsupported(
-            "--l3-cache-schema/--mem-bw-schema: Intel RDT is not supported",
-        ));
-    }
     let mut patch = match &f.resources {
         Some(path) => {
             let text = if path == "-" {
@@ -76,7 +71,7 @@ pub fn run(rt: &Runtime, f: &UpdateFlags, id: &str) -> Result<i32> {
     if let Some(v) = &f.memory_swap {
         set(p, "memory", "swap", json!(bytes("memory-swap", v)?));
     }
-    let cpu: [(&str, Option<Value>); 7] = [
+    let cpu: [(&str, Option<Value>); 9] = [
         ("shares", f.cpu_shares.map(|v| json!(v))),
         ("quota", f.cpu_quota.map(|v| json!(v))),
         ("period", f.cpu_period.map(|v| json!(v))),
@@ -84,6 +79,8 @@ pub fn run(rt: &Runtime, f: &UpdateFlags, id: &str) -> Result<i32> {
         ("realtimeRuntime", f.cpu_rt_runtime.map(|v| json!(v))),
         ("cpus", f.cpuset_cpus.as_ref().map(|v| json!(v))),
         ("mems", f.cpuset_mems.as_ref().map(|v| json!(v))),
+        ("burst", f.cpu_burst.map(|v| json!(v))),
+        ("idle", f.cpu_idle.map(|v| json!(v))),
     ];
     for (k, v) in cpu {
         if let Some(v) = v {
@@ -96,6 +93,12 @@ pub fn run(rt: &Runtime, f: &UpdateFlags, id: &str) -> Result<i32> {
     if let Some(v) = f.blkio_weight {
         set(p, "blockIO", "weight", json!(v));
     }
-    rt.update(id, &Value::Object(patch))?;
+    let rdt = f.l3_cache_schema.is_some() || f.mem_bw_schema.is_some();
+    if rdt {
+        rt.update_intel_rdt(id, f.l3_cache_schema.as_deref(), f.mem_bw_schema.as_deref())?;
+    }
+    if !patch.is_empty() || !rdt {
+        rt.update(id, &Value::Object(patch))?;
+    }
     Ok(0)
 }
