@@ -62,6 +62,13 @@ if [ -z "${1:-}" ] && [ "${PIVOT_TEST_QUICK:-}" != 1 ]; then
     harness "containerd (its runc shim driving pivot)" \
         bash scripts/containerd/run.sh || harnesses=1
     harness "podman" bash scripts/podman/run.sh || harnesses=1
+    conformance() {
+        bash scripts/conformance/setup.sh &&
+            bash scripts/conformance/run.sh --report-only &&
+            bash scripts/conformance/check.sh
+    }
+    harness "runc's integration suite (failures beyond the accepted ones fail)" conformance ||
+        harnesses=1
     vm() {
         local kroot
         kroot=$(bash scripts/vm/setup.sh | tail -n 1) &&
