@@ -137,7 +137,18 @@ impl Runtime {
         }
         let target = sys::fstatat(sys::cwd(), path, 0)
             .with_ctx(|| format!("linux.namespaces: pid namespace {path:?}"))?;
-        for (saved, status) in self.list()? {
+        // Whoever made it (this root, another, another runtime): its init.
+        if let Some(init) = crate::selfexe::pid_ns_init(target.st_dev, target.st_ino) {
+            if crate::selfexe::runs_unsealed_pivot(init) {
+                return Err(Error::new(
+                    ErrorKind::InvalidState,
+                    format!(
+                        "linux.namespaces: the init of pid namespace {path:?} (pid {init}) belongs to a container created but not started: it is still pivot's own image, which a container that may ptrace (CAP_SYS_PTRACE without a user namespace) could reach; start that container first"
+                    ),
+                ));
+            }
+        }
+        for (saved, _) in self.list()? {
             let Some(ns) = saved.namespaces.get("pid") else {
                 continue;
             };
@@ -146,15 +157,6 @@ impl Runtime {
             };
             if (st.st_dev, st.st_ino) != (target.st_dev, target.st_ino) {
                 continue;
-            }
-            if status == Status::Created && crate::selfexe::runs_unsealed_pivot(saved.pid) {
-                return Err(Error::new(
-                    ErrorKind::InvalidState,
-                    format!(
-                        "linux.namespaces: the pid namespace {path:?} is that of container {:?}, created but not started: its init is still pivot's own image, which a container that may ptrace (CAP_SYS_PTRACE without a user namespace) could reach; start it first",
-                        saved.id
-                    ),
-                ));
             }
             if !saved.pid_ns_exposed {
                 if let Ok((sd, _lock, mut s)) = StateDir::open_locked(&self.root, &saved.id) {

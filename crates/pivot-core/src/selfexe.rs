@@ -31,7 +31,8 @@
 //!
 //! And a container that may ptrace is not created into a pid namespace
 //! whose init is still an unsealed pivot (a created, not started
-//! container): that init cannot be moved onto the view any more.
+//! container, whatever root or runtime made it): that init cannot be moved
+//! onto the view any more.
 //!
 //! Without an upper layer overlayfs needs two lower ones that do not
 //! overlap: the second is an empty directory made for the moment in the
@@ -102,6 +103,25 @@ pub fn runs_unsealed_pivot(pid: i32) -> bool {
     // file's own on a device of its own.
     theirs.st_ino == ours.st_ino
         && sys::statvfs(&exe).is_ok_and(|v| v.f_flag & libc::ST_RDONLY == 0)
+}
+
+/// The host pid of the init (pid 1) of the pid namespace whose nsfs file
+/// has this device and inode, if it runs: a scan of /proc.
+pub fn pid_ns_init(dev: u64, ino: u64) -> Option<i32> {
+    let proc = sys::openat(sys::cwd(), "/proc", libc::O_PATH | libc::O_DIRECTORY, 0).ok()?;
+    let pids = sys::list_dir(proc.as_fd()).ok()?;
+    pids.iter()
+        .filter_map(|name| name.parse::<i32>().ok())
+        .find(|pid| {
+            sys::fstatat(sys::cwd(), &format!("/proc/{pid}/ns/pid"), 0)
+                .is_ok_and(|st| (st.st_dev, st.st_ino) == (dev, ino))
+                && std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("NSpid:"))
+                        .and_then(|v| v.split_whitespace().last())
+                        == Some("1")
+                })
+        })
 }
 
 /// Whether /proc/self/exe is on a read-only mount or a sealed memfd.
