@@ -20,6 +20,7 @@ tests![
     failures_of_exec_itself_exit_255,
     process_json_without_user_runs_as_root,
     cwd_only_the_runtime_may_enter,
+    cgroup_flag_picks_sub_cgroups,
 ];
 
 /// A running container with a recognisable hostname; returns (id, init pid).
@@ -377,4 +378,98 @@ fn cwd_only_the_runtime_may_enter(s: &Scratch) {
     assert_eq!(cwd["cwd"], "/private", "{cwd}");
     let cwd = exec_json(s, &[&id, "/probe", "cwd"]);
     assert_eq!(cwd["cwd"], "/private", "{cwd}");
+}
+
+/// `/proc/PID/cgroup` as the host sees it: (controllers, path) per line.
+fn cgroup_lines(pid: i32) -> Vec<(String, String)> {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            f.next()?;
+            Some((f.next()?.to_string(), f.next()?.to_string()))
+        })
+        .collect()
+}
+
+/// runc's `exec --cgroup [CONTROLLERS:]PATH`, repeatable: on cgroup v1
+/// each named controller's hierarchy gets its sub-cgroup, the others stay
+/// in the container's; bad values are refused with runc's words.
+fn cgroup_flag_picks_sub_cgroups(s: &Scratch) {
+    let (id, init) = running(s);
+    let lines = cgroup_lines(init);
+    let path_of = |ctrl: &str| {
+        lines
+            .iter()
+            .find(|(c, _)| c.split(',').any(|x| x == ctrl))
+            .map(|(_, p)| p.clone())
+    };
+    let memory = path_of("memory");
+    let pids = path_of("pids");
+    let (Some(memory), Some(pids)) = (memory, pids) else {
+        // A unified host: one tree, no controllers to name.
+        let (_, path) = lines
+            .iter()
+            .find(|(c, _)| c.is_empty())
+            .expect("a 0:: line");
+        let sub = std::path::Path::new("/sys/fs/cgroup")
+            .join(path.trim_start_matches('/'))
+            .join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let out = s.pivot(&["exec", "--cgroup", "memory:sub", &id, "/probe", "pid"]);
+        crate::runtime::assert_error_mentions(&out, &["only on cgroup v1"]);
+        let v = exec_json(s, &["--cgroup", "sub", &id, "/probe", "pid"]);
+        assert!(v["pid"].as_i64().is_some(), "{v}");
+        return;
+    };
+    for (ctrl, path, name) in [("memory", &memory, "m1"), ("pids", &pids, "p1")] {
+        let dir = std::path::Path::new("/sys/fs/cgroup")
+            .join(ctrl)
+            .join(path.trim_start_matches('/'))
+            .join(name);
+        std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+    }
+    let pid_file = s.path("sub.pid");
+    s.pivot(&[
+        "exec",
+        "-d",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--cgroup",
+        "memory:m1",
+        "--cgroup",
+        "pids:p1",
+        &id,
+        "/probe",
+        "sleep",
+        "30",
+    ])
+    .ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    s.remember_pid(pid);
+    let now = cgroup_lines(pid);
+    for (c, p) in &now {
+        let ctrls: Vec<&str> = c.split(',').collect();
+        if ctrls.contains(&"memory") {
+            assert_eq!(p, &format!("{memory}/m1"), "{now:?}");
+        } else if ctrls.contains(&"pids") {
+            assert_eq!(p, &format!("{pids}/p1"), "{now:?}");
+        } else {
+            let was = lines.iter().find(|(ic, _)| ic == c).map(|(_, ip)| ip);
+            assert_eq!(Some(p), was, "{c} moved: {now:?}");
+        }
+    }
+    for (value, words) in [
+        ("..", ".. is not a sub cgroup path"),
+        ("whaaat:/", "unknown controller"),
+        ("nonexistent", "nonexistent/cgroup.procs: no such file"),
+    ] {
+        let out = s.pivot(&["exec", "--cgroup", value, &id, "/probe", "pid"]);
+        crate::runtime::assert_error_mentions(&out, &[words]);
+    }
 }

@@ -41,7 +41,7 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     pub detach: bool,
     pub ignore_paused: bool,
-    pub cgroup: Option<String>,
+    pub cgroup: Vec<String>,
     pub pidfd_socket: Option<PathBuf>,
 }
 
@@ -568,7 +568,7 @@ impl Runtime {
             process: &process,
             namespaces: &saved.namespaces,
             cgroups: &saved.cgroups,
-            sub_cgroup: opts.cgroup.as_deref(),
+            sub_cgroups: &opts.cgroup,
             seccomp: seccomp.as_ref(),
             preserve_fds: opts.preserve_fds,
             state: saved_hook_state(&saved, "running"),

@@ -136,9 +136,10 @@ pub struct ExecFlags {
     /// Allow exec into a paused container
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
-    /// Run in this (existing) sub-cgroup of the container
+    /// Run in this (existing) sub-cgroup of the container:
+    /// [CONTROLLER[,CONTROLLER...]:]PATH, repeatable (cgroup v1)
     #[arg(long)]
-    pub cgroup: Option<String>,
+    pub cgroup: Vec<String>,
     /// Unix socket to receive a pidfd of the process
     #[arg(long = "pidfd-socket")]
     pub pidfd_socket: Option<PathBuf>,

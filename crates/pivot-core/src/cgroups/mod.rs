@@ -232,19 +232,62 @@ fn write_file(path: &Path, data: &str) -> Result<()> {
         .map_err(|e| Error::io(format!("write {:?} to {}", data, path.display()), e))
 }
 
-/// A sub-cgroup of the container's in every hierarchy (`exec --cgroup`).
-pub fn sub_dirs(dirs: &[CgroupDir], sub: &str) -> Result<Vec<CgroupDir>> {
-    let sub = clean(sub)
-        .map_err(|_| Error::invalid(format!("--cgroup {sub:?} must not contain \"..\"")))?;
-    if sub.is_empty() {
-        return Ok(dirs.to_vec());
+/// The sub-cgroups of the container's that `exec --cgroup` names, as runc
+/// takes them: each value is `PATH` (every hierarchy) or
+/// `CONTROLLER[,CONTROLLER...]:PATH` (those controllers' hierarchies, cgroup
+/// v1 only); a value naming a hierarchy's controller wins over a plain
+/// one, and hierarchies named by neither stay in the container's cgroup.
+pub fn sub_dirs(dirs: &[CgroupDir], values: &[String]) -> Result<Vec<CgroupDir>> {
+    let mut plain: Option<String> = None;
+    let mut named: Vec<(Vec<&str>, String)> = Vec::new();
+    for v in values {
+        let (ctrls, path) = match v.split_once(':') {
+            Some((c, p)) => (Some(c), p),
+            None => (None, v.as_str()),
+        };
+        let path = clean(path).map_err(|_| {
+            Error::invalid(format!("--cgroup {v:?}: {path} is not a sub cgroup path"))
+        })?;
+        match ctrls {
+            None => plain = Some(path),
+            Some(c) => {
+                let list: Vec<&str> = c.split(',').filter(|c| !c.is_empty()).collect();
+                if dirs.iter().all(|d| d.hierarchy.is_v2()) {
+                    return Err(Error::invalid(format!(
+                        "--cgroup {v:?}: controllers can be named only on cgroup v1"
+                    )));
+                }
+                if let Some(bad) = list
+                    .iter()
+                    .find(|c| !dirs.iter().any(|d| d.hierarchy.has(c)))
+                {
+                    return Err(Error::invalid(format!(
+                        "--cgroup {v:?}: unknown controller {bad:?}"
+                    )));
+                }
+                named.push((list, path));
+            }
+        }
     }
     Ok(dirs
         .iter()
-        .map(|d| CgroupDir {
-            hierarchy: d.hierarchy.clone(),
-            inner: format!("{}/{sub}", d.inner.trim_end_matches('/')),
-            created: Vec::new(),
+        .map(|d| {
+            let sub = named
+                .iter()
+                .rev()
+                .find(|(list, _)| list.iter().any(|c| d.hierarchy.has(c)))
+                .map(|(_, p)| p.as_str())
+                .or(plain.as_deref())
+                .unwrap_or("");
+            CgroupDir {
+                hierarchy: d.hierarchy.clone(),
+                inner: if sub.is_empty() {
+                    d.inner.clone()
+                } else {
+                    format!("{}/{sub}", d.inner.trim_end_matches('/'))
+                },
+                created: Vec::new(),
+            }
         })
         .collect())
 }

@@ -20,7 +20,8 @@ pub struct ExecPlan<'a> {
     pub namespaces: &'a BTreeMap<String, String>,
     pub cgroups: &'a [CgroupDir],
     /// A sub-cgroup of the container's to put the process in (--cgroup).
-    pub sub_cgroup: Option<&'a str>,
+    /// `--cgroup` values: [CONTROLLER[,CONTROLLER...]:]PATH.
+    pub sub_cgroups: &'a [String],
     pub seccomp: Option<&'a Filter>,
     pub preserve_fds: u32,
     /// The connected console socket, for a terminal.
@@ -175,22 +176,24 @@ fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     }
 }
 
-/// The container's cgroups, or the existing sub-cgroup --cgroup names
+/// The container's cgroups, or the existing sub-cgroups --cgroup names
 /// (which, as with runc, must exist already).
 fn target_cgroups(plan: &ExecPlan) -> Result<Vec<CgroupDir>> {
-    match plan.sub_cgroup {
-        None => Ok(plan.cgroups.to_vec()),
-        Some(sub) => {
-            let dirs = cgroups::sub_dirs(plan.cgroups, sub)?;
-            if let Some(missing) = dirs.iter().find(|d| !d.path().is_dir()) {
-                return Err(Error::invalid(format!(
-                    "--cgroup {sub:?}: {} does not exist",
-                    missing.path().display()
-                )));
-            }
-            Ok(dirs)
-        }
+    if plan.sub_cgroups.is_empty() {
+        return Ok(plan.cgroups.to_vec());
     }
+    let dirs = cgroups::sub_dirs(plan.cgroups, plan.sub_cgroups)?;
+    if let Some(missing) = dirs.iter().find(|d| !d.path().is_dir()) {
+        // runc's words, which callers match on.
+        return Err(Error::new(
+            crate::error::ErrorKind::NotFound,
+            format!(
+                "--cgroup: adding pid to cgroups: {}: no such file or directory",
+                missing.path().join("cgroup.procs").display()
+            ),
+        ));
+    }
+    Ok(dirs)
 }
 
 /// In the grandchild, inside the container: the process's own settings,
