@@ -24,6 +24,7 @@ tests![
     frozen_cgroup_is_refused,
     shared_cgroup_warns,
     delete_removes_sub_cgroups,
+    empty_cpuset_parent_is_filled,
 ];
 
 /// Whether `PIVOT_BIN` is another runtime (runc, crun) run to check the
@@ -421,4 +422,51 @@ fn delete_removes_sub_cgroups(s: &Scratch) {
         .filter_map(|d| d.parent().and_then(Path::parent).map(Path::to_path_buf))
         .collect();
     assert_gone(&parents);
+}
+
+/// A pod's parent cpuset cgroup made by hand is empty (no cpus, no mems),
+/// so no child of it could take a task: as runc, the runtime fills it from
+/// its own parent before the container's cgroup (cgroup v1 only).
+fn empty_cpuset_parent_is_filled(s: &Scratch) {
+    let Some(h) = hierarchies()
+        .into_iter()
+        .find(|h| !h.v2 && h.options.iter().any(|o| o == "cpuset"))
+    else {
+        eprintln!("pivot-tests: skipped: no cgroup v1 cpuset hierarchy on this host");
+        return;
+    };
+    let pod = s.id("cgpod");
+    let pod_dir = h.dir(&format!("{}/{pod}", own(&h)));
+    std::fs::create_dir(&pod_dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", pod_dir.display()));
+    let read = |d: &Path, f: &str| {
+        std::fs::read_to_string(d.join(f))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let check = std::panic::catch_unwind(|| {
+        assert_eq!(
+            read(&pod_dir, "cpuset.cpus"),
+            "",
+            "a new cpuset cgroup starts empty"
+        );
+        let bundle = s.bundle(&["/probe", "sleep", "30"]);
+        bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{pod}/ctr")));
+        let (id, pid) = started(s, &bundle, "cgpodctr");
+        let parent = pod_dir.parent().unwrap();
+        let ctr_dir = pod_dir.join("ctr");
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            assert_eq!(read(&pod_dir, f), read(parent, f), "{f} of the pod");
+            assert_eq!(read(&ctr_dir, f), read(parent, f), "{f} of the container");
+        }
+        let procs = read(&ctr_dir, "cgroup.procs");
+        assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+        stop_and_delete(s, &id);
+    });
+    // The cpuset pod cgroup is this test's: remove it (and what a failed
+    // delete left); the runtime made the pod in the other hierarchies.
+    let _ = std::fs::remove_dir(pod_dir.join("ctr"));
+    std::fs::remove_dir(&pod_dir).unwrap_or_else(|e| panic!("rmdir {}: {e}", pod_dir.display()));
+    check.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    parents_gone_or_removed(&parent_dirs(&pod, own));
 }

@@ -321,23 +321,39 @@ pub fn create(dirs: &mut [CgroupDir]) -> Result<()> {
 
 /// A new v1 cpuset cgroup starts with empty cpus and mems and refuses
 /// tasks; copy the parent's, as runc does. The kernel keeps a child's
-/// within its parent's, so an empty parent that pivot did not create (runc
-/// would fill it) is an error here: pivot only writes to its own cgroups.
+/// within its parent's, so an empty ancestor (one made by hand for a pod,
+/// say) is filled first, top-down from the nearest ancestor that has
+/// them, as runc does too. An empty cpuset cgroup can hold no process, so
+/// filling it changes nothing for anything that runs.
 fn inherit_cpuset(dir: &Path) -> Result<()> {
-    let parent = dir.parent().unwrap_or(dir);
     for file in ["cpuset.cpus", "cpuset.mems"] {
-        let mine = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
-        if mine.trim().is_empty() {
-            let theirs = std::fs::read_to_string(parent.join(file))
-                .map_err(|e| Error::io(format!("read {}", parent.join(file).display()), e))?;
-            if theirs.trim().is_empty() {
+        let read = |d: &Path| {
+            std::fs::read_to_string(d.join(file))
+                .map(|v| v.trim().to_string())
+                .map_err(|e| Error::io(format!("read {}", d.join(file).display()), e))
+        };
+        if !read(dir)?.is_empty() {
+            continue;
+        }
+        // The empty ancestors, nearest first, up to one that has a value.
+        let mut empty = vec![dir.to_path_buf()];
+        let mut cur = dir;
+        let value = loop {
+            let Some(parent) = cur.parent().filter(|p| p.join(file).exists()) else {
                 return Err(Error::invalid(format!(
-                    "{} is empty, so {} cannot get any (pivot does not write to cgroups it did not create; set the parent's {file} first)",
-                    parent.join(file).display(),
+                    "{}: no ancestor has a {file} to copy",
                     dir.display()
                 )));
+            };
+            let v = read(parent)?;
+            if !v.is_empty() {
+                break v;
             }
-            write_file(&dir.join(file), theirs.trim())?;
+            empty.push(parent.to_path_buf());
+            cur = parent;
+        };
+        for d in empty.iter().rev() {
+            write_file(&d.join(file), &value)?;
         }
     }
     Ok(())
