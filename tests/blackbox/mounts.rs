@@ -67,6 +67,7 @@ tests![
     readonly_paths,
     no_pivot_mount_table_is_the_same,
     nested_proc_mount_is_refused,
+    bind_of_a_whole_procfs_on_proc,
     no_pivot_nested_proc_mount_is_refused,
     noopenat2_filter_is_effective,
     noopenat2_default_mount_table_is_the_same,
@@ -1683,6 +1684,39 @@ fn assert_nested_proc_refused(s: &Scratch, how: Runner) {
         "a nested procfs mount went through: {out}"
     );
     assert!(out.stderr.contains("permission denied"), "{out}");
+}
+
+/// As runc: without a pid namespace the container may be given the host's
+/// /proc by a bind of the whole procfs (its root); a bind of anything else
+/// there (a part of a procfs, a plain directory) stays refused.
+fn bind_of_a_whole_procfs_on_proc(s: &Scratch) {
+    let with_proc_bind = |source: &str| {
+        let bundle = s.bundle(&["/bin/sh", "-c", "test -r /proc/1/status && echo host-proc"]);
+        bundle.remove_namespace("pid");
+        bundle.edit(|c| {
+            for m in c["mounts"].as_array_mut().expect("mounts") {
+                if m["type"] == "proc" {
+                    *m = json!({
+                        "destination": "/proc",
+                        "type": "none",
+                        "source": source,
+                        "options": ["rbind", "nosuid", "nodev", "noexec"],
+                    });
+                }
+            }
+        });
+        Runner::Plain.run(s, &bundle)
+    };
+    let out = with_proc_bind("/proc");
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.stdout.trim(), "host-proc", "{out}");
+    for refused in ["/proc/sys", "/tmp"] {
+        let out = with_proc_bind(refused);
+        assert_ne!(out.code, 0, "a bind of {refused} onto /proc ran: {out}");
+        // (pivot's own words; runc 1.1.5 fails later, on its own terms.)
+        let pivot = pivot_bin().is_some_and(|b| b.file_name().is_some_and(|n| n == "pivot"));
+        assert!(!pivot || out.stderr.contains("only procfs"), "{out}");
+    }
 }
 
 fn nested_proc_mount_is_refused(s: &Scratch) {

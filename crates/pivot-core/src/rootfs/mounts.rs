@@ -62,6 +62,17 @@ pub fn mount_entry(
     }
 }
 
+/// Whether a bind source is the root of a procfs mount, which runc lets
+/// go onto /proc (a container sharing the host's pid namespace can be given
+/// the host's /proc this way); anything else there is refused.
+fn is_procfs_root(source: &str) -> bool {
+    let Ok(fd) = sys::openat(sys::cwd(), source, libc::O_PATH | libc::O_DIRECTORY, 0) else {
+        return false;
+    };
+    sys::fstatfs(fd.as_fd()).is_ok_and(|st| st.f_type == sys::PROC_SUPER_MAGIC)
+        && sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_ino == 1)
+}
+
 /// The destination as written, with `.` and `..` folded lexically.
 fn normalize(dest: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
@@ -115,9 +126,9 @@ pub fn open_destination(root: &Root, m: &PlannedMount, file: bool) -> Result<Own
             m.destination
         )));
     }
-    if real == "/proc" && m.kind != "proc" {
+    if real == "/proc" && m.kind != "proc" && !(m.is_bind() && is_procfs_root(&m.source)) {
         return Err(Error::invalid(format!(
-            "{} mount on {:?}, which is /proc: only procfs may be mounted there",
+            "{} mount on {:?}, which is /proc: only procfs (or a bind of a whole procfs) may be mounted there",
             m.kind, m.destination
         )));
     }
