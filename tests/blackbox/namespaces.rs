@@ -259,10 +259,12 @@ fn userns_read_only_bind_keeps_locked_flags(s: &Scratch) {
     }
 }
 
-/// With a user namespace, bind sources in a directory the container's
-/// root (a mapped host uid) cannot search (0700, host root's) still
-/// mount: the runtime takes them before that namespace exists, as runc
-/// does; for the init and for exec.
+/// With a user namespace, the init takes its bind sources from inside it,
+/// so that the kernel locks them (flags and child mounts) against root in
+/// the container: a source in a directory the container's root (a mapped
+/// host uid) cannot search (0700, host root's) is refused, naming the
+/// mount and leaving nothing behind. runc 1.1.5 opens such sources from
+/// outside and mounts them (docs/CONFORMANCE.md).
 fn userns_bind_source_its_root_cannot_reach(s: &Scratch) {
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
     chown_tree(&bundle.rootfs(), 100_000, 100_000);
@@ -296,14 +298,22 @@ fn userns_bind_source_its_root_cannot_reach(s: &Scratch) {
         }
     });
     let id = s.id("usernsbind");
-    s.create_started(&bundle.dir, &id);
-    let out = s.pivot(&["exec", &id, "/probe", "cat", "/mnt/0/file"]).ok();
-    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
-    assert_eq!(v["content"], "one", "{out}");
-    let out = s.pivot(&["exec", &id, "/probe", "cat", "/mnt/1/file"]).ok();
-    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap();
-    assert_eq!(v["content"], "two", "{out}");
-    s.pivot(&["kill", &id, "KILL"]).ok();
-    s.wait_status(&id, "stopped");
-    s.delete(&id);
+    let before = crate::host::mount_points();
+    let out = s.pivot(&[
+        std::ffi::OsStr::new("create"),
+        std::ffi::OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        std::ffi::OsStr::new(&id),
+    ]);
+    let pivot =
+        crate::harness::pivot_bin().is_some_and(|b| b.file_name().is_some_and(|n| n == "pivot"));
+    if !pivot {
+        // Another runtime may mount them; only clean up.
+        if out.code == 0 {
+            s.pivot(&["delete", "--force", &id]).ok();
+        }
+        return;
+    }
+    crate::runtime::assert_error_mentions(&out, &["mounts[", "EACCES"]);
+    s.assert_nothing_left(&id, &before);
 }

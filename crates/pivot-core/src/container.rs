@@ -139,11 +139,11 @@ impl Runtime {
             .with_ctx(|| format!("linux.namespaces: pid namespace {path:?}"))?;
         // Whoever made it (this root, another, another runtime): its init.
         if let Some(init) = crate::selfexe::pid_ns_init(target.st_dev, target.st_ino) {
-            if crate::selfexe::runs_unsealed_pivot(init) {
+            if crate::selfexe::runs_pivot(init) {
                 return Err(Error::new(
                     ErrorKind::InvalidState,
                     format!(
-                        "linux.namespaces: the init of pid namespace {path:?} (pid {init}) belongs to a container created but not started: it is still pivot's own image, which a container that may ptrace (CAP_SYS_PTRACE without a user namespace) could reach; start that container first"
+                        "linux.namespaces: the init of pid namespace {path:?} (pid {init}) belongs to a container created but not started: it is still pivot's own process, which a container that may ptrace (CAP_SYS_PTRACE without a user namespace) could take over; start that container first"
                     ),
                 ));
             }
@@ -299,7 +299,13 @@ impl Runtime {
         }
         cgroups::resources::apply(&limits, dirs, cgroups::resources::Apply::CREATE)?;
         let idmaps = idmap_namespaces(plan)?;
-        let sources = bind_sources(plan);
+        // Bind sources are cloned by the init, inside the container's user
+        // namespace: only a mount namespace copied into it locks the
+        // source mounts' flags and children (MNT_LOCK_*, MNT_LOCKED), so
+        // that root in the container cannot remount them writable or
+        // uncover what a child mount hides. A clone made out here would
+        // carry no lock.
+        let sources = Vec::new();
         let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
             Some(v) => Some(crate::seccomp::compile(v)?),
             None => None,
@@ -621,26 +627,6 @@ impl Runtime {
         let _ = self.delete(id, true);
         e
     }
-}
-
-/// With a new user namespace, its root (a mapped host uid) may not reach
-/// a bind source the runtime can (one in a 0700 directory): clone each
-/// source here, before that namespace exists, as runc opens them from the
-/// parent. A source that cannot be cloned here is left to the init, whose
-/// error then names it.
-fn bind_sources(plan: &Plan) -> Vec<(usize, OwnedFd)> {
-    if !plan.namespaces.has(NsKind::User) || !plan.namespaces.has(NsKind::Mount) {
-        return Vec::new();
-    }
-    plan.mounts
-        .iter()
-        .filter(|m| m.kind == "bind" && m.options.idmap.is_none())
-        .filter_map(|m| {
-            sys::open_tree(sys::cwd(), &m.source, m.options.is_recursive_bind())
-                .ok()
-                .map(|fd| (m.index, fd))
-        })
-        .collect()
 }
 
 /// One user namespace per idmapped mount, with the mount's mappings or,

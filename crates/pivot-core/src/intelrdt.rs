@@ -10,8 +10,9 @@
 //! - `enableMonitoring` adds a monitoring group `mon_groups/<container id>`
 //!   under it.
 //! - The init joins after it is set up and before `start` (its pid is
-//!   written to `tasks`, and to the monitoring group's), each `exec`'d
-//!   process before it runs anything of its own.
+//!   written to `tasks`, and to the monitoring group's); an `exec`'d
+//!   process right after it starts (what it forks in its first moments
+//!   stays in the group pivot itself runs in).
 //!
 //! Requests the host cannot honour are refused before anything is made:
 //! no resctrl mounted, a schema for a resource the hardware lacks (no

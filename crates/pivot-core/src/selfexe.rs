@@ -30,9 +30,11 @@
 //! | exec    | the container's pid namespace is shared (joined, the host's, or joined by a container that may ptrace: recorded in its state), or the container or an earlier exec may ptrace |
 //!
 //! And a container that may ptrace is not created into a pid namespace
-//! whose init is still an unsealed pivot (a created, not started
-//! container, whatever root or runtime made it): that init cannot be moved
-//! onto the view any more.
+//! whose init is still pivot (a created, not started container, whatever
+//! root made it): that init cannot be moved onto the view any more, and
+//! whatever the binary's mount, a tracer could take it over before its
+//! seccomp filter and capability drop (it holds the container's
+//! capabilities and the state fifo).
 //!
 //! Without an upper layer overlayfs needs two lower ones that do not
 //! overlap: the second is an empty directory made for the moment in the
@@ -89,9 +91,9 @@ pub fn may_ptrace(process: &Process, own_user_ns: bool) -> bool {
             .is_some_and(|b| b.iter().any(|c| c == "CAP_SYS_PTRACE" || c == "SYS_PTRACE"))
 }
 
-/// The binary a pid runs, if it is this pivot's own (same file) and not on
-/// a read-only mount: a pivot process that was not moved onto a view.
-pub fn runs_unsealed_pivot(pid: i32) -> bool {
+/// Whether a pid runs this pivot's own binary (the same file, through a
+/// read-only view or not): a pivot process, such as a created init.
+pub fn runs_pivot(pid: i32) -> bool {
     let exe = format!("/proc/{pid}/exe");
     let (Ok(theirs), Ok(ours)) = (
         sys::fstatat(sys::cwd(), &exe, 0),
@@ -102,7 +104,6 @@ pub fn runs_unsealed_pivot(pid: i32) -> bool {
     // The inode number only: a read-only view of the binary reports the
     // file's own on a device of its own.
     theirs.st_ino == ours.st_ino
-        && sys::statvfs(&exe).is_ok_and(|v| v.f_flag & libc::ST_RDONLY == 0)
 }
 
 /// The host pid of the init (pid 1) of the pid namespace whose nsfs file

@@ -9,7 +9,9 @@ use std::os::fd::AsFd;
 
 pub fn switch_root(ctx: &Context, root: Root) -> Result<()> {
     if ctx.no_pivot {
-        hide_host_proc_sys(&ctx.rootfs()).ctx("--no-pivot: hide the host's procfs and sysfs")?;
+        // The rootfs as the kernel names it (root.path may be a symlink).
+        let real = sys::readlinkat(sys::cwd(), &sys::fd_path(root.fd()))?;
+        hide_host_proc_sys(&real).ctx("--no-pivot: hide the host's procfs and sysfs")?;
         move_root(root).ctx("--no-pivot: move the rootfs onto /")
     } else {
         pivot_root(root).ctx("pivot_root")
@@ -48,11 +50,18 @@ fn hide_host_proc_sys(rootfs: &str) -> Result<()> {
     let text = std::fs::read_to_string("/proc/self/mountinfo")
         .map_err(|e| crate::error::Error::io("read /proc/self/mountinfo", e))?;
     let mut targets = host_proc_sys_mounts(&text, rootfs);
-    targets.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in &targets {
+    targets.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    for (p, parent) in &targets {
         match sys::mount(None, p, None, MS_SLAVE | MS_REC, None) {
             Err(e) if e.errno() == Some(libc::ENOENT) => continue,
             r => r?,
+        }
+        // An unmount propagates through the peers of the mount's parent:
+        // with a shared rootfsPropagation that parent is still shared with
+        // the host's, so it is made a slave first (it is outside the
+        // rootfs, out of the container's sight after the move).
+        if let Some(parent) = parent {
+            sys::mount(None, parent, None, MS_SLAVE, None)?;
         }
         match sys::umount2(p, libc::MNT_DETACH) {
             Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::EPERM)) => {
@@ -65,19 +74,35 @@ fn hide_host_proc_sys(rootfs: &str) -> Result<()> {
 }
 
 /// The mount points of whole (root "/") procfs and sysfs mounts that are
-/// not the rootfs or below it, from mountinfo text.
-fn host_proc_sys_mounts(mountinfo: &str, rootfs: &str) -> Vec<String> {
+/// not the rootfs or below it, with their parents' mount points, from
+/// mountinfo text.
+fn host_proc_sys_mounts(mountinfo: &str, rootfs: &str) -> Vec<(String, Option<String>)> {
     let inside =
         |mp: &str| mp == rootfs || mp.starts_with(&format!("{}/", rootfs.trim_end_matches('/')));
-    mountinfo
+    // id, parent id, root, mount point, fstype
+    let entries: Vec<(&str, &str, &str, String, &str)> = mountinfo
         .lines()
         .filter_map(|line| {
             let (pre, post) = line.split_once(" - ")?;
             let mut f = pre.split(' ');
-            let root = f.nth(3)?;
+            let id = f.next()?;
+            let parent = f.next()?;
+            let root = f.nth(1)?;
             let mp = unescape(f.next()?);
-            let fstype = post.split(' ').next()?;
-            (root == "/" && matches!(fstype, "proc" | "sysfs") && !inside(&mp)).then_some(mp)
+            Some((id, parent, root, mp, post.split(' ').next()?))
+        })
+        .collect();
+    entries
+        .iter()
+        .filter(|(_, _, root, mp, fstype)| {
+            *root == "/" && matches!(*fstype, "proc" | "sysfs") && !inside(mp)
+        })
+        .map(|(_, parent, _, mp, _)| {
+            let pmp = entries
+                .iter()
+                .find(|(id, ..)| id == parent)
+                .map(|(.., pmp, _)| pmp.clone());
+            (mp.clone(), pmp)
         })
         .collect()
 }
@@ -138,9 +163,16 @@ mod tests {
 28 27 0:8 / /b/rootfs/proc rw - proc proc rw
 29 22 0:9 / /b/rootfs2/sys rw - sysfs sysfs rw
 ";
+        let found: Vec<(String, Option<String>)> = host_proc_sys_mounts(mi, "/b/rootfs");
+        let want = |mp: &str, parent: &str| (mp.to_string(), Some(parent.to_string()));
         assert_eq!(
-            host_proc_sys_mounts(mi, "/b/rootfs"),
-            ["/proc", "/sys", "/run/a b", "/b/rootfs2/sys"]
+            found,
+            [
+                want("/proc", "/"),
+                want("/sys", "/"),
+                want("/run/a b", "/"),
+                want("/b/rootfs2/sys", "/")
+            ]
         );
     }
 }

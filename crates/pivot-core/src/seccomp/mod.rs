@@ -258,9 +258,20 @@ pub fn compile(value: &serde_json::Value) -> Result<Filter> {
             if flags & 1 != 0 {
                 flags |= 16;
             }
+        } else {
+            // WAIT_KILLABLE_RECV is for a listener only: the kernel
+            // refuses it without NEW_LISTENER (libseccomp drops it too).
+            flags &= !32;
         }
         let mut program = stub;
         program.extend(export(&ctx)?);
+        // The kernel takes at most BPF_MAXINSNS (4096) instructions.
+        if program.len() > 4096 {
+            return Err(Error::invalid(format!(
+                "linux.seccomp: the profile compiles to {} BPF instructions; the kernel takes at most 4096",
+                program.len()
+            )));
+        }
         Some((program, flags))
     };
     Ok(Filter {

@@ -277,8 +277,14 @@ pub fn cgroup2_unified() -> bool {
 /// seccomp(SECCOMP_SET_MODE_FILTER, flags, program); the listener fd when
 /// flags has SECCOMP_FILTER_FLAG_NEW_LISTENER.
 pub fn seccomp_set_filter(flags: u32, program: &[libc::sock_filter]) -> Result<Option<OwnedFd>> {
+    let len = u16::try_from(program.len()).map_err(|_| {
+        Error::invalid(format!(
+            "a seccomp program of {} instructions",
+            program.len()
+        ))
+    })?;
     let prog = libc::sock_fprog {
-        len: program.len() as u16,
+        len,
         filter: program.as_ptr() as *mut libc::sock_filter,
     };
     // SAFETY: prog points at `program`, which outlives the call; the kernel
