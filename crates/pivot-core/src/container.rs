@@ -299,13 +299,6 @@ impl Runtime {
         }
         cgroups::resources::apply(&limits, dirs, cgroups::resources::Apply::CREATE)?;
         let idmaps = idmap_namespaces(plan)?;
-        // Bind sources are cloned by the init, inside the container's user
-        // namespace: only a mount namespace copied into it locks the
-        // source mounts' flags and children (MNT_LOCK_*, MNT_LOCKED), so
-        // that root in the container cannot remount them writable or
-        // uncover what a child mount hides. A clone made out here would
-        // carry no lock.
-        let sources = Vec::new();
         let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
             Some(v) => Some(crate::seccomp::compile(v)?),
             None => None,
@@ -318,7 +311,6 @@ impl Runtime {
             hierarchies,
             cgroups: dirs.clone(),
             idmaps,
-            sources,
             seccomp,
             console,
         };

@@ -27,9 +27,6 @@ pub struct InitOptions {
     pub cgroups: Vec<CgroupDir>,
     /// User namespace fds for idmapped mounts, by mount index.
     pub idmaps: Vec<(usize, OwnedFd)>,
-    /// Bind sources cloned by the parent (with a new user namespace), by
-    /// mount index.
-    pub sources: Vec<(usize, OwnedFd)>,
     /// linux.seccomp, compiled by the parent.
     pub seccomp: Option<crate::seccomp::Filter>,
     /// The connected console socket for a terminal.
@@ -54,7 +51,6 @@ pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> i3
 fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Result<i32> {
     let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
     keep.extend(opts.idmaps.iter().map(|(_, fd)| fd.as_raw_fd()));
-    keep.extend(opts.sources.iter().map(|(_, fd)| fd.as_raw_fd()));
     keep.extend(opts.console.iter().map(|fd| fd.as_raw_fd()));
     sys::close_fds_from(3 + opts.preserve_fds, &keep)?;
     // Die with the parent while it still supervises the setup.
@@ -92,7 +88,6 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Resu
         hierarchies: &opts.hierarchies,
         cgroups: &opts.cgroups,
         idmaps: &opts.idmaps,
-        sources: &opts.sources,
     };
     rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
     set_names(plan)?;

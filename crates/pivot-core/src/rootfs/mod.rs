@@ -27,9 +27,6 @@ pub struct Context<'a> {
     pub cgroups: &'a [CgroupDir],
     /// User namespace fds for idmapped mounts, by mount index.
     pub idmaps: &'a [(usize, std::os::fd::OwnedFd)],
-    /// Bind sources the runtime cloned before the user namespace existed
-    /// (detached mount trees), by mount index.
-    pub sources: &'a [(usize, std::os::fd::OwnedFd)],
 }
 
 impl Context<'_> {

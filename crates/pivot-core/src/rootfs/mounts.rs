@@ -35,13 +35,7 @@ pub fn mount_entry(
     match m.kind.as_str() {
         "bind" => {
             let userns = ctx.idmaps.iter().find(|(i, _)| *i == m.index);
-            let source = ctx.sources.iter().find(|(i, _)| *i == m.index);
-            bind_from(
-                root,
-                m,
-                userns.map(|(_, fd)| fd.as_fd()),
-                source.map(|(_, fd)| fd.as_fd()),
-            )
+            bind(root, m, userns.map(|(_, fd)| fd.as_fd()))
         }
         "cgroup" => super::cgroupfs::mount_cgroup(ctx, root, m),
         "sysfs" if ctx.in_userns() && !ctx.plan.namespaces.is_new(NsKind::Net) => {
@@ -292,45 +286,15 @@ fn remounts(opts: &MountOptions) -> bool {
     opts.flags & !(MS_BIND | MS_REC | MS_REMOUNT) != 0
 }
 
+/// A bind mount, cloned (`open_tree`) by the init itself: with a user
+/// namespace that is inside it, where the kernel has locked the source
+/// mount's flags and child mounts, so root in the container can neither
+/// remount a read-only source writable nor uncover what a child hides.
 pub fn bind(root: &Root, m: &PlannedMount, userns: Option<BorrowedFd<'_>>) -> Result<()> {
-    bind_from(root, m, userns, None)
-}
-
-/// `bind`, from a tree the runtime already cloned (`source`), for sources
-/// the container's root may not reach (in a 0700 directory, say).
-pub fn bind_from(
-    root: &Root,
-    m: &PlannedMount,
-    userns: Option<BorrowedFd<'_>>,
-    source: Option<BorrowedFd<'_>>,
-) -> Result<()> {
-    let st = match source {
-        Some(fd) => sys::fstat(fd),
-        None => sys::fstatat(sys::cwd(), &m.source, 0),
-    }
-    .ctx("source")?;
+    let st = sys::fstatat(sys::cwd(), &m.source, 0).ctx("source")?;
     let dest = open_destination(root, m, st.st_mode & libc::S_IFMT != libc::S_IFDIR)?;
-    let owned;
-    let tree = match source {
-        // The runtime's detached clone is attached as it is (a clone of a
-        // tree of another mount namespace is refused).
-        Some(fd) => fd,
-        None => {
-            owned = sys::open_tree(sys::cwd(), &m.source, m.options.is_recursive_bind())
-                .with_ctx(|| describe(m))?;
-            owned.as_fd()
-        }
-    };
-    // In a user namespace the kernel locks the flags a source mount has
-    // (read-only, nosuid, nodev, noexec): a tree cloned by the runtime
-    // keeps them too, as one cloned inside the container would.
-    let locked = match source {
-        Some(fd) => locked_attrs(fd)?,
-        None => 0,
-    };
-    let set_attrs = |set: u64, clr: u64| -> Result<()> {
-        sys::mount_setattr(tree.as_fd(), false, set, clr & !locked, 0, None)
-    };
+    let tree = sys::open_tree(sys::cwd(), &m.source, m.options.is_recursive_bind())
+        .with_ctx(|| describe(m))?;
     if let (Some(userns), Some(recursive)) = (userns, m.options.idmap) {
         sys::mount_setattr(
             tree.as_fd(),
@@ -344,39 +308,22 @@ pub fn bind_from(
     }
     if remounts(&m.options) {
         let (set, clr) = bind_attrs(&m.options, true);
-        if let Err(e) = set_attrs(set, clr) {
+        if let Err(e) = sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None) {
             if e.errno() != Some(libc::EPERM) {
                 return Err(e.context(describe(m)));
             }
             // Locked flags (user namespace): change only what was named.
             let (set, clr) = bind_attrs(&m.options, false);
-            set_attrs(set, clr).with_ctx(|| describe(m))?;
+            sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None).with_ctx(|| describe(m))?;
         }
     } else {
         let (set, clr) = bind_attrs(&m.options, false);
         if set | clr != 0 {
-            set_attrs(set, clr).with_ctx(|| describe(m))?;
+            sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None).with_ctx(|| describe(m))?;
         }
     }
     sys::move_mount(tree.as_fd(), dest.as_fd(), &m.destination).with_ctx(|| describe(m))?;
     after_attach(tree.as_fd(), &m.options)
-}
-
-/// The MOUNT_ATTR_* flags of the mount `fd` is on that a user namespace
-/// may not clear.
-fn locked_attrs(fd: BorrowedFd<'_>) -> Result<u64> {
-    let f = sys::mount_flags_of(fd)?;
-    let pairs = [
-        (libc::ST_RDONLY, MOUNT_ATTR_RDONLY),
-        (libc::ST_NOSUID, MOUNT_ATTR_NOSUID),
-        (libc::ST_NODEV, MOUNT_ATTR_NODEV),
-        (libc::ST_NOEXEC, MOUNT_ATTR_NOEXEC),
-    ];
-    Ok(pairs
-        .iter()
-        .filter(|(st, _)| f & *st != 0)
-        .map(|(_, a)| *a)
-        .fold(0, |x, y| x | y))
 }
 
 /// Propagation and recursive attributes, once the mount is attached.

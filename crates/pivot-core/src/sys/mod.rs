@@ -303,16 +303,6 @@ pub fn seccomp_set_filter(flags: u32, program: &[libc::sock_filter]) -> Result<O
     Ok((flags & 8 != 0).then(|| owned(r)))
 }
 
-/// The ST_* mount flags of the mount `fd` is on (fstatvfs's f_flag).
-pub fn mount_flags_of(fd: BorrowedFd<'_>) -> Result<u64> {
-    // SAFETY: zeroed statvfs is a valid out-buffer.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: st is writable, fd is live.
-    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) } as libc::c_long;
-    check(r, || format!("fstatvfs({})", fd.as_raw_fd()))?;
-    Ok(st.f_flag as u64)
-}
-
 pub fn fstatfs(fd: BorrowedFd<'_>) -> Result<libc::statfs> {
     // SAFETY: zeroed statfs is a valid out-buffer.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
