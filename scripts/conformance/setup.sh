@@ -19,7 +19,8 @@
 #     mask.bats makes those symlinks, userns.bats needs dev/ to exist), and
 #     testdata/debian-amd64.tar.xz (`debootstrap --variant=minbase bookworm`)
 #   - bin/subreaper (subreaper.c) and bin/shims/git (refuses network clones)
-#   - one patch to the suite: setup_recvtty waits for recvtty's socket
+#   - two patches to the suite: setup_recvtty and setup_seccompagent wait
+#     for their helper's socket
 #
 # usage: scripts/conformance/setup.sh        (as root)
 #   PIVOT_CONFORMANCE_CACHE  cache directory (default /var/cache/pivot-conformance)
@@ -118,6 +119,23 @@ if ! grep -q 'pivot-conformance: wait for recvtty' "$helpers"; then
         }
         END { if (!done) exit 1 }
     ' "$helpers" >"$helpers.tmp" || { log "helpers.bash: setup_recvtty not found"; rm -f "$helpers.tmp"; exit 1; }
+    mv "$helpers.tmp" "$helpers"
+fi
+# setup_seccompagent has the same race with the agent's socket (seen as
+# "failed to connect with seccomp agent: ... ENOENT" on the first test of
+# seccomp-notify.bats): wait for it the same way.
+if ! grep -q 'pivot-conformance: wait for seccompagent' "$helpers"; then
+    log "patching setup_seccompagent in helpers.bash to wait for its socket"
+    awk '
+        { print }
+        index($0, "\"${SECCOMP_AGENT}\" -socketfile=\"$SECCCOMP_AGENT_SOCKET\"") && !done {
+            print "\t# pivot-conformance: wait for seccompagent to make its socket (races on a loaded machine)"
+            print "\tlocal i"
+            print "\tfor ((i = 0; i < 100; i++)); do [ -S \"$SECCCOMP_AGENT_SOCKET\" ] && break; sleep 0.1; done"
+            done = 1
+        }
+        END { if (!done) exit 1 }
+    ' "$helpers" >"$helpers.tmp" || { log "helpers.bash: setup_seccompagent not found"; rm -f "$helpers.tmp"; exit 1; }
     mv "$helpers.tmp" "$helpers"
 fi
 
