@@ -434,7 +434,7 @@ t_bind_mounts() {
     mkdir -p "$W/host/vol"
     echo host-data >"$W/host/vol/f"
     say "-v ro: readable, writes refused, mounted ro"
-    out=$(prun --rm -v "$W/host/vol:/data:ro" "$IMG" sh -c 'cat /data/f; if echo x >/data/new; then echo wrote; else echo refused; fi; grep " /data " /proc/mounts' 2>&1)
+    out=$(prun --rm -v "$W/host/vol:/data:ro" "$IMG" sh -c 'exec 2>&1; cat /data/f; if echo x >/data/new; then echo wrote; else echo refused; fi; grep " /data " /proc/mounts' 2>&1)
     expect_match "read through the ro bind" "$out" '^host-data$'
     expect_match "write on the ro bind" "$out" '^refused$'
     expect_match "write error on the ro bind" "$out" 'Read-only file system'
@@ -463,7 +463,7 @@ t_tmpfs() {
 
 t_read_only() {
     local out
-    out=$(prun --name pp-ro --read-only "$IMG" sh -c 'touch /x; echo rc=$?; touch /tmp/ok && echo tmp-ok; grep " / " /proc/mounts | tail -n1' 2>&1)
+    out=$(prun --name pp-ro --read-only "$IMG" sh -c 'exec 2>&1; touch /x; echo rc=$?; touch /tmp/ok && echo tmp-ok; grep " / " /proc/mounts | tail -n1' 2>&1)
     expect_match "write to / under --read-only" "$out" '^rc=[1-9]'
     expect_match "error of the write to /" "$out" 'Read-only file system'
     expect_match "/tmp is still writable" "$out" '^tmp-ok$'
@@ -487,7 +487,7 @@ t_capabilities() {
     expect_match "CapPrm" "$out" "^CapPrm:	$want$"
     expect_match "CapBnd" "$out" "^CapBnd:	$want$"
     say "--cap-drop CHOWN: chown is refused"
-    out=$(prun --rm --cap-drop CHOWN "$IMG" sh -c 'grep ^CapEff: /proc/self/status; touch /tmp/f; chown 65534 /tmp/f; echo rc=$?' 2>&1)
+    out=$(prun --rm --cap-drop CHOWN "$IMG" sh -c 'exec 2>&1; grep ^CapEff: /proc/self/status; touch /tmp/f; chown 65534 /tmp/f; echo rc=$?' 2>&1)
     expect_match "chown without CAP_CHOWN" "$out" '^rc=1$'
     expect_match "chown error" "$out" 'Operation not permitted'
     out=$(printf '%s\n' "$out" | sed -n 's/^CapEff:\t//p')
