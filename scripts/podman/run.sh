@@ -114,6 +114,9 @@ IMG=localhost/pivot-busybox:latest
 export W IMG RUNTIME
 export CONTAINERS_CONF=$W/containers.conf CONTAINERS_STORAGE_CONF=$W/storage.conf
 export REASON=$W/reason
+# conmon writes files (an "oom" marker after an OOM kill) into the working
+# directory podman was started from: keep that inside the run's directory.
+cd "$W"
 
 # --- what exists before: only what this run creates is removed ----------------------
 # podman (cgroupfs manager, as root) makes <hierarchy>/libpod_parent (and
