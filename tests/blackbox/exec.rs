@@ -39,6 +39,26 @@ fn exec_json(s: &Scratch, args: &[&str]) -> Value {
     serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
 }
 
+/// `exec -d --pid-file F [FLAGS] ID ARGS`; returns the process's pid, which
+/// the harness remembers: orphaned by the detached exec, it becomes this
+/// harness's child (subreaper), and the container's init cannot finish
+/// dying until it is reaped.
+fn exec_detached(s: &Scratch, flags: &[&str], id: &str, args: &[&str]) -> i32 {
+    let pid_file = s.path(&format!("{id}-exec.pid"));
+    let mut all = vec!["exec", "-d", "--pid-file", pid_file.to_str().unwrap()];
+    all.extend_from_slice(flags);
+    all.push(id);
+    all.extend_from_slice(args);
+    s.pivot(&all).ok();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    s.remember_pid(pid);
+    pid
+}
+
 fn joins_the_containers_namespaces(s: &Scratch) {
     let (id, init) = running(s);
     let pid = exec_json(s, &[&id, "/probe", "pid"]);
@@ -146,27 +166,7 @@ fn process_json_replaces_the_process(s: &Scratch) {
 
 fn detach_writes_pid_file(s: &Scratch) {
     let (id, init) = running(s);
-    let pid_file = s.path("exec.pid");
-    s.pivot(&[
-        "exec",
-        "-d",
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        &id,
-        "/probe",
-        "sleep",
-        "30",
-    ])
-    .ok();
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // Orphaned by the detached exec, it becomes this harness's child
-    // (subreaper); the container's init cannot finish dying until it is
-    // reaped.
-    s.remember_pid(pid);
+    let pid = exec_detached(s, &[], &id, &["/probe", "sleep", "30"]);
     assert_ne!(pid, init);
     let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(cmdline.starts_with("/probe\0sleep"), "{cmdline:?}");
@@ -191,24 +191,7 @@ fn preserve_fds_passes_fd_3(s: &Scratch) {
 
 fn same_cgroup_as_the_init(s: &Scratch) {
     let (id, init) = running(s);
-    let pid_file = s.path("cg.pid");
-    s.pivot(&[
-        "exec",
-        "-d",
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        &id,
-        "/probe",
-        "sleep",
-        "30",
-    ])
-    .ok();
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    s.remember_pid(pid);
+    let pid = exec_detached(s, &[], &id, &["/probe", "sleep", "30"]);
     let of = |p: i32| std::fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap();
     assert_eq!(of(pid), of(init));
 }
@@ -430,28 +413,12 @@ fn cgroup_flag_picks_sub_cgroups(s: &Scratch) {
             .join(name);
         std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
     }
-    let pid_file = s.path("sub.pid");
-    s.pivot(&[
-        "exec",
-        "-d",
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        "--cgroup",
-        "memory:m1",
-        "--cgroup",
-        "pids:p1",
+    let pid = exec_detached(
+        s,
+        &["--cgroup", "memory:m1", "--cgroup", "pids:p1"],
         &id,
-        "/probe",
-        "sleep",
-        "30",
-    ])
-    .ok();
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    s.remember_pid(pid);
+        &["/probe", "sleep", "30"],
+    );
     let now = cgroup_lines(pid);
     for (c, p) in &now {
         let ctrls: Vec<&str> = c.split(',').collect();
