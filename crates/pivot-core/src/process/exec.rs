@@ -85,6 +85,7 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
         Forked::Parent { pid, .. } => {
             drop(child_ch);
             let mut target = None;
+            let mut failed = None;
             loop {
                 let (msg, fd) = parent_ch.recv_fd()?;
                 match msg {
@@ -113,10 +114,21 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
                         target = Some(p);
                     }
                     // End of file: the process exec'd (the channel is
-                    // close-on-exec).
+                    // close-on-exec) or, after a failure, every process
+                    // that had the channel has exited.
                     None => {
                         if target.is_none() {
                             let _ = sys::waitpid(pid, 0);
+                        }
+                        if let Some(e) = failed {
+                            // Reap the process that failed (ours as
+                            // subreaper): a zombie left in the container's
+                            // pid namespace would keep its init from ever
+                            // finishing its exit.
+                            if let Some(t) = target {
+                                let _ = sys::waitpid(t, 0);
+                            }
+                            return Err(e);
                         }
                         crate::debug::log(|| {
                             format!(
@@ -127,18 +139,13 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
                         return target
                             .ok_or_else(|| Error::other("exec: the process did not start"));
                     }
+                    // The new process can fail before its parent has sent
+                    // its pid: read on to the end, so it is known and reaped.
                     Some(Msg::Failed {
                         errno,
                         invalid,
                         text,
-                    }) => {
-                        // Reap whichever of the two failed (the second is
-                        // ours as subreaper): a zombie left in the
-                        // container's pid namespace would keep its init
-                        // from ever finishing its exit.
-                        let _ = sys::waitpid(target.unwrap_or(pid), 0);
-                        return Err(wire_error(errno, invalid, text));
-                    }
+                    }) => failed = Some(wire_error(errno, invalid, text)),
                     Some(m) => return Err(Error::other(format!("exec: unexpected {m:?}"))),
                 }
             }
