@@ -84,6 +84,24 @@ fn user_namespace_maps_root(s: &Scratch) {
 struct ScratchProc(std::ffi::CString);
 
 impl ScratchProc {
+    /// A tmpfs instead.
+    fn tmpfs(s: &Scratch, path: &std::path::Path) -> ScratchProc {
+        assert!(path.starts_with(&s.dir), "only inside the scratch dir");
+        let target = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: mount(2) with NUL-terminated strings on a scratch directory.
+        let rc = unsafe {
+            libc::mount(
+                c"tmpfs".as_ptr(),
+                target.as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                c"size=1m".as_ptr().cast(),
+            )
+        };
+        assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
+        ScratchProc(target)
+    }
+
     fn mount(s: &Scratch, path: &std::path::Path) -> ScratchProc {
         assert!(path.starts_with(&s.dir), "only inside the scratch dir");
         let target = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
@@ -259,15 +277,23 @@ fn userns_read_only_bind_keeps_locked_flags(s: &Scratch) {
     }
 }
 
-/// With a user namespace, the init takes its bind sources from inside it,
-/// so that the kernel locks them (flags and child mounts) against root in
-/// the container: a source in a directory the container's root (a mapped
-/// host uid) cannot search (0700, host root's) is refused, naming the
-/// mount and leaving nothing behind. runc 1.1.5 opens such sources from
-/// outside and mounts them (docs/CONFORMANCE.md).
+/// With a user namespace, a bind source in a directory the container's
+/// root (a mapped host uid) cannot search (0700, host root's) is opened
+/// from the host's user namespace and mounted, as runc does; the mount is
+/// still cloned inside the user namespace, so the kernel's locks hold:
+/// root in the container, with CAP_SYS_ADMIN, can neither unmount a child
+/// mount of an rbind source to see what it hides nor make a read-only
+/// host mount writable. An exec'd process sees the same.
 fn userns_bind_source_its_root_cannot_reach(s: &Scratch) {
-    let bundle = s.bundle(&["/probe", "sleep", "30"]);
-    chown_tree(&bundle.rootfs(), 100_000, 100_000);
+    let bundle = userns_bundle(s, &["/probe", "sleep", "30"]);
+    bundle.edit(|c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_SYS_ADMIN"));
+        }
+    });
     let private = s.mkdir("private");
     std::fs::set_permissions(
         &private,
@@ -281,39 +307,39 @@ fn userns_bind_source_its_root_cannot_reach(s: &Scratch) {
         std::fs::write(dir.join("file"), n).unwrap();
         sources.push(dir);
     }
+    // one/sub: a file, hidden by a read-only tmpfs of the test's own.
+    let sub = sources[0].join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("hidden"), "under").unwrap();
+    let _guard = ScratchProc::tmpfs(s, &sub);
+    std::fs::write(sub.join("top"), "top").unwrap();
+    let target = std::ffi::CString::new(sub.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mount(2) remounting the test's own tmpfs read-only.
+    let rc = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "remount ro: {}", std::io::Error::last_os_error());
     bundle.edit(|c| {
-        c["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        let map = json!([{"containerID": 0, "hostID": 100_000, "size": 65_536}]);
-        c["linux"]["uidMappings"] = map.clone();
-        c["linux"]["gidMappings"] = map;
-        for (i, src) in sources.iter().enumerate() {
-            c["mounts"].as_array_mut().unwrap().push(json!({
-                "destination": format!("/mnt/{i}"),
-                "source": src,
-                "options": ["bind"],
-            }));
-        }
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.push(json!({"destination": "/mnt/0", "type": "bind",
+                           "source": sources[0], "options": ["rbind"]}));
+        mounts.push(json!({"destination": "/mnt/1", "type": "bind",
+                           "source": sources[1], "options": ["bind", "ro"]}));
     });
     let id = s.id("usernsbind");
-    let before = crate::host::mount_points();
-    let out = s.pivot(&[
-        std::ffi::OsStr::new("create"),
-        std::ffi::OsStr::new("--bundle"),
-        bundle.dir.as_os_str(),
-        std::ffi::OsStr::new(&id),
-    ]);
-    let pivot =
-        crate::harness::pivot_bin().is_some_and(|b| b.file_name().is_some_and(|n| n == "pivot"));
-    if !pivot {
-        // Another runtime may mount them; only clean up.
-        if out.code == 0 {
-            s.pivot(&["delete", "--force", &id]).ok();
-        }
-        return;
-    }
-    crate::runtime::assert_error_mentions(&out, &["mounts[", "EACCES"]);
-    s.assert_nothing_left(&id, &before);
+    s.create_started(&bundle.dir, &id);
+    let script = "cat /mnt/0/file /mnt/1/file /mnt/0/sub/top; echo; \
+                  umount /mnt/0/sub && echo UNMOUNTED; \
+                  mount -o remount,bind,rw /mnt/0/sub && echo WRITABLE; \
+                  ls /mnt/0/sub";
+    let out = s.pivot(&["exec", &id, "/bin/sh", "-c", script]);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines, ["onetwotop", "top"], "in the container:\n{out}");
+    s.pivot(&["kill", &id, "KILL"]).ok();
 }

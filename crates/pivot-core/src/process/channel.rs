@@ -26,6 +26,12 @@ pub enum Msg {
     SeccompFd,
     /// parent -> init: the listener has it.
     SeccompDone,
+    /// init -> parent: in a user namespace, my root may not reach the
+    /// source of mounts[index]; open it from the host's user namespace.
+    OpenSource(usize),
+    /// parent -> init: an O_PATH handle on that source, opened in the
+    /// init's mount namespace, rides along (none if it could not be).
+    Source,
     /// init -> parent: set up and about to wait for `start`.
     Ready,
     /// init -> parent: failed; the chain as text.

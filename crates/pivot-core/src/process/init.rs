@@ -81,6 +81,15 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Resu
         }
     }
     let before_pivot = || create_hooks(plan, ch, host_pid);
+    let host_source = |index| -> Result<Option<OwnedFd>> {
+        ch.send(&Msg::OpenSource(index))?;
+        match ch.recv_fd()? {
+            (Some(Msg::Source), fd) => Ok(fd),
+            (m, _) => Err(Error::other(format!(
+                "init channel: expected Source, got {m:?}"
+            ))),
+        }
+    };
     let ctx = rootfs::Context {
         plan,
         before_pivot: &before_pivot,
@@ -88,6 +97,7 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Resu
         hierarchies: &opts.hierarchies,
         cgroups: &opts.cgroups,
         idmaps: &opts.idmaps,
+        host_source: &host_source,
     };
     rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
     set_names(plan)?;

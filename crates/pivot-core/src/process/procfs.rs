@@ -28,6 +28,11 @@ impl ProcFs {
         Ok(ProcFs { fd })
     }
 
+    /// The checked /proc directory itself.
+    pub fn dir(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
     /// Re-open one of this process's fds (e.g. an O_PATH handle) with new
     /// flags, through the checked procfs rather than a path anyone could
     /// have mounted over.

@@ -97,6 +97,48 @@ pub fn send_to_listener_with(
         .ctx("linux.seccomp.listenerPath")
 }
 
+/// The source of bind mount `index`, opened (O_PATH) in the init's mount
+/// namespace by a child that entered it from the host's user namespace,
+/// as runc does for sources the container's root cannot reach (a 0700
+/// directory of the host's root). The init clones the mount from that
+/// handle itself, inside its user namespace, so the kernel's locks on
+/// the source's flags and child mounts still hold.
+fn open_source(plan: &Plan, pid: i32, index: usize) -> Result<OwnedFd> {
+    let m = plan
+        .mounts
+        .iter()
+        .find(|m| m.index == index && m.is_bind())
+        .ok_or_else(|| Error::other(format!("mounts[{index}] is not a bind mount")))?;
+    let ns = sys::openat(
+        ProcFs::open()?.dir(),
+        &format!("{pid}/ns/mnt"),
+        libc::O_RDONLY,
+        0,
+    )?;
+    let (ours, theirs) = sys::socketpair()?;
+    match sys::fork()? {
+        Forked::Child => {
+            drop(ours);
+            let sent = sys::setns(ns.as_fd(), libc::CLONE_NEWNS)
+                .and_then(|_| sys::openat(sys::cwd(), &m.source, libc::O_PATH, 0))
+                .and_then(|fd| sys::send_msg(theirs.as_fd(), b"fd", Some(fd.as_fd())));
+            if let Err(e) = sent {
+                let _ = sys::send_msg(theirs.as_fd(), e.to_string().as_bytes(), None);
+            }
+            sys::exit_now(0)
+        }
+        Forked::Parent { pid: helper, .. } => {
+            drop(theirs);
+            let got = sys::recv_msg(ours.as_fd());
+            let _ = sys::waitpid(helper, 0);
+            match got? {
+                (_, Some(fd)) => Ok(fd),
+                (text, None) => Err(Error::other(String::from_utf8_lossy(&text).into_owned())),
+            }
+        }
+    }
+}
+
 /// Start the init. On success it is blocked waiting for `start`.
 pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<Init> {
     let (parent_ch, child_ch) = Channel::pair()?;
@@ -185,6 +227,13 @@ fn drive(
                 child.pid = grandchild;
                 ch.send(&Msg::Go(grandchild))?;
             }
+            Some(Msg::OpenSource(index)) => match open_source(plan, child.pid, index) {
+                Ok(fd) => ch.send_fd(&Msg::Source, fd.as_fd())?,
+                Err(e) => {
+                    crate::debug::log(|| format!("mounts[{index}]: source: {e}"));
+                    ch.send(&Msg::Source)?;
+                }
+            },
             Some(Msg::Hooks) => {
                 crate::debug::log(|| "running the prestart and createRuntime hooks".into());
                 run_create_hooks(plan, child.pid)?;

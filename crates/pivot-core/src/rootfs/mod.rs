@@ -27,6 +27,10 @@ pub struct Context<'a> {
     pub cgroups: &'a [CgroupDir],
     /// User namespace fds for idmapped mounts, by mount index.
     pub idmaps: &'a [(usize, std::os::fd::OwnedFd)],
+    /// In a user namespace: a handle on the source of mounts[index] that
+    /// the container's root may not reach, opened by pivot from the host's
+    /// user namespace in this mount namespace (None if it could not be).
+    pub host_source: &'a dyn Fn(usize) -> Result<Option<std::os::fd::OwnedFd>>,
 }
 
 impl Context<'_> {

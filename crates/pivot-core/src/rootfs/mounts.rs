@@ -35,7 +35,8 @@ pub fn mount_entry(
     match m.kind.as_str() {
         "bind" => {
             let userns = ctx.idmaps.iter().find(|(i, _)| *i == m.index);
-            bind(root, m, userns.map(|(_, fd)| fd.as_fd()))
+            let source = open_source(ctx, m)?;
+            bind(root, m, source.as_fd(), userns.map(|(_, fd)| fd.as_fd()))
         }
         "cgroup" => super::cgroupfs::mount_cgroup(ctx, root, m),
         "sysfs" if ctx.in_userns() && !ctx.plan.namespaces.is_new(NsKind::Net) => {
@@ -50,7 +51,8 @@ pub fn mount_entry(
                 },
                 ..m.clone()
             };
-            bind(root, &host, None)
+            let source = sys::openat(sys::cwd(), "/sys", libc::O_PATH, 0).ctx("source")?;
+            bind(root, &host, source.as_fd(), None)
         }
         _ => filesystem(root, m, later_ro),
     }
@@ -286,15 +288,37 @@ fn remounts(opts: &MountOptions) -> bool {
     opts.flags & !(MS_BIND | MS_REC | MS_REMOUNT) != 0
 }
 
+/// A handle on a bind mount's source (symlinks followed, as runc does).
+/// In a user namespace a source the container's root may not reach (a
+/// 0700 directory of the host's root) is opened by pivot from the host's
+/// user namespace, in this mount namespace, as runc does: only the handle
+/// comes from outside, the mount is still cloned in here.
+fn open_source(ctx: &Context, m: &PlannedMount) -> Result<OwnedFd> {
+    match sys::openat(sys::cwd(), &m.source, libc::O_PATH, 0) {
+        Err(e) if e.errno() == Some(libc::EACCES) && ctx.in_userns() => {
+            match (ctx.host_source)(m.index)? {
+                Some(fd) => Ok(fd),
+                None => Err(e.context("source")),
+            }
+        }
+        r => r.ctx("source"),
+    }
+}
+
 /// A bind mount, cloned (`open_tree`) by the init itself: with a user
 /// namespace that is inside it, where the kernel has locked the source
 /// mount's flags and child mounts, so root in the container can neither
 /// remount a read-only source writable nor uncover what a child hides.
-pub fn bind(root: &Root, m: &PlannedMount, userns: Option<BorrowedFd<'_>>) -> Result<()> {
-    let st = sys::fstatat(sys::cwd(), &m.source, 0).ctx("source")?;
+pub fn bind(
+    root: &Root,
+    m: &PlannedMount,
+    source: BorrowedFd<'_>,
+    userns: Option<BorrowedFd<'_>>,
+) -> Result<()> {
+    let st = sys::fstat(source).ctx("source")?;
     let dest = open_destination(root, m, st.st_mode & libc::S_IFMT != libc::S_IFDIR)?;
-    let tree = sys::open_tree(sys::cwd(), &m.source, m.options.is_recursive_bind())
-        .with_ctx(|| describe(m))?;
+    let tree =
+        sys::open_tree(source, "", m.options.is_recursive_bind()).with_ctx(|| describe(m))?;
     if let (Some(userns), Some(recursive)) = (userns, m.options.idmap) {
         sys::mount_setattr(
             tree.as_fd(),
