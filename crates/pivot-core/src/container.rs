@@ -508,6 +508,14 @@ impl Runtime {
     /// Run a new process in the container; with `detach` return once it
     /// runs, else wait and return its exit status (128+N for a signal).
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
+        // Every exec holds the gate shared from before it reads the state
+        // until its process runs; one that records the pid namespace as
+        // exposed (below) then waits for the gate exclusively, so no exec
+        // that read the state before that record is still in its pivot
+        // stage when the new process, which may ptrace, starts.
+        let gate = crate::spec::validate_id(id)
+            .ok()
+            .and_then(|_| StateDir::new(&self.root, id).exec_gate());
         let (sd, lock, saved) = StateDir::open_locked(&self.root, id)?;
         match state::status(&sd, &saved) {
             Status::Stopped => {
@@ -527,12 +535,14 @@ impl Runtime {
         let process = exec_process(&saved, opts)?;
         // CVE-2019-5736 (selfexe.rs): an exec joins a pid namespace where
         // something may ptrace it, or may from now on.
+        let mut exposes = false;
         if saved.pid_ns_exposed {
             crate::selfexe::run_read_only(&self.root)?;
         } else if crate::selfexe::may_ptrace(&process, saved.namespaces.contains_key("user")) {
             let mut s = saved.clone();
             s.pid_ns_exposed = true;
             sd.save(&s)?;
+            exposes = true;
         }
         let seccomp = match saved.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
             Some(v) => Some(crate::seccomp::compile(v)?),
@@ -577,7 +587,11 @@ impl Runtime {
         // The lock guards the state read above; the process itself may
         // wait (in a paused container, until resume, which takes the lock).
         drop(lock);
+        if let Some(g) = gate.as_ref().filter(|_| exposes) {
+            g.make_exclusive()?;
+        }
         let pid = process::exec::spawn(&plan)?;
+        drop(gate);
         let handed = match &saved.intel_rdt {
             Some(g) => crate::intelrdt::join(g, pid),
             None => Ok(()),

@@ -79,6 +79,15 @@ pub struct Lock {
     _fd: OwnedFd,
 }
 
+impl Lock {
+    /// Turn a shared lock into an exclusive one (not atomically: flock
+    /// drops the shared lock first, so two converting holders cannot
+    /// deadlock), waiting for every other holder to let go.
+    pub fn make_exclusive(&self) -> Result<()> {
+        sys::flock(self._fd.as_fd(), libc::LOCK_EX)
+    }
+}
+
 impl StateDir {
     pub fn new(root: &Path, id: &str) -> Self {
         StateDir { dir: root.join(id) }
@@ -147,6 +156,23 @@ impl StateDir {
         let fd = OwnedFd::from(fd);
         sys::flock(fd.as_fd(), libc::LOCK_EX)?;
         Ok(Lock { _fd: fd })
+    }
+
+    /// A shared lock on the state directory itself, held by an exec from
+    /// before it reads the state until its process runs (an exec that
+    /// lets something ptrace in the container's pid namespace makes it
+    /// exclusive: see Containers::exec). None when there is no such
+    /// container (the state's own lock says so).
+    pub fn exec_gate(&self) -> Option<Lock> {
+        let fd = sys::openat(
+            sys::cwd(),
+            &self.dir.to_string_lossy(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            0,
+        )
+        .ok()?;
+        sys::flock(fd.as_fd(), libc::LOCK_SH).ok()?;
+        Some(Lock { _fd: fd })
     }
 
     pub fn load(&self) -> Result<Saved> {
