@@ -115,6 +115,7 @@ pub fn init_process() {
     // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a process flag.
     let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     assert_eq!(rc, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
+    crate::host::record_host_nodes();
     // Failures are reported by the harness with their location; the default
     // hook would print them a second time, interleaved between threads.
     panic::set_hook(Box::new(|info| {
@@ -331,6 +332,7 @@ impl Scratch {
         if !removed.is_empty() {
             left.push(format!("host mounts gone {removed:?}"));
         }
+        left.extend(crate::host::restore_host_nodes());
         if self.root.is_dir() {
             let names: Vec<_> = std::fs::read_dir(&self.root)
                 .map(|d| {

@@ -238,3 +238,58 @@ impl Scratch {
             .collect()
     }
 }
+
+/// The host's device nodes a runtime could be fooled into changing (a
+/// user namespace's root chowning its stdio when that is the host's
+/// /dev/null, as crun 1.8.1 does): path, uid, gid, mode.
+const HOST_NODES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+];
+
+static HOST_NODE_OWNERS: std::sync::OnceLock<Vec<(&'static str, u32, u32, u32)>> =
+    std::sync::OnceLock::new();
+
+fn node_owners() -> Vec<(&'static str, u32, u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    HOST_NODES
+        .iter()
+        .filter_map(|p| {
+            let m = std::fs::metadata(p).ok()?;
+            Some((*p, m.uid(), m.gid(), m.mode() & 0o7777))
+        })
+        .collect()
+}
+
+/// Remember the owners and modes of the host's device nodes (at start).
+pub fn record_host_nodes() {
+    HOST_NODE_OWNERS.get_or_init(node_owners);
+}
+
+/// Host device nodes whose owner or mode changed since the start, each
+/// put back; one line per node saying what it had become.
+pub fn restore_host_nodes() -> Vec<String> {
+    let Some(before) = HOST_NODE_OWNERS.get() else {
+        return Vec::new();
+    };
+    let now = node_owners();
+    let mut changed = Vec::new();
+    for &(path, uid, gid, mode) in before {
+        let Some(&(_, u, g, m)) = now.iter().find(|n| n.0 == path) else {
+            continue;
+        };
+        if (u, g, m) != (uid, gid, mode) {
+            let _ = std::os::unix::fs::chown(path, Some(uid), Some(gid));
+            let _ =
+                std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(mode));
+            changed.push(format!(
+                "host {path} changed: owner {u}:{g} mode {m:o}, was {uid}:{gid} {mode:o} (put back)"
+            ));
+        }
+    }
+    changed
+}
