@@ -180,13 +180,13 @@ fn cstr(p: &Path) -> CString {
 /// A tmpfs the test mounts on the host, only ever inside its own scratch
 /// dir; detached (with everything under it) when dropped, so it goes away
 /// even when the test panics.
-struct HostMount {
+pub(crate) struct HostMount {
     path: PathBuf,
 }
 
 impl HostMount {
     #[track_caller]
-    fn tmpfs(s: &Scratch, path: &Path) -> HostMount {
+    pub(crate) fn tmpfs(s: &Scratch, path: &Path) -> HostMount {
         assert!(
             path.starts_with(&s.dir) && path != s.dir,
             "host mounts only inside the scratch dir: {}",
@@ -220,21 +220,39 @@ impl HostMount {
         }
     }
 
+    /// Sets this mount's per-mount flags (MS_RDONLY, MS_NOSUID, ...).
+    #[track_caller]
+    pub(crate) fn remount(&self, flags: libc::c_ulong) {
+        self.change(libc::MS_REMOUNT | libc::MS_BIND | flags);
+    }
+
     /// Makes this mount shared (its own new peer group on the host).
     #[track_caller]
     fn make_shared(&self) {
+        self.change(libc::MS_SHARED);
+    }
+
+    /// mount(2) with no source, type or data: flags or propagation.
+    #[track_caller]
+    fn change(&self, flags: libc::c_ulong) {
         let target = cstr(&self.path);
-        // SAFETY: changes the propagation of our own scratch-dir mount.
+        // SAFETY: changes the flags or propagation of our own scratch-dir
+        // mount.
         let rc = unsafe {
             libc::mount(
                 std::ptr::null(),
                 target.as_ptr(),
                 std::ptr::null(),
-                libc::MS_SHARED,
+                flags,
                 std::ptr::null(),
             )
         };
-        assert_eq!(rc, 0, "make-shared: {}", std::io::Error::last_os_error());
+        assert_eq!(
+            rc,
+            0,
+            "mount flags {flags:#x}: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -722,19 +740,8 @@ fn bind_rw_clears_read_only_of_source(s: &Scratch) {
     // A host mount that is read-only per mount (its tmpfs is writable):
     // "rw" on the bind clears it, a bind without it keeps it.
     let host = s.path("rosrc");
-    let _guard = HostMount::tmpfs(s, &host);
-    let target = cstr(&host);
-    // SAFETY: a read-only remount of our own scratch-dir mount.
-    let rc = unsafe {
-        libc::mount(
-            std::ptr::null(),
-            target.as_ptr(),
-            std::ptr::null(),
-            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "remount ro: {}", std::io::Error::last_os_error());
+    let guard = HostMount::tmpfs(s, &host);
+    guard.remount(libc::MS_RDONLY);
     let bundle = probes(s, &["mounts", "writable /rw-bind /plain-bind"]);
     bundle.add_mount(json!({
         "destination": "/rw-bind", "type": "bind", "source": host, "options": ["bind", "rw"],
@@ -753,18 +760,7 @@ fn bind_rw_clears_read_only_of_source(s: &Scratch) {
 /// A host tmpfs (in the scratch dir) with nosuid,nodev,noexec per mount.
 fn nosuid_nodev_noexec_source(s: &Scratch) -> HostMount {
     let guard = HostMount::tmpfs(s, &s.path("nosuidsrc"));
-    let target = cstr(&guard.path);
-    // SAFETY: a flag-changing remount of our own scratch-dir mount.
-    let rc = unsafe {
-        libc::mount(
-            std::ptr::null(),
-            target.as_ptr(),
-            std::ptr::null(),
-            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "remount: {}", std::io::Error::last_os_error());
+    guard.remount(libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC);
     guard
 }
 

@@ -84,24 +84,6 @@ fn user_namespace_maps_root(s: &Scratch) {
 struct ScratchProc(std::ffi::CString);
 
 impl ScratchProc {
-    /// A tmpfs instead.
-    fn tmpfs(s: &Scratch, path: &std::path::Path) -> ScratchProc {
-        assert!(path.starts_with(&s.dir), "only inside the scratch dir");
-        let target = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: mount(2) with NUL-terminated strings on a scratch directory.
-        let rc = unsafe {
-            libc::mount(
-                c"tmpfs".as_ptr(),
-                target.as_ptr(),
-                c"tmpfs".as_ptr(),
-                0,
-                c"size=1m".as_ptr().cast(),
-            )
-        };
-        assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
-        ScratchProc(target)
-    }
-
     fn mount(s: &Scratch, path: &std::path::Path) -> ScratchProc {
         assert!(path.starts_with(&s.dir), "only inside the scratch dir");
         let target = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
@@ -311,20 +293,9 @@ fn userns_bind_source_its_root_cannot_reach(s: &Scratch) {
     let sub = sources[0].join("sub");
     std::fs::create_dir(&sub).unwrap();
     std::fs::write(sub.join("hidden"), "under").unwrap();
-    let _guard = ScratchProc::tmpfs(s, &sub);
+    let tmpfs = crate::mounts::HostMount::tmpfs(s, &sub);
     std::fs::write(sub.join("top"), "top").unwrap();
-    let target = std::ffi::CString::new(sub.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: mount(2) remounting the test's own tmpfs read-only.
-    let rc = unsafe {
-        libc::mount(
-            std::ptr::null(),
-            target.as_ptr(),
-            std::ptr::null(),
-            libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY,
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "remount ro: {}", std::io::Error::last_os_error());
+    tmpfs.remount(libc::MS_RDONLY);
     bundle.edit(|c| {
         let mounts = c["mounts"].as_array_mut().unwrap();
         mounts.push(json!({"destination": "/mnt/0", "type": "bind",
