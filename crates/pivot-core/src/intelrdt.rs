@@ -298,15 +298,31 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn scratch(name: &str) -> PathBuf {
+    /// A scratch directory, removed when dropped (also when a test fails).
+    struct Scratch(PathBuf);
+
+    impl std::ops::Deref for Scratch {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn scratch(name: &str) -> Scratch {
         let d = std::env::temp_dir().join(format!("pivot-rdt-unit-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
-        d
+        Scratch(d)
     }
 
     /// A directory laid out like resctrl with the given info entries.
-    fn fake_resctrl(name: &str, info: &[&str], mon: &str) -> PathBuf {
+    fn fake_resctrl(name: &str, info: &[&str], mon: &str) -> Scratch {
         let d = scratch(name);
         for i in info {
             std::fs::create_dir_all(d.join("info").join(i)).unwrap();
@@ -377,9 +393,6 @@ mod tests {
         );
         validate(&mon, Some(&full)).unwrap();
         validate(&mb, Some(&full)).unwrap();
-        for d in [none, cat, all, full] {
-            std::fs::remove_dir_all(d).unwrap();
-        }
     }
 
     #[test]
@@ -413,7 +426,6 @@ mod tests {
             g.exists(),
             "a group named by closID is not pivot's to remove"
         );
-        std::fs::remove_dir_all(root).unwrap();
     }
 
     #[test]
@@ -425,6 +437,5 @@ mod tests {
         let e = setup(&r, &root, "ctr", 1).unwrap_err().to_string();
         assert!(e.contains("linux.intelRdt"), "{e}");
         assert!(!root.join("ctr").exists());
-        std::fs::remove_dir_all(root).unwrap();
     }
 }
