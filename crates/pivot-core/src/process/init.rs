@@ -108,6 +108,10 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Resu
             plan.process.console_size.as_ref(),
             plan.process.user.uid,
         )?;
+    } else {
+        // As runc's init: a session of its own, terminal or not (CRIU
+        // refuses to dump a tree whose session leader is outside it).
+        sys::tty::new_session()?;
     }
     if !opts.no_new_keyring {
         match sys::join_session_keyring(&format!("_ses.{}", plan.id)) {

@@ -40,11 +40,16 @@ pub fn pty_number(master: BorrowedFd<'_>) -> Result<u32> {
     Ok(n)
 }
 
-/// Start a new session and make `tty` its controlling terminal.
-pub fn make_controlling(tty: BorrowedFd<'_>) -> Result<()> {
+/// Start a new session (and process group) led by the caller.
+pub fn new_session() -> Result<()> {
     // SAFETY: setsid has no arguments.
     let r = unsafe { libc::setsid() } as libc::c_long;
-    check(r, || "setsid()".into())?;
+    check(r, || "setsid()".into()).map(drop)
+}
+
+/// Start a new session and make `tty` its controlling terminal.
+pub fn make_controlling(tty: BorrowedFd<'_>) -> Result<()> {
+    new_session()?;
     ioctl(tty, libc::TIOCSCTTY, 0, "TIOCSCTTY").map(drop)
 }
 
