@@ -57,7 +57,7 @@ pub struct CreateOptions {
     pub pidfd_socket: Option<PathBuf>,
 }
 
-fn absolute(p: &Path) -> Result<PathBuf> {
+pub(crate) fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| Error::io(format!("absolute path of {}", p.display()), e))
 }
 
@@ -270,6 +270,54 @@ impl Runtime {
         let fifo = sys::openat(dirfd.as_fd(), state::FIFO, libc::O_PATH, 0)?;
         // Writable by the init whatever user it has become (past umask).
         sys::fchmod(fifo.as_fd(), 0o622)?;
+        let hierarchies = self.make_cgroups(plan, dirs)?;
+        let idmaps = idmap_namespaces(plan)?;
+        let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+            Some(v) => Some(crate::seccomp::compile(v)?),
+            None => None,
+        };
+        let init_opts = InitOptions {
+            no_pivot: opts.no_pivot,
+            no_new_keyring: opts.no_new_keyring,
+            preserve_fds: opts.preserve_fds,
+            fifo,
+            hierarchies,
+            cgroups: dirs.clone(),
+            idmaps,
+            seccomp,
+            console,
+        };
+        let init = process::spawn(plan, &init_opts, dirs)?;
+        let mut saved = saved_state(plan, init.pid, dirs);
+        saved.notify_socket = process::notify::host_socket().is_some();
+        let r = intel_rdt_group(plan, init.pid)
+            .map(|g| saved.intel_rdt = g)
+            .and_then(|_| sd.save(&saved))
+            .and_then(|_| match &opts.pid_file {
+                Some(p) => write_pid_file(p, init.pid),
+                None => Ok(()),
+            })
+            .and_then(|_| match &opts.pidfd_socket {
+                Some(p) => send_pidfd(p, init.pidfd.as_fd()),
+                None => Ok(()),
+            });
+        if let Err(e) = r {
+            init.abort();
+            if let Some(g) = &saved.intel_rdt {
+                let _ = crate::intelrdt::remove(g);
+            }
+            return Err(e);
+        }
+        Ok(init)
+    }
+
+    /// The container's cgroups, made (recorded in `dirs` as they are, for
+    /// cleanup) and limited as config.json says.
+    pub(crate) fn make_cgroups(
+        &self,
+        plan: &Plan,
+        dirs: &mut Vec<CgroupDir>,
+    ) -> Result<Vec<cgroups::Hierarchy>> {
         let hierarchies = cgroups::hierarchies()?;
         let own = cgroups::own_cgroups()?;
         let cgroups_path = plan
@@ -298,44 +346,7 @@ impl Runtime {
             ));
         }
         cgroups::resources::apply(&limits, dirs, cgroups::resources::Apply::CREATE)?;
-        let idmaps = idmap_namespaces(plan)?;
-        let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
-            Some(v) => Some(crate::seccomp::compile(v)?),
-            None => None,
-        };
-        let init_opts = InitOptions {
-            no_pivot: opts.no_pivot,
-            no_new_keyring: opts.no_new_keyring,
-            preserve_fds: opts.preserve_fds,
-            fifo,
-            hierarchies,
-            cgroups: dirs.clone(),
-            idmaps,
-            seccomp,
-            console,
-        };
-        let init = process::spawn(plan, &init_opts, dirs)?;
-        let mut saved = saved_state(plan, &init, dirs);
-        saved.notify_socket = process::notify::host_socket().is_some();
-        let r = intel_rdt_group(plan, init.pid)
-            .map(|g| saved.intel_rdt = g)
-            .and_then(|_| sd.save(&saved))
-            .and_then(|_| match &opts.pid_file {
-                Some(p) => write_pid_file(p, init.pid),
-                None => Ok(()),
-            })
-            .and_then(|_| match &opts.pidfd_socket {
-                Some(p) => send_pidfd(p, init.pidfd.as_fd()),
-                None => Ok(()),
-            });
-        if let Err(e) = r {
-            init.abort();
-            if let Some(g) = &saved.intel_rdt {
-                let _ = crate::intelrdt::remove(g);
-            }
-            return Err(e);
-        }
-        Ok(init)
+        Ok(hierarchies)
     }
 
     pub fn start(&self, id: &str) -> Result<()> {
@@ -731,7 +742,7 @@ fn exec_process(saved: &Saved, o: &ExecOptions) -> Result<spec::types::Process> 
 }
 
 /// linux.intelRdt (checked before create): the init's resctrl group.
-fn intel_rdt_group(plan: &Plan, pid: i32) -> Result<Option<crate::intelrdt::Group>> {
+pub(crate) fn intel_rdt_group(plan: &Plan, pid: i32) -> Result<Option<crate::intelrdt::Group>> {
     let v = plan
         .spec
         .linux
@@ -746,21 +757,21 @@ fn intel_rdt_group(plan: &Plan, pid: i32) -> Result<Option<crate::intelrdt::Grou
     crate::intelrdt::setup(&rdt, &root, &plan.id, pid).map(Some)
 }
 
-fn saved_state(plan: &Plan, init: &Init, dirs: &[CgroupDir]) -> Saved {
+pub(crate) fn saved_state(plan: &Plan, pid: i32, dirs: &[CgroupDir]) -> Saved {
     let namespaces: BTreeMap<String, String> = NsKind::ALL
         .iter()
         .filter(|k| plan.namespaces.has(**k))
         .map(|k| {
             (
                 k.spec_name().to_string(),
-                format!("/proc/{}/ns/{}", init.pid, k.proc_name()),
+                format!("/proc/{pid}/ns/{}", k.proc_name()),
             )
         })
         .collect();
     Saved {
         id: plan.id.clone(),
-        pid: init.pid,
-        pid_start: state::proc_stat(init.pid).map(|s| s.0).unwrap_or(0),
+        pid,
+        pid_start: state::proc_stat(pid).map(|s| s.0).unwrap_or(0),
         bundle: plan.bundle.clone(),
         rootfs: plan.rootfs.clone(),
         created: crate::time::now_rfc3339(true),
@@ -818,12 +829,12 @@ fn listen_fds() -> u32 {
     }
 }
 
-fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = absolute(path)?;
     state::write_atomic(&path, pid.to_string().as_bytes(), 0o644).ctx("--pid-file")
 }
 
-fn saved_hook_state(saved: &Saved, status: &str) -> String {
+pub(crate) fn saved_hook_state(saved: &Saved, status: &str) -> String {
     hooks::state_json(
         &saved.id,
         status,
@@ -905,7 +916,7 @@ fn signal_all(saved: &Saved, sig: i32) -> Result<()> {
 }
 
 /// Kill whatever still runs, wait for it, remove cgroups and state.
-fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
+pub(crate) fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
     if state::init_alive(saved) {
         let _ = signal_all(saved, libc::SIGKILL);
         // A frozen process does not die of SIGKILL until it is thawed
@@ -951,7 +962,7 @@ fn wait_dead(saved: &Saved) {
 }
 
 /// Signals `run` passes on to the container's init.
-fn forwarded_signals() -> Vec<i32> {
+pub(crate) fn forwarded_signals() -> Vec<i32> {
     (1..32)
         .filter(|s| {
             ![
@@ -971,7 +982,7 @@ fn forwarded_signals() -> Vec<i32> {
 
 /// Wait for the init to exit, forwarding signals and reaping orphans
 /// (pivot is their subreaper). Returns the shell-style exit status.
-fn wait_forwarding(init_pid: i32, proxy: Option<&process::tty::Proxy>) -> Result<i32> {
+pub(crate) fn wait_forwarding(init_pid: i32, proxy: Option<&process::tty::Proxy>) -> Result<i32> {
     let sigs = forwarded_signals();
     loop {
         // Reap first: the init may have exited before we started waiting.

@@ -232,6 +232,18 @@ pub enum Command {
         flags: Box<UpdateFlags>,
         id: String,
     },
+    /// Checkpoint a running container with CRIU
+    Checkpoint {
+        #[command(flatten)]
+        flags: Box<CheckpointFlags>,
+        id: String,
+    },
+    /// Restore a container from a CRIU checkpoint
+    Restore {
+        #[command(flatten)]
+        flags: Box<RestoreFlags>,
+        id: String,
+    },
     /// Print container stats and OOM events as JSON
     Events {
         /// Print one stats event and exit
@@ -304,4 +316,81 @@ pub struct UpdateFlags {
     /// Intel RDT memory bandwidth schema (the container's resctrl group)
     #[arg(long = "mem-bw-schema")]
     pub mem_bw_schema: Option<String>,
+}
+
+/// What `checkpoint` and `restore` both take, as runc names it.
+#[derive(Args, Debug, Clone)]
+pub struct CriuFlags {
+    /// Directory for the images (default: ./checkpoint)
+    #[arg(long = "image-path")]
+    pub image_path: Option<PathBuf>,
+    /// Directory for CRIU's logs and work files (default: the image path)
+    #[arg(long = "work-path")]
+    pub work_path: Option<PathBuf>,
+    /// Allow open TCP connections
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// Allow external unix sockets
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// Allow a shell job (a terminal session from outside)
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// Handle file locks
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// Cgroups mode: ignore, soft, full or strict
+    #[arg(long = "manage-cgroups-mode")]
+    pub manage_cgroups_mode: Option<String>,
+    /// Make this namespace empty instead of restoring it (network)
+    #[arg(long = "empty-ns")]
+    pub empty_ns: Vec<String>,
+    /// Deduplicate the images' memory pages as they are written or read
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    /// Use userfaultfd to fetch memory pages lazily
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckpointFlags {
+    #[command(flatten)]
+    pub criu: CriuFlags,
+    /// A pre-dump's image directory, relative to --image-path
+    #[arg(long = "parent-path")]
+    pub parent_path: Option<String>,
+    /// Leave the process running after the checkpoint
+    #[arg(long = "leave-running")]
+    pub leave_running: bool,
+    /// Dump memory only, leaving the container running (for a later
+    /// checkpoint with --parent-path)
+    #[arg(long = "pre-dump")]
+    pub pre_dump: bool,
+    /// An fd CRIU writes a zero byte to once its lazy page server is ready
+    #[arg(long = "status-fd")]
+    pub status_fd: Option<i32>,
+    /// ADDRESS:PORT of a CRIU page server
+    #[arg(long = "page-server")]
+    pub page_server: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RestoreFlags {
+    #[command(flatten)]
+    pub criu: CriuFlags,
+    #[command(flatten)]
+    pub create: CreateFlags,
+    /// Return once the container is restored
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Do not make pivot a subreaper (accepted as runc does)
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+    /// LSM profile for the restored process
+    #[arg(long = "lsm-profile")]
+    pub lsm_profile: Option<String>,
+    /// LSM mount context for the restored mounts
+    #[arg(long = "lsm-mount-context")]
+    pub lsm_mount_context: Option<String>,
 }

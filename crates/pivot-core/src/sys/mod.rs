@@ -804,6 +804,14 @@ fn cloexec_each_from(first: u32) -> Result<()> {
     Ok(())
 }
 
+/// Set or clear FD_CLOEXEC on one fd.
+pub fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> Result<()> {
+    let flag = if on { libc::FD_CLOEXEC } else { 0 };
+    // SAFETY: no pointers.
+    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, flag) } as libc::c_long;
+    check(r, || format!("fcntl({}, F_SETFD, {flag})", fd.as_raw_fd())).map(drop)
+}
+
 pub fn dup2(old: RawFd, new: RawFd) -> Result<()> {
     // SAFETY: no pointers.
     let r = unsafe { libc::dup2(old, new) } as libc::c_long;

@@ -1,5 +1,6 @@
 //! One file per command; each is a few lines around a pivot-core call.
 
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -9,6 +10,7 @@ mod kill;
 mod list;
 mod pause;
 mod ps;
+mod restore;
 mod resume;
 mod run;
 mod spec;
@@ -49,6 +51,10 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             ps_args,
         } => ("ps", Some(id), ps::run(&rt, *format, id, ps_args)),
         Command::Update { flags, id } => ("update", Some(id), update::run(&rt, flags, id)),
+        Command::Checkpoint { flags, id } => {
+            ("checkpoint", Some(id), checkpoint::run(g, &rt, flags, id))
+        }
+        Command::Restore { flags, id } => ("restore", Some(id), restore::run(g, &rt, flags, id)),
         Command::Events {
             stats,
             interval,
