@@ -15,6 +15,7 @@ mod attrs;
 mod badinput;
 mod bundle;
 mod cgroups;
+mod checkpoint;
 mod cli;
 mod containerd_compat;
 mod dev;
@@ -78,6 +79,7 @@ fn main() {
         ("process", process::TESTS),
         ("attrs", attrs::TESTS),
         ("hooks", hooks::TESTS),
+        ("checkpoint", checkpoint::TESTS),
         ("seccomp", seccomp::TESTS),
         ("resources", resources::TESTS),
         ("containerd_compat", containerd_compat::TESTS),
