@@ -162,6 +162,56 @@ if [ -x "$runc_bin" ]; then
 else
     say "$runc_bin is missing: the differential tests will be skipped"
 fi
+# CRIU for the checkpoint/restore tests, with the programs it runs: ip
+# (above) saves and restores a dumped network namespace's addresses and
+# routes; iptables-restore and ip6tables-restore lock that namespace's
+# network during a dump and unlock it after a restore, CRIU's default
+# network lock (iptables-save -V tells CRIU the backend; with nft it also
+# saves and restores the legacy tables with iptables-legacy-save and
+# -restore); GNU tar packs and unpacks tmpfs and devtmpfs mounts (busybox's
+# tar lacks --no-unquote and the like). iptables is the host's alternative,
+# xtables-nft-multi (Debian's default) or xtables-legacy-multi, with the two
+# extensions the lock rules load (libxt_mark for "-m mark", libxt_standard
+# for ACCEPT and DROP); the kernel modules are added below.
+criu_bin=$(command -v criu || true)
+ipt_multi=
+if [ -n "$criu_bin" ]; then
+    criu_bin=$(readlink -f "$criu_bin")
+    add_program "$criu_bin"
+    [ "$criu_bin" = /usr/sbin/criu ] || ln -sf "$criu_bin" "$ird/usr/sbin/criu"
+    ipt_restore=$(command -v iptables-restore || true)
+    if [ -n "$ipt_restore" ]; then
+        ipt_multi=$(readlink -f "$ipt_restore") # xtables-nft-multi or xtables-legacy-multi
+        add_program "$ipt_multi"
+        for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+            ln -sf "$ipt_multi" "$ird/usr/sbin/$t"
+        done
+        # With the nft backend CRIU also saves the legacy tables.
+        legacy=$(dirname "$ipt_multi")/xtables-legacy-multi
+        if [ "${ipt_multi##*/}" = xtables-nft-multi ] && [ -x "$legacy" ]; then
+            add_program "$legacy"
+            for t in iptables-legacy-save iptables-legacy-restore ip6tables-legacy-save ip6tables-legacy-restore; do
+                ln -sf "$legacy" "$ird/usr/sbin/$t"
+            done
+        fi
+        xtlib=$(dirname "$(readlink -f "$(ldd "$ipt_multi" | grep -o '/[^ ]*/libxtables\.so[^ ]*')")")/xtables
+        for x in standard mark; do
+            [ -f "$xtlib/libxt_$x.so" ] && install -D -m 0644 "$xtlib/libxt_$x.so" "$ird$xtlib/libxt_$x.so"
+        done
+    else
+        say "iptables is missing: CRIU's network lock, and so the checkpoint tests, will fail"
+    fi
+    tar_bin=$(command -v tar || true)
+    if [ -n "$tar_bin" ]; then
+        tar_bin=$(readlink -f "$tar_bin")
+        add_program "$tar_bin"
+        [ "$tar_bin" = /usr/bin/tar ] || ln -sf "$tar_bin" "$ird/usr/bin/tar"
+    else
+        say "GNU tar is missing: CRIU cannot dump a container's tmpfs mounts"
+    fi
+else
+    say "criu is missing: the checkpoint/restore tests will fail"
+fi
 # Data files some tests read from the host.
 for f in /usr/share/containers/seccomp.json /usr/include/x86_64-linux-gnu/asm/unistd_64.h; do
     [ -f "$f" ] && install -D -m 0644 "$f" "$ird$f"
@@ -207,6 +257,31 @@ add_module_file() { # a path relative to $moddir, possibly compressed
 for m in overlay veth; do
     add_module "$m"
 done
+# For CRIU (criu check fails without them): crc32c before libcrc32c (which
+# asks the crypto API for crc32c, and nothing can load a module on demand
+# here); the sock_diag modules CRIU finds sockets with; tun. For its
+# network lock: with nft, nf_tables, and nft_compat and xt_mark, which the
+# rules do not use (iptables-nft 1.8.9 makes "-m mark --mark 0xc114" a
+# native meta mark match) but iptables-nft asks them for the revision of
+# the mark match: without them it warns "Extension mark revision 0 not
+# supported" and installs the match with a wrong mask (0xc114/0x1). With
+# legacy, ip_tables and ip6_tables with their filter tables and xt_mark.
+# nf_conntrack_netlink: a dump of a network namespace lists its conntrack
+# entries (without it the dump fails: "-22 reported by netlink").
+if [ -n "$criu_bin" ]; then
+    for m in crc32c_generic crc32c-intel libcrc32c unix_diag inet_diag tcp_diag udp_diag raw_diag \
+        netlink_diag af_packet_diag tun; do
+        add_module "$m"
+    done
+    case ${ipt_multi##*/} in
+        xtables-nft-multi) ipt_mods="nfnetlink nf_tables x_tables nft_compat xt_mark" ;;
+        xtables-legacy-multi) ipt_mods="x_tables ip_tables iptable_filter ip6_tables ip6table_filter xt_mark" ;;
+        *) ipt_mods= ;;
+    esac
+    for m in $ipt_mods nf_conntrack_netlink; do
+        add_module "$m"
+    done
+fi
 
 # The suite's arguments and environment.
 : >"$ird/etc/pivot-vm/args"
