@@ -32,6 +32,9 @@ tests![
     leave_running_keeps_the_container,
     restore_remakes_nested_and_symlinked_bind_mountpoints,
     criu_config_annotation_is_used,
+    restore_in_the_foreground_waits_and_deletes,
+    joined_network_namespace_stays_the_same,
+    without_a_cgroup_namespace_the_cgroup_bind_follows,
     parent_path_must_be_relative_and_exist,
     checkpoint_of_a_created_container_is_refused,
     restore_without_images_leaves_nothing,
@@ -588,4 +591,126 @@ fn restore_without_images_leaves_nothing(s: &Scratch) {
     assert_error_mentions(&out, &["--image-path"]);
     assert!(!s.list_ids().contains(&id));
     assert!(!s.root.join(&id).exists(), "a state dir was left");
+}
+
+/// `restore` without -d stays the restored init's parent, as `run` does:
+/// it returns the container's exit status and deletes it.
+fn restore_in_the_foreground_waits_and_deletes(s: &Scratch) {
+    if skip("restore_in_the_foreground_waits_and_deletes") {
+        return;
+    }
+    let (bundle, result) = counter_bundle(s);
+    let id = s.id("crfg");
+    run_detached(s, &bundle, &id);
+    wait_count(&result, 2);
+    let images = s.path("images");
+    checkpoint(s, &id, &images, &[]).ok();
+    let at = read_count(&result).unwrap();
+    let mut fg = Command::new(pivot_bin().unwrap())
+        .arg("--root")
+        .arg(&s.root)
+        .args(["restore", "--image-path"])
+        .arg(&images)
+        .arg("--bundle")
+        .arg(&bundle.dir)
+        .arg(&id)
+        .current_dir(&s.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert_eq!(next_count(&result, at), at + 1);
+    s.wait_status(&id, "running");
+    s.pivot(&["kill", &id, "KILL"]).ok();
+    let mut status = None;
+    wait_for(WAIT, || {
+        status = fg.try_wait().unwrap();
+        status.is_some()
+    });
+    let Some(status) = status else {
+        let _ = fg.kill();
+        let _ = fg.wait();
+        panic!("restore in the foreground did not return after its container was killed");
+    };
+    assert_eq!(status.code(), Some(128 + libc::SIGKILL), "{status}");
+    assert!(!s.list_ids().contains(&id), "the container was not deleted");
+}
+
+/// A container that joined another's network namespace is dumped without
+/// it (CRIU's extRootNetNS) and restored into the same one.
+fn joined_network_namespace_stays_the_same(s: &Scratch) {
+    if skip("joined_network_namespace_stays_the_same") {
+        return;
+    }
+    let holder = bundle_quiet(s, "exec sleep 1000");
+    let holder_id = s.id("crnet-holder");
+    run_detached(s, &holder, &holder_id);
+    let holder_pid = s.state(&holder_id)["pid"].as_i64().unwrap();
+    let netns = format!("/proc/{holder_pid}/ns/net");
+    let inode = |path: &str| {
+        std::fs::read_link(path)
+            .map(|l| l.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let want = inode(&netns);
+    let bundle = bundle_quiet(s, "exec sleep 1000");
+    bundle.join_namespace("network", &netns);
+    let id = s.id("crnet");
+    run_detached(s, &bundle, &id);
+    for _ in 0..2 {
+        let images = s.path("images");
+        checkpoint(s, &id, &images, &[]).ok();
+        assert_gone(s, &id);
+        restore(s, &bundle, &id, &images, &[]).ok();
+        let pid = s.state(&id)["pid"].as_i64().unwrap();
+        assert_eq!(
+            inode(&format!("/proc/{pid}/ns/net")),
+            want,
+            "another network namespace"
+        );
+    }
+    s.pivot(&["delete", "-f", &id]).ok();
+    s.pivot(&["delete", "-f", &holder_id]).ok();
+}
+
+/// Without a cgroup namespace /sys/fs/cgroup is a bind of the container's
+/// own cgroup from the host: an external mount, which the restore binds
+/// from the cgroup it made.
+fn without_a_cgroup_namespace_the_cgroup_bind_follows(s: &Scratch) {
+    if skip("without_a_cgroup_namespace_the_cgroup_bind_follows") {
+        return;
+    }
+    let (bundle, result) = counter_bundle(s);
+    bundle.remove_namespace("cgroup");
+    let id = s.id("crcg");
+    run_detached(s, &bundle, &id);
+    wait_count(&result, 2);
+    let images = s.path("images");
+    checkpoint(s, &id, &images, &[]).ok();
+    let at = read_count(&result).unwrap();
+    restore(s, &bundle, &id, &images, &[]).ok();
+    assert_eq!(next_count(&result, at), at + 1);
+    let pid = s.state(&id)["pid"].as_i64().unwrap();
+    assert_in_container_cgroup(pid, &id);
+    // The restored init (pid 1 inside) is in the cgroup that is bound at
+    // /sys/fs/cgroup.
+    let out = s.pivot(&["exec", &id, "cat", "/sys/fs/cgroup/cgroup.procs"]);
+    let out = if out.code == 0 {
+        out
+    } else {
+        // cgroup v1: the pids hierarchy's directory.
+        s.pivot(&["exec", &id, "cat", "/sys/fs/cgroup/pids/cgroup.procs"])
+            .ok()
+    };
+    let procs: Vec<i64> = out
+        .stdout
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    assert!(
+        procs.contains(&1),
+        "the init is not in the bound cgroup: {procs:?}"
+    );
+    s.pivot(&["delete", "-f", &id]).ok();
 }
