@@ -80,8 +80,10 @@ fn skip(test: &str) -> bool {
 /// own /dev/null first, as a real workload has its own stdio.
 const QUIET: &str = "exec </dev/null >/dev/null 2>&1; ";
 
-/// A shell counting in memory, writing each value to /result/count.
-const COUNTER: &str = "i=0; while :; do i=$((i+1)); echo $i > /result/count; sleep 0.2; done";
+/// A shell counting in memory, writing "TOKEN N" to /result/count: the
+/// token, drawn when the shell starts, tells a restored shell from a new
+/// one.
+const COUNTER: &str = "t=$(cat /proc/sys/kernel/random/uuid); i=0; while :; do i=$((i+1)); echo \"$t $i\" > /result/count; sleep 0.2; done";
 
 /// `sh -c` of QUIET and `script`.
 fn quiet(script: &str) -> Vec<String> {
@@ -101,12 +103,15 @@ fn counter_bundle(s: &Scratch) -> (Bundle, PathBuf) {
     s.bundle_with_result(&args)
 }
 
+/// The counter's token and count.
+fn read_entry(result: &Path) -> Option<(String, u64)> {
+    let text = std::fs::read_to_string(result.join("count")).ok()?;
+    let (token, n) = text.trim().split_once(' ')?;
+    Some((token.to_string(), n.parse().ok()?))
+}
+
 fn read_count(result: &Path) -> Option<u64> {
-    std::fs::read_to_string(result.join("count"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    read_entry(result).map(|e| e.1)
 }
 
 /// Waits until /result/count reads at least `n`; returns what it read.
@@ -121,16 +126,19 @@ fn wait_count(result: &Path, n: u64) -> u64 {
     last.unwrap()
 }
 
-/// The first value the counter writes after `from` (it must go on).
+/// After a restore the same shell counts on from where it was dumped: a
+/// new one would have another token and start at 1.
 #[track_caller]
-fn next_count(result: &Path, from: u64) -> u64 {
+fn assert_counts_on(result: &Path, from: &(String, u64)) {
     let mut next = None;
     let ok = wait_for(WAIT, || {
-        next = read_count(result).filter(|v| *v != from);
+        next = read_entry(result).filter(|e| e.1 != from.1);
         next.is_some()
     });
-    assert!(ok, "the counter stayed at {from} after the restore");
-    next.unwrap()
+    assert!(ok, "the counter stayed at {} after the restore", from.1);
+    let (token, n) = next.unwrap();
+    assert_eq!(token, from.0, "another shell counts: not the one dumped");
+    assert!(n > from.1, "the count went from {} to {n}", from.1);
 }
 
 fn run_detached(s: &Scratch, bundle: &Bundle, id: &str) {
@@ -206,22 +214,21 @@ fn checkpoint_and_restore_keep_the_process_memory(s: &Scratch) {
     checkpoint(s, &id, &images, &[]).ok();
     assert_gone(s, &id);
     assert!(images.join("inventory.img").is_file(), "no images written");
-    let at = read_count(&result).expect("count after checkpoint");
+    let at = read_entry(&result).expect("count after checkpoint");
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(
-        read_count(&result),
-        Some(at),
+        read_entry(&result),
+        Some(at.clone()),
         "the counter ran on after the checkpoint"
     );
 
     restore(s, &bundle, &id, &images, &[]).ok();
     let state = s.state(&id);
     assert_eq!(state["status"], "running", "{state}");
-    // A restarted shell would write 1; the restored one goes on.
-    assert_eq!(next_count(&result, at), at + 1);
+    assert_counts_on(&result, &at);
     assert_in_container_cgroup(state["pid"].as_i64().unwrap(), &id);
     let out = s.pivot(&["exec", &id, "cat", "/result/count"]).ok();
-    assert!(out.stdout.trim().parse::<u64>().is_ok(), "{out}");
+    assert!(out.stdout.starts_with(&at.0), "{out}");
     s.pivot(&["delete", "-f", &id]).ok();
 }
 
@@ -439,9 +446,9 @@ fn pre_dump_then_checkpoint_on_its_parent(s: &Scratch) {
         std::fs::symlink_metadata(images.join("parent")).is_ok(),
         "the checkpoint has no link to its parent"
     );
-    let at = read_count(&result).unwrap();
+    let at = read_entry(&result).unwrap();
     restore(s, &bundle, &id, &images, &[]).ok();
-    assert_eq!(next_count(&result, at), at + 1);
+    assert_counts_on(&result, &at);
     s.pivot(&["delete", "-f", &id]).ok();
 }
 
@@ -588,7 +595,7 @@ fn restore_without_images_leaves_nothing(s: &Scratch) {
     let bundle = s.bundle(&["sleep", "1000"]);
     let id = s.id("crnone");
     let out = restore(s, &bundle, &id, &s.path("no-images"), &[]);
-    assert_error_mentions(&out, &["--image-path"]);
+    assert_error_mentions(&out, &["--image-path", "no-images"]);
     assert!(!s.list_ids().contains(&id));
     assert!(!s.root.join(&id).exists(), "a state dir was left");
 }
@@ -605,7 +612,7 @@ fn restore_in_the_foreground_waits_and_deletes(s: &Scratch) {
     wait_count(&result, 2);
     let images = s.path("images");
     checkpoint(s, &id, &images, &[]).ok();
-    let at = read_count(&result).unwrap();
+    let at = read_entry(&result).unwrap();
     let mut fg = Command::new(pivot_bin().unwrap())
         .arg("--root")
         .arg(&s.root)
@@ -620,7 +627,7 @@ fn restore_in_the_foreground_waits_and_deletes(s: &Scratch) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    assert_eq!(next_count(&result, at), at + 1);
+    assert_counts_on(&result, &at);
     s.wait_status(&id, "running");
     s.pivot(&["kill", &id, "KILL"]).ok();
     let mut status = None;
@@ -688,13 +695,14 @@ fn without_a_cgroup_namespace_the_cgroup_bind_follows(s: &Scratch) {
     wait_count(&result, 2);
     let images = s.path("images");
     checkpoint(s, &id, &images, &[]).ok();
-    let at = read_count(&result).unwrap();
+    let at = read_entry(&result).unwrap();
     restore(s, &bundle, &id, &images, &[]).ok();
-    assert_eq!(next_count(&result, at), at + 1);
+    assert_counts_on(&result, &at);
     let pid = s.state(&id)["pid"].as_i64().unwrap();
     assert_in_container_cgroup(pid, &id);
     // The restored init (pid 1 inside) is in the cgroup that is bound at
-    // /sys/fs/cgroup.
+    // /sys/fs/cgroup (pivot binds the container's own cgroup there; runc
+    // mounts the whole cgroup2 tree, where the init shows as pid 0).
     let out = s.pivot(&["exec", &id, "cat", "/sys/fs/cgroup/cgroup.procs"]);
     let out = if out.code == 0 {
         out
