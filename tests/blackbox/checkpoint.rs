@@ -15,7 +15,7 @@ use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -202,19 +202,31 @@ fn assert_in_container_cgroup(pid: i64, id: &str) {
     );
 }
 
+/// Runs a counting container until it has counted, then checkpoints it;
+/// returns the image directory and the count it was dumped at.
+fn count_then_checkpoint(
+    s: &Scratch,
+    bundle: &Bundle,
+    result: &Path,
+    id: &str,
+) -> (PathBuf, (String, u64)) {
+    run_detached(s, bundle, id);
+    wait_count(result, 2);
+    let images = s.path("images");
+    checkpoint(s, id, &images, &[]).ok();
+    assert_gone(s, id);
+    let at = read_entry(result).expect("count after checkpoint");
+    (images, at)
+}
+
 fn checkpoint_and_restore_keep_the_process_memory(s: &Scratch) {
     if skip("checkpoint_and_restore_keep_the_process_memory") {
         return;
     }
     let (bundle, result) = counter_bundle(s);
     let id = s.id("cr");
-    run_detached(s, &bundle, &id);
-    wait_count(&result, 3);
-    let images = s.path("images");
-    checkpoint(s, &id, &images, &[]).ok();
-    assert_gone(s, &id);
+    let (images, at) = count_then_checkpoint(s, &bundle, &result, &id);
     assert!(images.join("inventory.img").is_file(), "no images written");
-    let at = read_entry(&result).expect("count after checkpoint");
     std::thread::sleep(Duration::from_millis(600));
     assert_eq!(
         read_entry(&result),
@@ -246,39 +258,11 @@ fn console(s: &Scratch) -> (PathBuf, std::thread::JoinHandle<OwnedFd>) {
 /// Reads the master until `want` shows up (or panics after WAIT).
 #[track_caller]
 fn read_until(master: &OwnedFd, want: &str) {
-    let end = Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 1024];
-    while Instant::now() < end {
-        let mut p = libc::pollfd {
-            fd: master.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
-            continue;
-        }
-        // SAFETY: buf is writable for its length.
-        let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            break;
-        }
-        seen.extend_from_slice(&buf[..n as usize]);
-        if String::from_utf8_lossy(&seen).contains(want) {
-            return;
-        }
-    }
-    panic!(
-        "the terminal never showed {want:?}; it showed:\n{}",
-        String::from_utf8_lossy(&seen)
+    let seen = crate::tty::read_pty(master, WAIT, Some(want));
+    assert!(
+        seen.contains(want),
+        "the terminal never showed {want:?}; it showed:\n{seen}"
     );
-}
-
-fn type_in(master: &OwnedFd, text: &str) {
-    // SAFETY: text is readable for its length.
-    let n = unsafe { libc::write(master.as_raw_fd(), text.as_ptr().cast(), text.len()) };
-    assert_eq!(n as usize, text.len(), "write to the pty master");
 }
 
 /// runc's simple_cr: a terminal container, checkpointed and restored
@@ -303,7 +287,7 @@ fn checkpoint_and_restore_twice_through_a_terminal(s: &Scratch) {
     ])
     .ok();
     let mut master = receiver.join().unwrap();
-    type_in(&master, "KEPT=from-before; echo set-$((40+2))\n");
+    crate::tty::write_all(&master, "KEPT=from-before; echo set-$((40+2))\n");
     read_until(&master, "set-42");
     for round in 0..2 {
         let images = s.path("images");
@@ -324,7 +308,7 @@ fn checkpoint_and_restore_twice_through_a_terminal(s: &Scratch) {
         }
         master = receiver.join().unwrap();
         assert_eq!(s.status(&id), "running");
-        type_in(&master, &format!("echo round{round}-$KEPT\n"));
+        crate::tty::write_all(&master, &format!("echo round{round}-$KEPT\n"));
         read_until(&master, &format!("round{round}-from-before"));
     }
     s.pivot(&["delete", "-f", &id]).ok();
@@ -608,11 +592,7 @@ fn restore_in_the_foreground_waits_and_deletes(s: &Scratch) {
     }
     let (bundle, result) = counter_bundle(s);
     let id = s.id("crfg");
-    run_detached(s, &bundle, &id);
-    wait_count(&result, 2);
-    let images = s.path("images");
-    checkpoint(s, &id, &images, &[]).ok();
-    let at = read_entry(&result).unwrap();
+    let (images, at) = count_then_checkpoint(s, &bundle, &result, &id);
     let mut fg = Command::new(pivot_bin().unwrap())
         .arg("--root")
         .arg(&s.root)
@@ -691,11 +671,7 @@ fn without_a_cgroup_namespace_the_cgroup_bind_follows(s: &Scratch) {
     let (bundle, result) = counter_bundle(s);
     bundle.remove_namespace("cgroup");
     let id = s.id("crcg");
-    run_detached(s, &bundle, &id);
-    wait_count(&result, 2);
-    let images = s.path("images");
-    checkpoint(s, &id, &images, &[]).ok();
-    let at = read_entry(&result).unwrap();
+    let (images, at) = count_then_checkpoint(s, &bundle, &result, &id);
     restore(s, &bundle, &id, &images, &[]).ok();
     assert_counts_on(&result, &at);
     let pid = s.state(&id)["pid"].as_i64().unwrap();

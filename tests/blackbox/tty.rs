@@ -29,6 +29,12 @@ fn recv_fd(sock: RawFd) -> OwnedFd {
 
 /// Read a pty master until the other side is gone (EIO) or `deadline`.
 fn read_all(master: &OwnedFd, deadline: Duration) -> String {
+    read_pty(master, deadline, None)
+}
+
+/// Read a pty master until the other side is gone (EIO), `deadline`, or
+/// (if given) `until` shows up in what was read.
+pub(crate) fn read_pty(master: &OwnedFd, deadline: Duration, until: Option<&str>) -> String {
     let end = Instant::now() + deadline;
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
@@ -48,11 +54,14 @@ fn read_all(master: &OwnedFd, deadline: Duration) -> String {
             break;
         }
         out.extend_from_slice(&buf[..n as usize]);
+        if until.is_some_and(|u| String::from_utf8_lossy(&out).contains(u)) {
+            break;
+        }
     }
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn write_all(fd: &OwnedFd, text: &str) {
+pub(crate) fn write_all(fd: &OwnedFd, text: &str) {
     // SAFETY: text is readable for its length.
     let n = unsafe { libc::write(fd.as_raw_fd(), text.as_ptr().cast(), text.len()) };
     assert_eq!(n as usize, text.len());
