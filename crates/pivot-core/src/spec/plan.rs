@@ -158,6 +158,24 @@ pub struct Plan {
     pub gid_mappings: Vec<IdMapping>,
 }
 
+/// `base/rel` with `.` and `..` taken out as words, as runc's
+/// filepath.Join makes a relative bind source: "." is the bundle itself
+/// (a path CRIU, for one, cannot take with its "/." left in).
+fn clean_join(base: &Path, rel: &str) -> String {
+    let joined = format!("{}/{rel}", base.to_string_lossy());
+    let mut parts: Vec<&str> = Vec::new();
+    for c in joined.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// The characters runc allows in a container ID, and the length a state
 /// directory name can have.
 pub fn validate_id(id: &str) -> Result<()> {
@@ -280,7 +298,7 @@ fn plan_mount(
             )));
         }
         if !source.starts_with('/') {
-            source = bundle.join(&source).to_string_lossy().into_owned();
+            source = clean_join(bundle, &source);
         }
     }
     if (!m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()) && options.idmap.is_none() {
@@ -459,6 +477,16 @@ mod tests {
 
     fn plan(spec: Spec) -> Result<Plan> {
         build_plan("c1", Path::new("/b"), spec)
+    }
+
+    #[test]
+    fn relative_bind_sources_are_joined_as_words() {
+        let b = Path::new("/b/bundle");
+        assert_eq!(clean_join(b, "."), "/b/bundle");
+        assert_eq!(clean_join(b, "./tmp.X"), "/b/bundle/tmp.X");
+        assert_eq!(clean_join(b, "data//x/"), "/b/bundle/data/x");
+        assert_eq!(clean_join(b, "../other"), "/b/other");
+        assert_eq!(clean_join(b, "../../../.."), "/");
     }
 
     #[test]
