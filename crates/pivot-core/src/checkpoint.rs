@@ -285,7 +285,7 @@ impl Runtime {
     /// Dump a running container into `o.image_path`; it is removed after
     /// unless --leave-running or --pre-dump.
     pub fn checkpoint(&self, id: &str, o: &CriuOptions) -> Result<()> {
-        let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+        let (sd, lock, saved) = StateDir::open_locked(&self.root, id)?;
         match state::status(&sd, &saved) {
             Status::Running | Status::Paused => {}
             s => {
@@ -310,7 +310,6 @@ impl Runtime {
         opts.root = saved.rootfs.to_string_lossy().into_owned();
         opts.pid = Some(saved.pid);
         opts.leave_running = o.leave_running;
-        opts.status_fd = o.status_fd;
         opts.freeze_cgroup = freezer_dir(&saved.cgroups);
         for (name, _) in external_mounts(&plan, &saved.cgroups) {
             opts.ext_mnt.push((name.clone(), name));
@@ -352,15 +351,40 @@ impl Runtime {
         )
         .ctx("--image-path")?;
         crate::debug::log(|| format!("checkpoint: criu request {kind} for pid {}", saved.pid));
+        // A lazy dump lasts until its pages have been fetched, which may be
+        // never: the container's other commands (a `delete -f` of a
+        // migration given up) must not wait for it.
+        let lock = if o.lazy_pages {
+            drop(lock);
+            None
+        } else {
+            Some(lock)
+        };
+        // As runc with CRIU 3.15 and later: CRIU says when its page server
+        // is ready, and pivot writes the zero byte to --status-fd.
+        let mut on_notify = |n: Notification| -> Result<()> {
+            if let (Some(fd), "status-ready") = (o.status_fd, n.script.as_str()) {
+                sys::write_fd_number(fd, &[0]).ctx("--status-fd")?;
+            }
+            Ok(())
+        };
         criu::call(
             kind,
             &opts,
             &[images_fd.as_fd(), work_fd.as_fd()],
             criu::Stdio::Null,
             &work.join("dump.log"),
-            &mut |_| Ok(()),
+            &mut on_notify,
         )?;
         if !(o.leave_running || o.pre_dump) {
+            let _lock = match lock {
+                Some(l) => Some(l),
+                None => sd.lock().ok(),
+            };
+            if !sd.exists() {
+                // Deleted while a lazy dump ran: nothing left to remove.
+                return Ok(());
+            }
             destroy(&sd, &saved)?;
             if let Some(h) = saved.config.hooks.as_ref() {
                 let state = saved_hook_state(&saved, "stopped");

@@ -69,7 +69,6 @@ pub struct Opts {
     pub empty_ns: u32,
     pub freeze_cgroup: Option<String>,
     pub lazy_pages: bool,
-    pub status_fd: Option<i32>,
     pub orphan_pts_master: bool,
     pub config_file: Option<String>,
     pub lsm_profile: Option<String>,
@@ -137,9 +136,6 @@ impl Opts {
             w.string(44, c);
         }
         w.flag(48, self.lazy_pages);
-        if let Some(fd) = self.status_fd {
-            w.int32(49, fd);
-        }
         w.flag(50, self.orphan_pts_master);
         if let Some(c) = &self.config_file {
             w.string(51, c);

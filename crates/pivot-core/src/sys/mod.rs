@@ -804,6 +804,15 @@ fn cloexec_each_from(first: u32) -> Result<()> {
     Ok(())
 }
 
+/// Write to an fd known only by its number (one the caller passed down,
+/// such as --status-fd); EBADF if it is not open.
+pub fn write_fd_number(fd: RawFd, data: &[u8]) -> Result<usize> {
+    // SAFETY: data is readable for its length; a bad fd number only makes
+    // write(2) fail.
+    let r = retry(|| unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) } as libc::c_long);
+    check(r, || format!("write({fd})")).map(|n| n as usize)
+}
+
 /// Set or clear FD_CLOEXEC on one fd.
 pub fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> Result<()> {
     let flag = if on { libc::FD_CLOEXEC } else { 0 };
