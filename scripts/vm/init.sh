@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # PID 1 of the cgroup v2 test VM (scripts/vm/run.sh puts it at /init of the
 # initramfs). Sets the machine up as systemd would on a unified cgroup v2
-# host, runs the black-box suite as root, prints
+# host, runs the black-box suite as root (or, when run.sh's PIVOT_VM_BATS
+# put /etc/pivot-vm/bats here, those files of runc's bats suite), prints
 #   PIVOT-VM-RESULT: exit N
 # and powers off. Everything it prints goes to the serial console.
 #
@@ -128,17 +129,143 @@ fi
 extra_env=
 [ -f /etc/pivot-vm/env ] && extra_env=$(cat /etc/pivot-vm/env)
 
+# The watchdog of a bats file (as scripts/conformance/run.sh has one): when
+# its TAP output has not grown for LIMIT seconds, a test is stuck; thaw the
+# frozen cgroups (a SIGKILL does not land on a frozen task) and SIGKILL
+# every runtime and criu process, so that test fails and the file goes on.
+bats_watchdog() { # TAP RUNNER_PID LIMIT RUNTIME FILE
+    local size last=-1 since now p exe n names c
+    since=$(date +%s)
+    while kill -0 "$2" 2>/dev/null; do
+        sleep 2
+        size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+        now=$(date +%s)
+        if [ "$size" != "$last" ]; then
+            last=$size since=$now
+            continue
+        fi
+        [ $((now - since)) -ge "$3" ] || continue
+        for c in $(grep -rlx 1 /sys/fs/cgroup --include=cgroup.freeze 2>/dev/null); do
+            echo 0 >"$c" 2>/dev/null
+        done
+        n=0 names=
+        for p in /proc/[0-9]*; do
+            exe=$(readlink "$p/exe" 2>/dev/null) || continue
+            case $exe in
+                "$4" | /usr/sbin/criu)
+                    names="$names [$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null | cut -c1-100)]"
+                    kill -9 "${p#/proc/}" 2>/dev/null && n=$((n + 1))
+                    ;;
+            esac
+        done
+        echo "pivot-vm: watchdog: $5: no output for ${3}s (a test is stuck): killed $n runtime/criu process(es):$names" |
+            tee -a /tmp/bats-results/watchdog
+        since=$now
+    done
+}
+
+# runc's bats integration suite (run.sh's PIVOT_VM_BATS): each file of
+# /etc/pivot-vm/bats, from runc's tests/integration (at /runc), as
+# scripts/conformance/run.sh runs it on a host: under a pseudo-terminal
+# (script), below its subreaper with a time limit, in a clean environment
+# with RUNC naming the runtime. $1, if given, is bats' --filter. Prints
+# bats' TAP output, a summary, and a closing line like libtest's; returns 0
+# when every test passed or was skipped, 1 when some failed or a file hit
+# its time limit (124 stays run.sh's "the VM timed out").
+run_bats() {
+    local runtime subreaper limit test_limit filter integ f tap expected brc p x s runner wd
+    runtime=$(cat /etc/pivot-vm/bats-runtime)
+    subreaper=$(cat /etc/pivot-vm/bats-subreaper)
+    limit=$(cat /etc/pivot-vm/bats-timeout)
+    test_limit=$(cat /etc/pivot-vm/bats-test-timeout)
+    filter=${1:-}
+    integ=/runc/tests/integration
+    # ip netns keeps its namespaces in /var/run/netns; bash's process
+    # substitution (bats, checkpoint.bats' pipes) needs /dev/fd, which
+    # devtmpfs lacks (udev makes it on a host).
+    mkdir -p /var /tmp/bats-tmp /tmp/bats-results
+    [ -e /var/run ] || ln -s /run /var/run
+    [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+    [ -e /dev/stdin ] || ln -s /proc/self/fd/0 /dev/stdin
+    [ -e /dev/stdout ] || ln -s /proc/self/fd/1 /dev/stdout
+    [ -e /dev/stderr ] || ln -s /proc/self/fd/2 /dev/stderr
+    chmod 0755 /tmp/bats-tmp
+    echo "pivot-vm: runc's bats suite ($(cat /runc/.pivot-conformance-source 2>/dev/null || echo runc))" \
+        "against $runtime ($("$runtime" --version 2>&1 | head -n 1)); criu $(criu --version 2>&1 | head -n 1)"
+    : >/tmp/bats-results/summary
+    local tp=0 tf=0 ts=0 rc=0
+    for f in $(cat /etc/pivot-vm/bats); do
+        tap=/tmp/bats-results/${f%.bats}.tap
+        expected=$(cd $integ && env -i PATH="$PATH" PIVOT_VM_BATS_FILTER="$filter" \
+            bash -c 'bats --count ${PIVOT_VM_BATS_FILTER:+--filter "$PIVOT_VM_BATS_FILTER"} "$0"' "$f" 2>&1)
+        case $expected in
+            '' | *[!0-9]*)
+                echo "pivot-vm: bats --count $f failed: $expected"
+                expected=0
+                ;;
+        esac
+        echo "pivot-vm: bats --tap --timing $f${filter:+ --filter $filter} ($expected tests;" \
+            "at most ${limit}s, a test stuck for ${test_limit}s is killed)"
+        : >"$tap"
+        (
+            (
+                echo 0 >"$dir/cgroup.procs" || exit 3
+                cd $integ || exit 3
+                exec env -i HOME=/root TERM=xterm PATH="$PATH" TMPDIR=/tmp/bats-tmp RUNC="$runtime" \
+                    PIVOT_VM_BATS_FILTER="$filter" SHELL=/bin/bash \
+                    "$subreaper" -t "$limit" script -qefc \
+                    "bats --tap --timing \${PIVOT_VM_BATS_FILTER:+--filter \"\$PIVOT_VM_BATS_FILTER\"} $f" /dev/null
+            ) </dev/null 2>&1
+            echo "$?" >/tmp/bats-results/rc
+        ) | tr -d '\r' | tee "$tap" &
+        runner=$!
+        bats_watchdog "$tap" "$runner" "$test_limit" "$runtime" "$f" &
+        wd=$!
+        wait "$runner"
+        kill "$wd" 2>/dev/null
+        wait "$wd" 2>/dev/null
+        brc=$(cat /tmp/bats-results/rc)
+        p=$(grep -E '^ok [0-9]+ ' "$tap" | grep -cvi ' # skip')
+        s=$(grep -E '^ok [0-9]+ ' "$tap" | grep -ci ' # skip')
+        x=$(grep -cE '^not ok [0-9]+ ' "$tap")
+        if [ $((p + s + x)) -lt "$expected" ]; then
+            echo "pivot-vm: $f: $((expected - p - s - x)) test(s) did not report (bats exit $brc): counted as failed"
+            x=$((expected - p - s))
+        fi
+        sed -nE -e 's/^not ok [0-9]+ (.*)/  FAIL  '"$f"': \1/p' \
+            -e 's/^ok [0-9]+ (.*) # [Ss][Kk][Ii][Pp](.*)/  skip  '"$f"': \1 #\2/p' \
+            -e '/# [Ss][Kk][Ii][Pp]/!s/^ok [0-9]+ (.*)/  pass  '"$f"': \1/p' "$tap" >>/tmp/bats-results/summary
+        echo "pivot-vm: $f: $p passed, $x failed, $s skipped (bats exit $brc)"
+        tp=$((tp + p)) tf=$((tf + x)) ts=$((ts + s))
+        [ "$brc" = 124 ] && echo "pivot-vm: $f: stopped at its time limit of ${limit}s"
+        if [ "$x" -gt 0 ] || [ "$brc" != 0 ]; then
+            rc=1
+        fi
+    done
+    echo "pivot-vm: per test:"
+    cat /tmp/bats-results/summary
+    local verdict=ok
+    [ "$rc" = 0 ] || verdict=FAILED
+    echo "test result: $verdict. $tp passed; $tf failed; $ts skipped (runc's bats: $(cat /etc/pivot-vm/bats | tr '\n' ' ' | sed 's/ $//'); RUNC=$runtime)"
+    return $rc
+}
+
 # Kernel messages from here on are the suite's.
 dmesg_before=$(dmesg -r 2>/dev/null | wc -l)
-echo "pivot-vm: running the black-box suite: blackbox --color never $*"
 cd /tmp || fail "no /tmp"
-(
-    echo 0 >"$dir/cgroup.procs" || exit 3
-    # shellcheck disable=SC2086 # one VAR=VALUE a word
-    exec env HOME=/root PIVOT_BIN=/bin/pivot PROBE_BIN=/bin/probe $extra_env \
-        /bin/blackbox --color never "$@"
-)
-rc=$?
+if [ -s /etc/pivot-vm/bats ]; then
+    run_bats "$@"
+    rc=$?
+else
+    echo "pivot-vm: running the black-box suite: blackbox --color never $*"
+    (
+        echo 0 >"$dir/cgroup.procs" || exit 3
+        # shellcheck disable=SC2086 # one VAR=VALUE a word
+        exec env HOME=/root PIVOT_BIN=/bin/pivot PROBE_BIN=/bin/probe $extra_env \
+            /bin/blackbox --color never "$@"
+    )
+    rc=$?
+fi
 cd /
 
 # Kernel errors (levels 0-3) and WARNING/BUG/Oops reports logged during

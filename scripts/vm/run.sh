@@ -21,10 +21,22 @@
 #        PIVOT_VM_TMPFS_TMP=1  a tmpfs of its own on /tmp
 #        PIVOT_VM_RUNTIME  pivot (default) or runc: the runtime under test
 #        PIVOT_TEST_NO_PIVOT, RUNC_BIN  passed on to the suite in the VM
-# Exits with the suite's exit code (0 all passed, 101 some failed); 0 with a
-# message when /dev/kvm is missing (a skip); 2 when a prerequisite is
-# missing; 3 when the VM could not set up or died; 124 when it timed out.
-# The last line is the suite's closing line.
+#        PIVOT_VM_BATS     instead of the black-box suite, these files of
+#                          runc's own bats integration suite (as
+#                          scripts/conformance/setup.sh prepares it), e.g.
+#                          PIVOT_VM_BATS=checkpoint.bats, run against the
+#                          runtime PIVOT_VM_RUNTIME names; FILTER, if given,
+#                          is bats' --filter (a regex of test names)
+#        PIVOT_VM_BATS_TIMEOUT  seconds one bats file may run (default 600)
+#        PIVOT_VM_BATS_TEST_TIMEOUT  seconds without bats output after which
+#                          a test counts as stuck and the runtime's and
+#                          criu's processes are killed (default 180)
+#        PIVOT_CONFORMANCE_CACHE  where setup.sh keeps the suite (default
+#                          /var/cache/pivot-conformance)
+# Exits with the suite's exit code (0 all passed, 101 some failed; with
+# PIVOT_VM_BATS, 1 some failed); 0 with a message when /dev/kvm is missing
+# (a skip); 2 when a prerequisite is missing; 3 when the VM could not set up
+# or died; 124 when it timed out. The last line is the suite's closing line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -92,29 +104,60 @@ fi
 kernel=$kroot/boot/vmlinuz-$kver
 timeout_s=${PIVOT_VM_TIMEOUT:-900}
 
+# runc's bats suite (PIVOT_VM_BATS): the files must be in the suite that
+# scripts/conformance/setup.sh unpacked, with its helpers built.
+bats_files=()
+if [ -n "${PIVOT_VM_BATS:-}" ]; then
+    conf_cache=${PIVOT_CONFORMANCE_CACHE:-/var/cache/pivot-conformance}
+    runc_src=$conf_cache/gopath/src/github.com/opencontainers/runc
+    integ=$runc_src/tests/integration
+    [ -f "$integ/helpers.bash" ] && [ -x "$runc_src/contrib/cmd/recvtty/recvtty" ] &&
+        [ -f "$integ/testdata/busybox-amd64.tar.xz" ] && [ -x "$conf_cache/bin/subreaper" ] ||
+        die "runc's integration suite is not ready in $conf_cache: run scripts/conformance/setup.sh"
+    for f in $PIVOT_VM_BATS; do
+        f=$(basename "$f")
+        [ -f "$integ/$f" ] || die "PIVOT_VM_BATS: no $f in $integ"
+        bats_files+=("$f")
+    done
+    for p in bash bats jq script gawk xz; do
+        command -v "$p" >/dev/null || die "PIVOT_VM_BATS needs $p on this machine: run scripts/conformance/setup.sh"
+    done
+    bats_timeout=${PIVOT_VM_BATS_TIMEOUT:-600}
+    [[ $bats_timeout =~ ^[0-9]+$ ]] || die "PIVOT_VM_BATS_TIMEOUT must be a number of seconds"
+    bats_test_timeout=${PIVOT_VM_BATS_TEST_TIMEOUT:-180}
+    [[ $bats_test_timeout =~ ^[0-9]+$ ]] || die "PIVOT_VM_BATS_TEST_TIMEOUT must be a number of seconds"
+fi
+
 tmp=$(mktemp -d /tmp/pivot-vm.XXXXXX)
 cleanup() { rm -rf -- "$tmp"; }
 trap cleanup EXIT
 
 # ---- build: static pivot, probe and suite (and noopenat2, which the suite
 # runs from the absolute path cargo compiled into it).
-say "building pivot, probe and the black-box suite (static, target/vm)"
+# With PIVOT_VM_BATS only pivot and probe.
+if [ ${#bats_files[@]} -gt 0 ]; then
+    say "building pivot and probe (static, target/vm) for runc's bats suite"
+else
+    say "building pivot, probe and the black-box suite (static, target/vm)"
+fi
 export RUSTFLAGS="-C target-feature=+crt-static"
 export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/x86_64-linux-gnu
 triple=x86_64-unknown-linux-gnu
 target_dir=$root/target/vm
 cargo build --release --target $triple --target-dir "$target_dir" -p pivot -p probe
-cargo test --no-run --release -p pivot-tests --test blackbox --target $triple \
-    --target-dir "$target_dir" --message-format json-render-diagnostics >"$tmp/cargo.json"
-artifact() { # NAME KIND: the executable cargo reported for that target
-    grep '"reason":"compiler-artifact"' "$tmp/cargo.json" |
-        grep "\"kind\":\[\"$2\"\][^}]*\"name\":\"$1\"" |
-        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
-}
-blackbox=$(artifact blackbox test)
-noopenat2=$(artifact noopenat2 bin)
-[ -x "$blackbox" ] || die "cannot find the blackbox test binary in cargo's output"
-[ -x "$noopenat2" ] || die "cannot find the noopenat2 binary in cargo's output"
+if [ ${#bats_files[@]} -eq 0 ]; then
+    cargo test --no-run --release -p pivot-tests --test blackbox --target $triple \
+        --target-dir "$target_dir" --message-format json-render-diagnostics >"$tmp/cargo.json"
+    artifact() { # NAME KIND: the executable cargo reported for that target
+        grep '"reason":"compiler-artifact"' "$tmp/cargo.json" |
+            grep "\"kind\":\[\"$2\"\][^}]*\"name\":\"$1\"" |
+            sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
+    }
+    blackbox=$(artifact blackbox test)
+    noopenat2=$(artifact noopenat2 bin)
+    [ -x "$blackbox" ] || die "cannot find the blackbox test binary in cargo's output"
+    [ -x "$noopenat2" ] || die "cannot find the noopenat2 binary in cargo's output"
+fi
 release=$target_dir/$triple/release
 
 # ---- the initramfs
@@ -125,8 +168,10 @@ install -m 0755 "$root/scripts/vm/init.sh" "$ird/init"
 install -m 0755 "$busybox" "$ird/bin/busybox"
 install -m 0755 "$release/pivot" "$ird/bin/pivot"
 install -m 0755 "$release/probe" "$ird/bin/probe"
-install -m 0755 "$blackbox" "$ird/bin/blackbox"
-install -D -m 0755 "$noopenat2" "$ird$noopenat2"
+if [ ${#bats_files[@]} -eq 0 ]; then
+    install -m 0755 "$blackbox" "$ird/bin/blackbox"
+    install -D -m 0755 "$noopenat2" "$ird$noopenat2"
+fi
 
 # A dynamically linked host program with its libraries, at the same paths.
 add_program() {
@@ -217,6 +262,72 @@ for f in /usr/share/containers/seccomp.json /usr/include/x86_64-linux-gnu/asm/un
     [ -f "$f" ] && install -D -m 0644 "$f" "$ird$f"
 done
 
+# runc's bats suite (PIVOT_VM_BATS), laid out as in runc's source at /runc
+# (helpers.bash finds recvtty and the others at ../../contrib/cmd from its
+# own directory), with what bats and the tests run: bash, bats, jq,
+# util-linux's script (bats runs under a pseudo-terminal, as in runc's CI
+# and scripts/conformance/run.sh), the conformance harness's subreaper, and
+# GNU coreutils, sed, grep, findutils, gawk (as awk) and xz rather than
+# busybox's applets (the tests use GNU options, e.g. mktemp's suffix
+# templates). get-images.sh asks `go env GOARCH`: a stand-in answers. The
+# debian image goes in only for files that use it; otherwise an empty file
+# keeps get-images.sh from trying to download it.
+if [ ${#bats_files[@]} -gt 0 ]; then
+    say "adding runc's bats suite ($(cat "$runc_src/.pivot-conformance-source" 2>/dev/null || echo runc)): ${bats_files[*]}"
+    for p in bash jq script gawk xz; do
+        add_program "$(readlink -f "$(command -v $p)")"
+    done
+    ln -sf /usr/bin/bash "$ird/bin/bash"
+    ln -sf gawk "$ird/usr/bin/awk"
+    for f in $(dpkg -L coreutils sed grep findutils 2>/dev/null | grep -E '^(/usr)?/s?bin/[^/]+$'); do
+        if [ -f "$f" ] && [ -x "$f" ] && [ ! -L "$f" ]; then
+            add_program "$f"
+        fi
+    done
+    install -D -m 0755 "$(command -v bats)" "$ird/usr/bin/bats"
+    for d in /usr/lib/bats-core /usr/libexec/bats-core; do
+        mkdir -p "$ird$d"
+        cp -a "$d/." "$ird$d/"
+    done
+    add_program "$conf_cache/bin/subreaper"
+    mkdir -p "$ird/runc/tests" "$ird/runc/contrib/cmd"
+    cp -a "$integ" "$ird/runc/tests/"
+    cp "$runc_src/.pivot-conformance-source" "$ird/runc/" 2>/dev/null || true
+    rm -f "$ird/runc/tests/integration/testdata/debian-amd64.tar.xz"
+    if grep -q -e setup_debian -e DEBIAN_IMAGE $(printf "$integ/%s " "${bats_files[@]}"); then
+        cp -a "$integ/testdata/debian-amd64.tar.xz" "$ird/runc/tests/integration/testdata/"
+    else
+        : >"$ird/runc/tests/integration/testdata/debian-amd64.tar.xz"
+    fi
+    for cmd in recvtty sd-helper seccompagent; do
+        bin=$runc_src/contrib/cmd/$cmd/$cmd
+        [ -x "$bin" ] || continue
+        install -D -m 0755 "$bin" "$ird/runc/contrib/cmd/$cmd/$cmd"
+        for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' || true); do
+            [ -e "$ird$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$ird$lib"
+        done
+    done
+    mkdir -p "$ird/usr/local/bin"
+    cat >"$ird/usr/local/bin/go" <<'GOEOF'
+#!/bin/sh
+# pivot-vm: a stand-in for `go env GOARCH` (and GOARM), which runc's
+# tests/integration/get-images.sh asks; no Go toolchain in the VM.
+if [ "$1" = env ] && [ $# -eq 2 ]; then
+    case $2 in
+        GOARCH) echo amd64; exit 0 ;;
+        GOARM) echo; exit 0 ;;
+    esac
+fi
+echo "go: not in the pivot VM (only go env GOARCH is answered)" >&2
+exit 1
+GOEOF
+    chmod 0755 "$ird/usr/local/bin/go"
+    printf '%s\n' "${bats_files[@]}" >"$ird/etc/pivot-vm/bats"
+    echo "$conf_cache/bin/subreaper" >"$ird/etc/pivot-vm/bats-subreaper"
+    echo "$bats_timeout" >"$ird/etc/pivot-vm/bats-timeout"
+    echo "$bats_test_timeout" >"$ird/etc/pivot-vm/bats-test-timeout"
+fi
+
 # Modules: overlay and veth, with what they depend on, dependencies first
 # (from modules.dep); nothing when they are built in.
 moddir=$kroot/lib/modules/$kver
@@ -292,10 +403,13 @@ done
 [ -n "${PIVOT_TEST_NO_PIVOT:-}" ] && echo "PIVOT_TEST_NO_PIVOT=$PIVOT_TEST_NO_PIVOT" >>"$ird/etc/pivot-vm/env"
 [ -x "$runc_bin" ] && echo "RUNC_BIN=$runc_bin" >>"$ird/etc/pivot-vm/env"
 case ${PIVOT_VM_RUNTIME:-pivot} in
-    pivot) ;;
+    pivot)
+        [ ${#bats_files[@]} -eq 0 ] || echo /bin/pivot >"$ird/etc/pivot-vm/bats-runtime"
+        ;;
     runc)
         [ -x "$runc_bin" ] || die "PIVOT_VM_RUNTIME=runc, but $runc_bin is missing"
         echo "PIVOT_BIN=$runc_bin" >>"$ird/etc/pivot-vm/env"
+        [ ${#bats_files[@]} -eq 0 ] || echo "$runc_bin" >"$ird/etc/pivot-vm/bats-runtime"
         ;;
     *) die "PIVOT_VM_RUNTIME must be pivot or runc" ;;
 esac
