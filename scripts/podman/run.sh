@@ -407,7 +407,11 @@ sh -c echo started; trap \"echo got-TERM; exit 0\" TERM; while :; do sleep 0.1; 
 t_tty() {
     local out rc
     say "-it: a terminal inside, its size from podman's terminal, the exit code"
-    out=$(script -qec "stty rows 40 cols 100; $PM run $ULIMITS --rm -it $IMG sh -c 'tty; stty size; test -t 0 && echo stdin-tty; test -t 1 && echo stdout-tty; exit 4'" /dev/null </dev/null)
+    # The container waits a second before it writes: podman attaches to
+    # conmon and conmon sets the pty's size while the container already
+    # runs, and output written before that is lost or stty's ioctl fails
+    # (seen with runc as with pivot, more often on a loaded machine).
+    out=$(script -qec "stty rows 40 cols 100; $PM run $ULIMITS --rm -it $IMG sh -c 'sleep 1; tty; stty size; test -t 0 && echo stdin-tty; test -t 1 && echo stdout-tty; exit 4'" /dev/null </dev/null)
     rc=$?
     out=$(printf '%s' "$out" | tr -d '\r\000' | sed 's/\^@//g')
     expect_eq "exit code through -it" "$rc" 4
@@ -424,7 +428,7 @@ t_tty() {
     expect_match "run -t" "$out" '^stdout-tty$'
     say "exec -it into a running container"
     prun -d --name pp-tty "$IMG" sleep 1000 >/dev/null || fail "podman run -d failed"
-    out=$(script -qec "stty rows 25 cols 70; $PM exec -it pp-tty sh -c 'tty; stty size; exit 6'" /dev/null </dev/null)
+    out=$(script -qec "stty rows 25 cols 70; $PM exec -it pp-tty sh -c 'sleep 1; tty; stty size; exit 6'" /dev/null </dev/null)
     rc=$?
     out=$(printf '%s' "$out" | tr -d '\r\000' | sed 's/\^@//g')
     expect_eq "exit code of exec -it" "$rc" 6
