@@ -69,21 +69,6 @@ fn is_procfs_root(source: &str) -> bool {
         && sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_ino == 1)
 }
 
-/// The destination as written, with `.` and `..` folded lexically.
-fn normalize(dest: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in dest.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
 /// Create the destination inside the root (a file for a file source) and
 /// check where it really is: /proc takes nothing but procfs and only
 /// lxcfs-style files may cover what is under it, and /proc and /sys must be
@@ -91,7 +76,7 @@ fn normalize(dest: &str) -> String {
 /// (CVE-2019-19921, CVE-2023-27561). The check is on the resolved handle,
 /// so no spelling of the path (`..`, symlinks) gets around it.
 pub fn open_destination(root: &Root, m: &PlannedMount, file: bool) -> Result<OwnedFd> {
-    let lexical = normalize(&m.destination);
+    let lexical = crate::spec::plan::clean_path(&m.destination);
     let special = lexical == "/proc" || lexical == "/sys";
     if special {
         // Refuse before creating anything: the image's own entry must be a

@@ -158,13 +158,11 @@ pub struct Plan {
     pub gid_mappings: Vec<IdMapping>,
 }
 
-/// `base/rel` with `.` and `..` taken out as words, as runc's
-/// filepath.Join makes a relative bind source: "." is the bundle itself
-/// (a path CRIU, for one, cannot take with its "/." left in).
-fn clean_join(base: &Path, rel: &str) -> String {
-    let joined = format!("{}/{rel}", base.to_string_lossy());
+/// A path with `.` and `..` folded as words, without looking at the
+/// filesystem (Go's filepath.Clean, for an absolute path).
+pub fn clean_path(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
-    for c in joined.split('/') {
+    for c in path.split('/') {
         match c {
             "" | "." => {}
             ".." => {
@@ -174,6 +172,13 @@ fn clean_join(base: &Path, rel: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// `base/rel` cleaned, as runc's filepath.Join makes a relative bind
+/// source: "." is the bundle itself (a path CRIU, for one, cannot take
+/// with its "/." left in).
+fn clean_join(base: &Path, rel: &str) -> String {
+    clean_path(&format!("{}/{rel}", base.to_string_lossy()))
 }
 
 /// The characters runc allows in a container ID, and the length a state
