@@ -30,6 +30,7 @@ use crate::state::{self, Saved, StateDir, Status};
 use crate::sys::{self, mountflags::*};
 use crate::{hooks, process, CreateOptions, Runtime};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// The stdio of the dumped init, for a restore to reconnect (runc's file).
@@ -121,8 +122,6 @@ fn open_dir(path: &Path, flag: &str, create: bool) -> Result<OwnedFd> {
     .with_ctx(|| format!("{flag} {}", path.display()))
 }
 
-use std::os::unix::fs::DirBuilderExt;
-
 /// --parent-path: relative to the image directory, and there.
 fn check_parent(images: &Path, parent: &str) -> Result<()> {
     if Path::new(parent).is_absolute() {
@@ -132,16 +131,9 @@ fn check_parent(images: &Path, parent: &str) -> Result<()> {
     }
     // Joined as words, as runc joins it: "../parent" of a missing image
     // directory is still its sibling.
-    let mut real = PathBuf::new();
-    for c in images.join(parent).components() {
-        match c {
-            std::path::Component::ParentDir => {
-                real.pop();
-            }
-            std::path::Component::CurDir => {}
-            c => real.push(c),
-        }
-    }
+    let real = PathBuf::from(spec::plan::clean_path(
+        &images.join(parent).to_string_lossy(),
+    ));
     match std::fs::metadata(&real) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(Error::invalid(format!(
