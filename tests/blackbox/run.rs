@@ -122,14 +122,20 @@ fn wait_exit(child: &mut Child) -> i32 {
 /// A signal sent to `run` reaches the container's init, whose exit status
 /// `run` then exits with.
 fn foreground_forwards_signals(s: &Scratch) {
-    let bundle = s.bundle(&[
+    // The shell says when its trap is set: the kernel drops a signal the
+    // init of a pid namespace has no handler for, so one sent earlier
+    // would be lost and the test would wait for nothing.
+    let (bundle, result) = s.bundle_with_result(&[
         "/bin/sh",
         "-c",
-        "trap 'exit 3' USR1; while :; do sleep 0.05; done",
+        "trap 'exit 3' USR1; touch /result/trapped; while :; do sleep 0.05; done",
     ]);
     let id = s.id("fwd");
     let mut child = spawn_run(s, &bundle.dir, &id);
     wait_running(s, &id);
+    let trapped =
+        crate::host::wait_for(Duration::from_secs(10), || result.join("trapped").exists());
+    assert!(trapped, "the container's shell never set its trap");
     // SAFETY: signalling our own child process by its pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) }, 0);
     assert_eq!(
