@@ -27,8 +27,10 @@
 # "pivot-bench-<tag>", state under a mktemp dir) and removes them all on
 # exit. When crun is compared it mounts the cgroup-v1 hugetlb hierarchy at
 # /sys/fs/cgroup/hugetlb if nothing is mounted there (crun 1.8.1 refuses a
-# hybrid host whose hugetlb controller sits only in the cgroup2 tree); that
-# mount is left in place. It changes nothing else on the host.
+# hybrid host whose hugetlb controller sits only in the cgroup2 tree) and
+# unmounts it again on exit, so the host is left as a fresh machine has it
+# (the black-box suite must pass without that mount). It changes nothing
+# else on the host.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -126,6 +128,7 @@ done
 
 tag="$$$RANDOM"
 harness_pid=
+hugetlb_mounted=0 # 1: we mounted it, 2: we made its dir
 # Under $TMPDIR (default /tmp): state dirs, bundles, harness, results.
 tmp=$(mktemp -d -t pivot-bench.XXXXXX)
 cleanup() {
@@ -160,6 +163,11 @@ cleanup() {
     done
     # Cgroups the runtimes made for our containers and left behind.
     find /sys/fs/cgroup -depth -type d -name "*pivot-bench-$tag*" -exec rmdir {} \; 2>/dev/null
+    if [ $((hugetlb_mounted & 1)) = 1 ]; then
+        umount /sys/fs/cgroup/hugetlb
+        [ $((hugetlb_mounted & 2)) = 0 ] || rmdir /sys/fs/cgroup/hugetlb
+        echo "bench: unmounted the cgroup-v1 hugetlb hierarchy it had mounted" >&2
+    fi
     rm -rf --one-file-system "$tmp"
     local left=0
     if grep -q "pivot-bench" /proc/self/mountinfo; then
@@ -179,12 +187,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # crun 1.8.1 refuses this hybrid layout while hugetlb sits only in the
-# cgroup2 tree: give hugetlb its v1 hierarchy (the one host change).
+# cgroup2 tree: give hugetlb its v1 hierarchy for the run (the one host
+# change, undone on exit).
 if has_name crun && [ -d /sys/fs/cgroup/unified ]; then
     if ! awk '$5 == "/sys/fs/cgroup/hugetlb" {f=1} END {exit !f}' /proc/self/mountinfo; then
-        echo "bench: mounting the cgroup-v1 hugetlb hierarchy at /sys/fs/cgroup/hugetlb for crun (left in place)" >&2
-        mkdir -p /sys/fs/cgroup/hugetlb
+        echo "bench: mounting the cgroup-v1 hugetlb hierarchy at /sys/fs/cgroup/hugetlb for crun (until exit)" >&2
+        [ -d /sys/fs/cgroup/hugetlb ] || { mkdir /sys/fs/cgroup/hugetlb && hugetlb_mounted=2; }
         mount -t cgroup -o hugetlb cgroup /sys/fs/cgroup/hugetlb
+        hugetlb_mounted=$((hugetlb_mounted | 1))
     fi
 fi
 

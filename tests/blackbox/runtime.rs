@@ -150,7 +150,7 @@ impl Scratch {
     /// Runs a command with stdin from /dev/null and stdout/stderr into
     /// files: a container created by the command inherits them and would
     /// keep a pipe open (and a reader waiting) for as long as it lives.
-    fn run_command(&self, mut cmd: Command, shown: String) -> Out {
+    pub fn run_command(&self, mut cmd: Command, shown: String) -> Out {
         let n = NAME_SEQ.fetch_add(1, Ordering::SeqCst);
         let out_path = self.dir.join("io").join(format!("{n}.out"));
         let err_path = self.dir.join("io").join(format!("{n}.err"));
