@@ -65,6 +65,7 @@ tests![
     read_only_root_and_writable_tmpfs,
     masked_paths,
     readonly_paths,
+    no_proc_mount_starts,
     no_pivot_mount_table_is_the_same,
     nested_proc_mount_is_refused,
     bind_of_a_whole_procfs_on_proc,
@@ -1498,6 +1499,25 @@ fn masked_paths(s: &Scratch) {
     assert_opt(dir, "mount_options", "ro");
     assert_eq!(answers[4][0]["errno"], "EROFS", "{}", answers[4]);
     assert!(find_mount(&answers[0], "/not-there").is_none());
+}
+
+/// A container without a /proc mount starts (runc 1.5): the init re-opens
+/// its /dev/null stdio and exec.fifo through a procfs of its own, not
+/// through the container's /proc. Without process.capabilities, which runc
+/// 1.5.1 reads from the container's /proc/sys/kernel/cap_last_cap.
+fn no_proc_mount_starts(s: &Scratch) {
+    let bundle = s.bundle(&["/bin/sh", "-c", "echo started; ls -A /proc"]);
+    bundle.edit(|c| {
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.retain(|m| m["destination"] != "/proc");
+        c["process"].as_object_mut().unwrap().remove("capabilities");
+    });
+    // stdin is /dev/null: the init re-opens it after the root switch.
+    let out = s.run(&bundle.dir, &s.id("noproc")).ok();
+    assert_eq!(
+        out.stdout, "started\n",
+        "/proc is not empty, or no output:\n{out}"
+    );
 }
 
 fn readonly_paths(s: &Scratch) {

@@ -13,6 +13,7 @@ tests![
     userns_without_netns_binds_host_sys,
     userns_read_only_bind_keeps_locked_flags,
     userns_bind_source_its_root_cannot_reach,
+    userns_without_proc_mount_starts,
 ];
 
 fn hostname_of_host() -> String {
@@ -313,4 +314,21 @@ fn userns_bind_source_its_root_cannot_reach(s: &Scratch) {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines, ["onetwotop", "top"], "in the container:\n{out}");
     s.pivot(&["kill", &id, "KILL"]).ok();
+}
+
+/// A container with a user namespace, its capabilities dropped and no
+/// /proc mount starts: the init makes its procfs while it still may (a new
+/// procfs in a user namespace needs a visible one, which the container
+/// does not have once its root is switched).
+fn userns_without_proc_mount_starts(s: &Scratch) {
+    let bundle = userns_bundle(s, &["/bin/sh", "-c", "echo started; ls -A /proc"]);
+    bundle.edit(|c| {
+        let mounts = c["mounts"].as_array_mut().unwrap();
+        mounts.retain(|m| m["destination"] != "/proc");
+    });
+    let out = s.run(&bundle.dir, &s.id("unoproc")).ok();
+    assert_eq!(
+        out.stdout, "started\n",
+        "/proc is not empty, or no output:\n{out}"
+    );
 }

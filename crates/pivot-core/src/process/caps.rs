@@ -49,12 +49,24 @@ pub const NAMES: &[&str] = &[
     "CAP_CHECKPOINT_RESTORE",
 ];
 
-/// The highest capability this kernel knows.
+/// The highest capability this kernel knows. Asked of the kernel itself
+/// (PR_CAPBSET_READ refuses a number past it with EINVAL), not read from
+/// /proc/sys/kernel/cap_last_cap: the init asks after the root switch,
+/// and a container may have no /proc.
 pub fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(NAMES.len() as u32 - 1)
+    let known =
+        |cap: u32| sys::prctl3(libc::PR_CAPBSET_READ, cap as u64, 0, "PR_CAPBSET_READ").is_ok();
+    // Binary search in 0..64 (a capability set is 64 bits wide).
+    let (mut lo, mut hi) = (0u32, 64u32);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if known(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// The five sets as bitmasks.
@@ -165,6 +177,16 @@ pub fn after_user_switch(c: &CapSets, last: u32) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_cap_is_the_kernels() {
+        let from_proc: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert_eq!(last_cap(), from_proc);
+    }
 
     #[test]
     fn parses_and_rejects() {

@@ -36,9 +36,9 @@ pub struct InitOptions {
 /// Run the init; returns an exit code only on failure (success execs).
 pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> i32 {
     match setup(plan, opts, ch, v2_joined) {
-        Ok(host_pid) => {
+        Ok((host_pid, proc)) => {
             // Only returns on failure, which `start` reads from the fifo.
-            wait_and_exec(plan, opts, host_pid);
+            wait_and_exec(plan, opts, host_pid, proc.as_ref());
             255
         }
         Err(e) => {
@@ -48,7 +48,12 @@ pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> i3
     }
 }
 
-fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Result<i32> {
+fn setup(
+    plan: &Plan,
+    opts: &InitOptions,
+    ch: &Channel,
+    v2_joined: bool,
+) -> Result<(i32, Option<ProcFs>)> {
     let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
     keep.extend(opts.idmaps.iter().map(|(_, fd)| fd.as_raw_fd()));
     keep.extend(opts.console.iter().map(|fd| fd.as_raw_fd()));
@@ -75,6 +80,13 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Resu
     if late != 0 {
         sys::unshare(late)?;
     }
+    // The init's own procfs, for what it re-opens after the root switch
+    // (/dev/null, exec.fifo): the container may have no /proc at all, as
+    // runc 1.5 allows, or one of its own making. Made now, in the final
+    // pid namespace, while the init still has CAP_SYS_ADMIN and the host's
+    // /proc is still in view (a new procfs in a user namespace needs a
+    // fully visible one). Without it, the container's /proc is used.
+    let proc = ProcFs::new_instance().ok();
     if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
         if !sysctl.is_empty() {
             sysctl::apply(sysctl, &ProcFs::open()?)?;
@@ -98,6 +110,7 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Resu
         cgroups: &opts.cgroups,
         idmaps: &opts.idmaps,
         host_source: &host_source,
+        proc: proc.as_ref(),
     };
     rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
     set_names(plan)?;
@@ -154,7 +167,7 @@ fn setup(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> Resu
     // The parent exits after Ready; the init must outlive it.
     sys::set_pdeathsig(0)?;
     ch.send(&Msg::Ready)?;
-    Ok(host_pid)
+    Ok((host_pid, proc))
 }
 
 /// Join the `path` namespaces (user first), then create the new ones that
@@ -230,13 +243,13 @@ fn set_names(plan: &Plan) -> Result<()> {
 /// exec the process. The fifo stays open across a successful exec (it is
 /// close-on-exec): `start` then reads end-of-file; on a failure it reads
 /// the error text instead. Returns only on failure.
-fn wait_and_exec(plan: &Plan, opts: &InitOptions, host_pid: i32) -> Error {
-    let fifo = match ProcFs::open().and_then(|p| p.reopen(opts.fifo.as_fd(), libc::O_WRONLY)) {
+fn wait_and_exec(plan: &Plan, opts: &InitOptions, host_pid: i32, proc: Option<&ProcFs>) -> Error {
+    let fifo = match ProcFs::reopen_through(proc, opts.fifo.as_fd(), libc::O_WRONLY) {
         Ok(f) => f,
         Err(e) => {
             // Nobody is listening on the fifo: the container's stderr is
             // all that is left to tell.
-            let e = e.context("open exec.fifo (the container needs /proc)");
+            let e = e.context("open exec.fifo");
             eprintln!("pivot: container init: {e}");
             return e;
         }

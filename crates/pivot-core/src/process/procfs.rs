@@ -3,6 +3,7 @@
 //! procfs (SECURITY.md rule 5), never through a path in the container.
 
 use crate::error::{Error, Result};
+use crate::spec::mountopts::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
 use crate::sys;
 use std::os::fd::{AsFd, OwnedFd};
 
@@ -26,6 +27,32 @@ impl ProcFs {
             )));
         }
         Ok(ProcFs { fd })
+    }
+
+    /// A new procfs instance of this process's pid namespace, detached
+    /// (fsopen + fsmount, never attached anywhere, close-on-exec) and
+    /// limited to the pid directories where the kernel can. Needs
+    /// CAP_SYS_ADMIN and, in a user namespace, a fully visible procfs in
+    /// the mount namespace (the kernel's mount_too_revealing).
+    pub fn new_instance() -> Result<ProcFs> {
+        let fs = sys::FsContext::open("proc")?;
+        // subset=pid came with Linux 5.8; without it, the whole procfs.
+        let _ = fs.set_string("subset", "pid");
+        let fd = fs.mount(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
+        Ok(ProcFs { fd })
+    }
+
+    /// Re-open `fd` with `flags` through `own` or, without one, through
+    /// the procfs on /proc in front of this process now.
+    pub fn reopen_through(
+        own: Option<&ProcFs>,
+        fd: std::os::fd::BorrowedFd<'_>,
+        flags: i32,
+    ) -> Result<OwnedFd> {
+        match own {
+            Some(p) => p.reopen(fd, flags),
+            None => ProcFs::open()?.reopen(fd, flags),
+        }
     }
 
     /// The checked /proc directory itself.

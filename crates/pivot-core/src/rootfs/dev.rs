@@ -3,6 +3,7 @@
 
 use super::resolve::Root;
 use crate::error::{Context as _, Error, Result};
+use crate::process::procfs::ProcFs;
 use crate::spec::Plan;
 use crate::sys;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
@@ -73,7 +74,7 @@ pub fn verified_dev_null(root: &Root) -> Result<std::os::fd::OwnedFd> {
 
 /// Stdio that pointed at the host's /dev/null now points at the
 /// container's, so nothing of the host's /dev stays open in the container.
-pub fn reopen_dev_null() -> Result<()> {
+pub fn reopen_dev_null(proc: Option<&ProcFs>) -> Result<()> {
     let mut null = None;
     for fd in 0..3 {
         let Ok(st) = sys::fstat(sys::stdio(fd)) else {
@@ -85,10 +86,8 @@ pub fn reopen_dev_null() -> Result<()> {
         if null.is_none() {
             let root = Root::open("/")?;
             let p = verified_dev_null(&root)?;
-            let proc = crate::process::procfs::ProcFs::open().ctx("reopen /dev/null")?;
             null = Some(
-                proc.reopen(p.as_fd(), libc::O_RDWR)
-                    .ctx("reopen /dev/null")?,
+                ProcFs::reopen_through(proc, p.as_fd(), libc::O_RDWR).ctx("reopen /dev/null")?,
             );
         }
         if let Some(n) = &null {

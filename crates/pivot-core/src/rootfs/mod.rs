@@ -31,6 +31,9 @@ pub struct Context<'a> {
     /// the container's root may not reach, opened by pivot from the host's
     /// user namespace in this mount namespace (None if it could not be).
     pub host_source: &'a dyn Fn(usize) -> Result<Option<std::os::fd::OwnedFd>>,
+    /// The init's own procfs, if it could make one: /dev/null is re-opened
+    /// through it after the root switch (the container may have no /proc).
+    pub proc: Option<&'a crate::process::procfs::ProcFs>,
 }
 
 impl Context<'_> {
@@ -76,7 +79,7 @@ pub fn prepare_rootfs(ctx: &Context) -> Result<()> {
     (ctx.before_pivot)()?;
     pivot::switch_root(ctx, root)?;
     root::propagation_after_switch(ctx)?;
-    dev::reopen_dev_null()?;
+    dev::reopen_dev_null(ctx.proc)?;
     finalize::finalize(ctx)?;
     crate::sys::umask(0o022);
     Ok(())
