@@ -29,6 +29,12 @@ tests![
     commands_on_missing_id,
     unknown_mount_type,
     relative_mount_destination,
+    uid_no_change_is_refused,
+    gid_no_change_is_refused,
+    nul_in_hostname_is_refused,
+    nul_in_domainname_is_refused,
+    nul_in_args_is_refused,
+    nul_in_env_is_refused,
 ];
 
 fn create(s: &Scratch, bundle: &Path, id: &str) -> Out {
@@ -214,4 +220,48 @@ fn relative_mount_destination(s: &Scratch) {
         "source": "tmpfs",
     }));
     create_fails(s, &bundle.dir, &s.id("reldest"), &["pivot-relative"]);
+}
+
+/// 4294967295 is (uid_t)-1, which setresuid and setresgid take as "leave
+/// it as it is": taken as given, the process would run as root.
+fn uid_no_change_is_refused(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "ids"]);
+    bundle.edit(|c| c["process"]["user"]["uid"] = json!(4294967295u32));
+    create_fails(s, &bundle.dir, &s.id("uidmax"), &["process.user.uid"]);
+}
+
+fn gid_no_change_is_refused(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "ids"]);
+    bundle.edit(|c| c["process"]["user"]["gid"] = json!(4294967295u32));
+    create_fails(s, &bundle.dir, &s.id("gidmax"), &["process.user.gid"]);
+}
+
+/// A NUL byte cuts a C string short (a hostname "ab\0cd" becomes "ab") or
+/// fails only at execve, after everything was made: refused up front.
+fn nul_in_hostname_is_refused(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "hostname"]);
+    bundle.edit(|c| c["hostname"] = json!("pivot\u{0}evil"));
+    create_fails(s, &bundle.dir, &s.id("hostnul"), &["hostname"]);
+}
+
+fn nul_in_domainname_is_refused(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "hostname"]);
+    bundle.edit(|c| c["domainname"] = json!("pivot\u{0}evil"));
+    create_fails(s, &bundle.dir, &s.id("domnul"), &["domainname"]);
+}
+
+fn nul_in_args_is_refused(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "env", "a\u{0}b"]);
+    create_fails(s, &bundle.dir, &s.id("argnul"), &["process.args[2]"]);
+}
+
+fn nul_in_env_is_refused(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "env"]);
+    bundle.edit(|c| {
+        c["process"]["env"]
+            .as_array_mut()
+            .expect("process.env")
+            .push(json!("PIVOT_NUL=a\u{0}b"))
+    });
+    create_fails(s, &bundle.dir, &s.id("envnul"), &["process.env["]);
 }

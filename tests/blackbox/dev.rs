@@ -27,6 +27,7 @@ tests![
     read_only_dev_still_gets_its_devices,
     device_path_through_symlink_stays_in_rootfs,
     stdin_dev_null_is_the_containers,
+    device_special_mode_bits_are_stripped,
 ];
 
 /// The nodes every container gets: (path, major, minor).
@@ -401,4 +402,30 @@ fn stdin_dev_null_is_the_containers(s: &Scratch) {
         .find(|f| f["fd"] == 0)
         .unwrap_or_else(|| panic!("no fd 0: {fds}"));
     assert_eq!(stdin["target"], "/dev/null", "{fds}");
+}
+
+/// setuid, setgid and sticky in a device's fileMode: the node gets the
+/// permission bits only, and the caller is told (a warning naming the
+/// field), since no device needs them.
+fn device_special_mode_bits_are_stripped(s: &Scratch) {
+    let bundle = probes(s, &["stat /dev/pivot-suid /dev/pivot-sticky"]);
+    bundle.edit(|c| {
+        c["linux"]["devices"] = json!([
+            {"path": "/dev/pivot-suid", "type": "c", "major": 1, "minor": 3,
+             "fileMode": 0o6666, "uid": 0, "gid": 0},
+            {"path": "/dev/pivot-sticky", "type": "c", "major": 1, "minor": 5,
+             "fileMode": 0o1640, "uid": 0, "gid": 0},
+        ]);
+    });
+    let out = s.run(&bundle.dir, &s.id("devsuid")).ok();
+    let stats: Value = serde_json::from_str(out.stdout.lines().next().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("{e}\n{out}"));
+    assert_node(&stats[0], "char", 1, 3, "0666", 0, 0);
+    assert_node(&stats[1], "char", 1, 5, "0640", 0, 0);
+    for field in ["linux.devices[0].fileMode", "linux.devices[1].fileMode"] {
+        assert!(
+            out.stderr.contains(field),
+            "no warning names {field}:\n{out}"
+        );
+    }
 }

@@ -21,6 +21,7 @@ tests![
     process_json_without_user_runs_as_root,
     cwd_only_the_runtime_may_enter,
     cgroup_flag_picks_sub_cgroups,
+    no_change_ids_are_refused,
 ];
 
 /// A running container with a recognisable hostname; returns (id, init pid).
@@ -439,4 +440,24 @@ fn cgroup_flag_picks_sub_cgroups(s: &Scratch) {
         let out = s.pivot(&["exec", "--cgroup", value, &id, "/probe", "pid"]);
         crate::runtime::assert_error_mentions(&out, &[words]);
     }
+}
+
+/// `-u 4294967295`: (uid_t)-1 is setresuid's "no change", which would
+/// leave the process root; refused naming the field, the container
+/// unharmed.
+fn no_change_ids_are_refused(s: &Scratch) {
+    let (id, init) = running(s);
+    for (user, field) in [
+        ("4294967295", "process.user.uid"),
+        ("0:4294967295", "process.user.gid"),
+    ] {
+        let out = s.pivot(&["exec", "-u", user, &id, "/probe", "ids"]);
+        assert_ne!(out.code, 0, "-u {user} accepted:\n{out}");
+        assert!(
+            out.stderr.contains(field),
+            "-u {user}: the error does not name {field}:\n{out}"
+        );
+        assert_eq!(s.status(&id), "running", "-u {user} harmed the container");
+    }
+    assert!(s.alive(init));
 }

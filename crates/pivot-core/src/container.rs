@@ -208,6 +208,9 @@ impl Runtime {
                 .env
                 .push(format!("NOTIFY_SOCKET={}", process::notify::IN_CONTAINER));
         }
+        for w in &plan.warnings {
+            (self.warn)(w);
+        }
         let missing = caps::unavailable(plan.process.capabilities.as_ref(), caps::last_cap());
         if !missing.is_empty() {
             (self.warn)(&format!(
@@ -735,6 +738,7 @@ fn exec_process(saved: &Saved, o: &ExecOptions) -> Result<spec::types::Process> 
     if p.args.is_empty() {
         return Err(Error::invalid("process.args: must not be empty"));
     }
+    spec::plan::check_process_values(&p)?;
     rlimits::validate(&p.rlimits)?;
     caps::parse(p.capabilities.as_ref(), caps::last_cap())?;
     process::attrs::validate_exec(&p)?;

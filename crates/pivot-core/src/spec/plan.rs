@@ -156,6 +156,9 @@ pub struct Plan {
     pub rootfs_propagation: Option<u64>,
     pub uid_mappings: Vec<IdMapping>,
     pub gid_mappings: Vec<IdMapping>,
+    /// What was taken but changed on the way, for the caller to be told
+    /// (e.g. setuid bits stripped from a device's fileMode).
+    pub warnings: Vec<String>,
 }
 
 /// A path with `.` and `..` folded as words, without looking at the
@@ -349,7 +352,77 @@ fn check_process(p: &Process) -> Result<()> {
             )));
         }
     }
-    Ok(())
+    check_process_values(p)
+}
+
+/// The kernel's "no change" id: setresuid(-1) and setresgid(-1) leave the
+/// ids as they are, so a process asked to run as 4294967295 would run as
+/// root (runc 1.1 refuses ids above 2^31-1, runc 1.5 this one).
+const NO_ID: u32 = u32::MAX;
+
+/// A string the kernel takes as a C string: a NUL would cut it short
+/// (sethostname keeps "ab" of "ab\0cd") or fail at execve, after the
+/// container is made.
+fn check_no_nul(field: &str, s: &str) -> Result<()> {
+    match s.find('\0') {
+        Some(at) => Err(Error::invalid(format!(
+            "{field}: {s:?} contains a NUL byte (at {at})"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The values of process fields that the kernel would take wrongly
+/// (also for a process `pivot exec` starts): ids and C strings.
+pub fn check_process_values(p: &Process) -> Result<()> {
+    let u = &p.user;
+    let ids = [
+        ("process.user.uid".to_string(), u.uid),
+        ("process.user.gid".to_string(), u.gid),
+    ];
+    let extra = u
+        .additional_gids
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (format!("process.user.additionalGids[{i}]"), *g));
+    for (field, id) in ids.into_iter().chain(extra) {
+        if id == NO_ID {
+            return Err(Error::invalid(format!(
+                "{field}: {id} is not a valid id (it is the kernel's \"no change\", which would leave the process root)"
+            )));
+        }
+    }
+    for (i, a) in p.args.iter().enumerate() {
+        check_no_nul(&format!("process.args[{i}]"), a)?;
+    }
+    for (i, e) in p.env.iter().enumerate() {
+        check_no_nul(&format!("process.env[{i}]"), e)?;
+    }
+    check_no_nul("process.cwd", &p.cwd)
+}
+
+/// Device nodes get the permission bits of fileMode only. runc passes
+/// setuid, setgid and sticky to mknod, where chown then happens to drop
+/// setuid and keep setgid; no device needs them, and a setgid or setuid
+/// node in a container is at best a surprise: pivot strips them and says
+/// so, rather than refuse configs runc runs.
+fn strip_device_special_bits(spec: &mut Spec) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let Some(linux) = spec.linux.as_mut() else {
+        return warnings;
+    };
+    for (i, d) in linux.devices.iter_mut().enumerate() {
+        let Some(mode) = d.file_mode else { continue };
+        if mode & 0o7000 != 0 {
+            let kept = mode & 0o777;
+            warnings.push(format!(
+                "linux.devices[{i}].fileMode: {mode:#o} has setuid, setgid or sticky bits, which device nodes do not get: {:?} is made with mode {kept:#o}",
+                d.path
+            ));
+            d.file_mode = Some(mode & !0o7000);
+        }
+    }
+    warnings
 }
 
 fn check_mappings(ns: &Namespaces, uid: &[IdMapping], gid: &[IdMapping]) -> Result<()> {
@@ -374,7 +447,7 @@ fn check_mappings(ns: &Namespaces, uid: &[IdMapping], gid: &[IdMapping]) -> Resu
 
 /// Build and validate the plan for container `id` from bundle `bundle`
 /// (absolute) and its parsed spec.
-pub fn build_plan(id: &str, bundle: &Path, spec: Spec) -> Result<Plan> {
+pub fn build_plan(id: &str, bundle: &Path, mut spec: Spec) -> Result<Plan> {
     validate_id(id)?;
     check_version(&spec.oci_version)?;
     let process = spec
@@ -397,6 +470,12 @@ pub fn build_plan(id: &str, bundle: &Path, spec: Spec) -> Result<Plan> {
     let namespaces = plan_namespaces(&spec)?;
     let linux = spec.linux.clone().unwrap_or_default();
     check_mappings(&namespaces, &linux.uid_mappings, &linux.gid_mappings)?;
+    if let Some(h) = spec.hostname.as_deref() {
+        check_no_nul("hostname", h)?;
+    }
+    if let Some(d) = spec.domainname.as_deref() {
+        check_no_nul("domainname", d)?;
+    }
     if !namespaces.has(NsKind::Uts) {
         if spec.hostname.as_deref().is_some_and(|h| !h.is_empty()) {
             return Err(Error::invalid(
@@ -460,6 +539,7 @@ pub fn build_plan(id: &str, bundle: &Path, spec: Spec) -> Result<Plan> {
             )));
         }
     }
+    let warnings = strip_device_special_bits(&mut spec);
     Ok(Plan {
         id: id.to_string(),
         bundle: bundle.to_path_buf(),
@@ -471,6 +551,7 @@ pub fn build_plan(id: &str, bundle: &Path, spec: Spec) -> Result<Plan> {
         rootfs_propagation,
         uid_mappings: linux.uid_mappings.clone(),
         gid_mappings: linux.gid_mappings.clone(),
+        warnings,
         spec,
     })
 }
@@ -554,6 +635,81 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("linux.uidMappings"));
+    }
+
+    #[test]
+    fn no_change_ids_are_refused() {
+        for (set, field) in [
+            (0usize, "process.user.uid: 4294967295 is not a valid id"),
+            (1, "process.user.gid: 4294967295 is not a valid id"),
+            (2, "process.user.additionalGids[1]: 4294967295"),
+        ] {
+            let mut s = default_spec();
+            let u = &mut s.process.as_mut().unwrap().user;
+            match set {
+                0 => u.uid = u32::MAX,
+                1 => u.gid = u32::MAX,
+                _ => u.additional_gids = vec![5, u32::MAX],
+            }
+            let e = plan(s).unwrap_err().to_string();
+            assert!(e.starts_with(field), "{e}");
+        }
+        // The largest real id is fine.
+        let mut s = default_spec();
+        s.process.as_mut().unwrap().user.uid = u32::MAX - 1;
+        plan(s).unwrap();
+    }
+
+    #[test]
+    fn nul_bytes_are_refused() {
+        type Edit = fn(&mut Spec);
+        let cases: [(Edit, &str); 5] = [
+            (|s| s.hostname = Some("ab\0cd".into()), "hostname: "),
+            (|s| s.domainname = Some("x\0".into()), "domainname: "),
+            (
+                |s| s.process.as_mut().unwrap().args.push("a\0b".into()),
+                "process.args[1]: ",
+            ),
+            (
+                |s| s.process.as_mut().unwrap().env.push("K=v\0w".into()),
+                "process.env[2]: ",
+            ),
+            (
+                |s| s.process.as_mut().unwrap().cwd = "/tmp\0x".into(),
+                "process.cwd: ",
+            ),
+        ];
+        for (edit, field) in cases {
+            let mut s = default_spec();
+            edit(&mut s);
+            let e = plan(s).unwrap_err().to_string();
+            assert!(e.starts_with(field) && e.contains("NUL"), "{e}");
+        }
+    }
+
+    #[test]
+    fn device_special_bits_are_stripped_with_a_warning() {
+        let dev = |mode| crate::spec::types::Device {
+            kind: "c".into(),
+            path: "/dev/x".into(),
+            major: 1,
+            minor: 3,
+            file_mode: mode,
+            uid: None,
+            gid: None,
+        };
+        let mut s = default_spec();
+        s.linux.as_mut().unwrap().devices = vec![dev(Some(0o666)), dev(Some(0o7666)), dev(None)];
+        let p = plan(s).unwrap();
+        let modes: Vec<_> = p.spec_devices().iter().map(|d| d.file_mode).collect();
+        assert_eq!(modes, [Some(0o666), Some(0o666), None]);
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        assert!(
+            p.warnings[0].starts_with("linux.devices[1].fileMode: 0o7666"),
+            "{:?}",
+            p.warnings
+        );
+        assert!(plan(default_spec()).unwrap().warnings.is_empty());
     }
 
     #[test]
