@@ -23,7 +23,10 @@ tests![
     default_capabilities,
     bounding_only_capability_is_not_effective,
     ambient_capability_for_non_root_user,
-    unknown_capability_is_an_error,
+    unknown_capability_is_ignored_with_a_warning,
+    ambient_capability_not_inheritable_is_a_warning,
+    default_spec_has_no_ambient_capabilities,
+    user_without_gid_is_group_0,
     no_capabilities_means_none,
     nofile_rlimit,
     every_rlimit_name,
@@ -128,8 +131,6 @@ fn default_capabilities(s: &Scratch) {
     assert_eq!(cap_set(&caps, "CapEff"), three, "{caps}");
     assert_eq!(cap_set(&caps, "CapPrm"), three, "{caps}");
     assert_eq!(cap_set(&caps, "CapInh"), 0, "{caps}");
-    // The spec lists them as ambient too, but an ambient capability must be
-    // inheritable, and none is: none can be raised.
     assert_eq!(cap_set(&caps, "CapAmb"), 0, "{caps}");
 }
 
@@ -196,10 +197,123 @@ fn ambient_capability_for_non_root_user(s: &Scratch) {
     );
 }
 
-fn unknown_capability_is_an_error(s: &Scratch) {
+/// runc and crun leave out a capability name they do not know and go on,
+/// with a warning on stderr, or in the --log file when there is one.
+fn unknown_capability_is_ignored_with_a_warning(s: &Scratch) {
     let bundle = s.bundle(&["/probe", "caps"]);
-    bundle.edit(|c| c["process"]["capabilities"]["effective"] = json!(["CAP_KILL", "CAP_NOPE"]));
-    create_fails(s, &bundle.dir, &s.id("nocap"), &["CAP_NOPE"]);
+    bundle.edit(|c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set] = json!(["CAP_KILL", "CAP_NOPE"]);
+        }
+    });
+    let out = s.run(&bundle.dir, &s.id("nocap")).ok();
+    let caps = out.json();
+    for key in ["CapBnd", "CapEff", "CapPrm"] {
+        assert_eq!(cap_set(&caps, key), bits(&[CAP_KILL]), "{key}: {caps}");
+    }
+    assert!(
+        out.stderr.contains("CAP_NOPE"),
+        "no warning naming CAP_NOPE on stderr:\n{out}"
+    );
+    // With --log the warning is a line of the log, level "warning".
+    let log = s.path("log.json");
+    let out = s
+        .pivot(&[
+            OsStr::new("--log"),
+            log.as_os_str(),
+            OsStr::new("--log-format"),
+            OsStr::new("json"),
+            OsStr::new("run"),
+            OsStr::new("--bundle"),
+            bundle.dir.as_os_str(),
+            OsStr::new(&s.id("nocaplog")),
+        ])
+        .ok();
+    assert_eq!(cap_set(&out.json(), "CapEff"), bits(&[CAP_KILL]), "{out}");
+    let lines = log_lines(&log);
+    assert!(
+        lines.iter().any(|l| l["level"] == "warning"
+            && l["msg"].as_str().is_some_and(|m| m.contains("CAP_NOPE"))),
+        "no warning naming CAP_NOPE in the log: {lines:?}"
+    );
+}
+
+/// The JSON lines of a --log file.
+fn log_lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("log line {l:?}: {e}")))
+        .collect()
+}
+
+/// An ambient capability must be inheritable (and permitted) to be
+/// raised: the container runs without it, and the runtime says so (runc
+/// 1.3 and later).
+fn ambient_capability_not_inheritable_is_a_warning(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "caps"]);
+    bundle.edit(|c| {
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+            "effective": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+            "permitted": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+            "inheritable": ["CAP_NET_BIND_SERVICE"],
+            "ambient": ["CAP_KILL", "CAP_NET_BIND_SERVICE"],
+        });
+    });
+    let out = s.run(&bundle.dir, &s.id("amb")).ok();
+    let caps = out.json();
+    assert_eq!(
+        cap_set(&caps, "CapAmb"),
+        bits(&[CAP_NET_BIND_SERVICE]),
+        "{caps}"
+    );
+    let warned = out
+        .stderr_lines()
+        .into_iter()
+        .any(|l| l.contains("ambient") && l.contains("CAP_KILL"));
+    assert!(warned, "no warning about ambient CAP_KILL:\n{out}");
+    assert!(
+        !out.stderr.contains("CAP_NET_BIND_SERVICE"),
+        "a warning about a capability that was raised:\n{out}"
+    );
+}
+
+/// `spec` writes no ambient capabilities (runc 1.3 and later): with no
+/// inheritable ones, none could be raised.
+fn default_spec_has_no_ambient_capabilities(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "caps"]);
+    let config = bundle.config();
+    let caps = &config["process"]["capabilities"];
+    assert!(caps.get("ambient").is_none(), "{caps}");
+    let out = s.run(&bundle.dir, &s.id("defamb")).ok();
+    assert_eq!(cap_set(&out.json(), "CapAmb"), 0, "{out}");
+    assert!(
+        !out.stderr.contains("capabilit"),
+        "a capability warning for the default spec:\n{out}"
+    );
+}
+
+/// A user without "gid" (or "uid") runs with 0, as runc's decoder leaves
+/// a missing number.
+fn user_without_gid_is_group_0(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "ids"]);
+    bundle.edit(|c| c["process"]["user"] = json!({"uid": 65534}));
+    let ids = probe(s, &bundle);
+    assert_eq!(
+        (&ids["uid"], &ids["gid"]),
+        (&json!(65534), &json!(0)),
+        "{ids}"
+    );
+    bundle.edit(|c| c["process"]["user"] = json!({"gid": 65534}));
+    let ids = probe(s, &bundle);
+    assert_eq!(
+        (&ids["uid"], &ids["gid"]),
+        (&json!(0), &json!(65534)),
+        "{ids}"
+    );
 }
 
 fn no_capabilities_means_none(s: &Scratch) {

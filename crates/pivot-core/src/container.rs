@@ -78,7 +78,6 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
     let spec = spec::load_spec(&bundle)?;
     let plan = spec::build_plan(id, &bundle, spec)?;
     rlimits::validate(&plan.process.rlimits)?;
-    caps::parse(plan.process.capabilities.as_ref(), caps::last_cap())?;
     if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
         process::sysctl::validate(sysctl, &plan.namespaces)?;
     }
@@ -211,13 +210,7 @@ impl Runtime {
         for w in &plan.warnings {
             (self.warn)(w);
         }
-        let missing = caps::unavailable(plan.process.capabilities.as_ref(), caps::last_cap());
-        if !missing.is_empty() {
-            (self.warn)(&format!(
-                "ignoring capabilities this kernel does not have: {}",
-                missing.join(", ")
-            ));
-        }
+        self.warn_capabilities(&plan.process);
         let (console, ours) = match &opts.console_socket {
             Some(path) => (
                 Some(sys::unix_connect(&path.to_string_lossy()).ctx("--console-socket")?),
@@ -350,6 +343,14 @@ impl Runtime {
         }
         cgroups::resources::apply(&limits, dirs, cgroups::resources::Apply::CREATE)?;
         Ok(hierarchies)
+    }
+
+    /// Capabilities left out or that cannot be raised: warnings, as runc
+    /// gives them, not errors.
+    fn warn_capabilities(&self, p: &spec::types::Process) {
+        for w in caps::warnings(p.capabilities.as_ref(), caps::last_cap()) {
+            (self.warn)(&w);
+        }
     }
 
     pub fn start(&self, id: &str) -> Result<()> {
@@ -547,6 +548,7 @@ impl Runtime {
             _ => {}
         }
         let process = exec_process(&saved, opts)?;
+        self.warn_capabilities(&process);
         // CVE-2019-5736 (selfexe.rs): an exec joins a pid namespace where
         // something may ptrace it, or may from now on.
         let mut exposes = false;
@@ -740,7 +742,6 @@ fn exec_process(saved: &Saved, o: &ExecOptions) -> Result<spec::types::Process> 
     }
     spec::plan::check_process_values(&p)?;
     rlimits::validate(&p.rlimits)?;
-    caps::parse(p.capabilities.as_ref(), caps::last_cap())?;
     process::attrs::validate_exec(&p)?;
     Ok(p)
 }

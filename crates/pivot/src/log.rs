@@ -7,6 +7,24 @@ use crate::cli::{Global, LogFormat};
 use pivot_core::time::now_rfc3339;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The logger of this run, for the runtime's warnings (pivot-core takes
+/// a plain function for them).
+static LOGGER: OnceLock<Logger> = OnceLock::new();
+
+/// Make `l` the logger `warn` writes to (the first call wins).
+pub fn install(l: &Logger) {
+    let _ = LOGGER.set(l.clone());
+}
+
+/// A warning of the runtime, through the installed logger.
+pub fn warn(msg: &str) {
+    match LOGGER.get() {
+        Some(l) => l.warn(msg),
+        None => eprintln!("pivot: warning: {msg}"),
+    }
+}
 
 #[derive(Clone)]
 pub struct Logger {
@@ -65,6 +83,14 @@ impl Logger {
         let msg = msg.to_string();
         eprintln!("pivot: {msg}");
         self.to_file("error", &msg);
+    }
+
+    /// A warning (the runtime goes on): into the --log file, else on
+    /// stderr, where runc's logger puts its warnings.
+    pub fn warn(&self, msg: &str) {
+        if !self.to_file("warning", msg) {
+            eprintln!("pivot: warning: {msg}");
+        }
     }
 
     /// A `--debug` line: into the --log file, else on stderr.

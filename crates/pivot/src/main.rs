@@ -12,6 +12,7 @@ use clap::Parser;
 fn main() {
     let cli = cli::Cli::parse();
     let logger = log::Logger::new(&cli.global);
+    log::install(&logger);
     if cli.global.debug {
         let l = logger.clone();
         pivot_core::debug::set_sink(move |m| l.debug(m));

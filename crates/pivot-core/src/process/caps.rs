@@ -1,7 +1,7 @@
 //! process.capabilities: the five sets by name, applied as runc does
 //! (bounding set before the user switch, the rest after it).
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Result};
 use crate::spec::types::Capabilities;
 use crate::sys;
 
@@ -79,62 +79,91 @@ pub struct CapSets {
     pub ambient: u64,
 }
 
-fn set(field: &str, names: &Option<Vec<String>>, last: u32) -> Result<u64> {
-    let mut mask = 0u64;
-    for (i, n) in names.iter().flatten().enumerate() {
-        let Some(bit) = NAMES.iter().position(|k| k == n) else {
-            return Err(Error::invalid(format!(
-                "process.capabilities.{field}[{i}]: unknown capability {n:?}"
-            )));
-        };
-        // Names the running kernel lacks are ignored, as runc does.
-        if bit as u32 <= last {
-            mask |= 1 << bit;
-        }
-    }
-    Ok(mask)
+fn set(names: &Option<Vec<String>>, last: u32) -> u64 {
+    names
+        .iter()
+        .flatten()
+        .filter_map(|n| bit(n, last))
+        .fold(0, |mask, b| mask | 1 << b)
 }
 
-/// Decode the spec's sets; absent capabilities mean none at all.
-pub fn parse(caps: Option<&Capabilities>, last: u32) -> Result<CapSets> {
+/// The bit of a capability name this kernel has (names are matched as
+/// given, upper case, as runc matches them).
+fn bit(name: &str, last: u32) -> Option<u32> {
+    NAMES
+        .iter()
+        .position(|k| *k == name)
+        .map(|b| b as u32)
+        .filter(|&b| b <= last)
+}
+
+/// Decode the spec's sets; absent capabilities mean none at all. Names
+/// that are unknown, or that this kernel does not have, are left out, as
+/// runc and crun leave them out (`warnings` names them).
+pub fn parse(caps: Option<&Capabilities>, last: u32) -> CapSets {
     let Some(c) = caps else {
-        return Ok(CapSets::default());
+        return CapSets::default();
     };
-    Ok(CapSets {
-        bounding: set("bounding", &c.bounding, last)?,
-        effective: set("effective", &c.effective, last)?,
-        inheritable: set("inheritable", &c.inheritable, last)?,
-        permitted: set("permitted", &c.permitted, last)?,
-        ambient: set("ambient", &c.ambient, last)?,
-    })
+    CapSets {
+        bounding: set(&c.bounding, last),
+        effective: set(&c.effective, last),
+        inheritable: set(&c.inheritable, last),
+        permitted: set(&c.permitted, last),
+        ambient: set(&c.ambient, last),
+    }
 }
 
-/// Names the spec gives that this kernel does not have (they are ignored,
-/// with a warning, as runc does).
-pub fn unavailable(caps: Option<&Capabilities>, last: u32) -> Vec<String> {
+/// What `parse` leaves out or the kernel will refuse, for the caller to
+/// warn about (runc logs the same as warnings and goes on):
+/// - names that are unknown or that this kernel lacks, in one line with
+///   runc's words, each named by the first field it appears in;
+/// - an ambient capability that cannot be raised because it is not in the
+///   inheritable or the permitted set (PR_CAP_AMBIENT_RAISE refuses it).
+pub fn warnings(caps: Option<&Capabilities>, last: u32) -> Vec<String> {
     let Some(c) = caps else {
         return Vec::new();
     };
-    let mut out: Vec<String> = [
-        &c.bounding,
-        &c.effective,
-        &c.inheritable,
-        &c.permitted,
-        &c.ambient,
-    ]
-    .into_iter()
-    .flatten()
-    .flatten()
-    .filter(|n| {
-        NAMES
-            .iter()
-            .position(|k| k == n)
-            .is_some_and(|b| b as u32 > last)
-    })
-    .cloned()
-    .collect();
-    out.sort();
-    out.dedup();
+    let sets = [
+        ("bounding", &c.bounding),
+        ("effective", &c.effective),
+        ("inheritable", &c.inheritable),
+        ("permitted", &c.permitted),
+        ("ambient", &c.ambient),
+    ];
+    let mut unknown: Vec<(&str, String)> = Vec::new();
+    for (field, names) in sets {
+        for (i, n) in names.iter().flatten().enumerate() {
+            if bit(n, last).is_none() && !unknown.iter().any(|(u, _)| u == n) {
+                unknown.push((n, format!("process.capabilities.{field}[{i}]")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if !unknown.is_empty() {
+        unknown.sort();
+        let names: Vec<&str> = unknown.iter().map(|(n, _)| *n).collect();
+        let fields: Vec<&str> = unknown.iter().map(|(_, f)| f.as_str()).collect();
+        out.push(format!(
+            "ignoring unknown or unavailable capabilities: [{}] ({})",
+            names.join(" "),
+            fields.join(", ")
+        ));
+    }
+    let parsed = parse(Some(c), last);
+    for (i, n) in c.ambient.iter().flatten().enumerate() {
+        let Some(b) = bit(n, last) else { continue };
+        let missing = [
+            ("inheritable", parsed.inheritable),
+            ("permitted", parsed.permitted),
+        ]
+        .into_iter()
+        .find(|(_, set)| set & 1 << b == 0);
+        if let Some((set, _)) = missing {
+            out.push(format!(
+                "process.capabilities.ambient[{i}]: can't raise ambient capability {n}: it is not in the {set} set"
+            ));
+        }
+    }
     out
 }
 
@@ -189,24 +218,58 @@ mod tests {
     }
 
     #[test]
-    fn parses_and_rejects() {
+    fn parses_and_ignores() {
         let c = Capabilities {
             bounding: Some(vec!["CAP_KILL".into(), "CAP_CHOWN".into()]),
             ..Default::default()
         };
-        let s = parse(Some(&c), 40).unwrap();
+        let s = parse(Some(&c), 40);
         assert_eq!(s.bounding, 1 << 5 | 1);
+        assert!(warnings(Some(&c), 40).is_empty());
+        // Unknown names (and lower case: runc matches as given) are left
+        // out; one warning names them and the first field of each.
         let bad = Capabilities {
-            effective: Some(vec!["CAP_NOPE".into()]),
+            bounding: Some(vec!["CAP_KILL".into(), "cap_kill".into()]),
+            effective: Some(vec!["CAP_KILL".into(), "CAP_NOPE".into()]),
+            permitted: Some(vec!["CAP_NOPE".into()]),
             ..Default::default()
         };
-        let e = parse(Some(&bad), 40).unwrap_err().to_string();
-        assert!(e.starts_with("process.capabilities.effective[0]"), "{e}");
-        // A name newer than the kernel is ignored.
+        let s = parse(Some(&bad), 40);
+        assert_eq!((s.bounding, s.effective, s.permitted), (1 << 5, 1 << 5, 0));
+        assert_eq!(
+            warnings(Some(&bad), 40),
+            [
+                "ignoring unknown or unavailable capabilities: [CAP_NOPE cap_kill] \
+              (process.capabilities.effective[1], process.capabilities.bounding[1])"
+            ]
+        );
+        // A name newer than the kernel is left out the same way.
         let new = Capabilities {
             bounding: Some(vec!["CAP_CHECKPOINT_RESTORE".into()]),
             ..Default::default()
         };
-        assert_eq!(parse(Some(&new), 39).unwrap().bounding, 0);
+        assert_eq!(parse(Some(&new), 39).bounding, 0);
+        assert_eq!(warnings(Some(&new), 39).len(), 1);
+    }
+
+    #[test]
+    fn ambient_that_cannot_be_raised() {
+        let c = Capabilities {
+            permitted: Some(vec!["CAP_KILL".into(), "CAP_CHOWN".into()]),
+            inheritable: Some(vec!["CAP_CHOWN".into(), "CAP_FOWNER".into()]),
+            ambient: Some(vec![
+                "CAP_CHOWN".into(),
+                "CAP_KILL".into(),
+                "CAP_FOWNER".into(),
+            ]),
+            ..Default::default()
+        };
+        assert_eq!(
+            warnings(Some(&c), 40),
+            [
+                "process.capabilities.ambient[1]: can't raise ambient capability CAP_KILL: it is not in the inheritable set",
+                "process.capabilities.ambient[2]: can't raise ambient capability CAP_FOWNER: it is not in the permitted set",
+            ]
+        );
     }
 }

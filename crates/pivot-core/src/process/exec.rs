@@ -231,7 +231,7 @@ fn setup_and_exec(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     // (as the init does).
     let cwd_done = sys::chdir(&p.cwd).is_ok();
     let last = caps::last_cap();
-    let capsets = caps::parse(p.capabilities.as_ref(), last)?;
+    let capsets = caps::parse(p.capabilities.as_ref(), last);
     caps::before_user_switch(&capsets, last)?;
     user::switch(&p.user)?;
     caps::after_user_switch(&capsets, last)?;

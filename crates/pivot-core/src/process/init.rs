@@ -154,7 +154,7 @@ fn setup(
     let cwd = &plan.process.cwd;
     let cwd_done = sys::chdir(cwd).is_ok();
     let last = caps::last_cap();
-    let capsets = caps::parse(plan.process.capabilities.as_ref(), last)?;
+    let capsets = caps::parse(plan.process.capabilities.as_ref(), last);
     caps::before_user_switch(&capsets, last)?;
     user::switch(&plan.process.user)?;
     caps::after_user_switch(&capsets, last)?;

@@ -21,9 +21,9 @@ pub fn default_spec() -> Spec {
                 "TERM=xterm"
             ],
             "cwd": "/",
-            "capabilities": {
-                "bounding": caps, "effective": caps, "permitted": caps, "ambient": caps
-            },
+            // No ambient set, as runc 1.3 and later: without inheritable
+            // capabilities none could be raised (each would be a warning).
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
             "noNewPrivileges": true
         },

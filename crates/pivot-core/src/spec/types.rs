@@ -81,7 +81,10 @@ pub struct ConsoleSize {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
+    /// A missing uid or gid is 0, as runc's decoder leaves it.
+    #[serde(default)]
     pub uid: u32,
+    #[serde(default)]
     pub gid: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub umask: Option<u32>,

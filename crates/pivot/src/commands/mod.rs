@@ -24,7 +24,7 @@ use pivot_core::{CreateOptions, Error, Result, Runtime};
 /// Run the command; Ok(exit code).
 pub fn dispatch(cli: &Cli) -> Result<i32> {
     let g = &cli.global;
-    let rt = Runtime::new(&g.root).with_warn(|w| eprintln!("pivot: warning: {w}"));
+    let rt = Runtime::new(&g.root).with_warn(crate::log::warn);
     let (name, id, r) = match &cli.command {
         Command::Spec { bundle, rootless } => ("spec", None, spec::run(bundle, *rootless)),
         Command::Create { flags, id } => ("create", Some(id), create::run(g, &rt, flags, id)),
