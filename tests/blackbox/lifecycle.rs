@@ -1,6 +1,8 @@
 //! create → start → kill → delete, as `state` reports it.
 
 use std::ffi::OsStr;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::harness::{tests, Scratch, WAIT};
 use crate::host::wait_for;
@@ -9,6 +11,7 @@ tests![
     create_start_kill_delete,
     create_does_not_run_the_process_until_start,
     delete_created_container,
+    delete_waits_for_a_create_in_progress,
 ];
 
 fn create_start_kill_delete(s: &Scratch) {
@@ -92,4 +95,84 @@ fn delete_created_container(s: &Scratch) {
         wait_for(WAIT, || !s.alive(pid)),
         "init {pid} survived delete"
     );
+}
+
+/// `delete` of a container whose `create` is still under way (its state
+/// not yet written: here a createRuntime hook waits) must not take the
+/// directory for one an aborted create left: it waits for the create,
+/// then deletes the container it made. Without the lock, the delete
+/// removes the directory under the create, which then fails (or leaves
+/// an init nobody knows of).
+fn delete_waits_for_a_create_in_progress(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let started = s.path("hook-started");
+    let go = s.path("hook-go");
+    // The hook says it runs, then waits (bounded) for the test.
+    let script = format!(
+        "touch {started}; i=0; while [ ! -e {go} ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done",
+        started = started.display(),
+        go = go.display()
+    );
+    bundle.edit(|c| {
+        c["hooks"] = serde_json::json!({
+            "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script]}],
+        });
+    });
+    let id = s.id("racing");
+    let spawn = |args: &[&OsStr]| {
+        Command::new(crate::harness::pivot_bin().unwrap())
+            .args([OsStr::new("--root"), s.root.as_os_str()])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the runtime")
+    };
+    let create = spawn(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(&id),
+    ]);
+    assert!(
+        wait_for(WAIT, || started.exists()),
+        "the createRuntime hook never ran"
+    );
+    let delete = spawn(&[OsStr::new("delete"), OsStr::new(&id)]);
+    // Give the delete time to do the wrong thing, then let the create on.
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(&go, "").expect("create the go file");
+    let finish = |child: std::process::Child, what: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut child = child;
+        loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).ok();
+                return (st.success(), err);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{what} did not return");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let (created, create_err) = finish(create, "create");
+    let (deleted, delete_err) = finish(delete, "delete");
+    // Whatever happened, nothing of the container may stay.
+    s.pivot(&["delete", "--force", &id]);
+    s.reap();
+    assert!(
+        created,
+        "the create in progress failed once delete ran: {create_err}\n(delete said: {delete_err})"
+    );
+    assert!(
+        deleted,
+        "delete did not delete the container once its create was done: {delete_err}"
+    );
+    assert!(!s.root.join(&id).exists(), "state dir remains after delete");
+    assert!(s.list_ids().is_empty());
 }

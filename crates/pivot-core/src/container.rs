@@ -430,8 +430,15 @@ impl Runtime {
         spec::validate_id(id)?;
         let sd = StateDir::new(&self.root, id);
         if sd.dir.is_dir() && !sd.exists() {
-            // An aborted create left a directory without state: remove it.
-            let _ = sd.destroy();
+            // A directory without state: a create that was aborted, or one
+            // still running, which holds the lock until it has written the
+            // state (or removed the directory). Only under the lock, and
+            // only if there is still no state, is it an aborted one.
+            if let Ok(lock) = sd.lock() {
+                if lock.is_current(&sd) && !sd.exists() {
+                    let _ = sd.destroy();
+                }
+            }
         }
         let (sd, _lock, saved) = match StateDir::open_locked(&self.root, id) {
             Err(e) if force && e.kind() == ErrorKind::NotFound => return Ok(()),

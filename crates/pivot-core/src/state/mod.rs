@@ -86,6 +86,23 @@ impl Lock {
     pub fn make_exclusive(&self) -> Result<()> {
         sys::flock(self._fd.as_fd(), libc::LOCK_EX)
     }
+
+    /// Whether the locked file is still `sd`'s lock file: a create that
+    /// failed removes the directory, and another may then make it anew,
+    /// with a new lock, while this one was waiting.
+    pub fn is_current(&self, sd: &StateDir) -> bool {
+        let (Ok(held), Ok(now)) = (
+            sys::fstat(self._fd.as_fd()),
+            sys::fstatat(
+                sys::cwd(),
+                &sd.dir.join(LOCK).to_string_lossy(),
+                libc::AT_SYMLINK_NOFOLLOW,
+            ),
+        ) else {
+            return false;
+        };
+        (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
+    }
 }
 
 impl StateDir {
