@@ -594,10 +594,20 @@ impl Runtime {
             }
             None => (None, None),
         };
+        // Pin the init, then check it is still the container's (the pid
+        // could have been recycled since the state was read).
+        let init = sys::pidfd_open(saved.pid)?;
+        if !state::init_alive(&saved) {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "cannot exec in a stopped container",
+            ));
+        }
         let plan = process::exec::ExecPlan {
             console: console.as_ref().map(|c| c.as_fd()),
             process: &process,
             namespaces: &saved.namespaces,
+            init: init.as_fd(),
             cgroups: &saved.cgroups,
             sub_cgroups: &opts.cgroup,
             seccomp: seccomp.as_ref(),

@@ -11,13 +11,18 @@ use crate::seccomp::Filter;
 use crate::spec::types::Process;
 use crate::sys::{self, Forked};
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 
 /// Everything the new process needs.
 pub struct ExecPlan<'a> {
     pub process: &'a Process,
-    /// The container's namespaces: spec name -> /proc/<init>/ns/<file>.
+    /// The container's namespaces: spec name -> /proc/<init>/ns/<file>
+    /// (which of them to join; they are joined through `init`).
     pub namespaces: &'a BTreeMap<String, String>,
+    /// A pidfd of the container's init, checked to be it: the namespaces
+    /// are entered through it, never by a /proc path, whose pid could
+    /// have been recycled meanwhile.
+    pub init: std::os::fd::BorrowedFd<'a>,
     pub cgroups: &'a [CgroupDir],
     /// A sub-cgroup of the container's to put the process in (--cgroup).
     /// `--cgroup` values: [CONTROLLER[,CONTROLLER...]:]PATH.
@@ -30,9 +35,8 @@ pub struct ExecPlan<'a> {
     pub state: String,
 }
 
-/// The order runc's nsexec joins in: the user namespace first (it grants
-/// the rights for the others), the mount namespace last (after it, host
-/// paths are gone).
+/// The namespaces an exec joins (the kernel orders them: the user
+/// namespace first, it grants the rights for the others).
 const JOIN_ORDER: &[(&str, i32)] = &[
     ("user", libc::CLONE_NEWUSER),
     ("ipc", libc::CLONE_NEWIPC),
@@ -157,23 +161,32 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
 /// pid namespace applies; the grandchild goes on, the child reports its
 /// pid and exits.
 fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
-    let mut keep = vec![ch.raw_fd()];
-    keep.extend(plan.console.map(|c| std::os::fd::AsRawFd::as_raw_fd(&c)));
+    use std::os::fd::AsRawFd;
+    let mut keep = vec![ch.raw_fd(), plan.init.as_raw_fd()];
+    keep.extend(plan.console.map(|c| c.as_raw_fd()));
     sys::close_fds_from(3 + plan.preserve_fds, &keep)?;
     sys::set_dumpable(false)?;
-    // Open every namespace while the host's /proc is still reachable.
-    let mut fds: Vec<(i32, OwnedFd, &str)> = Vec::new();
-    for (name, flag) in JOIN_ORDER {
-        if let Some(path) = plan.namespaces.get(*name) {
-            let fd = sys::openat(sys::cwd(), path, libc::O_RDONLY, 0)
-                .with_ctx(|| format!("{name} namespace"))?;
-            fds.push((*flag, fd, name));
-        }
+    // All of them at once through the init's pidfd (Linux 5.8): the
+    // kernel enters the user namespace first and the rest with its
+    // rights, atomically, and the namespaces are the init's own, not
+    // whatever a /proc/<pid> path names by now.
+    let flags = JOIN_ORDER
+        .iter()
+        .filter(|(name, _)| plan.namespaces.contains_key(*name))
+        .fold(0, |all, (_, flag)| all | flag);
+    if flags != 0 {
+        let names: Vec<&str> = JOIN_ORDER
+            .iter()
+            .filter(|(name, _)| plan.namespaces.contains_key(*name))
+            .map(|(name, _)| *name)
+            .collect();
+        sys::setns(plan.init, flags).with_ctx(|| {
+            format!(
+                "join the container's namespaces ({}) through its init's pidfd",
+                names.join(", ")
+            )
+        })?;
     }
-    for (flag, fd, name) in &fds {
-        sys::setns(fd.as_fd(), *flag).with_ctx(|| format!("join the {name} namespace"))?;
-    }
-    drop(fds);
     match sys::fork()? {
         Forked::Child => Ok(()),
         Forked::Parent { pid, .. } => {
