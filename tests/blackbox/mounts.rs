@@ -54,6 +54,7 @@ tests![
     rbind_ro_is_not_recursive,
     idmap_bind_shows_mapped_owner,
     ridmap_reaches_submounts,
+    mappings_without_idmap_option_imply_idmap,
     tmpcopyup_copies_the_image_dir,
     tmpcopyup_read_only,
     tmpfs_on_existing_dir_keeps_its_mode,
@@ -1170,6 +1171,36 @@ fn ridmap_reaches_submounts(s: &Scratch) {
     let st = &answers[1][0];
     assert_eq!(st["uid"], 1000, "{st}");
     assert_eq!(st["gid"], 1000, "{st}");
+}
+
+/// uidMappings/gidMappings without an idmap or ridmap option: runc 1.2
+/// and later take them as idmap (only the mount itself is idmapped, not
+/// the submounts an rbind brings along).
+fn mappings_without_idmap_option_imply_idmap(s: &Scratch) {
+    let host = s.mkdir("impl");
+    write_new(&host.join("rootfile"), "root's");
+    lchown(&host.join("rootfile"), 0, 0);
+    let sub = host.join("sub");
+    let _guard = HostMount::tmpfs(s, &sub);
+    let bundle = probes(s, &["mounts", "stat /im/rootfile /im/sub"]);
+    let mut m = idmap_mount("/im", &host, "idmap");
+    m["options"] = json!(["rbind"]);
+    bundle.add_mount(m);
+    let answers = run_lines(s, &bundle);
+    assert_opt(mount_at(&answers[0], "/im"), "mount_options", "idmapped");
+    let st = &answers[1];
+    assert_eq!(
+        (&st[0]["uid"], &st[0]["gid"]),
+        (&json!(1000), &json!(1000)),
+        "{st}"
+    );
+    let sub = mount_at(&answers[0], "/im/sub");
+    assert!(!has(sub, "mount_options", "idmapped"), "{sub}");
+    assert_eq!(
+        (&st[1]["uid"], &st[1]["gid"]),
+        (&json!(0), &json!(0)),
+        "{st}"
+    );
 }
 
 // ---------------------------------------------------------------------

@@ -272,7 +272,11 @@ fn plan_mount(
             m.destination
         )));
     }
-    let options = mountopts::parse(&m.options);
+    let mut options = mountopts::parse(&m.options);
+    if (!m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()) && options.idmap.is_none() {
+        // Mappings alone mean idmap (not recursive), as in runc 1.2 and later.
+        options.idmap = Some(false);
+    }
     let mut kind = m.kind.clone().unwrap_or_default();
     // mount(2) with MS_BIND ignores the type: a bind option makes a bind
     // whatever "type" says, as with runc.
@@ -308,11 +312,6 @@ fn plan_mount(
         if !source.starts_with('/') {
             source = clean_join(bundle, &source);
         }
-    }
-    if (!m.uid_mappings.is_empty() || !m.gid_mappings.is_empty()) && options.idmap.is_none() {
-        return Err(Error::invalid(format!(
-            "{field}: uidMappings/gidMappings need the idmap or ridmap option"
-        )));
     }
     if options.idmap.is_some() && m.uid_mappings.is_empty() && !has_userns_maps {
         return Err(Error::invalid(format!(
