@@ -65,6 +65,7 @@ tests![
     parallel_creates_with_dotdot_destinations,
     read_only_root_and_writable_tmpfs,
     masked_paths,
+    masked_directories_share_one_tmpfs,
     readonly_paths,
     no_proc_mount_starts,
     no_pivot_mount_table_is_the_same,
@@ -1530,6 +1531,39 @@ fn masked_paths(s: &Scratch) {
     assert_opt(dir, "mount_options", "ro");
     assert_eq!(answers[4][0]["errno"], "EROFS", "{}", answers[4]);
     assert!(find_mount(&answers[0], "/not-there").is_none());
+}
+
+/// As runc 1.3 and later: every masked directory gets the same empty
+/// read-only tmpfs (4 KiB, one inode), and a path listed twice is masked
+/// once.
+fn masked_directories_share_one_tmpfs(s: &Scratch) {
+    let bundle = probes(s, &["mounts", "writable /m1 /m2"]);
+    for d in ["m1", "m2"] {
+        std::fs::create_dir(bundle.rootfs().join(d)).unwrap();
+    }
+    write_new(&bundle.rootfs().join("f1"), "secret");
+    bundle.edit(|c| {
+        c["linux"]["maskedPaths"] = json!(["/m1", "/m2", "/m1", "/f1", "/f1", "/m2/"]);
+    });
+    let answers = run_lines(s, &bundle);
+    let mounts = answers[0].as_array().unwrap();
+    for point in ["/m1", "/m2", "/f1"] {
+        let n = mounts.iter().filter(|m| m["mount_point"] == point).count();
+        assert_eq!(n, 1, "{point} masked {n} times: {}", answers[0]);
+    }
+    let (m1, m2) = (mount_at(&answers[0], "/m1"), mount_at(&answers[0], "/m2"));
+    assert_eq!(m1["fs_type"], "tmpfs", "{m1}");
+    assert_eq!(
+        m1["major_minor"], m2["major_minor"],
+        "not one tmpfs: {m1} {m2}"
+    );
+    for opt in ["ro", "size=4k", "nr_inodes=1"] {
+        assert_opt(m1, "super_options", opt);
+    }
+    assert_opt(m1, "mount_options", "ro");
+    for w in answers[1].as_array().unwrap() {
+        assert_eq!(w["writable"], false, "{w}");
+    }
 }
 
 /// A container without a /proc mount starts (runc 1.5): the init re-opens

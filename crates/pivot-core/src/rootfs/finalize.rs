@@ -29,11 +29,73 @@ pub fn finalize(ctx: &Context) -> Result<()> {
     let masked = linux.map(|l| &l.masked_paths[..]).unwrap_or(&[]);
     if !masked.is_empty() {
         let null = verified_dev_null(&root).ctx("linux.maskedPaths")?;
+        let mut masks = Masks {
+            null,
+            tmpfs: None,
+            done: Vec::new(),
+        };
         for (i, p) in masked.iter().enumerate() {
-            mask_path(&root, &null, p).with_ctx(|| format!("linux.maskedPaths[{i}] {p:?}"))?;
+            masks
+                .mask(&root, p)
+                .with_ctx(|| format!("linux.maskedPaths[{i}] {p:?}"))?;
         }
     }
     Ok(())
+}
+
+/// What masks the paths, as runc 1.3 and later: files get the verified
+/// /dev/null bound over them, directories a clone of one empty read-only
+/// tmpfs (4 KiB, one inode: nothing can be made in it) shared by all; a
+/// path listed twice is masked once.
+struct Masks {
+    null: OwnedFd,
+    /// The shared tmpfs, once it is mounted (a handle on that mount).
+    tmpfs: Option<OwnedFd>,
+    /// The paths masked so far, cleaned.
+    done: Vec<String>,
+}
+
+impl Masks {
+    fn mask(&mut self, root: &Root, path: &str) -> Result<()> {
+        let clean = crate::spec::plan::clean_path(path);
+        if self.done.contains(&clean) {
+            return Ok(());
+        }
+        self.done.push(clean);
+        let Some(target) = open_existing(root, path)? else {
+            return Ok(());
+        };
+        let st = sys::fstat(target.as_fd())?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            let mnt = sys::open_tree(self.null.as_fd(), "", false)?;
+            return sys::move_mount(mnt.as_fd(), target.as_fd(), path);
+        }
+        match &self.tmpfs {
+            // A clone of the mounted one: the same (empty, read-only)
+            // filesystem, as runc binds its first mask onto the others.
+            Some(t) => {
+                let mnt = sys::open_tree(t.as_fd(), "", false)?;
+                sys::move_mount(mnt.as_fd(), target.as_fd(), path)
+            }
+            None => {
+                let mnt = masking_tmpfs()?;
+                sys::move_mount(mnt.as_fd(), target.as_fd(), path)?;
+                // The fd now names the attached mount, which open_tree
+                // may clone (a detached one it may not, on older kernels).
+                self.tmpfs = Some(mnt);
+                Ok(())
+            }
+        }
+    }
+}
+
+fn masking_tmpfs() -> Result<OwnedFd> {
+    let opts = MountOptions {
+        flags: libc::MS_RDONLY,
+        data: vec!["size=4k".into(), "nr_inodes=1".into()],
+        ..Default::default()
+    };
+    super::mounts::new_filesystem("tmpfs", "tmpfs", &opts)
 }
 
 /// Missing paths are skipped, as in runc.
@@ -52,23 +114,4 @@ fn readonly_path(root: &Root, path: &str) -> Result<()> {
     let tree = sys::open_tree(target.as_fd(), "", true)?;
     sys::mount_setattr(tree.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)?;
     sys::move_mount(tree.as_fd(), target.as_fd(), path)
-}
-
-/// Files get the verified /dev/null bound over them, directories an empty
-/// read-only tmpfs.
-fn mask_path(root: &Root, null: &OwnedFd, path: &str) -> Result<()> {
-    let Some(target) = open_existing(root, path)? else {
-        return Ok(());
-    };
-    let st = sys::fstat(target.as_fd())?;
-    let mnt = if st.st_mode & libc::S_IFMT == libc::S_IFDIR {
-        let opts = MountOptions {
-            flags: libc::MS_RDONLY,
-            ..Default::default()
-        };
-        super::mounts::new_filesystem("tmpfs", "tmpfs", &opts)?
-    } else {
-        sys::open_tree(null.as_fd(), "", false)?
-    };
-    sys::move_mount(mnt.as_fd(), target.as_fd(), path)
 }
