@@ -14,6 +14,7 @@ tests![
     userns_read_only_bind_keeps_locked_flags,
     userns_bind_source_its_root_cannot_reach,
     userns_without_proc_mount_starts,
+    join_another_containers_mount_namespace_is_refused,
 ];
 
 fn hostname_of_host() -> String {
@@ -331,4 +332,68 @@ fn userns_without_proc_mount_starts(s: &Scratch) {
         out.stdout, "started\n",
         "/proc is not empty, or no output:\n{out}"
     );
+}
+
+/// linux.namespaces with the mount namespace of another container: the
+/// runtime would build the new root, run hooks and write sysctls inside
+/// a namespace the other container's root can rearrange. Refused, the
+/// other container unharmed. (Its rootfs holds a copy of the new one at
+/// the same path, so a runtime that goes ahead finds what it looks for.)
+fn join_another_containers_mount_namespace_is_refused(s: &Scratch) {
+    let first = s.bundle(&["/probe", "sleep", "30"]);
+    let first_id = s.id("mnta");
+    let pid = s.create_started(&first.dir, &first_id);
+    let second = s.bundle(&["/probe", "exit", "0"]);
+    let rootfs = second.rootfs();
+    let mirror = first
+        .rootfs()
+        .join(rootfs.strip_prefix("/").expect("absolute rootfs"));
+    std::fs::create_dir_all(mirror.parent().expect("parent")).expect("mkdir mirror");
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&rootfs)
+        .arg(&mirror)
+        .status()
+        .expect("cp");
+    assert!(
+        copied.success(),
+        "cp -a {} {}",
+        rootfs.display(),
+        mirror.display()
+    );
+    second.join_namespace("mount", &format!("/proc/{pid}/ns/mnt"));
+    let before = crate::host::mount_points();
+    let theirs = || mount_points_of(pid);
+    let theirs_before = theirs();
+    let id = s.id("mntb");
+    let out = s.pivot(&[
+        "create",
+        "--bundle",
+        second.dir.to_str().expect("UTF-8"),
+        &id,
+    ]);
+    assert_eq!(
+        theirs(),
+        theirs_before,
+        "the other container's mount table changed:\n{out}"
+    );
+    crate::runtime::assert_error_mentions(&out, &["mount namespace", "linux.namespaces"]);
+    assert_eq!(
+        s.status(&first_id),
+        "running",
+        "the other container was harmed"
+    );
+
+    s.pivot(&["delete", "--force", &first_id]).ok();
+    s.reap();
+    s.assert_nothing_left(&id, &before);
+}
+
+/// The mount points of a process's mount namespace, as the host sees them.
+fn mount_points_of(pid: i32) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .expect("read mountinfo")
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .collect()
 }

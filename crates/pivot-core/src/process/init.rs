@@ -178,10 +178,23 @@ fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<bool> {
     if ns.join.is_empty() {
         return Ok(false);
     }
+    // Every path is opened before any is joined: in another mount
+    // namespace, /proc/<pid>/ns/... would name what its /proc shows. The
+    // mount namespace is joined last (the user namespace, first, grants
+    // the rights for it).
+    let mut fds = Vec::new();
     for (kind, path) in &ns.join {
         let field = format!("linux.namespaces {} path {path:?}", kind.spec_name());
         let fd = sys::openat(sys::cwd(), path, libc::O_RDONLY, 0).ctx(&field)?;
-        sys::setns(fd.as_fd(), kind.clone_flag() as i32).ctx(&field)?;
+        fds.push((*kind, field, fd));
+    }
+    fds.sort_by_key(|(k, ..)| (*k != NsKind::User, *k == NsKind::Mount));
+    let host_root = sys::fstatat(sys::cwd(), "/", 0)?;
+    for (kind, field, fd) in &fds {
+        sys::setns(fd.as_fd(), kind.clone_flag() as i32).ctx(field)?;
+        if *kind == NsKind::Mount {
+            same_root(&host_root).ctx(field)?;
+        }
     }
     if ns.is_new(NsKind::User) {
         sys::unshare(NsKind::User.clone_flag())?;
@@ -205,6 +218,23 @@ fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<bool> {
         }
     }
     Ok(pid_changed)
+}
+
+/// A joined mount namespace must have the host's root: pivot builds the
+/// root filesystem, runs the createContainer hooks and writes sysctls in
+/// it, as root with every capability. A namespace whose root is
+/// elsewhere is another container's (after its pivot_root), where
+/// everything the container could mount would be in pivot's way.
+/// runc, which does the same work there, fails on most such namespaces
+/// only because root.path is missing in them.
+fn same_root(host_root: &sys::Stat) -> Result<()> {
+    let now = sys::fstatat(sys::cwd(), "/", 0)?;
+    if (now.st_dev, now.st_ino) != (host_root.st_dev, host_root.st_ino) {
+        return Err(Error::invalid(
+            "the mount namespace's root is not the host's (another container's mount namespace?): pivot would build the root filesystem, run hooks and write sysctls inside it",
+        ));
+    }
+    Ok(())
 }
 
 /// The hook point before the root switch: the parent runs prestart and
