@@ -55,6 +55,7 @@ tests![
     exe_of_exec_process,
     exe_of_exec_process_with_ptrace_cap,
     exe_of_exec_into_pod_sibling_with_ptrace_cap,
+    exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins,
     leaked_fds_not_in_init,
     leaked_fds_not_in_exec,
     preserve_fds_passes_exactly_those,
@@ -1019,6 +1020,193 @@ fn exe_of_exec_into_pod_sibling_with_ptrace_cap(s: &Scratch) {
         let hits = assert_binary_unreachable(&rt, &report);
         eprintln!("pivot-tests: handles on the runtime binary (all read-only): {hits}");
         rt.cmd(s, &["kill", &victim_id, "KILL"]);
+    });
+}
+
+/// A unix socket listening with a backlog of 0 at `path`: one connection
+/// that nobody accepts fills it, and the next connect blocks until one is
+/// accepted.
+fn tight_listener(path: &Path) -> UnixListener {
+    // SAFETY: plain socket calls on an fd this function owns; sockaddr_un
+    // is plain data, filled within its size.
+    unsafe {
+        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket");
+        let mut addr: libc::sockaddr_un = std::mem::zeroed();
+        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        let bytes = path.as_os_str().as_bytes();
+        assert!(bytes.len() < addr.sun_path.len(), "socket path too long");
+        for (d, b) in addr.sun_path.iter_mut().zip(bytes) {
+            *d = *b as libc::c_char;
+        }
+        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        assert_eq!(
+            libc::bind(fd, std::ptr::addr_of!(addr).cast(), len),
+            0,
+            "bind"
+        );
+        assert_eq!(libc::listen(fd, 0), 0, "listen");
+        UnixListener::from_raw_fd(fd)
+    }
+}
+
+/// Reads a connection to its end, taking (and closing) the fds it
+/// passes; close-on-exec at once, so no other test's child inherits them.
+fn drain(conn: &std::os::unix::net::UnixStream) {
+    loop {
+        let mut data = [0u8; 4096];
+        let mut iov = libc::iovec {
+            iov_base: data.as_mut_ptr().cast(),
+            iov_len: data.len(),
+        };
+        let mut cbuf = [0u64; 16];
+        // SAFETY: a zeroed msghdr is valid; the buffers outlive the call.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&cbuf);
+        // SAFETY: msg points at live buffers.
+        let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        // SAFETY: walking the control data the kernel filled; SCM_RIGHTS
+        // fds are ours to close.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+                if (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                    let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>());
+                    drop(OwnedFd::from_raw_fd(fd));
+                }
+                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+        }
+        if n <= 0 {
+            return;
+        }
+    }
+}
+
+/// Processes running the runtime copy inside the pid namespace of `pid`.
+fn runtime_processes_in_pid_ns_of(rt: &Rt, pid: i32) -> Vec<i32> {
+    let (_, ino) = rt.dev_ino();
+    let Ok(ns) = std::fs::metadata(format!("/proc/{pid}/ns/pid")) else {
+        return Vec::new();
+    };
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+                .filter(|p| {
+                    std::fs::metadata(format!("/proc/{p}/ns/pid"))
+                        .is_ok_and(|m| (m.dev(), m.ino()) == (ns.dev(), ns.ino()))
+                        && std::fs::metadata(format!("/proc/{p}/exe")).is_ok_and(|m| m.ino() == ino)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A pod: an `exec` into the victim (default capabilities) is still the
+/// runtime's own image inside the victim's pid namespace (held there:
+/// the container's seccomp profile has SCMP_ACT_NOTIFY and the agent's
+/// socket takes no connection for a while) when a container that may
+/// ptrace joins that pid namespace. The exec read the state before the
+/// sibling was recorded, so it did not run from the read-only view: the
+/// sibling's create must wait for it before going on.
+fn exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins(s: &Scratch) {
+    let rt = Rt::new(s);
+    let guard = Guard::new(&rt, &[]);
+    checked(s, &guard, || {
+        let socket = s.path("esc-agent.sock");
+        let listener = tight_listener(&socket);
+        let release = AtomicBool::new(false);
+        let done = AtomicBool::new(false);
+        let bundle = s.bundle(&["/probe", "sleep", "30"]);
+        bundle.edit(|c| {
+            c["linux"]["seccomp"] = json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "listenerPath": socket,
+                "syscalls": [{"names": ["getsid"], "action": "SCMP_ACT_NOTIFY"}],
+            });
+        });
+        let victim_id = s.id("victim");
+        std::thread::scope(|scope| {
+            // The agent: takes the init's fd at once, then nothing until
+            // released, then everything.
+            scope.spawn(|| {
+                listener.set_nonblocking(true).expect("nonblocking");
+                let mut first = true;
+                while !done.load(Ordering::SeqCst) {
+                    if first || release.load(Ordering::SeqCst) {
+                        if let Ok((conn, _)) = listener.accept() {
+                            conn.set_nonblocking(false).expect("blocking");
+                            drain(&conn);
+                            first = false;
+                            continue;
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            });
+            let finish = || {
+                release.store(true, Ordering::SeqCst);
+                done.store(true, Ordering::SeqCst);
+            };
+            // Whatever fails, the agent thread must end for the scope to.
+            let outcome = catch(|| {
+                let victim_pid = rt.created(s, &bundle, &victim_id);
+                rt.cmd(s, &["start", &victim_id]).ok();
+                // Fill the backlog: the exec's connect now waits.
+                let filler = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
+                let pid_file = s.path("esc-exec.pid");
+                let mut exec = std::process::Command::new(&rt.bin)
+                    .args([os("--root"), s.root.as_os_str()])
+                    .args([os("exec"), os("-d"), os("--pid-file"), pid_file.as_os_str()])
+                    .args([&victim_id, "/probe", "exit", "0"])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("spawn exec");
+                let held = wait_for(Duration::from_secs(10), || {
+                    !runtime_processes_in_pid_ns_of(&rt, victim_pid).is_empty()
+                });
+                eprintln!("pivot-tests: the exec is the runtime's image in the pod: {held}");
+                // Let the exec go on in a while, whether the sibling's create
+                // waits for it or not.
+                let releaser = scope.spawn(|| {
+                    std::thread::sleep(Duration::from_secs(2));
+                    release.store(true, Ordering::SeqCst);
+                });
+                let hunter = catch(|| Hunter::start(s, &rt, "exe-hunt", Some(victim_pid), true));
+                releaser.join().expect("releaser");
+                let deadline = Instant::now() + COMMAND_TIMEOUT;
+                while exec.try_wait().expect("wait exec").is_none() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                let _ = exec.kill();
+                let _ = exec.wait();
+                // The exec'd process, orphaned, is this harness's to reap
+                // (subreaper): the victim's init cannot finish dying before.
+                if let Some(pid) = std::fs::read_to_string(&pid_file)
+                    .ok()
+                    .and_then(|p| p.trim().parse().ok())
+                {
+                    s.remember_pid(pid);
+                }
+                drop(filler);
+                finish();
+                let hunter = hunter.unwrap_or_else(|e| panic!("{e}"));
+                let report = hunter.report(s);
+                eprintln!("pivot-tests: exe-hunt: {}", exe_summary(&report));
+                let hits = assert_binary_unreachable(&rt, &report);
+                eprintln!("pivot-tests: handles on the runtime binary (all read-only): {hits}");
+                rt.cmd(s, &["kill", &victim_id, "KILL"]);
+            });
+            finish();
+            if let Err(msg) = outcome {
+                panic!("{msg}");
+            }
+        });
     });
 }
 

@@ -158,10 +158,19 @@ impl Runtime {
                 continue;
             }
             if !saved.pid_ns_exposed {
+                // An exec that read the state before this record may still
+                // be pivot's own image in that pid namespace: wait for every
+                // such exec (each holds the gate shared until its process
+                // has exec'd), and hold new ones back until it is written.
+                let gate = StateDir::new(&self.root, &saved.id).exec_gate();
+                if let Some(g) = &gate {
+                    g.make_exclusive()?;
+                }
                 if let Ok((sd, _lock, mut s)) = StateDir::open_locked(&self.root, &saved.id) {
                     s.pid_ns_exposed = true;
                     sd.save(&s)?;
                 }
+                drop(gate);
             }
         }
         Ok(())
