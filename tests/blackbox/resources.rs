@@ -21,6 +21,7 @@ tests![
     limits_land_in_cgroup_files,
     hugepage_limits_need_a_hugetlb_hierarchy,
     pids_limit_stops_a_fork_bomb,
+    pids_limit_0_means_1,
     memory_limit_oom_kills_and_events_reports_it,
     events_stats_shape,
     pause_freezes_and_resume_continues,
@@ -335,6 +336,36 @@ fn pids_limit_stops_a_fork_bomb(s: &Scratch) {
         err.contains("fork") || err.contains("Resource temporarily unavailable"),
         "no fork failure reported inside: {err:?}"
     );
+}
+
+/// runtime-spec 1.3: a pids limit of 0 means 1 (runc 1.5 writes 1, as
+/// systemd cannot set 0), at create and at update; a pids object without
+/// a limit leaves pids.max as it is.
+fn pids_limit_0_means_1(s: &Scratch) {
+    let (bundle, _) = with_resources(s, &["/probe", "sleep", "30"], json!({"pids": {"limit": 0}}));
+    let id = s.id("pids0");
+    let pid = s.create(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let file = s.path("nolimit.json");
+    std::fs::write(&file, json!({"pids": {}}).to_string()).unwrap();
+    let check = std::panic::catch_unwind(|| {
+        let d = if is_v1() {
+            cg_dir(pid, "pids")
+        } else {
+            cg_dir(pid, "")
+        };
+        assert_eq!(read(&d, "pids.max"), "1", "at create");
+        s.pivot(&["update", "--pids-limit", "9", &id]).ok();
+        assert_eq!(read(&d, "pids.max"), "9");
+        s.pivot(&["update", "--pids-limit", "0", &id]).ok();
+        assert_eq!(read(&d, "pids.max"), "1", "at update");
+        s.pivot(&["update", "-r", file.to_str().unwrap(), &id]).ok();
+        assert_eq!(read(&d, "pids.max"), "1", "pids without a limit");
+    });
+    stop_delete_gone(s, &id, &dirs);
+    if let Err(e) = check {
+        std::panic::resume_unwind(e);
+    }
 }
 
 /// Runs `pivot ARGS` without waiting; returns its stdout lines once it

@@ -49,7 +49,22 @@ pub struct Cpu {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Pids {
-    pub limit: i64,
+    /// Optional since runtime-spec 1.3: without it pids.max is left alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}
+
+impl Pids {
+    /// What pids.max gets, if anything: 0 means 1 (as runc 1.5 writes it,
+    /// because systemd cannot set TasksMax to 0 and both cgroup drivers
+    /// must agree), below 0 means no limit.
+    fn max(&self) -> Option<String> {
+        self.limit.map(|n| match n {
+            n if n > 0 => n.to_string(),
+            0 => "1".into(),
+            _ => "max".into(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -263,7 +278,7 @@ impl Limits {
             }
         }
         if let Some(p) = &self.pids {
-            limit_ok("pids.limit", Some(p.limit))?;
+            limit_ok("pids.limit", p.limit)?;
         }
         if let Some(b) = &self.block_io {
             for (n, w) in [("weight", b.weight), ("leafWeight", b.leaf_weight)] {
@@ -691,13 +706,8 @@ fn apply_v1(l: &Limits, dirs: &[CgroupDir], how: Apply) -> Result<()> {
             cpu_v1(c, &d.path())?;
         }
     }
-    if let Some(p) = &l.pids {
+    if let Some(v) = l.pids.as_ref().and_then(Pids::max) {
         let d = dir_of(dirs, "pids", "pids")?;
-        let v = if p.limit > 0 {
-            p.limit.to_string()
-        } else {
-            "max".into()
-        };
         put(&d, "pids.max", &v, "pids.limit")?;
     }
     if let Some(b) = &l.block_io {
@@ -1047,12 +1057,7 @@ fn apply_v2(l: &Limits, d: &CgroupDir, how: Apply) -> Result<()> {
     }
     let p = d.path();
     let p = p.as_path();
-    if let Some(pids) = &l.pids {
-        let v = if pids.limit > 0 {
-            pids.limit.to_string()
-        } else {
-            "max".into()
-        };
+    if let Some(v) = l.pids.as_ref().and_then(Pids::max) {
         put(p, "pids.max", &v, "pids.limit")?;
     }
     if let Some(m) = &l.memory {
