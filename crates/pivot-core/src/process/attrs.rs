@@ -112,12 +112,7 @@ fn fs_magic(dir: &str) -> Option<i64> {
 /// /proc, checked to be procfs: the handle the LSM attrs and the init's
 /// network namespace are reached through (SECURITY.md rule 5).
 fn proc_dir() -> Result<OwnedFd> {
-    let fd = sys::openat(
-        sys::cwd(),
-        "/proc",
-        libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-        0,
-    )?;
+    let fd = sys::open_proc_dir()?;
     let st = sys::fstatfs(fd.as_fd())?;
     if st.f_type as i64 != sys::PROC_SUPER_MAGIC {
         return Err(Error::other(format!(

@@ -231,6 +231,7 @@ fn setup_and_exec(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     };
     if let Some(sock) = plan.console {
         super::tty::setup_console(sock, false, p.console_size.as_ref(), p.user.uid)?;
+        sys::tty::make_controlling(sys::stdio(0))?;
     }
     rlimits::apply(&p.rlimits)?;
     super::attrs::apply_exec(p)?;

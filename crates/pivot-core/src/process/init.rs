@@ -5,7 +5,7 @@
 use super::channel::{Channel, Msg};
 use super::procfs::ProcFs;
 use super::spawn::hook_state;
-use super::{attrs, caps, rlimits, sysctl, user};
+use super::{attrs, caps, podproc, rlimits, sysctl, user};
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context, Error, Result};
 use crate::hooks;
@@ -68,7 +68,12 @@ fn setup(
     // cgroup namespace is made, so that is its root).
     crate::cgroups::join_self(&opts.cgroups, v2_joined)?;
     let mut host_pid = ch.expect_go()?;
-    if join_namespaces(plan, ch)? {
+    let pod = joined_pid_ns(plan);
+    let mut pod_ns = match pod {
+        Some(path) => Some(Pod::open(plan, path)?),
+        None => None,
+    };
+    if join_namespaces(plan, ch, pod_ns.is_some())? {
         host_pid = ch.expect_go()?;
     }
     if plan.namespaces.has(NsKind::User) {
@@ -86,12 +91,30 @@ fn setup(
     // pid namespace, while the init still has CAP_SYS_ADMIN and the host's
     // /proc is still in view (a new procfs in a user namespace needs a
     // fully visible one). Without it, the container's /proc is used.
-    let proc = ProcFs::new_instance().ok();
+    // Joining a pod, that is the pid namespace this process is in, the
+    // host's: it serves until enter_pod, never after.
+    let mut proc = ProcFs::new_instance().ok();
     if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
         if !sysctl.is_empty() {
             sysctl::apply(sysctl, &ProcFs::open()?)?;
         }
     }
+    let pod_procfs = match pod_ns.as_mut() {
+        Some(p) => Some(p.procfs()?),
+        None => None,
+    };
+    // The root is built outside the pod: its /proc will not show this
+    // process, so its own entries are looked up in a procfs that does.
+    let host_proc = match (pod, &proc) {
+        (Some(_), None) => Some(ProcFs::open()?),
+        _ => None,
+    };
+    if pod.is_some() {
+        sys::set_self_proc(host_proc.as_ref().or(proc.as_ref()).map(|p| p.dir()));
+    }
+    let proc_context = || -> Result<Option<rootfs::ProcContext>> {
+        pod_procfs.as_ref().map(|p| p.next_mount()).transpose()
+    };
     let before_pivot = || create_hooks(plan, ch, host_pid);
     let host_source = |index| -> Result<Option<OwnedFd>> {
         ch.send(&Msg::OpenSource(index))?;
@@ -111,6 +134,7 @@ fn setup(
         idmaps: &opts.idmaps,
         host_source: &host_source,
         proc: proc.as_ref(),
+        proc_context: &proc_context,
     };
     rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
     set_names(plan)?;
@@ -121,10 +145,9 @@ fn setup(
             plan.process.console_size.as_ref(),
             plan.process.user.uid,
         )?;
-    } else {
-        // As runc's init: a session of its own, terminal or not (CRIU
-        // refuses to dump a tree whose session leader is outside it).
-        sys::tty::new_session()?;
+    }
+    if pod.is_none() {
+        own_session(opts)?;
     }
     if !opts.no_new_keyring {
         match sys::join_session_keyring(&format!("_ses.{}", plan.id)) {
@@ -135,6 +158,11 @@ fn setup(
     }
     rlimits::apply(&plan.process.rlimits)?;
     attrs::apply(plan)?;
+    if let Some(p) = pod_ns.take() {
+        // Only children enter it, and no child is made from here on but
+        // the init (enter_pod); a profile may refuse setns once loaded.
+        p.join()?;
+    }
     let nnp = plan.process.no_new_privileges;
     if nnp {
         sys::set_no_new_privs()?;
@@ -164,16 +192,161 @@ fn setup(
     // A cwd that escaped the root (CVE-2024-21626) has no name here.
     sys::getcwd().ctx("process.cwd: the working directory is outside the container")?;
     user::lookup_executable(&plan.process)?;
+    if let Some(p) = pod_procfs {
+        sys::set_self_proc(None);
+        drop(host_proc);
+        // The init's own procfs from here on is the pod's.
+        proc = Some(p.own);
+        host_pid = enter_pod(ch, opts, proc.as_ref())?;
+        own_session(opts)?;
+    }
     // The parent exits after Ready; the init must outlive it.
     sys::set_pdeathsig(0)?;
     ch.send(&Msg::Ready)?;
     Ok((host_pid, proc))
 }
 
+/// As runc's init: a session of its own, terminal or not (CRIU refuses to
+/// dump a tree whose session leader is outside it), with the pty (stdio,
+/// made by setup_console) as its controlling terminal.
+fn own_session(opts: &InitOptions) -> Result<()> {
+    if opts.console.is_some() {
+        sys::tty::make_controlling(sys::stdio(0))
+    } else {
+        sys::tty::new_session()
+    }
+}
+
+/// The pid namespace the container joins, if it joins one (a pod).
+fn joined_pid_ns(plan: &Plan) -> Option<&str> {
+    plan.namespaces
+        .join
+        .iter()
+        .find(|(k, _)| *k == NsKind::Pid)
+        .map(|(_, p)| p.as_str())
+}
+
+/// The pid namespace of a pod the container joins: a handle on it until
+/// the init joins it (`join`, as late as it can), and the helper that
+/// makes procfs contexts in it (podproc.rs), started before this process
+/// changes any namespace.
+struct Pod {
+    ns: OwnedFd,
+    field: String,
+    id: (u64, u64),
+    helper: Option<podproc::Helper>,
+    /// Joined early, before a new user namespace takes the right to.
+    joined: bool,
+}
+
+impl Pod {
+    fn open(plan: &Plan, path: &str) -> Result<Pod> {
+        let field = format!("linux.namespaces pid path {path:?}");
+        let ns = sys::openat(sys::cwd(), path, libc::O_RDONLY, 0).ctx(&field)?;
+        let st = sys::fstat(ns.as_fd()).ctx(&field)?;
+        let n = if plan.namespaces.has(NsKind::Mount) {
+            plan.mounts.iter().filter(|m| m.kind == "proc").count()
+        } else {
+            0
+        };
+        let helper = podproc::Helper::start(ns.as_fd(), n + 1).ctx(&field)?;
+        let mut pod = Pod {
+            ns,
+            field,
+            id: (st.st_dev, st.st_ino),
+            helper: Some(helper),
+            joined: false,
+        };
+        if plan.namespaces.is_new(NsKind::User) {
+            // A user namespace of its own takes away the right to join a
+            // pid namespace of the host's user namespace: join it first.
+            // Every child from then on is in the pod, so no hook may run
+            // in it with the host's root still in place.
+            let hooks = plan.spec.hooks.as_ref();
+            if hooks.is_some_and(|h| !h.create_container.is_empty()) {
+                return Err(Error::invalid(
+                    "hooks.createContainer: not with a new user namespace that joins an existing pid namespace: the hook would run inside that pid namespace with the host's root",
+                ));
+            }
+            pod.join()?;
+            pod.joined = true;
+        }
+        Ok(pod)
+    }
+
+    fn join(&self) -> Result<()> {
+        if self.joined {
+            return Ok(());
+        }
+        sys::setns(self.ns.as_fd(), libc::CLONE_NEWPID).ctx(&self.field)
+    }
+
+    fn procfs(&mut self) -> Result<PodProcFs> {
+        let helper = self
+            .helper
+            .take()
+            .ok_or_else(|| Error::other("the pod's procfs was asked for twice"))?;
+        let mut mounts = helper.contexts()?;
+        let last = mounts
+            .pop()
+            .ok_or_else(|| Error::other("the helper sent no procfs context"))?;
+        let own = ProcFs::new_instance_from(last, self.id)?;
+        Ok(PodProcFs {
+            mounts: std::cell::RefCell::new(mounts),
+            pid_ns: self.id,
+            own,
+        })
+    }
+}
+
+/// Procfs of the pod's pid namespace, made from inside it: one context
+/// per `proc` mount, and an instance for the init's own use once it is in
+/// the pod.
+struct PodProcFs {
+    mounts: std::cell::RefCell<Vec<sys::FsContext>>,
+    pid_ns: (u64, u64),
+    own: ProcFs,
+}
+
+impl PodProcFs {
+    fn next_mount(&self) -> Result<rootfs::ProcContext> {
+        match self.mounts.borrow_mut().pop() {
+            Some(fs) => Ok((fs, self.pid_ns)),
+            None => Err(Error::other("no procfs context left for this proc mount")),
+        }
+    }
+}
+
+/// Joining a pid namespace that others are in (a pod): only now, with the
+/// root switched and the old one detached, the credentials, capabilities
+/// and (without no_new_privs) the seccomp filter final, and no fd left
+/// but the channel, the exec.fifo handle, the init's procfs of the pod
+/// and the preserved ones, fork the
+/// process that becomes the container's init in the pod (setns of a pid
+/// namespace holds only for children). Until now no process of the pod
+/// could see this one; the parent follows the new one (Msg::Pid). `own`
+/// is the init's own procfs (the pod's).
+fn enter_pod(ch: &Channel, opts: &InitOptions, own: Option<&ProcFs>) -> Result<i32> {
+    let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
+    keep.extend(own.map(|p| p.dir().as_raw_fd()));
+    sys::close_fds_from(3 + opts.preserve_fds, &keep)?;
+    match sys::fork()? {
+        Forked::Child => ch.expect_go(),
+        Forked::Parent { pid, .. } => {
+            // No parent-death signal for the new init: its parent exits now.
+            ch.send(&Msg::Pid(pid))?;
+            sys::exit_now(0)
+        }
+    }
+}
+
 /// Join the `path` namespaces (user first), then create the new ones that
-/// clone3 did not, forking once more if the pid namespace changed (then
-/// true: the new init has a new pid).
-fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<bool> {
+/// clone3 did not. A new pid namespace (or a time namespace, without a pid
+/// namespace to join) holds only for children: fork at once (then true:
+/// the new init has a new pid), as the first process of a new pid
+/// namespace is its init and nothing else is in it to see it. A pid
+/// namespace to join (`pod`) is left to `Pod`.
+fn join_namespaces(plan: &Plan, ch: &Channel, pod: bool) -> Result<bool> {
     let ns = &plan.namespaces;
     if ns.join.is_empty() {
         return Ok(false);
@@ -184,6 +357,9 @@ fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<bool> {
     // the rights for it).
     let mut fds = Vec::new();
     for (kind, path) in &ns.join {
+        if pod && *kind == NsKind::Pid {
+            continue;
+        }
         let field = format!("linux.namespaces {} path {path:?}", kind.spec_name());
         let fd = sys::openat(sys::cwd(), path, libc::O_RDONLY, 0).ctx(&field)?;
         fds.push((*kind, field, fd));
@@ -205,9 +381,9 @@ fn join_namespaces(plan: &Plan, ch: &Channel) -> Result<bool> {
     if rest != 0 {
         sys::unshare(rest)?;
     }
-    let pid_changed = ns.has(NsKind::Pid) || ns.has(NsKind::Time);
+    let pid_changed =
+        joined_pid_ns(plan).is_none() && (ns.has(NsKind::Pid) || ns.has(NsKind::Time));
     if pid_changed {
-        // setns/unshare of a pid or time namespace applies to children only.
         // No parent-death signal for the new init: its parent exits now.
         match sys::fork()? {
             Forked::Child => {}

@@ -8,6 +8,7 @@ pub mod exec;
 pub mod idmap;
 pub mod init;
 pub mod notify;
+pub mod podproc;
 pub mod procfs;
 pub mod rlimits;
 pub mod spawn;

@@ -13,12 +13,7 @@ pub struct ProcFs {
 
 impl ProcFs {
     pub fn open() -> Result<ProcFs> {
-        let fd = sys::openat(
-            sys::cwd(),
-            "/proc",
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
-            0,
-        )?;
+        let fd = sys::open_proc_dir()?;
         let st = sys::fstatfs(fd.as_fd())?;
         if st.f_type as i64 != sys::PROC_SUPER_MAGIC {
             return Err(Error::other(format!(
@@ -36,10 +31,45 @@ impl ProcFs {
     /// the mount namespace (the kernel's mount_too_revealing).
     pub fn new_instance() -> Result<ProcFs> {
         let fs = sys::FsContext::open("proc")?;
+        Ok(ProcFs {
+            fd: Self::limited(fs)?,
+        })
+    }
+
+    fn limited(fs: sys::FsContext) -> Result<OwnedFd> {
         // subset=pid came with Linux 5.8; without it, the whole procfs.
         let _ = fs.set_string("subset", "pid");
-        let fd = fs.mount(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)?;
+        fs.mount(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+    }
+
+    /// The same from a context another process opened in the pid
+    /// namespace `pid_ns` (device, inode), checked (`check_pid_ns`).
+    pub fn new_instance_from(fs: sys::FsContext, pid_ns: (u64, u64)) -> Result<ProcFs> {
+        let fd = Self::limited(fs)?;
+        Self::check_pid_ns(fd.as_fd(), pid_ns)?;
         Ok(ProcFs { fd })
+    }
+
+    /// A procfs made from a context another process opened must be a
+    /// procfs whose pid 1 is the init of the pid namespace `pid_ns`
+    /// (device, inode): that process could have been taken over and have
+    /// sent something else.
+    pub fn check_pid_ns(mnt: std::os::fd::BorrowedFd<'_>, pid_ns: (u64, u64)) -> Result<()> {
+        let st = sys::fstatfs(mnt)?;
+        if st.f_type as i64 != sys::PROC_SUPER_MAGIC {
+            return Err(Error::other(format!(
+                "the procfs context made in the joined pid namespace gave a filesystem of type {:#x}",
+                st.f_type
+            )));
+        }
+        let ns =
+            sys::fstatat(mnt, "1/ns/pid", 0).map_err(|e| e.context("the new procfs's pid 1"))?;
+        if (ns.st_dev, ns.st_ino) != pid_ns {
+            return Err(Error::other(
+                "the procfs context made in the joined pid namespace shows another pid namespace",
+            ));
+        }
+        Ok(())
     }
 
     /// Re-open `fd` with `flags` through `own` or, without one, through

@@ -13,8 +13,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 /// In the process-to-be, inside the container: make the pty, (for the
 /// init) bind the peer over /dev/console, send the master over `socket`,
-/// and make the peer the controlling terminal and stdio. The peer belongs
-/// to the process's `uid` (its group stays the devpts one), as runc's.
+/// and make the peer stdio; the caller then makes it the controlling
+/// terminal of a session of the process's own (`make_controlling` on fd
+/// 0). The peer belongs to the process's `uid` (its group stays the
+/// devpts one), as runc's.
 pub fn setup_console(
     socket: BorrowedFd<'_>,
     bind_console: bool,
@@ -47,7 +49,6 @@ pub fn setup_console(
     }
     sys::send_msg(socket, b"/dev/ptmx", Some(master.as_fd())).ctx("--console-socket")?;
     drop(master);
-    sys::tty::make_controlling(peer.as_fd())?;
     for fd in 0..3 {
         sys::dup2(peer.as_raw_fd(), fd)?;
     }

@@ -17,6 +17,10 @@ use crate::spec::{NsKind, Plan};
 use resolve::Root;
 use std::os::fd::AsFd;
 
+/// A procfs context opened elsewhere, with the (device, inode) of the pid
+/// namespace it must show.
+pub type ProcContext = (crate::sys::FsContext, (u64, u64));
+
 /// What the rootfs steps need to know.
 pub struct Context<'a> {
     pub plan: &'a Plan,
@@ -34,6 +38,10 @@ pub struct Context<'a> {
     /// The init's own procfs, if it could make one: /dev/null is re-opened
     /// through it after the root switch (the container may have no /proc).
     pub proc: Option<&'a crate::process::procfs::ProcFs>,
+    /// For a `proc` mount: a procfs context opened in the pid namespace
+    /// the container joins, with that namespace's (device, inode), where
+    /// the process building the root is not in it (None: fsopen here).
+    pub proc_context: &'a dyn Fn() -> Result<Option<ProcContext>>,
 }
 
 impl Context<'_> {

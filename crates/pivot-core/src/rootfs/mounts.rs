@@ -54,7 +54,8 @@ pub fn mount_entry(
             let source = sys::openat(sys::cwd(), "/sys", libc::O_PATH, 0).ctx("source")?;
             bind(root, &host, source.as_fd(), None)
         }
-        _ => filesystem(root, m, later_ro),
+        "proc" => filesystem(root, m, later_ro, (ctx.proc_context)()?),
+        _ => filesystem(root, m, later_ro, None),
     }
 }
 
@@ -159,7 +160,11 @@ const ALL_ATTRS: u64 = MOUNT_ATTR_RDONLY
 /// Make a detached mount of a new filesystem: superblock flags and the
 /// data string go through fsconfig, per-mount flags to fsmount.
 pub fn new_filesystem(kind: &str, source: &str, opts: &MountOptions) -> Result<OwnedFd> {
-    let fs = FsContext::open(kind)?;
+    new_filesystem_in(FsContext::open(kind)?, source, opts)
+}
+
+/// The same on a context already open (`fsopen`).
+fn new_filesystem_in(fs: FsContext, source: &str, opts: &MountOptions) -> Result<OwnedFd> {
     if !source.is_empty() {
         fs.set_string("source", source)?;
     }
@@ -214,8 +219,15 @@ fn existing_dir_mode(root: &Root, path: &str) -> Result<Option<u32>> {
 /// A new filesystem. A read-only tmpfs is made read-write and handed back
 /// to be made read-only once the mounts below it exist, as runc does; a
 /// tmpfs over an existing directory takes that directory's mode unless
-/// mode= says otherwise, and with tmpcopyup its contents.
-fn filesystem(root: &Root, m: &PlannedMount, later_ro: &mut Vec<OwnedFd>) -> Result<()> {
+/// mode= says otherwise, and with tmpcopyup its contents. `made` is a
+/// context opened elsewhere (a procfs of the pid namespace the container
+/// joins), checked once mounted.
+fn filesystem(
+    root: &Root,
+    m: &PlannedMount,
+    later_ro: &mut Vec<OwnedFd>,
+    made: Option<super::ProcContext>,
+) -> Result<()> {
     let tmpfs = m.kind == "tmpfs";
     if m.options.tmpcopyup && !tmpfs {
         return Err(Error::invalid(format!(
@@ -234,7 +246,15 @@ fn filesystem(root: &Root, m: &PlannedMount, later_ro: &mut Vec<OwnedFd>) -> Res
     if readonly {
         opts.flags &= !MS_RDONLY;
     }
-    let mnt = new_filesystem(&m.kind, &m.source, &opts).with_ctx(|| describe(m))?;
+    let mnt = match made {
+        Some((fs, pid_ns)) => {
+            let mnt = new_filesystem_in(fs, &m.source, &opts).with_ctx(|| describe(m))?;
+            crate::process::procfs::ProcFs::check_pid_ns(mnt.as_fd(), pid_ns)
+                .with_ctx(|| describe(m))?;
+            mnt
+        }
+        None => new_filesystem(&m.kind, &m.source, &opts).with_ctx(|| describe(m))?,
+    };
     if m.options.tmpcopyup {
         let src = sys::openat(dest.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
         let dst = sys::openat(mnt.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;

@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 pub fn switch_root(ctx: &Context, root: Root) -> Result<()> {
     if ctx.no_pivot {
         // The rootfs as the kernel names it (root.path may be a symlink).
-        let real = sys::readlinkat(sys::cwd(), &sys::fd_path(root.fd()))?;
+        let real = sys::readlink_fd(root.fd())?;
         hide_host_proc_sys(&real).ctx("--no-pivot: hide the host's procfs and sysfs")?;
         move_root(root).ctx("--no-pivot: move the rootfs onto /")
     } else {

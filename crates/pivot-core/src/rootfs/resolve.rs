@@ -49,8 +49,8 @@ impl Root {
     /// Where a handle inside the root really is, as a path from the root
     /// ("/proc"), read from the kernel's own name for the fd.
     pub fn path_of(&self, fd: BorrowedFd<'_>) -> Result<String> {
-        let base = sys::readlinkat(sys::cwd(), &sys::fd_path(self.fd()))?;
-        let full = sys::readlinkat(sys::cwd(), &sys::fd_path(fd))?;
+        let base = sys::readlink_fd(self.fd())?;
+        let full = sys::readlink_fd(fd)?;
         if full == base {
             return Ok("/".into());
         }

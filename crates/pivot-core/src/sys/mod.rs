@@ -353,11 +353,16 @@ pub fn fchmod(fd: BorrowedFd<'_>, mode: mode_t) -> Result<()> {
         if r2 == -1 && errno() == libc::ENOSYS {
             // Before Linux 6.6 there is no fchmodat2: chmod the object the
             // handle names through its magic link (not a path walk).
-            let p = c(&fd_path(fd))?;
-            // SAFETY: p is NUL-terminated; chmod follows the magic link to
-            // exactly the object the fd refers to.
-            let r3 = unsafe { libc::chmod(p.as_ptr(), mode) } as libc::c_long;
-            return check(r3, || format!("chmod({:?}, 0{mode:o})", fd_path(fd))).map(drop);
+            let (dir, path) = self_proc(&format!("fd/{}", fd.as_raw_fd()));
+            let p = c(&path)?;
+            // SAFETY: p is NUL-terminated; fchmodat follows the magic link
+            // to exactly the object the fd refers to.
+            let r3 =
+                unsafe { libc::fchmodat(dir.as_raw_fd(), p.as_ptr(), mode, 0) } as libc::c_long;
+            return check(r3, || {
+                format!("fchmodat({}, {path:?}, 0{mode:o})", dir.as_raw_fd())
+            })
+            .map(drop);
         }
         return check(r2, || {
             format!(
@@ -370,9 +375,50 @@ pub fn fchmod(fd: BorrowedFd<'_>, mode: mode_t) -> Result<()> {
     check(r, || format!("fchmod({}, 0{mode:o})", fd.as_raw_fd())).map(drop)
 }
 
-/// The path of an fd as a magic link, for calls that take only a path.
-pub fn fd_path(fd: BorrowedFd<'_>) -> String {
-    format!("/proc/self/fd/{}", fd.as_raw_fd())
+/// A procfs of the host's that shows this process, named by a handle the
+/// caller owns and checked, to use instead of /proc (-1: /proc). Set by
+/// the init of a container that joins a pid namespace: it builds the root
+/// outside that namespace, so the container's /proc does not show it.
+static SELF_PROC: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// Use `dir` (a procfs directory the caller keeps open until it calls
+/// this again with None) for this process's own /proc entries.
+pub fn set_self_proc(dir: Option<BorrowedFd<'_>>) {
+    let fd = dir.map_or(-1, |d| d.as_raw_fd());
+    SELF_PROC.store(fd, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The procfs directory showing this process: the one `set_self_proc`
+/// named (a duplicate of it), else /proc opened O_PATH.
+pub fn open_proc_dir() -> Result<OwnedFd> {
+    let fd = SELF_PROC.load(std::sync::atomic::Ordering::Relaxed);
+    if fd < 0 {
+        return openat(
+            cwd(),
+            "/proc",
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            0,
+        );
+    }
+    // SAFETY: no pointers; the fd stays open while it is registered.
+    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) } as libc::c_long;
+    check(r, || format!("fcntl({fd}, F_DUPFD_CLOEXEC)")).map(owned)
+}
+
+/// (directory, path) naming this process's `/proc/self/<rel>`.
+fn self_proc(rel: &str) -> (BorrowedFd<'static>, String) {
+    let fd = SELF_PROC.load(std::sync::atomic::Ordering::Relaxed);
+    if fd < 0 {
+        return (cwd(), format!("/proc/self/{rel}"));
+    }
+    // SAFETY: the fd stays open while it is registered (set_self_proc).
+    (unsafe { BorrowedFd::borrow_raw(fd) }, format!("self/{rel}"))
+}
+
+/// Where an fd's magic link points (the kernel's name for what it is).
+pub fn readlink_fd(fd: BorrowedFd<'_>) -> Result<String> {
+    let (dir, path) = self_proc(&format!("fd/{}", fd.as_raw_fd()));
+    readlinkat(dir, &path)
 }
 
 pub fn mount(
@@ -556,10 +602,24 @@ pub fn clone3(flags: u64, cgroup: Option<BorrowedFd<'_>>) -> Result<Forked> {
     }
 }
 
-/// Plain fork, for the second process where one is unavoidable (joining
-/// an existing pid namespace).
+/// Plain fork, for the second process where one is unavoidable (a pid or
+/// time namespace holds only for children). Under a seccomp profile that
+/// answers clone3 with ENOSYS (Docker's, podman's), as the init of a
+/// container joining a pid namespace is when it forks, plain fork(2).
 pub fn fork() -> Result<Forked> {
-    clone3(0, None)
+    match clone3(0, None) {
+        Err(e) if e.errno() == Some(libc::ENOSYS) => {}
+        r => return r,
+    }
+    // SAFETY: the process is single-threaded here (fork safety).
+    let r = unsafe { libc::fork() } as libc::c_long;
+    match check(r, || "fork()".into())? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent {
+            pid: pid as pid_t,
+            pidfd: pidfd_open(pid as pid_t)?,
+        }),
+    }
 }
 
 /// Exit status of a child as the shell reports it: the code, or 128+signal.
@@ -1085,6 +1145,19 @@ impl FsContext {
         Ok(())
     }
 
+    /// A context made by another process (fsopen), with its own name for
+    /// errors.
+    pub fn from_fd(fd: OwnedFd, fstype: &str) -> FsContext {
+        FsContext {
+            fd,
+            fstype: fstype.to_string(),
+        }
+    }
+
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
     pub fn set_flag(&self, key: &str) -> Result<()> {
         self.config(FSCONFIG_SET_FLAG, Some(key), None)
     }
@@ -1283,6 +1356,19 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
         format!("capset(effective {effective:#x}, permitted {permitted:#x}, inheritable {inheritable:#x})")
     })
     .map(drop)
+}
+
+/// Join a new session keyring with no name (nothing can join it by name).
+pub fn join_anonymous_session_keyring() -> Result<()> {
+    // SAFETY: KEYCTL_JOIN_SESSION_KEYRING takes NULL for an anonymous one.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            1, /* KEYCTL_JOIN_SESSION_KEYRING */
+            std::ptr::null::<libc::c_char>(),
+        )
+    };
+    check(r, || "keyctl(KEYCTL_JOIN_SESSION_KEYRING, NULL)".into()).map(drop)
 }
 
 /// Join a new anonymous session keyring, so the container does not share
