@@ -65,6 +65,7 @@ tests![
     ptrace_created_init_from_sibling_with_ptrace_cap,
     ptrace_exec_process,
     ptrace_exec_process_with_ptrace_cap,
+    pod_sibling_with_ptrace_cap_reaches_no_host_root,
     tmpfs_on_proc_with_sysctl,
     bind_on_proc_with_sysctl,
     bind_over_proc_sys_with_sysctl,
@@ -738,12 +739,31 @@ impl Hunter {
         victim_pid: Option<i32>,
         ptrace_cap: bool,
     ) -> Result<Hunter, Out> {
-        let (bundle, result) = s.bundle_with_result(&["/probe", hunt, "/result", "60"]);
+        Hunter::try_start_with(s, rt, &[hunt], victim_pid, ptrace_cap, &[])
+    }
+
+    /// `probe HUNT /result 60 EXTRA...`, where `hunt` is [HUNT, EXTRA...],
+    /// with the capabilities `caps` added too.
+    #[track_caller]
+    fn try_start_with(
+        s: &Scratch,
+        rt: &Rt,
+        hunt: &[&str],
+        victim_pid: Option<i32>,
+        ptrace_cap: bool,
+        caps: &[&str],
+    ) -> Result<Hunter, Out> {
+        let mut args = vec!["/probe", hunt[0], "/result", "60"];
+        args.extend_from_slice(&hunt[1..]);
+        let (bundle, result) = s.bundle_with_result(&args);
         if let Some(pid) = victim_pid {
             bundle.join_namespace("pid", &format!("/proc/{pid}/ns/pid"));
         }
         if ptrace_cap {
             add_capability(&bundle, "CAP_SYS_PTRACE");
+        }
+        for cap in caps {
+            add_capability(&bundle, cap);
         }
         let id = s.id("hunter");
         let out = rt.create(s, &bundle, &id);
@@ -1365,6 +1385,146 @@ fn ptrace_exec_process(s: &Scratch) {
 
 fn ptrace_exec_process_with_ptrace_cap(s: &Scratch) {
     ptrace_exec_process_with(s, true);
+}
+
+// ---------------------------------------------------------------------
+// A pod: a container joining a pid namespace others are in
+
+/// How many containers join the sandbox's pid namespace, and for how long
+/// at most.
+const POD_ROUNDS: usize = 3;
+const POD_BUDGET: Duration = Duration::from_secs(30);
+
+/// One line about a root-hunt report: per runtime process, what its root
+/// was and what reading the canary and creating a file gave, directly
+/// and traced.
+fn root_summary(report: &Value) -> String {
+    let looks: Vec<String> = report["first"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .take(8)
+                .map(|l| {
+                    let t = &l["traced"];
+                    let fds: Vec<String> = t["reach"]["fds"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter(|fd| fd["fd"].as_u64().unwrap_or(0) >= 3)
+                        .map(|fd| format!("{}:{}", fd["fd"], fd["type"]))
+                        .collect();
+                    format!(
+                        "{}({}) root={} read={} create={} traced: attach={} stopped={} root={} read={} create={} fds=[{}]",
+                        l["pid"],
+                        l["comm"],
+                        l["direct"]["root"],
+                        l["direct"]["read"],
+                        l["direct"]["create"],
+                        t["attach"],
+                        t["stopped"],
+                        t["root"],
+                        t["read"],
+                        t["create"],
+                        fds.join(" ")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "{} scans, {} reached the host; {}",
+        report["scans"],
+        report["reached"].as_array().map_or(0, Vec::len),
+        looks.join("; ")
+    )
+}
+
+/// A pod whose sandbox may ptrace (CAP_SYS_PTRACE, no user namespace; and
+/// CAP_DAC_OVERRIDE, which Docker and podman grant by default) watches its
+/// pid namespace while other containers join it. Each joins
+/// with a createContainer hook that sleeps a while before the root
+/// switch, so a runtime that lets its init into the pod before the root
+/// is built holds it there, in the sandbox's view, with the host's `/`
+/// as its root. For every runtime process that appears, the sandbox
+/// tries, through /proc/<pid>/root (directly, and with the process
+/// PTRACE_SEIZE'd and stopped), to read a host canary file and to create
+/// a file in a host canary directory. Neither may succeed, and the
+/// stopped process may hold no fd on a host file or directory.
+fn pod_sibling_with_ptrace_cap_reaches_no_host_root(s: &Scratch) {
+    let rt = Rt::new(s);
+    let canary = canary_file(s, "pod-file");
+    let dir = canary_dir(s, "pod-dir");
+    let guard = Guard::new(&rt, &[&canary, &dir]);
+    checked(s, &guard, || {
+        let (canary_s, dir_s) = (host_str(&canary), host_str(&dir));
+        let hunter = Hunter::try_start_with(
+            s,
+            &rt,
+            &["root-hunt", &canary_s, &dir_s],
+            None,
+            true,
+            &["CAP_DAC_OVERRIDE"],
+        )
+        .unwrap_or_else(|out| panic!("the sandbox was not created: {out}"));
+        let sandbox = init_pid(s, &hunter.id);
+        let started = Instant::now();
+        let mut joined = 0;
+        while joined < POD_ROUNDS && started.elapsed() < POD_BUDGET {
+            let bundle = s.bundle(&["/probe", "pid"]);
+            bundle.join_namespace("pid", &format!("/proc/{sandbox}/ns/pid"));
+            bundle.edit(|c| {
+                c["hooks"] = json!({"createContainer": [
+                    {"path": "/bin/sleep", "args": ["sleep", "0.5"]}
+                ]});
+            });
+            let id = s.id("podjoin");
+            let out = rt.create(s, &bundle, &id);
+            assert_eq!(out.code, 0, "a container could not join the pod: {out}");
+            init_pid(s, &id);
+            // The joined init waits for `start` in the pod a while too.
+            std::thread::sleep(Duration::from_millis(200));
+            rt.cmd(s, &["start", &id]).ok();
+            s.wait_status(&id, "stopped");
+            rt.cmd(s, &["delete", &id]).ok();
+            joined += 1;
+        }
+        let report = hunter.report(s);
+        eprintln!(
+            "pivot-tests: {joined} containers joined the pod; root-hunt: {}",
+            root_summary(&report)
+        );
+        assert!(
+            report["first"].as_array().is_some_and(|a| !a.is_empty()),
+            "the sandbox never saw a runtime process of the joining containers: {report:#}"
+        );
+        for look in report["first"].as_array().into_iter().flatten() {
+            let t = &look["traced"];
+            for fd in t["reach"]["fds"].as_array().into_iter().flatten() {
+                let n = fd["fd"].as_u64().unwrap_or(0);
+                // A procfs (the pod's own, held to re-open exec.fifo) shows
+                // only what the sandbox's /proc shows.
+                let procfs = fd["fs_magic"] == 0x9fa0;
+                assert!(
+                    n < 3 || procfs || !outside_mount_tree(fd, &t["reach"]["mounts"]),
+                    "the runtime's process {} (comm {}) in the pod holds fd {n} -> {} ({}), \
+                     a host object outside the container's mount tree: {look:#}",
+                    look["pid"],
+                    look["comm"],
+                    fd["target"],
+                    fd["type"]
+                );
+            }
+        }
+        let reached = report["reached"].as_array().cloned().unwrap_or_default();
+        assert!(
+            reached.is_empty(),
+            "a pod sibling that may ptrace reached the host's filesystem through \
+             /proc/<pid>/root of a process of a container joining its pid namespace \
+             (read the canary {} or created a file in {}): {reached:#?}",
+            canary.display(),
+            dir.display()
+        );
+    });
 }
 
 // ---------------------------------------------------------------------

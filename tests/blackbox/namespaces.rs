@@ -7,6 +7,7 @@ use crate::harness::{tests, Scratch};
 
 tests![
     join_uts_namespace_by_path,
+    join_pid_namespace_of_a_pod,
     user_namespace_maps_root,
     no_mount_namespace_chroots,
     no_mount_namespace_refuses_mounts,
@@ -47,6 +48,81 @@ fn join_uts_namespace_by_path(s: &Scratch) {
         "joining harmed the first container"
     );
     assert_eq!(hostname_of_host(), host_name, "the host's hostname changed");
+    s.pivot(&["delete", "--force", &first_id]).ok();
+    s.reap();
+}
+
+/// The `NSpid:` line of a host pid: its pid in each pid namespace, from
+/// the host's down.
+fn ns_pids(pid: i32) -> Vec<i64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .expect("NSpid line")
+        .split_whitespace()
+        .map(|n| n.parse().expect("a pid"))
+        .collect()
+}
+
+/// A pod: a second container joins the pid namespace of a running one.
+/// The pid `state` reports is the second container's process, which is in
+/// the pod (not its pid 1), and the container's /proc is the pod's (its
+/// pid 1 is the first container's process), for `create` + `start` and for
+/// `run` (a terminal: tty::pod_member_terminal_is_its_controlling_tty).
+fn join_pid_namespace_of_a_pod(s: &Scratch) {
+    let first = s.bundle(&["/probe", "sleep", "30"]);
+    let first_id = s.id("poda");
+    let pod = s.create_started(&first.dir, &first_id);
+    let pod_ns = std::fs::read_link(format!("/proc/{pod}/ns/pid")).expect("pod pid ns");
+
+    let second = s.bundle(&["/probe", "cat", "/proc/1/cmdline"]);
+    second.join_namespace("pid", &format!("/proc/{pod}/ns/pid"));
+    let second_id = s.id("podb");
+    let pid = s.create(&second.dir, &second_id);
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/ns/pid")).expect("ns of the created init"),
+        pod_ns,
+        "state.pid {pid} is not in the pod's pid namespace"
+    );
+    let nspid = ns_pids(pid);
+    assert_eq!(nspid.len(), 2, "NSpid of {pid}: {nspid:?}");
+    assert_ne!(
+        nspid[1], 1,
+        "the joining init is pid 1 in the pod: {nspid:?}"
+    );
+    s.pivot(&["start", &second_id]).ok();
+    s.wait_status(&second_id, "stopped");
+    s.delete(&second_id);
+
+    let third = s.bundle(&["/probe", "cat", "/proc/1/cmdline"]);
+    third.join_namespace("pid", &format!("/proc/{pod}/ns/pid"));
+    let answer = s.run_json(&third.dir, &s.id("podc"));
+    assert_eq!(
+        answer["content"], "/probe\u{0}sleep\u{0}30\u{0}",
+        "/proc/1 in the joining container is not the pod's first process: {answer}"
+    );
+
+    // The init forks into the pod under the seccomp filter when it loads
+    // before the capabilities drop (no_new_privs off): a profile that
+    // answers clone3 with ENOSYS, as Docker's and podman's do, still runs.
+    let fourth = s.bundle(&["/probe", "cat", "/proc/1/cmdline"]);
+    fourth.join_namespace("pid", &format!("/proc/{pod}/ns/pid"));
+    fourth.edit(|c| {
+        c["process"]["noNewPrivileges"] = json!(false);
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]
+        });
+    });
+    let answer = s.run_json(&fourth.dir, &s.id("podd"));
+    assert_eq!(
+        answer["content"], "/probe\u{0}sleep\u{0}30\u{0}",
+        "with clone3 refused: {answer}"
+    );
+
+    assert_eq!(s.status(&first_id), "running", "joining harmed the pod");
     s.pivot(&["delete", "--force", &first_id]).ok();
     s.reap();
 }

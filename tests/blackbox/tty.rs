@@ -20,6 +20,7 @@ tests![
     exec_t_with_console_socket,
     pty_belongs_to_the_process_user,
     terminal_with_read_only_dev,
+    pod_member_terminal_is_its_controlling_tty,
 ];
 
 /// Receive one fd sent with SCM_RIGHTS.
@@ -339,4 +340,38 @@ fn terminal_with_read_only_dev(s: &Scratch) {
     );
     assert!(out.contains("EROFS"), "/dev is not read-only:\n{out}");
     s.wait_status(&id, "stopped");
+}
+
+/// A container joining a pod's pid namespace with a terminal: its init is
+/// forked into the pod last, and the pty must still be the controlling
+/// terminal of its session (/dev/tty opens), with /dev/console bound.
+fn pod_member_terminal_is_its_controlling_tty(s: &Scratch) {
+    let pod_bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let pod_id = s.id("ttypod");
+    let pod = s.create_started(&pod_bundle.dir, &pod_id);
+    let bundle = s.bundle(&["/bin/sh"]);
+    bundle.edit(|c| c["process"]["terminal"] = json!(true));
+    bundle.join_namespace("pid", &format!("/proc/{pod}/ns/pid"));
+    let id = s.id("ttymember");
+    let master = create_with_console(s, &bundle, &id);
+    // (`state` makes the harness remember the init, to reap it.)
+    s.state(&id);
+    s.pivot(&["start", &id]).ok();
+    write_all(
+        &master,
+        "/probe isatty; /probe stat /dev/console; echo x >/dev/tty && echo ctty-$((6*7)); exit 3\n",
+    );
+    let out = read_all(&master, Duration::from_secs(10));
+    assert!(
+        out.contains(r#""stdin":true"#) && out.contains(r#""type":"char""#),
+        "the shell's stdio or /dev/console is not the pty:\n{out}"
+    );
+    assert!(
+        out.contains("ctty-42"),
+        "the pty is not the controlling terminal of the pod member:\n{out}"
+    );
+    s.wait_status(&id, "stopped");
+    s.delete(&id);
+    s.pivot(&["delete", "--force", &pod_id]).ok();
+    s.reap();
 }

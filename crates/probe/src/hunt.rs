@@ -287,6 +287,20 @@ fn mnt_id(pid: i32, fd: u32) -> Value {
     }
 }
 
+/// statfs f_type of what `path` names (following the magic link).
+fn fs_magic(path: &str) -> Value {
+    let Ok(c) = CString::new(path) else {
+        return Value::Null;
+    };
+    // SAFETY: a zeroed statfs is valid; statfs fills it.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a writable statfs.
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return Value::Null;
+    }
+    json!(st.f_type as i64)
+}
+
 /// The ids of the mounts in the mount namespace of `pid`.
 fn mount_ids(pid: i32) -> Value {
     match std::fs::read_to_string(format!("/proc/{pid}/mountinfo")) {
@@ -337,6 +351,7 @@ fn reach(pid: i32) -> Value {
                             entry["type"] = json!(type_name(m.mode()));
                             entry["dev"] = json!(m.dev());
                             entry["ino"] = json!(m.ino());
+                            entry["fs_magic"] = fs_magic(&path);
                         }
                         Err(e) => entry["type"] = json!({"errno": io_error_name(&e)}),
                     }
@@ -435,6 +450,161 @@ pub fn ptrace_hunt(args: &[OsString]) -> Result<Value> {
     )
 }
 
+/// How often one process is tried without ptrace (once per scan) while
+/// it is not one of the container's own programs.
+const ROOT_TRIES: u32 = 200;
+
+/// Read `path` (the host canary seen through another process's root):
+/// "ok" or the errno.
+fn try_read(path: &str) -> Value {
+    match std::fs::read(path) {
+        Ok(_) => json!("ok"),
+        Err(e) => json!(io_error_name(&e)),
+    }
+}
+
+/// Create `path` (O_CREAT|O_EXCL, nothing written): "ok" or the errno.
+fn try_create(path: &str) -> Value {
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => json!("ok"),
+        Err(e) => json!(io_error_name(&e)),
+    }
+}
+
+/// One look through /proc/<pid>/root (and cwd): its root and cwd links,
+/// and the outcome of reading `canary` and creating `<hostdir>/<name>`
+/// through the root.
+fn through_root(pid: i32, canary: &str, hostdir: &str, name: &str) -> Value {
+    let link = |what: &str| -> Value {
+        match std::fs::read_link(format!("/proc/{pid}/{what}")) {
+            Ok(t) => json!(t.to_string_lossy()),
+            Err(e) => json!({"errno": io_error_name(&e)}),
+        }
+    };
+    let root = format!("/proc/{pid}/root");
+    json!({
+        "root": link("root"),
+        "cwd": link("cwd"),
+        "read": try_read(&format!("{root}{canary}")),
+        "create": try_create(&format!("{root}{hostdir}/{name}")),
+    })
+}
+
+/// What a tracer reaches: PTRACE_SEIZE `pid`, stop it, look through its
+/// root and at its fds (`reach`) while it is stopped, detach.
+fn through_traced_root(pid: i32, canary: &str, hostdir: &str, name: &str) -> Value {
+    let null = std::ptr::null_mut::<libc::c_void>();
+    // SAFETY: ptrace requests with integer arguments only.
+    if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, null, null) } != 0 {
+        return json!({"attach": last_errno()});
+    }
+    // SAFETY: as above, on a process we now trace.
+    let interrupted = unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, null, null) } == 0;
+    let mut stopped = false;
+    let end = Instant::now() + STOP_WAIT;
+    while interrupted && Instant::now() < end {
+        let mut status = 0;
+        // SAFETY: waitpid on a tracee with a valid status pointer.
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
+        if rc == pid {
+            stopped = libc::WIFSTOPPED(status);
+            break;
+        }
+        if rc < 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let mut seen = through_root(pid, canary, hostdir, name);
+    seen["reach"] = reach(pid);
+    seen["attach"] = json!("ok");
+    seen["stopped"] = json!(stopped);
+    seen["comm_stopped"] = json!(comm(pid));
+    // SAFETY: detaching our own tracee; harmless if it is gone.
+    unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, null, null) };
+    seen
+}
+
+/// Whether an outcome of `through_root` reached the host.
+fn reached(v: &Value) -> bool {
+    v["read"] == "ok" || v["create"] == "ok"
+}
+
+/// The `root-hunt DIR SECONDS CANARY HOSTDIR` subcommand, for a pod's
+/// sandbox that may ptrace: every process that appears in its pid
+/// namespace and is not one of the container's own programs (a runtime
+/// process as another container joins the pod) is looked through: its
+/// /proc/<pid>/root at once, then PTRACE_SEIZE'd and stopped, and again
+/// on every scan (ROOT_TRIES at most) while it stays a runtime process
+/// and until one look reaches the host.
+/// Through the root it tries to read the host file CANARY and to create
+/// `esc-pod-<pid>-<n>` in the host directory HOSTDIR (nothing written).
+/// Reports {scans, seen, first, reached}: per process the first direct
+/// and traced looks, and every look that reached the host.
+pub fn root_hunt(args: &[OsString]) -> Result<Value> {
+    let [dir, seconds, canary, hostdir] = args else {
+        return Err(ProbeError::new(
+            "usage: probe root-hunt DIR SECONDS CANARY HOSTDIR",
+        ));
+    };
+    let (dir, limit) = parse("root-hunt", &[dir.clone(), seconds.clone()])?;
+    let canary = canary.to_string_lossy().into_owned();
+    let hostdir = hostdir.to_string_lossy().into_owned();
+    let deadline = Instant::now() + limit;
+    let mut tries: BTreeMap<i32, u32> = BTreeMap::new();
+    let mut first: Vec<Value> = Vec::new();
+    let mut hits: Vec<Value> = Vec::new();
+    let mut seen = Tally::default();
+    let mut scans: u64 = 0;
+    loop {
+        for pid in other_pids() {
+            let name = comm(pid);
+            if OWN_COMMS.contains(&name.as_str()) || name == "?" {
+                continue;
+            }
+            let n = tries.entry(pid).or_insert(0);
+            if *n >= ROOT_TRIES {
+                continue;
+            }
+            *n += 1;
+            let n = *n;
+            let direct = through_root(pid, &canary, &hostdir, &format!("esc-pod-{pid}-{n}"));
+            let mut look = json!({"pid": pid, "comm": name, "try": n, "direct": direct});
+            if n == 1 {
+                seen.add(name.clone(), pid);
+                look["traced"] =
+                    through_traced_root(pid, &canary, &hostdir, &format!("esc-pod-{pid}-t"));
+                if first.len() < MAX_REPORTED {
+                    first.push(look.clone());
+                }
+            }
+            if reached(&look["direct"]) || reached(&look["traced"]) {
+                // Once is proof enough: no more files for this process.
+                tries.insert(pid, ROOT_TRIES);
+                if hits.len() < MAX_REPORTED {
+                    hits.push(look);
+                }
+            }
+        }
+        scans += 1;
+        if scans == 1 {
+            touch(&dir, "ready")?;
+        }
+        if stopped(&dir, deadline) {
+            break;
+        }
+    }
+    finish(
+        &dir,
+        json!({"scans": scans, "seen": seen.to_json(), "first": first, "reached": hits}),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,5 +614,6 @@ mod tests {
         assert!(exe_hunt(&[]).is_err());
         assert!(ptrace_hunt(&["/tmp".into(), "x".into()]).is_err());
         assert!(ptrace_hunt(&["/tmp".into(), "-1".into()]).is_err());
+        assert!(root_hunt(&["/tmp".into(), "1".into()]).is_err());
     }
 }

@@ -63,6 +63,10 @@ Prints one JSON document on stdout; on failure {\"error\": ...} and exit 1.
   ptrace-hunt DIR SECS  (escape tests, inside a container only) try
                      PTRACE_SEIZE on other processes until DIR/stop and
                      report what /proc shows of them
+  root-hunt DIR SECS CANARY HOSTDIR  (escape tests, inside a container
+                     only) through /proc/<pid>/root of other processes,
+                     directly and PTRACE_SEIZE'd, try to read the host
+                     file CANARY and create a file in HOSTDIR
 ";
 
 fn main() -> ExitCode {
@@ -136,6 +140,7 @@ fn run(command: &str, args: &[OsString]) -> Result<Option<Value>> {
         }
         "exe-hunt" => hunt::exe_hunt(args)?,
         "ptrace-hunt" => hunt::ptrace_hunt(args)?,
+        "root-hunt" => hunt::root_hunt(args)?,
         "notify" => {
             let [text] = exactly(command, args, "TEXT")?;
             fileops::notify(text)?
