@@ -35,6 +35,7 @@ tests![
     exec_cpu_affinity_bad_input,
     personality_linux32,
     personality_bad_input,
+    exec_gets_personality_and_memory_policy,
     memory_policy_bind,
     memory_policy_interleave_static,
     memory_policy_bad_input,
@@ -347,6 +348,38 @@ fn personality_bad_input(s: &Scratch) {
         |c| c["linux"]["personality"] = json!({"domain": "LINUX", "flags": ["ADDR_NO_RANDOMIZE"]}),
         &["linux.personality.flags[0]: \"ADDR_NO_RANDOMIZE\""],
     );
+}
+
+/// linux.personality and linux.memoryPolicy are the container's: a
+/// process `exec` starts gets them too (runc 1.4 and later).
+fn exec_gets_personality_and_memory_policy(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    bundle.edit(|c| {
+        c["linux"]["personality"] = json!({"domain": "LINUX32"});
+        c["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BIND", "nodes": "0"});
+    });
+    let id = s.id("xattr");
+    s.create_started(&bundle.dir, &id);
+    let cat = |path: &str| {
+        let out = s.pivot(&["exec", &id, "/probe", "cat", path]).ok();
+        content(&serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out}")))
+    };
+    let persona = cat("/proc/self/personality");
+    let maps = cat("/proc/self/numa_maps");
+    s.pivot(&["kill", &id, "KILL"]);
+    s.wait_status(&id, "stopped");
+    s.delete(&id);
+    assert_eq!(
+        persona.trim(),
+        "00000008",
+        "PER_LINUX32 in the exec'd process"
+    );
+    let policies: Vec<&str> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .collect();
+    assert!(!policies.is_empty(), "empty numa_maps");
+    assert!(policies.iter().all(|p| *p == "bind:0"), "{policies:?}");
 }
 
 /// The policy column of /proc/self/numa_maps: the task's policy for every

@@ -622,6 +622,7 @@ impl Runtime {
             seccomp: seccomp.as_ref(),
             preserve_fds: opts.preserve_fds,
             state: saved_hook_state(&saved, "running"),
+            linux: saved.config.linux.as_ref(),
         };
         // As subreaper pivot gets the process once its first parent exits,
         // to wait for it or, if it fails to start, to reap it.

@@ -9,8 +9,8 @@
 //! | process.ioPriority      | init                 | ioprio_set                      |
 //! | process.execCPUAffinity | checked; exec only   | sched_setaffinity (spec: not    |
 //! |                         |                      | for the init)                   |
-//! | linux.memoryPolicy      | init                 | set_mempolicy                   |
-//! | linux.personality       | init                 | personality; flags refused      |
+//! | linux.memoryPolicy      | init, exec           | set_mempolicy                   |
+//! | linux.personality       | init, exec           | personality; flags refused      |
 //! | process.apparmorProfile | init, if enabled     | attr/apparmor/exec              |
 //! | process.selinuxLabel    | init, if enabled     | attr/exec                       |
 //! | linux.mountLabel        | refused (not yet)    |                                 |
@@ -28,7 +28,7 @@ mod personality;
 mod sched;
 
 use crate::error::{Error, Result};
-use crate::spec::types::Process;
+use crate::spec::types::{Linux, Process};
 use crate::spec::Plan;
 use crate::sys;
 use std::os::fd::{AsFd, OwnedFd};
@@ -50,8 +50,9 @@ pub fn validate(plan: &Plan) -> Result<()> {
 /// privileges the process gives up there).
 pub fn apply(plan: &Plan) -> Result<()> {
     sched::apply_init(&plan.process)?;
-    numa::apply(plan)?;
-    personality::apply(plan)?;
+    let linux = plan.spec.linux.as_ref();
+    numa::apply(linux)?;
+    personality::apply(linux)?;
     lsm::apply(&plan.process)
 }
 
@@ -70,9 +71,13 @@ pub fn exec_cpu_affinity(p: &Process, final_: bool) -> Result<()> {
 }
 
 /// For a process `pivot exec` starts, inside the container before its
-/// user switch: its scheduler, I/O priority and LSM labels.
-pub fn apply_exec(p: &Process) -> Result<()> {
+/// user switch: its scheduler, I/O priority and LSM labels, and the
+/// container's memory policy and personality (`linux`), as runc 1.4 and
+/// later give them to exec'd processes too.
+pub fn apply_exec(p: &Process, linux: Option<&Linux>) -> Result<()> {
     sched::apply(p)?;
+    numa::apply(linux)?;
+    personality::apply(linux)?;
     lsm::apply(p)
 }
 

@@ -33,6 +33,9 @@ pub struct ExecPlan<'a> {
     pub console: Option<std::os::fd::BorrowedFd<'a>>,
     /// The container's state JSON, for the seccomp agent (SCMP_ACT_NOTIFY).
     pub state: String,
+    /// The container's `linux` (memoryPolicy and personality apply to an
+    /// exec'd process too).
+    pub linux: Option<&'a crate::spec::types::Linux>,
 }
 
 /// The namespaces an exec joins (the kernel orders them: the user
@@ -234,7 +237,7 @@ fn setup_and_exec(plan: &ExecPlan, ch: &Channel) -> Result<()> {
         sys::tty::make_controlling(sys::stdio(0))?;
     }
     rlimits::apply(&p.rlimits)?;
-    super::attrs::apply_exec(p)?;
+    super::attrs::apply_exec(p, plan.linux)?;
     if p.no_new_privileges {
         sys::set_no_new_privs()?;
     }

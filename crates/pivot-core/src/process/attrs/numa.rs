@@ -1,8 +1,9 @@
-//! linux.memoryPolicy: the init's NUMA memory policy (set_mempolicy),
-//! which the container's process inherits across fork and execve.
+//! linux.memoryPolicy: the NUMA memory policy (set_mempolicy) of the init
+//! and of each process `exec` starts, kept across fork and execve.
 
 use super::fields::{lookup, parse_list, Obj};
 use crate::error::{Context, Error, Result};
+use crate::spec::types::Linux;
 use crate::spec::Plan;
 use crate::sys;
 
@@ -33,11 +34,8 @@ struct Policy {
     shown: String,
 }
 
-fn policy(plan: &Plan) -> Result<Option<Policy>> {
-    let Some(v) = plan
-        .spec
-        .linux
-        .as_ref()
+fn policy(linux: Option<&Linux>) -> Result<Option<Policy>> {
+    let Some(v) = linux
         .and_then(|l| l.other.get("memoryPolicy"))
         .filter(|v| !v.is_null())
     else {
@@ -86,11 +84,13 @@ fn policy(plan: &Plan) -> Result<Option<Policy>> {
 }
 
 pub fn validate(plan: &Plan) -> Result<()> {
-    policy(plan).map(drop)
+    policy(plan.spec.linux.as_ref()).map(drop)
 }
 
-pub fn apply(plan: &Plan) -> Result<()> {
-    match policy(plan)? {
+/// For the init and, as runc 1.4 and later, for every process `exec`
+/// starts in the container.
+pub fn apply(linux: Option<&Linux>) -> Result<()> {
+    match policy(linux)? {
         Some(p) => sys::set_mempolicy(p.mode, &p.nodes, &p.shown).ctx("linux.memoryPolicy"),
         None => Ok(()),
     }

@@ -4,17 +4,15 @@
 
 use super::fields::{lookup, Obj};
 use crate::error::{Context, Error, Result};
+use crate::spec::types::Linux;
 use crate::spec::Plan;
 use crate::sys;
 
 const DOMAINS: &[(&str, u64)] = &[("LINUX", 0x0000), ("LINUX32", 0x0008)];
 
 /// The persona and its name, if linux.personality is set.
-fn persona(plan: &Plan) -> Result<Option<(u64, &str)>> {
-    let Some(v) = plan
-        .spec
-        .linux
-        .as_ref()
+fn persona(linux: Option<&Linux>) -> Result<Option<(u64, &str)>> {
+    let Some(v) = linux
         .and_then(|l| l.other.get("personality"))
         .filter(|v| !v.is_null())
     else {
@@ -34,11 +32,13 @@ fn persona(plan: &Plan) -> Result<Option<(u64, &str)>> {
 }
 
 pub fn validate(plan: &Plan) -> Result<()> {
-    persona(plan).map(drop)
+    persona(plan.spec.linux.as_ref()).map(drop)
 }
 
-pub fn apply(plan: &Plan) -> Result<()> {
-    match persona(plan)? {
+/// For the init and, as runc 1.4 and later, for every process `exec`
+/// starts in the container.
+pub fn apply(linux: Option<&Linux>) -> Result<()> {
+    match persona(linux)? {
         Some((domain, name)) => {
             sys::personality(domain, &format!("PER_{name}")).ctx("linux.personality")
         }
