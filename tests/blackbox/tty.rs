@@ -17,6 +17,7 @@ tests![
     console_socket_receives_the_master,
     terminal_without_console_socket_is_refused,
     run_t_proxies_the_callers_terminal,
+    terminal_output_newlines_like_runc,
     exec_t_with_console_socket,
     pty_belongs_to_the_process_user,
     terminal_with_read_only_dev,
@@ -195,6 +196,92 @@ fn run_t_proxies_the_callers_terminal(s: &Scratch) {
     assert!(out.contains("40 120"), "window size not passed on:\n{out}");
     assert!(out.contains(r#""stdin":true"#), "{out}");
     assert_eq!(before, after, "the caller's terminal was not restored");
+}
+
+/// Runs pivot with `args` on a pty the test owns (cooked, as openpty
+/// makes it); returns (exit code, what the caller got). With `piped`,
+/// only stdin is the terminal and the answer is what came out of a pipe
+/// on stdout and stderr (as bats' `run` captures it).
+fn on_test_terminal(args: &[&OsStr], piped: bool) -> (i32, String) {
+    let (master, slave) = openpty(24, 80);
+    let (mut child, from): (Child, std::fs::File) = if piped {
+        let (r, w) = std::io::pipe().expect("pipe");
+        let child = Command::new(pivot_bin().expect("PIVOT_BIN"))
+            .args(args)
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(w.try_clone().unwrap())
+            .stderr(w)
+            .spawn()
+            .expect("spawn pivot");
+        (child, OwnedFd::from(r).into())
+    } else {
+        (spawn_on(&slave, args), master.try_clone().unwrap().into())
+    };
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let _ = { from }.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    let code = wait_code(&mut child);
+    // The reader ends at EOF (pipe) or EIO (pty, once no slave is open).
+    drop(slave);
+    drop(master);
+    (code, reader.join().unwrap())
+}
+
+/// `run` and `exec -t` in the foreground turn ONLCR off on the container's
+/// pty, as runc does: a caller whose stdout is a file gets "\n" as the
+/// process wrote it, not "\r\n". A caller's terminal keeps its own output
+/// processing while raw, so it still shows "\r\n" (once, not "\r\r\n",
+/// and not a bare "\n" that would leave the cursor mid-line). runc turns
+/// ONLCR off once it has received the pty master, concurrently with
+/// starting the process: the process waits a second before printing.
+fn terminal_output_newlines_like_runc(s: &Scratch) {
+    let print = "sleep 1; printf 'one\\ntwo\\n'";
+    let bundle = s.bundle(&["/bin/sh", "-c", print]);
+    bundle.edit(|c| c["process"]["terminal"] = json!(true));
+    let root = s.root.as_os_str();
+    let run = |id: &str, piped: bool| {
+        on_test_terminal(
+            &[
+                OsStr::new("--root"),
+                root,
+                OsStr::new("run"),
+                OsStr::new("--bundle"),
+                bundle.dir.as_os_str(),
+                OsStr::new(id),
+            ],
+            piped,
+        )
+    };
+    let (code, out) = run(&s.id("nl"), true);
+    assert_eq!(code, 0, "run failed: {out:?}");
+    assert_eq!(out, "one\ntwo\n", "run with a terminal, stdout a pipe");
+    let (code, out) = run(&s.id("nlt"), false);
+    assert_eq!(code, 0, "run failed: {out:?}");
+    assert!(
+        out.contains("one\r\ntwo\r\n") && !out.contains("\r\r"),
+        "run on the caller's terminal: {out:?}"
+    );
+
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    let id = s.id("nlx");
+    s.create_started(&bundle.dir, &id);
+    let (code, out) = on_test_terminal(
+        &[
+            OsStr::new("--root"),
+            root,
+            OsStr::new("exec"),
+            OsStr::new("-t"),
+            OsStr::new(&id),
+            OsStr::new("/bin/sh"),
+            OsStr::new("-c"),
+            OsStr::new(print),
+        ],
+        true,
+    );
+    assert_eq!(code, 0, "exec -t failed: {out:?}");
+    assert_eq!(out, "one\ntwo\n", "exec -t, stdout a pipe");
 }
 
 fn exec_t_with_console_socket(s: &Scratch) {

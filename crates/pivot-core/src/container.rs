@@ -614,6 +614,7 @@ impl Runtime {
         }
         let plan = process::exec::ExecPlan {
             console: console.as_ref().map(|c| c.as_fd()),
+            own_console: ours.is_some(),
             process: &process,
             namespaces: &saved.namespaces,
             init: init.as_fd(),

@@ -31,6 +31,8 @@ pub struct ExecPlan<'a> {
     pub preserve_fds: u32,
     /// The connected console socket, for a terminal.
     pub console: Option<std::os::fd::BorrowedFd<'a>>,
+    /// The console socket is pivot's own (`exec -t` in the foreground).
+    pub own_console: bool,
     /// The container's state JSON, for the seccomp agent (SCMP_ACT_NOTIFY).
     pub state: String,
     /// The container's `linux` (memoryPolicy and personality apply to an
@@ -235,6 +237,12 @@ fn setup_and_exec(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     if let Some(sock) = plan.console {
         super::tty::setup_console(sock, false, p.console_size.as_ref(), p.user.uid)?;
         sys::tty::make_controlling(sys::stdio(0))?;
+        if plan.own_console {
+            // pivot proxies this pty: "\n" goes out unmapped, as runc's.
+            // Here, before the process can write, not in the proxy (which
+            // may start after the process has printed).
+            sys::tty::clear_onlcr(sys::stdio(0)).ctx("process.terminal: clear ONLCR")?;
+        }
     }
     rlimits::apply(&p.rlimits)?;
     super::attrs::apply_exec(p, plan.linux)?;

@@ -89,6 +89,10 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(master: OwnedFd) -> Result<Proxy> {
+        // The container's "\n" reaches the caller as written (as runc's):
+        // a terminal maps it itself (make_raw keeps OPOST), a file or pipe
+        // gets no "\r". For `exec` the process has done this already.
+        sys::tty::clear_onlcr(master.as_fd()).ctx("process.terminal: clear ONLCR")?;
         let stdin = sys::stdio(0);
         let saved = if sys::isatty(0) {
             if let Ok((rows, cols)) = sys::tty::get_winsize(stdin) {

@@ -81,7 +81,9 @@ pub fn get_winsize(tty: BorrowedFd<'_>) -> Result<(u16, u16)> {
     Ok((ws.ws_row, ws.ws_col))
 }
 
-/// Put a terminal in raw mode; returns the previous settings.
+/// Put a terminal in raw mode, output processing kept (OPOST, as runc's
+/// console package does): the terminal maps "\n" to "\r\n" itself, the
+/// container's pty has ONLCR off. Returns the previous settings.
 pub fn make_raw(tty: BorrowedFd<'_>) -> Result<libc::termios> {
     // SAFETY: termios is plain data filled by tcgetattr.
     let mut t: libc::termios = unsafe { std::mem::zeroed() };
@@ -91,10 +93,26 @@ pub fn make_raw(tty: BorrowedFd<'_>) -> Result<libc::termios> {
     let old = t;
     // SAFETY: cfmakeraw edits the struct in place.
     unsafe { libc::cfmakeraw(&mut t) };
+    t.c_oflag |= libc::OPOST;
     // SAFETY: t is a valid termios.
     let r = unsafe { libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &t) } as libc::c_long;
     check(r, || format!("tcsetattr({})", tty.as_raw_fd()))?;
     Ok(old)
+}
+
+/// Turn off ONLCR (the "\n" to "\r\n" output mapping) on a pty, as runc
+/// does for the terminal it proxies: the caller's terminal (or file) gets
+/// what the process wrote, and a terminal maps it once itself.
+pub fn clear_onlcr(tty: BorrowedFd<'_>) -> Result<()> {
+    // SAFETY: termios is plain data filled by tcgetattr.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: t is a valid termios for the live fd.
+    let r = unsafe { libc::tcgetattr(tty.as_raw_fd(), &mut t) } as libc::c_long;
+    check(r, || format!("tcgetattr({})", tty.as_raw_fd()))?;
+    t.c_oflag &= !libc::ONLCR;
+    // SAFETY: t is a valid termios.
+    let r = unsafe { libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, &t) } as libc::c_long;
+    check(r, || format!("tcsetattr({}, ~ONLCR)", tty.as_raw_fd())).map(drop)
 }
 
 pub fn restore(tty: BorrowedFd<'_>, t: &libc::termios) {
