@@ -48,12 +48,12 @@ pub fn validate(plan: &Plan) -> Result<()> {
 /// switch and rlimits, before no_new_privs, seccomp, the user switch and
 /// the capabilities (sched_setattr, ioprio_set and the LSM attrs may need
 /// privileges the process gives up there).
-pub fn apply(plan: &Plan) -> Result<()> {
+pub fn apply(plan: &Plan, proc: Option<&super::procfs::ProcFs>) -> Result<()> {
     sched::apply_init(&plan.process)?;
     let linux = plan.spec.linux.as_ref();
     numa::apply(linux)?;
     personality::apply(linux)?;
-    lsm::apply(&plan.process)
+    lsm::apply(&plan.process, proc)
 }
 
 /// The process fields of a process `pivot exec` starts (process.json or
@@ -78,7 +78,7 @@ pub fn apply_exec(p: &Process, linux: Option<&Linux>) -> Result<()> {
     sched::apply(p)?;
     numa::apply(linux)?;
     personality::apply(linux)?;
-    lsm::apply(p)
+    lsm::apply(p, None)
 }
 
 /// In the parent, between clone3 and letting the init go on.
@@ -114,8 +114,8 @@ fn fs_magic(dir: &str) -> Option<i64> {
     Some(st.f_type as i64)
 }
 
-/// /proc, checked to be procfs: the handle the LSM attrs and the init's
-/// network namespace are reached through (SECURITY.md rule 5).
+/// /proc, checked to be procfs: the handle the init's network namespace
+/// is reached through (SECURITY.md rule 5).
 fn proc_dir() -> Result<OwnedFd> {
     let fd = sys::open_proc_dir()?;
     let st = sys::fstatfs(fd.as_fd())?;

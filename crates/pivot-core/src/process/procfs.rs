@@ -103,6 +103,68 @@ impl ProcFs {
         )
     }
 
+    /// Open one of this thread's own files (`rel` under
+    /// /proc/thread-self, e.g. "attr/exec") so that nothing mounted in
+    /// the procfs can stand in for it (CVE-2019-16884, CVE-2025-52881):
+    /// thread-self is read as the link it is, and the rest is walked with
+    /// openat2 refusing to cross a mount or follow any link. Where openat2
+    /// is missing, the file must be on the same mount as the procfs root.
+    pub fn open_thread_self(&self, rel: &str, flags: i32) -> Result<OwnedFd> {
+        let me = sys::readlinkat(self.fd.as_fd(), "thread-self")?;
+        // "<tgid>/task/<tid>", in this procfs's pid namespace.
+        let well_formed = {
+            let parts: Vec<&str> = me.split('/').collect();
+            parts.len() == 3
+                && parts[1] == "task"
+                && [parts[0], parts[2]]
+                    .iter()
+                    .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
+        if !well_formed
+            || rel
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(Error::other(format!(
+                "procfs: thread-self is {me:?}, file {rel:?}: not a file of this thread"
+            )));
+        }
+        let path = format!("{me}/{rel}");
+        let resolve = sys::RESOLVE_NO_XDEV
+            | sys::RESOLVE_NO_MAGICLINKS
+            | sys::RESOLVE_NO_SYMLINKS
+            | sys::RESOLVE_BENEATH;
+        match sys::openat2(self.fd.as_fd(), &path, flags | libc::O_NOFOLLOW, resolve) {
+            Err(e) if e.errno() == Some(libc::ENOSYS) => {}
+            r => return r,
+        }
+        let f = sys::openat(self.fd.as_fd(), &path, flags | libc::O_NOFOLLOW, 0)?;
+        match (self.mount_id(self.fd.as_fd()), self.mount_id(f.as_fd())) {
+            (Some(a), Some(b)) if a == b => Ok(f),
+            (a, b) => Err(Error::other(format!(
+                "procfs: {path:?} is on another mount ({b:?}) than the procfs ({a:?}): something is mounted over it"
+            ))),
+        }
+    }
+
+    /// The mount id of one of this process's fds (fdinfo's mnt_id).
+    fn mount_id(&self, fd: std::os::fd::BorrowedFd<'_>) -> Option<u64> {
+        use std::os::fd::AsRawFd;
+        let info = sys::openat(
+            self.fd.as_fd(),
+            &format!("thread-self/fdinfo/{}", fd.as_raw_fd()),
+            libc::O_RDONLY,
+            0,
+        )
+        .ok()?;
+        let mut buf = [0u8; 512];
+        let n = sys::read(info.as_fd(), &mut buf).ok()?;
+        let text = std::str::from_utf8(&buf[..n]).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("mnt_id:"))
+            .and_then(|v| v.trim().parse().ok())
+    }
+
     /// Write a file under /proc through the handle, never following a
     /// symlink at the last component.
     pub fn write(&self, rel: &str, data: &str) -> Result<()> {

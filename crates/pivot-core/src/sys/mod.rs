@@ -141,6 +141,26 @@ pub fn openat2_disabled() -> bool {
     }
 }
 
+fn resolve_str(resolve: u64) -> String {
+    let names = [
+        (RESOLVE_NO_XDEV, "RESOLVE_NO_XDEV"),
+        (RESOLVE_NO_MAGICLINKS, "RESOLVE_NO_MAGICLINKS"),
+        (RESOLVE_NO_SYMLINKS, "RESOLVE_NO_SYMLINKS"),
+        (RESOLVE_BENEATH, "RESOLVE_BENEATH"),
+        (RESOLVE_IN_ROOT, "RESOLVE_IN_ROOT"),
+    ];
+    let set: Vec<&str> = names
+        .iter()
+        .filter(|(bit, _)| resolve & bit != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if set.is_empty() {
+        "0".into()
+    } else {
+        set.join("|")
+    }
+}
+
 pub fn openat2(dir: BorrowedFd<'_>, path: &str, flags: i32, resolve: u64) -> Result<OwnedFd> {
     if openat2_disabled() {
         return Err(Error::os(
@@ -167,9 +187,10 @@ pub fn openat2(dir: BorrowedFd<'_>, path: &str, flags: i32, resolve: u64) -> Res
     });
     check(r, || {
         format!(
-            "openat2({}, {path:?}, {}, RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)",
+            "openat2({}, {path:?}, {}, {})",
             dirname(dir),
-            open_flags_str(flags | libc::O_CLOEXEC)
+            open_flags_str(flags | libc::O_CLOEXEC),
+            resolve_str(resolve)
         )
     })
     .map(owned)
