@@ -157,7 +157,7 @@ fn setup(
         }
     }
     rlimits::apply(&plan.process.rlimits)?;
-    attrs::apply(plan, proc.as_ref())?;
+    attrs::apply(plan, proc.as_ref().or(host_proc.as_ref()))?;
     if let Some(p) = pod_ns.take() {
         // Only children enter it, and no child is made from here on but
         // the init (enter_pod); a profile may refuse setns once loaded.
