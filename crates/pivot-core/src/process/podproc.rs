@@ -12,11 +12,13 @@
 //! namespace of its own (no capability over anything of the host's), with
 //! network and IPC namespaces of its own, an empty session keyring, a
 //! detached empty tmpfs as its root and cwd (nothing of the host's tree
-//! has a name from there, not even in its mountinfo), and no fd but its
-//! socket. It opens one procfs context per `proc` mount and sends them;
-//! the init then configures and creates them itself (that needs
-//! CAP_SYS_ADMIN over the pod's user namespace, which the helper lacks),
-//! and checks what it mounted (mounts.rs).
+//! has a name from there, not even in its mountinfo), no fd but its
+//! socket, and a seccomp filter that lets through little more than
+//! fsopen and sendmsg. It opens one procfs context per `proc` mount (and
+//! one for the init's own use) and sends them; the init then configures
+//! and creates them itself (that needs CAP_SYS_ADMIN over the pod's user
+//! namespace, which the helper lacks), and checks what it mounted
+//! (procfs.rs, check_pid_ns).
 
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, Forked, FsContext};
@@ -90,6 +92,12 @@ fn isolate_and_open(pid_ns: BorrowedFd<'_>, sock: BorrowedFd<'_>, n: usize) -> R
     sys::fchdir(empty.as_fd())?;
     sys::chroot(".")?;
     drop(empty);
+    // Taken over in the pod, the helper can still make any syscall its
+    // filter lets through, with every capability of its own user
+    // namespace: only what it needs, and no fsconfig to preset options on
+    // the contexts it sends.
+    sys::set_no_new_privs()?;
+    sys::seccomp_set_filter(0, &only_what_it_needs())?;
     match sys::fork()? {
         Forked::Child => {
             let sent = open_and_send(sock, n);
@@ -112,4 +120,123 @@ fn open_and_send(sock: BorrowedFd<'_>, n: usize) -> Result<()> {
         sys::send_msg(sock, b"proc", Some(fs.as_fd()))?;
     }
     Ok(())
+}
+
+/// AUDIT_ARCH_* of the build, for the filter's architecture check.
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xc000_003e;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xc000_00b7;
+
+/// The syscalls of the helper's parent from here on (fork, wait, exit) and
+/// of the helper (fsopen, sendmsg, close, exit) with what Rust's allocator
+/// and libc's fork may make; anything else fails with EPERM, any other
+/// architecture or ABI (x32) is killed.
+fn only_what_it_needs() -> Vec<libc::sock_filter> {
+    const ALLOWED: &[libc::c_long] = &[
+        libc::SYS_fsopen,
+        libc::SYS_sendmsg,
+        libc::SYS_close,
+        libc::SYS_exit,
+        libc::SYS_exit_group,
+        libc::SYS_clone,
+        libc::SYS_clone3,
+        libc::SYS_wait4,
+        libc::SYS_waitid,
+        libc::SYS_pidfd_open,
+        libc::SYS_brk,
+        libc::SYS_mmap,
+        libc::SYS_munmap,
+        libc::SYS_mremap,
+        libc::SYS_madvise,
+        libc::SYS_futex,
+        libc::SYS_rt_sigprocmask,
+        libc::SYS_rt_sigreturn,
+        libc::SYS_getpid,
+        libc::SYS_gettid,
+    ];
+    const LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let n = ALLOWED.len() as u8;
+    let mut prog = vec![
+        // seccomp_data.arch
+        op(LD_W_ABS, 0, 0, 4),
+        op(JEQ, 1, 0, AUDIT_ARCH),
+        op(RET, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+        // seccomp_data.nr; the x32 ABI's numbers have bit 30 set
+        op(LD_W_ABS, 0, 0, 0),
+        op(JGE, n, 0, 0x4000_0000),
+    ];
+    for (i, nr) in ALLOWED.iter().enumerate() {
+        // To the ALLOW after the list, past the rest of it and the EPERM
+        // (which the x32 check above jumps to).
+        prog.push(op(JEQ, n - i as u8, 0, *nr as u32));
+    }
+    prog.push(op(RET, 0, 0, libc::SECCOMP_RET_ERRNO | libc::EPERM as u32));
+    prog.push(op(RET, 0, 0, libc::SECCOMP_RET_ALLOW));
+    prog
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the filter returns for a syscall `nr` of architecture `arch`
+    /// (a tiny interpreter for the few instructions it uses).
+    fn run(prog: &[libc::sock_filter], arch: u32, nr: u32) -> u32 {
+        let (mut pc, mut acc) = (0usize, 0u32);
+        loop {
+            let ins = prog[pc];
+            let class = ins.code & 0x07;
+            if class == libc::BPF_LD as u16 {
+                acc = if ins.k == 4 { arch } else { nr };
+                pc += 1;
+            } else if class == libc::BPF_RET as u16 {
+                return ins.k;
+            } else {
+                let hit = if ins.code & 0xf0 == libc::BPF_JGE as u16 {
+                    acc >= ins.k
+                } else {
+                    acc == ins.k
+                };
+                pc += 1 + if hit { ins.jt } else { ins.jf } as usize;
+            }
+        }
+    }
+
+    #[test]
+    fn filter_allows_only_the_list() {
+        let prog = only_what_it_needs();
+        let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+        let nr = |n: libc::c_long| n as u32;
+        assert_eq!(
+            run(&prog, AUDIT_ARCH, nr(libc::SYS_fsopen)),
+            libc::SECCOMP_RET_ALLOW
+        );
+        assert_eq!(
+            run(&prog, AUDIT_ARCH, nr(libc::SYS_getpid)),
+            libc::SECCOMP_RET_ALLOW
+        );
+        for denied in [
+            libc::SYS_fsconfig,
+            libc::SYS_openat,
+            libc::SYS_unshare,
+            libc::SYS_ptrace,
+        ] {
+            assert_eq!(
+                run(&prog, AUDIT_ARCH, nr(denied)),
+                eperm,
+                "syscall {denied}"
+            );
+        }
+        let x32 = nr(libc::SYS_fsopen) | 0x4000_0000;
+        assert_eq!(run(&prog, AUDIT_ARCH, x32), eperm);
+        assert_eq!(
+            run(&prog, 0x4000_0003, nr(libc::SYS_fsopen)),
+            libc::SECCOMP_RET_KILL_PROCESS
+        );
+    }
 }
