@@ -8,6 +8,7 @@ use crate::harness::{tests, Scratch};
 tests![
     join_uts_namespace_by_path,
     join_pid_namespace_of_a_pod,
+    join_pid_and_user_namespaces_of_a_pod,
     user_namespace_maps_root,
     no_mount_namespace_chroots,
     no_mount_namespace_refuses_mounts,
@@ -123,6 +124,47 @@ fn join_pid_namespace_of_a_pod(s: &Scratch) {
     );
 
     assert_eq!(s.status(&first_id), "running", "joining harmed the pod");
+    s.pivot(&["delete", "--force", &first_id]).ok();
+    s.reap();
+}
+
+/// A pod with a user namespace (as Kubernetes' `hostUsers: false`): the
+/// second container joins the sandbox's user and pid namespaces; its
+/// /proc is the pod's and its init is not pid 1 there.
+fn join_pid_and_user_namespaces_of_a_pod(s: &Scratch) {
+    let first = userns_bundle(s, &["/probe", "sleep", "30"]);
+    let first_id = s.id("upoda");
+    let pod = s.create_started(&first.dir, &first_id);
+
+    let second = s.bundle(&["/probe", "cat", "/proc/1/cmdline"]);
+    chown_tree(&second.rootfs(), 100_000, 100_000);
+    second.join_namespace("user", &format!("/proc/{pod}/ns/user"));
+    second.join_namespace("pid", &format!("/proc/{pod}/ns/pid"));
+    let second_id = s.id("upodb");
+    let pid = s.create(&second.dir, &second_id);
+    let nspid = ns_pids(pid);
+    assert_eq!(nspid.len(), 2, "NSpid of {pid}: {nspid:?}");
+    assert_ne!(
+        nspid[1], 1,
+        "the joining init is pid 1 in the pod: {nspid:?}"
+    );
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/ns/user")).expect("user ns"),
+        std::fs::read_link(format!("/proc/{pod}/ns/user")).expect("pod user ns"),
+    );
+    s.pivot(&["start", &second_id]).ok();
+    s.wait_status(&second_id, "stopped");
+    s.delete(&second_id);
+
+    let third = s.bundle(&["/probe", "cat", "/proc/1/cmdline"]);
+    chown_tree(&third.rootfs(), 100_000, 100_000);
+    third.join_namespace("user", &format!("/proc/{pod}/ns/user"));
+    third.join_namespace("pid", &format!("/proc/{pod}/ns/pid"));
+    let answer = s.run_json(&third.dir, &s.id("upodc"));
+    assert_eq!(
+        answer["content"], "/probe\u{0}sleep\u{0}30\u{0}",
+        "/proc/1 in the joining container is not the pod's first process: {answer}"
+    );
     s.pivot(&["delete", "--force", &first_id]).ok();
     s.reap();
 }
