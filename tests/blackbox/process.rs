@@ -27,6 +27,7 @@ tests![
     ambient_capability_not_inheritable_is_a_warning,
     default_spec_has_no_ambient_capabilities,
     user_without_gid_is_group_0,
+    home_is_filled_from_etc_passwd,
     no_capabilities_means_none,
     nofile_rlimit,
     every_rlimit_name,
@@ -585,4 +586,90 @@ fn sysctl_host_global_key_is_refused(s: &Scratch) {
     // belongs to the host.
     let bundle = s.bundle(&["/probe", "exit", "0"]);
     assert_sysctl_refused(s, &bundle, "kernel.core_pattern");
+}
+
+/// `HOME` missing or empty in the process's env is set, as runc does, to
+/// the home of the process's uid in the container's /etc/passwd, or "/"
+/// without an entry; a `HOME` given is kept. For run, exec, `exec --user`
+/// and `exec -p`.
+fn home_is_filled_from_etc_passwd(s: &Scratch) {
+    let home_of = |out: Out| -> String {
+        let v: Value = serde_json::from_str(out.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"));
+        v["HOME"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("(unset) {v}"))
+    };
+    let bundle_env = |env: Option<&str>, uid: u32| {
+        let b = s.bundle(&["/probe", "env"]);
+        let passwd = b.rootfs().join("etc/passwd");
+        let mut text = std::fs::read_to_string(&passwd).unwrap();
+        text.push_str("u:x:1000:1000:u:/home/u:/bin/sh\n");
+        std::fs::write(&passwd, text).unwrap();
+        b.edit(|c| {
+            let e = c["process"]["env"].as_array_mut().unwrap();
+            e.retain(|v| !v.as_str().unwrap_or("").starts_with("HOME="));
+            if let Some(h) = env {
+                e.push(json!(h));
+            }
+            c["process"]["user"] = json!({"uid": uid, "gid": uid});
+        });
+        b
+    };
+    for (env, uid, want) in [
+        (None, 0, "/root"),
+        (Some("HOME="), 0, "/root"),
+        (Some("HOME=/given"), 0, "/given"),
+        (None, 1000, "/home/u"),
+        (None, 65534, "/nonexistent"),
+        (None, 2000, "/"),
+    ] {
+        let b = bundle_env(env, uid);
+        let got = home_of(s.run(&b.dir, &s.id("home")).ok());
+        assert_eq!(got, want, "run, env {env:?}, uid {uid}");
+    }
+
+    let b = bundle_env(None, 0);
+    b.edit(|c| c["process"]["args"] = json!(["/probe", "sleep", "60"]));
+    let id = s.id("homex");
+    s.create_started(&b.dir, &id);
+    let exec = |args: &[&str]| {
+        let mut all = vec!["exec"];
+        all.extend_from_slice(args);
+        home_of(s.pivot(&all).ok())
+    };
+    assert_eq!(exec(&[&id, "/probe", "env"]), "/root", "exec");
+    assert_eq!(
+        exec(&["--user", "1000", &id, "/probe", "env"]),
+        "/home/u",
+        "exec --user 1000"
+    );
+    assert_eq!(
+        exec(&["--user", "2000:2000", &id, "/probe", "env"]),
+        "/",
+        "exec --user 2000"
+    );
+    assert_eq!(
+        exec(&["--user", "1000", "--env", "HOME=/x", &id, "/probe", "env"]),
+        "/x",
+        "exec --env HOME=/x"
+    );
+    let path = s.path("home-process.json");
+    std::fs::write(
+        &path,
+        json!({
+            "user": {"uid": 1000, "gid": 1000},
+            "args": ["/probe", "env"],
+            "env": ["PATH=/bin"],
+            "cwd": "/",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    assert_eq!(
+        exec(&["-p", path.to_str().unwrap(), &id]),
+        "/home/u",
+        "exec -p"
+    );
 }

@@ -265,6 +265,8 @@ fn setup_and_exec(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     }
     sys::getcwd().ctx("cwd: the working directory is outside the container")?;
     let path = user::lookup_executable(p)?;
+    // Before the filter, which need not allow reading /etc/passwd.
+    let env = user::env_with_home(p);
     sys::cloexec_from(3 + plan.preserve_fds)?;
     sys::reset_signals();
     // With no_new_privs the filter goes in last, after the fd clean-up, so
@@ -272,5 +274,5 @@ fn setup_and_exec(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     if let Some(f) = plan.seccomp.filter(|_| p.no_new_privileges) {
         load(f)?;
     }
-    Err(sys::execve(&path, &p.args, &p.env))
+    Err(sys::execve(&path, &p.args, &env))
 }

@@ -497,10 +497,12 @@ fn start_hooks(plan: &Plan, host_pid: i32) -> Result<()> {
 fn exec(plan: &Plan, opts: &InitOptions, host_pid: i32) -> Result<()> {
     let p = &plan.process;
     let path = user::lookup_executable(p)?;
+    // Before the filter, which need not allow reading /etc/passwd.
+    let env = user::env_with_home(p);
     sys::cloexec_from(3 + opts.preserve_fds)?;
     late_seccomp(plan, opts)?;
     start_hooks(plan, host_pid)?;
     // After the hooks: writing their stdin must not raise SIGPIPE.
     sys::reset_signals();
-    Err(sys::execve(&path, &p.args, &p.env))
+    Err(sys::execve(&path, &p.args, &env))
 }

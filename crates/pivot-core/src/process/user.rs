@@ -3,6 +3,7 @@
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::spec::types::{Process, User};
 use crate::sys;
+use std::os::fd::AsFd;
 
 pub fn switch(u: &User) -> Result<()> {
     sys::setgroups(&u.additional_gids).ctx("process.user.additionalGids")?;
@@ -10,6 +11,56 @@ pub fn switch(u: &User) -> Result<()> {
     sys::setresuid(u.uid).ctx("process.user.uid")?;
     sys::umask(u.umask.unwrap_or(0o022));
     Ok(())
+}
+
+/// The process's env for execve, with `HOME` filled in as runc does when
+/// it is missing or empty: the home of the process's uid in the
+/// container's /etc/passwd, or "/" without one. Called inside the
+/// container, after the root switch.
+pub fn env_with_home(p: &Process) -> Vec<String> {
+    let mut env = p.env.clone();
+    let at = env.iter().position(|e| e.starts_with("HOME="));
+    if at.is_some_and(|i| env[i].len() > "HOME=".len()) {
+        return env;
+    }
+    let home = format!(
+        "HOME={}",
+        passwd_home(p.user.uid).unwrap_or_else(|| "/".into())
+    );
+    match at {
+        Some(i) => env[i] = home,
+        None => env.push(home),
+    }
+    env
+}
+
+/// The home directory of `uid` in the container's /etc/passwd. The file is
+/// the image's: only a regular file is read (a FIFO would block, a device
+/// could be anything), and at most 4 MiB of it.
+fn passwd_home(uid: u32) -> Option<String> {
+    let fd = sys::openat(
+        sys::cwd(),
+        "/etc/passwd",
+        libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY,
+        0,
+    )
+    .ok()?;
+    if sys::fstat(fd.as_fd()).ok()?.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return None;
+    }
+    let mut text = Vec::new();
+    let mut buf = [0u8; 8192];
+    while text.len() < 4 << 20 {
+        match sys::read(fd.as_fd(), &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    // name:password:uid:gid:gecos:home:shell, the first entry for the uid.
+    String::from_utf8_lossy(&text).lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 6 && f[2].parse() == Ok(uid) && !f[5].is_empty()).then(|| f[5].to_string())
+    })
 }
 
 fn env_path(p: &Process) -> Option<&str> {
