@@ -17,6 +17,7 @@ tests![
     userns_bind_source_its_root_cannot_reach,
     userns_without_proc_mount_starts,
     join_another_containers_mount_namespace_is_refused,
+    join_host_rooted_mount_namespace_by_path,
 ];
 
 fn hostname_of_host() -> String {
@@ -514,4 +515,36 @@ fn mount_points_of(pid: i32) -> Vec<String> {
         .lines()
         .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
         .collect()
+}
+
+/// A mount namespace a caller made with the host's root (`unshare -m`,
+/// kept by a process in it) is joined, as runc does: the refusal above is
+/// only for a namespace whose root is elsewhere.
+fn join_host_rooted_mount_namespace_by_path(s: &Scratch) {
+    let mut keeper = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "slave", "sleep", "30"])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn unshare");
+    let pid = keeper.id() as i32;
+    let outcome = crate::harness::catch(|| {
+        // unshare has made the namespace once its mnt link differs.
+        let own = std::fs::read_link("/proc/self/ns/mnt").expect("own mnt ns");
+        assert!(
+            crate::host::wait_for(crate::harness::WAIT, || {
+                std::fs::read_link(format!("/proc/{pid}/ns/mnt")).is_ok_and(|l| l != own)
+            }),
+            "unshare made no mount namespace"
+        );
+        let bundle = s.bundle(&["/probe", "cat", "/etc/pivot-mntns"]);
+        std::fs::write(bundle.rootfs().join("etc/pivot-mntns"), "joined\n").expect("marker");
+        bundle.join_namespace("mount", &format!("/proc/{pid}/ns/mnt"));
+        let out = s.run(&bundle.dir, &s.id("mnthost")).ok();
+        assert!(out.stdout.contains("joined"), "{out}");
+    });
+    let _ = keeper.kill();
+    let _ = keeper.wait();
+    if let Err(msg) = outcome {
+        panic!("{msg}");
+    }
 }
