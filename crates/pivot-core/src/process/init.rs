@@ -169,7 +169,8 @@ fn setup(
     }
     // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes
     // in before the capabilities are dropped; a notify fd must reach the
-    // parent, which is gone after Ready. Otherwise it waits for the exec.
+    // parent, which is gone after Ready. Otherwise it goes in last, just
+    // before Ready (late_seccomp).
     if let Some(f) = opts.seccomp.as_ref().filter(|f| f.notify || !nnp) {
         if let Some(fd) = f.load()? {
             ch.send_fd(&Msg::SeccompFd, fd.as_fd())?;
@@ -202,6 +203,7 @@ fn setup(
     }
     // The parent exits after Ready; the init must outlive it.
     sys::set_pdeathsig(0)?;
+    late_seccomp(plan, opts)?;
     ch.send(&Msg::Ready)?;
     Ok((host_pid, proc))
 }
@@ -470,8 +472,12 @@ fn wait_and_exec(plan: &Plan, opts: &InitOptions, host_pid: i32, proc: Option<&P
     e
 }
 
-/// With no_new_privs the filter loads as late as possible, so that none of
-/// pivot's own remaining calls but execve has to pass it.
+/// With no_new_privs the filter loads as late as it can, but before the
+/// init waits for `start`, as runc's: a created init holds no more than
+/// the container's final privileges, so a process that may ptrace it (an
+/// `exec` with CAP_SYS_PTRACE) cannot make it run a call the profile
+/// forbids. Only the Ready message, the fifo, the startContainer hooks and
+/// execve come after it; a failure still reaches the parent.
 fn late_seccomp(plan: &Plan, opts: &InitOptions) -> Result<()> {
     match opts.seccomp.as_ref() {
         Some(f) if plan.process.no_new_privileges && !f.notify => f.load().map(drop),
@@ -490,17 +496,15 @@ fn start_hooks(plan: &Plan, host_pid: i32) -> Result<()> {
     }
 }
 
-/// The last steps, in runc's order: the fds cleaned up, then the filter
-/// (with no_new_privs: as late as it can go), then the startContainer
-/// hooks, which run under it, then execve. Without no_new_privs the
-/// filter went in before the capabilities were dropped.
+/// The last steps, in runc's order: the fds cleaned up, then the
+/// startContainer hooks, which run under the filter (loaded before the
+/// wait for `start`), then execve.
 fn exec(plan: &Plan, opts: &InitOptions, host_pid: i32) -> Result<()> {
     let p = &plan.process;
     let path = user::lookup_executable(p)?;
     // Before the filter, which need not allow reading /etc/passwd.
     let env = user::env_with_home(p);
     sys::cloexec_from(3 + opts.preserve_fds)?;
-    late_seccomp(plan, opts)?;
     start_hooks(plan, host_pid)?;
     // After the hooks: writing their stdin must not raise SIGPIPE.
     sys::reset_signals();
