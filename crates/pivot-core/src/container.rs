@@ -118,17 +118,18 @@ impl Runtime {
     /// Create a container: on success its init waits for `start`; on
     /// failure nothing is left (no state dir, cgroup, mount or process).
     /// CVE-2019-5736 (selfexe.rs): where something that may ptrace pivot's
-    /// processes can see the init before `start`, run from the read-only
-    /// view of the binary. A container that may ptrace, joining a pid
-    /// namespace, must not meet an unsealed pivot init there, and the
-    /// containers in that namespace learn that their `exec`s are exposed.
+    /// processes can see the init before `start` (a shared pid namespace,
+    /// or the container's own startContainer hooks and `exec`s when it may
+    /// ptrace), run from the read-only view of the binary. A container
+    /// that may ptrace, joining a pid namespace, must not meet an unsealed
+    /// pivot init there, and the containers in that namespace learn that
+    /// their `exec`s are exposed.
     fn guard_binary(&self, plan: &Plan) -> Result<()> {
-        let joined = joined_pid_ns(plan);
-        if joined.is_none() && plan.namespaces.has(NsKind::Pid) {
+        if !pid_ns_exposed(plan) {
             return Ok(());
         }
         crate::selfexe::run_read_only(&self.root)?;
-        let Some(path) = joined else {
+        let Some(path) = joined_pid_ns(plan) else {
             return Ok(());
         };
         if !crate::selfexe::may_ptrace(&plan.process, plan.namespaces.has(NsKind::User)) {
@@ -567,10 +568,15 @@ impl Runtime {
         self.warn_capabilities(&process);
         // CVE-2019-5736 (selfexe.rs): an exec joins a pid namespace where
         // something may ptrace it, or may from now on.
+        let may_ptrace =
+            crate::selfexe::may_ptrace(&process, saved.namespaces.contains_key("user"));
+        if may_ptrace {
+            refuse_unsealed_created_init(&saved, state::status(&sd, &saved))?;
+        }
         let mut exposes = false;
         if saved.pid_ns_exposed {
             crate::selfexe::run_read_only(&self.root)?;
-        } else if crate::selfexe::may_ptrace(&process, saved.namespaces.contains_key("user")) {
+        } else if may_ptrace {
             let mut s = saved.clone();
             s.pid_ns_exposed = true;
             sd.save(&s)?;
@@ -827,6 +833,47 @@ fn pid_ns_exposed(plan: &Plan) -> bool {
     joined_pid_ns(plan).is_some()
         || !plan.namespaces.has(NsKind::Pid)
         || crate::selfexe::may_ptrace(&plan.process, own_user_ns)
+}
+
+/// An `exec` whose process may ptrace sees the init of the container's
+/// pid namespace: refused while that is a created, not started init still
+/// running pivot's binary as it is (it cannot be moved onto the view any
+/// more). It is the container's own init, or the init of the pid
+/// namespace it joined (whoever made it, as `create` checks).
+fn refuse_unsealed_created_init(saved: &Saved, status: Status) -> Result<()> {
+    let Some(ns) = saved.namespaces.get("pid") else {
+        // The host's pid namespace: every init created there runs from the
+        // view.
+        return Ok(());
+    };
+    let Ok(st) = sys::fstatat(sys::cwd(), ns, 0) else {
+        return Ok(());
+    };
+    let Some(init) = crate::selfexe::pid_ns_init(st.st_dev, st.st_ino) else {
+        return Ok(());
+    };
+    // The container's own init is pivot's until `start`, whichever build
+    // of pivot made it.
+    let created = if init == saved.pid {
+        status == Status::Created
+    } else {
+        crate::selfexe::runs_pivot(init)
+    };
+    // (Gone meanwhile, started and exited or killed: nothing to reach.)
+    if !created || crate::selfexe::runs_read_only(init).unwrap_or(true) {
+        return Ok(());
+    }
+    let whose = if init == saved.pid {
+        format!("the container is created but not started: its init (pid {init})")
+    } else {
+        format!("the init of the pid namespace it joined (pid {init}) belongs to a container created but not started: it")
+    };
+    Err(Error::new(
+        ErrorKind::InvalidState,
+        format!(
+            "{whose} is still pivot's own process, which a process that may ptrace (CAP_SYS_PTRACE without a user namespace) could reach; start that container first"
+        ),
+    ))
 }
 
 fn joined_pid_ns(plan: &Plan) -> Option<&str> {

@@ -14,6 +14,10 @@
 //! there gets it at its next execve). Without it, non-dumpability already
 //! keeps /proc/<pid>/exe closed (EACCES).
 //!
+//! Such a process is also what a startContainer hook (a program of the
+//! image, run by the init with the container's capabilities) or an
+//! `exec`'d process can be, and both meet a created, not started init.
+//!
 //! So where such a process can meet one of pivot's, pivot first moves
 //! itself onto a read-only view of its binary: a private, detached
 //! overlayfs mount of the binary's directory (no upper layer, so it can
@@ -26,15 +30,19 @@
 //!
 //! | command | sealed when                                                  |
 //! |---------|--------------------------------------------------------------|
-//! | create, run | the container joins an existing pid namespace or uses the host's (its init, until `start`, is visible to what is there) |
+//! | create, run | the container joins an existing pid namespace or uses the host's (its init, until `start`, is visible to what is there), or its own processes may ptrace (its startContainer hooks, and its `exec`s before `start`, see the init) |
 //! | exec    | the container's pid namespace is shared (joined, the host's, or joined by a container that may ptrace: recorded in its state), or the container or an earlier exec may ptrace |
 //!
-//! And a container that may ptrace is not created into a pid namespace
-//! whose init is still pivot (a created, not started container, whatever
-//! root made it): that init cannot be moved onto the view any more, and
-//! whatever the binary's mount, a tracer could take it over before its
-//! seccomp filter and capability drop (it holds the container's
-//! capabilities and the state fifo).
+//! And what cannot be moved any more is refused: a container that may
+//! ptrace is not created into a pid namespace whose init is still pivot
+//! (a created, not started container, whatever root made it), and an
+//! `exec` that may ptrace (`--cap CAP_SYS_PTRACE`) does not go into a pid
+//! namespace whose init is a created init running the binary as it is.
+//! The created init has loaded its seccomp filter and dropped to the
+//! container's capabilities before it waits for `start`, so a tracer
+//! gets no more than the container's own privileges from it; it still
+//! holds the state fifo, and for a sibling container those privileges
+//! are another container's.
 //!
 //! Without an upper layer overlayfs needs two lower ones that do not
 //! overlap: the second is an empty directory made for the moment in the
@@ -127,10 +135,20 @@ pub fn pid_ns_init(dev: u64, ino: u64) -> Option<i32> {
 
 /// Whether /proc/self/exe is on a read-only mount or a sealed memfd.
 pub fn read_only() -> Result<bool> {
-    if sys::statvfs(SELF_EXE)?.f_flag & libc::ST_RDONLY != 0 {
+    exe_read_only(SELF_EXE)
+}
+
+/// Whether the executable of a pid (a created container's init) is on a
+/// read-only mount or a sealed memfd: whether it runs from the view.
+pub fn runs_read_only(pid: i32) -> Result<bool> {
+    exe_read_only(&format!("/proc/{pid}/exe"))
+}
+
+fn exe_read_only(exe: &str) -> Result<bool> {
+    if sys::statvfs(exe)?.f_flag & libc::ST_RDONLY != 0 {
         return Ok(true);
     }
-    let fd = sys::openat(sys::cwd(), SELF_EXE, libc::O_RDONLY, 0)?;
+    let fd = sys::openat(sys::cwd(), exe, libc::O_RDONLY, 0)?;
     Ok(sys::get_seals(fd.as_fd()).is_ok_and(|s| s & libc::F_SEAL_WRITE != 0))
 }
 
