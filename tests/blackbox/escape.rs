@@ -56,6 +56,10 @@ tests![
     exe_of_exec_process_with_ptrace_cap,
     exe_of_exec_into_pod_sibling_with_ptrace_cap,
     exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins,
+    exe_of_init_from_start_hook_with_ptrace_cap,
+    exe_of_created_init_from_exec_with_ptrace_cap,
+    exe_of_created_init_from_exec_cap_ptrace,
+    ptrace_created_init_runs_only_what_seccomp_allows,
     leaked_fds_not_in_init,
     leaked_fds_not_in_exec,
     preserve_fds_passes_exactly_those,
@@ -1227,6 +1231,216 @@ fn exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins(s: &Scratch) {
                 panic!("{msg}");
             }
         });
+    });
+}
+
+// ---------------------------------------------------------------------
+// The created init's /proc/1/exe kept past `start` (probe exe-hold)
+
+/// The report of `probe exe-hold /result 1` run in the container whose
+/// result dir is `result`: `go` is made (the test calls this once `start`
+/// returned, so no runtime process is left), then the report is awaited.
+#[track_caller]
+fn held_report(result: &Path) -> Value {
+    std::fs::write(result.join("go"), "").expect("create go");
+    let path = result.join("report.json");
+    wait_file(&path, Duration::from_secs(30));
+    let text = std::fs::read_to_string(&path).expect("read report.json");
+    json_of(&text, "exe-hold's report")
+}
+
+/// The handle exe-hold kept on /proc/1/exe (the created init, the
+/// runtime's own image) must not have reopened for writing on the
+/// runtime binary: denied at open, on another file (a sealed copy), or
+/// read-only (the binary counted by inode number, as in
+/// `assert_binary_unreachable`).
+#[track_caller]
+fn assert_held_unwritable(rt: &Rt, report: &Value) {
+    eprintln!(
+        "pivot-tests: exe-hold: /proc/1/exe ({}) open={} -> {} ro={} write={}",
+        report["comm"], report["open"], report["target"], report["readonly"], report["write"]
+    );
+    if report["open"] != "ok" {
+        return;
+    }
+    let (_, ino) = rt.dev_ino();
+    if report["ino"] != ino {
+        return;
+    }
+    assert!(
+        report["readonly"] == true && report["write"] != "ok",
+        "a process in the container kept /proc/1/exe of the created init, the runtime \
+         binary {} on a writable mount, and reopened it for writing once `start` \
+         returned (write attempt: {}): it can overwrite the host's runtime \
+         (CVE-2019-5736)\nreport: {report:#}",
+        rt.bin.display(),
+        report["write"]
+    );
+}
+
+/// A container with CAP_SYS_PTRACE and a startContainer hook (a program
+/// of the image, run by the init with the container's capabilities) that
+/// opens /proc/1/exe, the init that is still the runtime, and hands the
+/// handle to a daemon that tries it for writing after `start` returned.
+fn exe_of_init_from_start_hook_with_ptrace_cap(s: &Scratch) {
+    let rt = Rt::new(s);
+    let guard = Guard::new(&rt, &[]);
+    checked(s, &guard, || {
+        let (bundle, result) = s.bundle_with_result(&["/probe", "sleep", "30"]);
+        add_capability(&bundle, "CAP_SYS_PTRACE");
+        bundle.edit(|c| {
+            c["hooks"] = json!({"startContainer": [{
+                "path": "/probe",
+                "args": ["probe", "exe-hold", "/result", "1"],
+            }]});
+        });
+        let id = s.id("hook");
+        rt.created(s, &bundle, &id);
+        rt.cmd(s, &["start", &id]).ok();
+        let report = held_report(&result);
+        assert_held_unwritable(&rt, &report);
+        rt.cmd(s, &["kill", &id, "KILL"]);
+    });
+}
+
+/// A container whose config has CAP_SYS_PTRACE, created, not started: an
+/// `exec` into it keeps /proc/1/exe of the init past `start`. The exec is
+/// a plain one (runc, crun and pivot all take it).
+fn exe_of_created_init_from_exec_with_ptrace_cap(s: &Scratch) {
+    let rt = Rt::new(s);
+    let guard = Guard::new(&rt, &[]);
+    checked(s, &guard, || {
+        let (bundle, result) = s.bundle_with_result(&["/probe", "sleep", "30"]);
+        add_capability(&bundle, "CAP_SYS_PTRACE");
+        let id = s.id("created");
+        rt.created(s, &bundle, &id);
+        rt.cmd(s, &["exec", &id, "/probe", "exe-hold", "/result", "1"])
+            .ok();
+        rt.cmd(s, &["start", &id]).ok();
+        let report = held_report(&result);
+        assert_held_unwritable(&rt, &report);
+        rt.cmd(s, &["kill", &id, "KILL"]);
+    });
+}
+
+/// The same with the default capabilities and `exec --cap CAP_SYS_PTRACE`:
+/// the init cannot be moved onto a read-only binary any more, so pivot
+/// refuses the exec (one line saying why); a runtime that takes it must
+/// keep the binary unwritable.
+fn exe_of_created_init_from_exec_cap_ptrace(s: &Scratch) {
+    let rt = Rt::new(s);
+    let guard = Guard::new(&rt, &[]);
+    checked(s, &guard, || {
+        let (bundle, result) = s.bundle_with_result(&["/probe", "sleep", "30"]);
+        let id = s.id("created");
+        rt.created(s, &bundle, &id);
+        let out = rt.cmd(
+            s,
+            &[
+                "exec",
+                "--cap",
+                "CAP_SYS_PTRACE",
+                &id,
+                "/probe",
+                "exe-hold",
+                "/result",
+                "1",
+            ],
+        );
+        if out.code != 0 {
+            assert_exec_refused(&out);
+            // The container itself is untouched by the refusal.
+            rt.cmd(s, &["start", &id]).ok();
+            s.wait_status(&id, "running");
+        } else {
+            rt.cmd(s, &["start", &id]).ok();
+            let report = held_report(&result);
+            assert_held_unwritable(&rt, &report);
+        }
+        rt.cmd(s, &["kill", &id, "KILL"]);
+    });
+}
+
+/// pivot's refusal of an `exec` that may ptrace a created init that still
+/// runs the binary as it is.
+#[track_caller]
+fn assert_exec_refused(out: &Out) {
+    let lines = out.stderr_lines();
+    assert!(
+        out.stderr.contains("created but not started") && lines.len() == 1,
+        "the exec failed, but not with one line saying why: {out}"
+    );
+    eprintln!("pivot-tests: exec refused: {}", lines[0]);
+}
+
+/// The `Seccomp:` mode in /proc/<pid>/status, read on the host.
+#[track_caller]
+fn seccomp_mode(pid: i32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_else(|e| panic!("read /proc/{pid}/status: {e}"));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Seccomp:"))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A process that may ptrace (the config's CAP_SYS_PTRACE, or the default
+/// capabilities and `exec --cap CAP_SYS_PTRACE`) attaches to the created
+/// init and makes it call getsid, which the container's profile answers
+/// with EXDEV. The created init must already be under the filter
+/// (`Seccomp: 2`, as runc's), so the call gets EXDEV; pivot may refuse
+/// the `--cap` exec instead.
+fn ptrace_created_init_runs_only_what_seccomp_allows(s: &Scratch) {
+    let rt = Rt::new(s);
+    let guard = Guard::new(&rt, &[]);
+    checked(s, &guard, || {
+        for config_cap in [true, false] {
+            let bundle = s.bundle(&["/probe", "sleep", "30"]);
+            bundle.edit(|c| {
+                c["process"]["noNewPrivileges"] = json!(true);
+                c["linux"]["seccomp"] = json!({
+                    "defaultAction": "SCMP_ACT_ALLOW",
+                    "syscalls": [{"names": ["getsid"], "action": "SCMP_ACT_ERRNO",
+                                  "errnoRet": libc::EXDEV}],
+                });
+            });
+            if config_cap {
+                add_capability(&bundle, "CAP_SYS_PTRACE");
+            }
+            let id = s.id("seccomp");
+            let pid = rt.created(s, &bundle, &id);
+            let mode = seccomp_mode(pid);
+            let mut exec: Vec<&str> = vec!["exec"];
+            if !config_cap {
+                exec.extend(["--cap", "CAP_SYS_PTRACE"]);
+            }
+            exec.extend([&id, "/probe", "ptrace-syscall", "1", "getsid", "0"]);
+            let out = rt.cmd(s, &exec);
+            rt.cmd(s, &["kill", &id, "KILL"]);
+            s.wait_status(&id, "stopped");
+            let what = if config_cap {
+                "config CAP_SYS_PTRACE"
+            } else {
+                "exec --cap CAP_SYS_PTRACE"
+            };
+            if out.code != 0 && !config_cap {
+                assert_exec_refused(&out);
+            } else {
+                let report = out.ok().json();
+                eprintln!("pivot-tests: {what}: created init Seccomp: {mode}; injected: {report}");
+                assert!(
+                    report["attach"] != "ok" || report["errno"] == "EXDEV",
+                    "{what}: the created init ran getsid for a tracer in the container, \
+                     which its profile answers with EXDEV: {report}"
+                );
+            }
+            assert_eq!(
+                mode, "2",
+                "{what}: the created init (pid {pid}) has no seccomp filter yet \
+                 (Seccomp: {mode}): a tracer can make it run what the profile forbids"
+            );
+        }
     });
 }
 

@@ -605,6 +605,273 @@ pub fn root_hunt(args: &[OsString]) -> Result<Value> {
     )
 }
 
+/// How long `exe-hold`'s daemon waits for `DIR/go`.
+const HOLD_LIMIT: Duration = Duration::from_secs(60);
+
+/// The `exe-hold DIR PID` subcommand (CVE-2019-5736, the way a
+/// startContainer hook or an `exec` into a created container goes at it):
+/// opens /proc/PID/exe (O_PATH) and leaves the handle to a daemon child
+/// (own session, stdio on /dev/null), then exits at once, so the hook or
+/// exec that ran it returns. Once `DIR/go` exists (the test makes it after
+/// `start` returned) the daemon tries to reopen the handle O_WRONLY
+/// through /proc/self/fd and writes DIR/report.json: {pid, comm, open,
+/// target, dev, ino, readonly, write}. If the open itself fails, the
+/// report is written at once, with no daemon.
+pub fn exe_hold(args: &[OsString]) -> Result<Value> {
+    let [dir, pid] = args else {
+        return Err(ProbeError::new("usage: probe exe-hold DIR PID"));
+    };
+    let dir = PathBuf::from(dir);
+    let pid: i32 = pid
+        .to_str()
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(|| ProbeError::new(format!("exe-hold: bad PID {pid:?}")))?;
+    let mut report = json!({"pid": pid, "comm": comm(pid)});
+    let fd = match open_raw(&format!("/proc/{pid}/exe"), libc::O_PATH) {
+        Ok(fd) => fd,
+        Err(e) => {
+            report["open"] = json!(e);
+            return finish(&dir, report);
+        }
+    };
+    report["open"] = json!("ok");
+    let link = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    if let Ok(meta) = std::fs::metadata(&link) {
+        report["dev"] = json!(meta.dev());
+        report["ino"] = json!(meta.ino());
+    }
+    report["target"] = json!(std::fs::read_link(&link)
+        .map(|t| t.to_string_lossy().into_owned())
+        .unwrap_or_default());
+    // SAFETY: a zeroed statvfs is valid; fstatvfs fills it.
+    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid fd and a writable statvfs.
+    let rc = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut vfs) };
+    report["readonly"] = json!(rc == 0 && vfs.f_flag & libc::ST_RDONLY != 0);
+    // SAFETY: the probe is single-threaded; the child only carries on
+    // with its own copy of this process.
+    match unsafe { libc::fork() } {
+        -1 => Err(ProbeError::new(format!("exe-hold: fork: {}", last_errno()))),
+        0 => {
+            detach_stdio();
+            let deadline = Instant::now() + HOLD_LIMIT;
+            while !dir.join("go").exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let mut write = json!(null);
+            for _ in 0..WRITE_TRIES {
+                write = match open_raw(&link, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY) {
+                    Ok(w) => {
+                        drop(w);
+                        json!("ok")
+                    }
+                    Err(e) => json!(e),
+                };
+                if write == "ok" {
+                    break;
+                }
+                std::thread::sleep(WRITE_PAUSE);
+            }
+            report["write"] = write;
+            let code = i32::from(finish(&dir, report).is_err());
+            std::process::exit(code)
+        }
+        child => Ok(json!({"pid": pid, "daemon": child})),
+    }
+}
+
+/// A new session, and stdio on /dev/null: whatever waits for the end of
+/// the hook's or exec's output does not wait for the daemon.
+fn detach_stdio() {
+    // SAFETY: no pointers but a valid NUL-terminated path; fds are ours.
+    unsafe {
+        libc::setsid();
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+            if null > 2 {
+                libc::close(null);
+            }
+        }
+    }
+}
+
+/// Waits (bounded) for a traced `pid` to stop; its wait status, or None.
+fn wait_stop(pid: i32) -> Option<i32> {
+    let end = Instant::now() + STOP_WAIT;
+    while Instant::now() < end {
+        let mut status = 0;
+        // SAFETY: waitpid on a tracee with a valid status pointer.
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
+        if rc == pid {
+            return Some(status);
+        }
+        if rc < 0 {
+            return None;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    None
+}
+
+/// The `ptrace-syscall PID NAME [ARG...]` subcommand (x86_64; escape
+/// tests, inside a container only): attaches to PID (PTRACE_SEIZE), stops
+/// it, makes it run one syscall of integer arguments (a `syscall`
+/// instruction single-stepped with the registers set), puts its registers
+/// and text back and detaches. Reports {pid, attach, syscall, ret, errno}:
+/// what the traced process got, e.g. the errno its seccomp filter answers.
+pub fn ptrace_syscall(args: &[OsString]) -> Result<Value> {
+    let Some(([pid, name], rest)) = args.split_first_chunk::<2>() else {
+        return Err(ProbeError::new(
+            "usage: probe ptrace-syscall PID NAME [ARG...]",
+        ));
+    };
+    let pid: i32 = pid
+        .to_str()
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(|| ProbeError::new(format!("ptrace-syscall: bad PID {pid:?}")))?;
+    let name = name.to_string_lossy().into_owned();
+    let nr = crate::syscalls::syscall_number(&name)?;
+    if rest.len() > 6 {
+        return Err(ProbeError::new("ptrace-syscall: at most six arguments"));
+    }
+    let mut values = [0u64; 6];
+    for (slot, arg) in values.iter_mut().zip(rest) {
+        *slot = crate::syscalls::parse_integer(arg)?;
+    }
+    let mut report = json!({"pid": pid, "comm": comm(pid), "syscall": name});
+    inject(pid, nr as u64, values, &mut report)?;
+    Ok(report)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn inject(_: i32, _: u64, _: [u64; 6], _: &mut Value) -> Result<()> {
+    Err(ProbeError::new("ptrace-syscall: x86_64 only"))
+}
+
+#[cfg(target_arch = "x86_64")]
+fn inject(pid: i32, nr: u64, args: [u64; 6], report: &mut Value) -> Result<()> {
+    let null = std::ptr::null_mut::<libc::c_void>();
+    // SAFETY: ptrace requests with integer arguments only.
+    if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, null, null) } != 0 {
+        report["attach"] = json!(last_errno());
+        return Ok(());
+    }
+    report["attach"] = json!("ok");
+    let detach = || {
+        // SAFETY: detaching our own tracee; harmless if it is gone.
+        unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, null, null) };
+    };
+    // SAFETY: as above.
+    unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, null, null) };
+    match wait_stop(pid) {
+        Some(st) if libc::WIFSTOPPED(st) => {}
+        other => {
+            report["stop"] = json!(format!("{other:?}"));
+            detach();
+            return Ok(());
+        }
+    }
+    // SAFETY: a zeroed user_regs_struct is valid; GETREGS fills it.
+    let mut saved: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+    // SAFETY: a stopped tracee and a writable user_regs_struct.
+    if unsafe { libc::ptrace(libc::PTRACE_GETREGS, pid, null, &mut saved) } != 0 {
+        report["getregs"] = json!(last_errno());
+        detach();
+        return Ok(());
+    }
+    let peek = |addr: u64| -> Option<u64> {
+        // SAFETY: errno is ours to clear; PEEKTEXT reads the tracee's word.
+        unsafe {
+            *libc::__errno_location() = 0;
+            let w = libc::ptrace(libc::PTRACE_PEEKTEXT, pid, addr as usize, null);
+            (*libc::__errno_location() == 0).then_some(w as u64)
+        }
+    };
+    // A `syscall` instruction (0f 05): the one the process stopped after,
+    // or one written over its next instruction for the moment.
+    const SYSCALL: u64 = 0x050f;
+    let (site, poked) = match peek(saved.rip.wrapping_sub(2)) {
+        Some(w) if w & 0xffff == SYSCALL => (saved.rip - 2, None),
+        _ => {
+            let Some(word) = peek(saved.rip) else {
+                report["peek"] = json!(last_errno());
+                detach();
+                return Ok(());
+            };
+            let patched = (word & !0xffff) | SYSCALL;
+            // SAFETY: POKETEXT of one word of the stopped tracee.
+            unsafe {
+                libc::ptrace(
+                    libc::PTRACE_POKETEXT,
+                    pid,
+                    saved.rip as usize,
+                    patched as usize,
+                )
+            };
+            (saved.rip, Some(word))
+        }
+    };
+    let mut regs = saved;
+    regs.rip = site;
+    regs.rax = nr;
+    // Not in a syscall any more: no restart of the interrupted one.
+    regs.orig_rax = u64::MAX;
+    regs.rdi = args[0];
+    regs.rsi = args[1];
+    regs.rdx = args[2];
+    regs.r10 = args[3];
+    regs.r8 = args[4];
+    regs.r9 = args[5];
+    // SAFETY: SETREGS from a valid user_regs_struct, then one step.
+    let stepped = unsafe {
+        libc::ptrace(libc::PTRACE_SETREGS, pid, null, &regs) == 0
+            && libc::ptrace(libc::PTRACE_SINGLESTEP, pid, null, null) == 0
+    };
+    if !stepped {
+        report["step"] = json!(last_errno());
+    } else {
+        match wait_stop(pid) {
+            Some(st) if libc::WIFSTOPPED(st) => {
+                // SAFETY: a zeroed user_regs_struct is valid.
+                let mut after: libc::user_regs_struct = unsafe { std::mem::zeroed() };
+                // SAFETY: a stopped tracee and a writable user_regs_struct.
+                if unsafe { libc::ptrace(libc::PTRACE_GETREGS, pid, null, &mut after) } == 0 {
+                    let ret = after.rax as i64;
+                    report["ret"] = json!(ret);
+                    report["errno"] = if (-4095..0).contains(&ret) {
+                        json!(errno_name(-ret as i32))
+                    } else {
+                        Value::Null
+                    };
+                }
+            }
+            Some(st) if libc::WIFSIGNALED(st) => {
+                report["killed_by"] = json!(libc::WTERMSIG(st));
+                return Ok(());
+            }
+            other => report["step"] = json!(format!("{other:?}")),
+        }
+    }
+    if let Some(word) = poked {
+        // SAFETY: POKETEXT of the word saved above.
+        unsafe {
+            libc::ptrace(
+                libc::PTRACE_POKETEXT,
+                pid,
+                saved.rip as usize,
+                word as usize,
+            )
+        };
+    }
+    // SAFETY: SETREGS from the registers saved above.
+    unsafe { libc::ptrace(libc::PTRACE_SETREGS, pid, null, &saved) };
+    detach();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,6 +881,11 @@ mod tests {
         assert!(exe_hunt(&[]).is_err());
         assert!(ptrace_hunt(&["/tmp".into(), "x".into()]).is_err());
         assert!(ptrace_hunt(&["/tmp".into(), "-1".into()]).is_err());
+        assert!(exe_hold(&["/tmp".into()]).is_err());
+        assert!(exe_hold(&["/tmp".into(), "x".into()]).is_err());
+        assert!(ptrace_syscall(&["1".into()]).is_err());
+        assert!(ptrace_syscall(&["x".into(), "getpid".into()]).is_err());
+        assert!(ptrace_syscall(&["1".into(), "nope".into()]).is_err());
         assert!(root_hunt(&["/tmp".into(), "1".into()]).is_err());
     }
 }

@@ -67,6 +67,12 @@ Prints one JSON document on stdout; on failure {\"error\": ...} and exit 1.
                      only) through /proc/<pid>/root of other processes,
                      directly and PTRACE_SEIZE'd, try to read the host
                      file CANARY and create a file in HOSTDIR
+  exe-hold DIR PID   (escape tests, inside a container only) hand
+                     /proc/PID/exe to a daemon child and exit; after
+                     DIR/go it tries the handle for writing and reports
+                     in DIR/report.json
+  ptrace-syscall PID NAME [N..]  (escape tests, inside a container only)
+                     make PID run one syscall under ptrace: ret, errno
 ";
 
 fn main() -> ExitCode {
@@ -141,6 +147,8 @@ fn run(command: &str, args: &[OsString]) -> Result<Option<Value>> {
         "exe-hunt" => hunt::exe_hunt(args)?,
         "ptrace-hunt" => hunt::ptrace_hunt(args)?,
         "root-hunt" => hunt::root_hunt(args)?,
+        "exe-hold" => hunt::exe_hold(args)?,
+        "ptrace-syscall" => hunt::ptrace_syscall(args)?,
         "notify" => {
             let [text] = exactly(command, args, "TEXT")?;
             fileops::notify(text)?

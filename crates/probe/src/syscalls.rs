@@ -48,7 +48,7 @@ pub fn mkdir(path: &OsStr) -> Result<Value> {
 }
 
 /// A syscall number from a name in `SYSCALLS` or a plain number.
-fn syscall_number(name: &str) -> Result<libc::c_long> {
+pub(crate) fn syscall_number(name: &str) -> Result<libc::c_long> {
     if let Some((_, nr)) = SYSCALLS.iter().find(|(n, _)| *n == name) {
         return Ok(*nr);
     }
@@ -62,7 +62,7 @@ fn syscall_number(name: &str) -> Result<libc::c_long> {
 }
 
 /// An argument in decimal, or hex with 0x; -1 style negatives allowed.
-fn parse_integer(arg: &OsStr) -> Result<u64> {
+pub(crate) fn parse_integer(arg: &OsStr) -> Result<u64> {
     let text = arg.to_string_lossy();
     let text = text.trim();
     let parsed = match text.strip_prefix("0x") {
