@@ -9,6 +9,7 @@ tests![
     join_uts_namespace_by_path,
     join_pid_namespace_of_a_pod,
     join_pid_and_user_namespaces_of_a_pod,
+    pod_member_with_own_userns_refuses_create_container_hook,
     user_namespace_maps_root,
     no_mount_namespace_chroots,
     no_mount_namespace_refuses_mounts,
@@ -166,6 +167,39 @@ fn join_pid_and_user_namespaces_of_a_pod(s: &Scratch) {
         answer["content"], "/probe\u{0}sleep\u{0}30\u{0}",
         "/proc/1 in the joining container is not the pod's first process: {answer}"
     );
+    s.pivot(&["delete", "--force", &first_id]).ok();
+    s.reap();
+}
+
+/// A container with a user namespace of its own joins a pod's pid
+/// namespace before it makes that user namespace, so anything it forks
+/// from then on is in the pod: a createContainer hook, which would run
+/// there with the host's root, is refused, naming the field.
+fn pod_member_with_own_userns_refuses_create_container_hook(s: &Scratch) {
+    let first = s.bundle(&["/probe", "sleep", "30"]);
+    let first_id = s.id("hpoda");
+    let pod = s.create_started(&first.dir, &first_id);
+    let second = userns_bundle(s, &["/probe", "pid"]);
+    second.join_namespace("pid", &format!("/proc/{pod}/ns/pid"));
+    second.edit(|c| {
+        c["hooks"] = json!({"createContainer": [{"path": "/bin/true"}]});
+    });
+    let second_id = s.id("hpodb");
+    let mounts = crate::host::mount_points();
+    let out = s.pivot(&[
+        std::ffi::OsStr::new("create"),
+        std::ffi::OsStr::new("--bundle"),
+        second.dir.as_os_str(),
+        std::ffi::OsStr::new(&second_id),
+    ]);
+    crate::runtime::assert_error_mentions(&out.fails(), &["hooks.createContainer"]);
+    assert!(!s.root.join(&second_id).exists(), "state dir left");
+    let (added, removed) = s.mount_changes(&mounts);
+    assert!(
+        added.is_empty() && removed.is_empty(),
+        "mounts: {added:?} {removed:?}"
+    );
+    assert_eq!(s.status(&first_id), "running", "the refusal harmed the pod");
     s.pivot(&["delete", "--force", &first_id]).ok();
     s.reap();
 }
