@@ -40,6 +40,7 @@ use crate::bundle::Bundle;
 use crate::differential::run_command;
 use crate::harness::{catch, pivot_bin, tests, Scratch};
 use crate::host::mount_points;
+use crate::mounts::HostMount;
 use crate::runtime::{assert_error_mentions, Out};
 
 tests![
@@ -61,6 +62,7 @@ tests![
     dev_null_symlink_to_host_canary,
     file_bind_destination_symlink_to_host_canary,
     device_path_symlink_to_host_canary,
+    rshared_root_with_bundle_through_symlink,
     cwd_symlink_absolute,
     cwd_symlink_relative,
     race_symlink_exchange_on_mount_destination,
@@ -1025,4 +1027,44 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
     }
+}
+
+// ---------------------------------------------------------------------
+// Root propagation
+
+/// linux.rootfsPropagation rshared, with the bundle given through a
+/// symlink and sitting on a shared host mount. The mount holding the
+/// rootfs must be found from the rootfs itself: matched as a string
+/// against mountinfo, the link's path names another mount, the real one
+/// stays shared, and the rootfs bind and every mount made on it
+/// propagate to the host (and pivot_root, refusing a shared parent,
+/// fails with them left there). `create` works, and the host's mount
+/// table is as it was while the container exists and after `delete`.
+fn rshared_root_with_bundle_through_symlink(s: &Scratch) {
+    let bundle = s.bundle(&["/bin/sleep", "100"]);
+    bundle.edit(|c| c["linux"]["rootfsPropagation"] = json!("rshared"));
+    let volume = HostMount::bind_self(s, &bundle.dir);
+    volume.make_shared();
+    let link = s.path("bundle-link");
+    std::os::unix::fs::symlink(&bundle.dir, &link).expect("symlink to the bundle");
+    let before = mount_points();
+    let id = s.id("rshared");
+    let out = s.pivot(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        link.as_os_str(),
+        OsStr::new(&id),
+    ]);
+    let while_created = s.mount_changes(&before);
+    if out.code == 0 {
+        s.delete(&id);
+    }
+    let after_delete = s.mount_changes(&before);
+    let none = (Vec::new(), Vec::new());
+    assert!(
+        while_created == none && after_delete == none,
+        "the host's mount table changed (added, removed):\nwhile created: {while_created:?}\nafter delete: {after_delete:?}\n{out}"
+    );
+    assert_eq!(out.code, 0, "create failed:\n{out}");
+    drop(volume);
 }

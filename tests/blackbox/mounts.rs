@@ -223,6 +223,39 @@ impl HostMount {
         }
     }
 
+    /// `path` (a directory of the scratch dir) bound onto itself, so that
+    /// it is a mount point of its own.
+    #[track_caller]
+    pub(crate) fn bind_self(s: &Scratch, path: &Path) -> HostMount {
+        assert!(
+            path.starts_with(&s.dir) && path != s.dir,
+            "host mounts only inside the scratch dir: {}",
+            path.display()
+        );
+        let target = cstr(path);
+        // SAFETY: mount(2) with NUL-terminated strings, binding a
+        // directory of this test's scratch dir onto itself.
+        let rc = unsafe {
+            libc::mount(
+                target.as_ptr(),
+                target.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(
+            rc,
+            0,
+            "bind {} onto itself: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
+        HostMount {
+            path: path.to_path_buf(),
+        }
+    }
+
     /// Sets this mount's per-mount flags (MS_RDONLY, MS_NOSUID, ...).
     #[track_caller]
     pub(crate) fn remount(&self, flags: libc::c_ulong) {
@@ -231,7 +264,7 @@ impl HostMount {
 
     /// Makes this mount shared (its own new peer group on the host).
     #[track_caller]
-    fn make_shared(&self) {
+    pub(crate) fn make_shared(&self) {
         self.change(libc::MS_SHARED);
     }
 

@@ -14,7 +14,6 @@ use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context as _, Result};
 use crate::spec::mountopts::MOUNT_ATTR_RDONLY;
 use crate::spec::{NsKind, Plan};
-use resolve::Root;
 use std::os::fd::AsFd;
 
 /// A procfs context opened elsewhere, with the (device, inode) of the pid
@@ -61,9 +60,10 @@ pub fn prepare_rootfs(ctx: &Context) -> Result<()> {
         return pivot::chroot_only(ctx);
     }
     crate::sys::umask(0);
-    root::set_propagation(ctx)?;
-    root::bind_rootfs(ctx)?;
-    let root = Root::open(&ctx.rootfs())?;
+    let rootfs = root::open_rootfs(ctx)?;
+    root::set_propagation(ctx, rootfs.as_fd())?;
+    let root = root::bind_rootfs(ctx, rootfs.as_fd())?;
+    drop(rootfs);
     let mut later_ro = Vec::new();
     for m in &ctx.plan.mounts {
         mounts::mount_entry(ctx, &root, m, &mut later_ro).with_ctx(|| m.field())?;

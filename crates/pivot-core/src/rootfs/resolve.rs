@@ -42,6 +42,11 @@ impl Root {
         Ok(Root { fd })
     }
 
+    /// A directory handle already open (the rootfs bind, as attached).
+    pub fn from_fd(fd: OwnedFd) -> Root {
+        Root { fd }
+    }
+
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }

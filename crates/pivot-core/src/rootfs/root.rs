@@ -1,39 +1,66 @@
 //! Step 1: propagation of the container's mount tree and the rootfs bind.
+//!
+//! Everything here works on one handle of root.path, opened once: the
+//! path as written may pass through symlinks (a bundle reached through a
+//! link), and no spelling of it is ever compared with mountinfo.
 
+use super::resolve::Root;
 use super::Context;
 use crate::error::{Context as _, Error, Result};
 use crate::sys::{self, mountflags::*};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+/// root.path, opened once (symlinks followed, as runc's bind would).
+pub fn open_rootfs(ctx: &Context) -> Result<OwnedFd> {
+    let rootfs = ctx.rootfs();
+    sys::openat(sys::cwd(), &rootfs, libc::O_PATH | libc::O_DIRECTORY, 0)
+        .with_ctx(|| format!("root.path {rootfs:?}"))
+}
 
 /// Make `/` rslave (or what linux.rootfsPropagation says) so nothing the
-/// container mounts reaches the host; then make sure the mount holding the
-/// rootfs is not shared, or pivot_root refuses.
-pub fn set_propagation(ctx: &Context) -> Result<()> {
+/// container mounts reaches the host; where `/` may still be shared after
+/// that, make the mount holding the rootfs private, or the rootfs bind
+/// and everything mounted on it would propagate to the host (and
+/// pivot_root refuses a shared parent).
+pub fn set_propagation(ctx: &Context, rootfs: BorrowedFd<'_>) -> Result<()> {
     let flag = ctx.plan.rootfs_propagation.unwrap_or(MS_SLAVE | MS_REC);
     sys::mount(None, "/", None, flag, None).ctx("linux.rootfsPropagation")?;
     if flag != MS_SLAVE | MS_REC && flag != MS_PRIVATE | MS_REC {
-        make_parent_private(&ctx.rootfs())?;
+        make_mount_private(rootfs).ctx("root.path: make the mount holding the rootfs private")?;
     }
     Ok(())
 }
 
-/// Only needed when `/` may still be shared: find the mount the rootfs sits
-/// on (the longest mount point that is a prefix of it) and make it private.
-fn make_parent_private(rootfs: &str) -> Result<()> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Error::io("read /proc/self/mountinfo", e))?;
-    let mut best = "/".to_string();
-    for line in text.lines() {
-        let Some(mp) = line.split(' ').nth(4) else {
-            continue;
-        };
-        let mp = mp.replace("\\040", " ");
-        let under = rootfs == mp || rootfs.starts_with(&format!("{}/", mp.trim_end_matches('/')));
-        if under && mp.len() > best.len() {
-            best = mp;
+/// The mount the rootfs handle is on, found from the handle itself: walk
+/// up with `..` until the directory is that mount's root (statx), then
+/// change the propagation of exactly that mount. A `..` that lands on
+/// another mount (a directory above the rootfs covered by a mount in this
+/// namespace) is refused rather than guessed at.
+fn make_mount_private(rootfs: BorrowedFd<'_>) -> Result<()> {
+    let (id, _) = sys::mount_of(rootfs)?;
+    let mut up: Option<OwnedFd> = None;
+    // A path has at most PATH_MAX / 2 components.
+    for _ in 0..libc::PATH_MAX / 2 {
+        let dir = up.as_ref().map_or(rootfs, |f| f.as_fd());
+        let (at, top) = sys::mount_of(dir)?;
+        if at != id {
+            return Err(Error::other(format!(
+                "a directory above the rootfs is covered by another mount (mount id {at}, the rootfs is on {id})"
+            )));
         }
+        if top {
+            return sys::mount_setattr(dir, false, 0, 0, MS_PRIVATE, None);
+        }
+        up = Some(sys::openat(
+            dir,
+            "..",
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            0,
+        )?);
     }
-    sys::mount(None, &best, None, MS_PRIVATE, None)
-        .with_ctx(|| format!("make the mount above the rootfs ({best:?}) private"))
+    Err(Error::other(format!(
+        "no root found for mount id {id} above the rootfs"
+    )))
 }
 
 /// linux.rootfsPropagation applies to the container's `/` itself, which
@@ -48,9 +75,11 @@ pub fn propagation_after_switch(ctx: &Context) -> Result<()> {
     }
 }
 
-/// Bind the rootfs onto itself so it is a mount point pivot_root accepts.
-pub fn bind_rootfs(ctx: &Context) -> Result<()> {
-    let rootfs = ctx.rootfs();
-    sys::mount(Some(&rootfs), &rootfs, Some("bind"), MS_BIND | MS_REC, None)
-        .with_ctx(|| format!("root.path {rootfs:?}"))
+/// Bind the rootfs onto itself so it is a mount point pivot_root accepts;
+/// the handle on the new mount's root is the container's root from here.
+pub fn bind_rootfs(ctx: &Context, rootfs: BorrowedFd<'_>) -> Result<Root> {
+    let what = || format!("root.path {:?}", ctx.rootfs());
+    let tree = sys::open_tree(rootfs, "", true).with_ctx(what)?;
+    sys::move_mount(tree.as_fd(), rootfs, &ctx.rootfs()).with_ctx(what)?;
+    Ok(Root::from_fd(tree))
 }

@@ -282,6 +282,32 @@ pub fn fstat(fd: BorrowedFd<'_>) -> Result<Stat> {
     fstatat(fd, "", libc::AT_EMPTY_PATH)
 }
 
+/// The mount an fd is on: its mount id (the first field of mountinfo)
+/// and whether the fd is that mount's root (statx, Linux 5.8).
+pub fn mount_of(fd: BorrowedFd<'_>) -> Result<(u64, bool)> {
+    let e = c("")?;
+    // SAFETY: zeroed statx is a valid out-buffer.
+    let mut st: libc::statx = unsafe { std::mem::zeroed() };
+    // SAFETY: st is writable; e is the empty NUL-terminated string.
+    let r = unsafe {
+        libc::statx(
+            fd.as_raw_fd(),
+            e.as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+            libc::STATX_MNT_ID,
+            &mut st,
+        )
+    } as libc::c_long;
+    check(r, || format!("statx({}, STATX_MNT_ID)", fd.as_raw_fd()))?;
+    let root = libc::STATX_ATTR_MOUNT_ROOT as u64;
+    if st.stx_mask & libc::STATX_MNT_ID == 0 || st.stx_attributes_mask & root == 0 {
+        return Err(Error::other(
+            "statx gives no mount id or mount root (Linux 5.8 or later is needed)",
+        ));
+    }
+    Ok((st.stx_mnt_id, st.stx_attributes & root != 0))
+}
+
 /// Whether /sys/fs/cgroup is a cgroup2 mount (a unified host), as runc's
 /// IsCgroup2UnifiedMode.
 pub fn cgroup2_unified() -> bool {
