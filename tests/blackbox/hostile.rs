@@ -62,6 +62,7 @@ tests![
     dev_null_symlink_to_host_canary,
     file_bind_destination_symlink_to_host_canary,
     device_path_symlink_to_host_canary,
+    host_dev_bind_at_unclean_destination,
     rshared_root_with_bundle_through_symlink,
     cwd_symlink_absolute,
     cwd_symlink_relative,
@@ -683,6 +684,91 @@ fn dev_symlink(s: &Scratch, target: impl FnOnce(&Path, &Path) -> String) {
             let meta = std::fs::symlink_metadata(&null)
                 .unwrap_or_else(|e| panic!("device nodes not inside the rootfs ({e})"));
             assert!(meta.file_type().is_char_device(), "{}", null.display());
+        }
+    });
+}
+
+/// A directory standing in for the host's /dev (a bind of the real one
+/// would be the machine's own nodes): a null, a zero and a ptmx node
+/// with the canaries' owner and odd modes, and the canary file. The
+/// directory is readable by all, as /dev is (the container's root has no
+/// CAP_DAC_OVERRIDE).
+fn standin_dev(s: &Scratch) -> PathBuf {
+    let dir = canary_dir(s, "hostdev");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for (name, major, minor, mode) in [
+        ("null", 1, 3, 0o606),
+        ("zero", 1, 5, 0o604),
+        ("ptmx", 5, 2, 0o620),
+    ] {
+        let path = dir.join(name);
+        let c = CString::new(path.as_os_str().as_bytes()).expect("path");
+        // SAFETY: mknod with a NUL-terminated path in the scratch dir.
+        let rc = unsafe {
+            libc::mknod(
+                c.as_ptr(),
+                libc::S_IFCHR | mode,
+                libc::makedev(major, minor),
+            )
+        };
+        assert_eq!(
+            rc,
+            0,
+            "mknod {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        std::os::unix::fs::lchown(&path, Some(CANARY_UID), Some(CANARY_GID)).expect("chown node");
+    }
+    dir
+}
+
+/// The host's /dev (a stand-in) bound at /dev spelled `/dev/.`, `//dev`
+/// or `/x/../dev`, with linux.devices asking for one more node. It is
+/// /dev, so it is not set up, as runc does with a bind on /dev: no node
+/// is re-owned or chmod'ed, /dev/ptmx stays the node it was (not a
+/// symlink), and nothing is added, inside or on the host.
+fn host_dev_bind_at_unclean_destination(s: &Scratch) {
+    let hostdev = standin_dev(s);
+    let mut names: Vec<String> = std::fs::read_dir(&hostdev)
+        .expect("read stand-in")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let canaries = Canaries::new(&[&hostdev]);
+    let before = mount_points();
+    checked(s, &before, &canaries, || {
+        for dest in ["/dev/.", "//dev", "/x/../dev"] {
+            let bundle = s.bundle(&["/probe", "ls", "/dev"]);
+            bundle.edit(|c| {
+                let mounts = c["mounts"].as_array_mut().expect("mounts");
+                mounts.retain(|m| !m["destination"].as_str().unwrap_or("").starts_with("/dev"));
+                mounts.push(json!({
+                    "destination": dest, "type": "bind", "source": hostdev,
+                    "options": ["rbind", "rw"],
+                }));
+                c["linux"]["devices"] = json!([
+                    {"path": "/dev/extra", "type": "c", "major": 1, "minor": 7,
+                     "fileMode": 0o666, "uid": 0, "gid": 0},
+                ]);
+            });
+            let out = s.run(&bundle.dir, &s.id("hostdev"));
+            let after = snapshot(&hostdev);
+            assert_eq!(
+                after, canaries.0[0].1,
+                "{dest}: the host's /dev (stand-in) changed:\nbefore: {:#?}\nnow: {after:#?}\n{out}",
+                canaries.0[0].1
+            );
+            assert_eq!(out.code, 0, "{dest}: failed:\n{out}");
+            let mut inside: Vec<String> = answers(&out)[0]
+                .as_array()
+                .unwrap_or_else(|| panic!("{dest}: probe ls: {out}"))
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            inside.sort();
+            assert_eq!(inside, names, "{dest}: /dev inside the container");
         }
     });
 }

@@ -207,6 +207,7 @@ impl Runtime {
             plan.mounts.push(spec::PlannedMount {
                 index: plan.mounts.len(),
                 destination: m.destination.clone(),
+                written_destination: m.destination.clone(),
                 kind: "bind".into(),
                 source: m.source.clone().unwrap_or_default(),
                 options: spec::mountopts::parse(&m.options),

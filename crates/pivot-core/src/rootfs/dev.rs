@@ -8,12 +8,38 @@ use crate::spec::Plan;
 use crate::sys;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
-/// runc sets /dev up unless /dev itself is a bind mount.
+/// Whether pivot sets /dev up (device nodes, /dev/ptmx, the stdio
+/// links). runc does unless /dev is a bind mount (a bind of the host's
+/// /dev is the host's: nothing is added, re-owned or replaced there).
+/// A devtmpfs on /dev is left alone too: the kernel has one devtmpfs, so
+/// it is the host's /dev as well. Destinations are clean in the plan, so
+/// `/dev/.` or `//dev` is /dev here.
 pub fn needs_setup(plan: &Plan) -> bool {
     !plan
         .mounts
         .iter()
-        .any(|m| m.is_bind() && m.destination.trim_end_matches('/') == "/dev")
+        .any(|m| m.destination == "/dev" && (m.is_bind() || m.kind == "devtmpfs"))
+}
+
+/// Whether the container's /dev, resolved in the root once every mount
+/// is made, is the host's own /dev directory, however it came there (a
+/// bind of a tree holding it, a symlink into such a bind): then it is not
+/// set up either.
+pub fn is_hosts_dev(root: &Root) -> Result<bool> {
+    let stat = |r: Result<sys::Stat>| match r {
+        Ok(st) => Ok(Some(st)),
+        Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    };
+    // Still the host's root: this runs before the root switch.
+    let Some(host) = stat(sys::fstatat(sys::cwd(), "/dev", 0))? else {
+        return Ok(false);
+    };
+    let ours = stat(
+        root.open_path("/dev", false)
+            .and_then(|fd| sys::fstat(fd.as_fd())),
+    )?;
+    Ok(ours.is_some_and(|st| (st.st_dev, st.st_ino) == (host.st_dev, host.st_ino)))
 }
 
 fn dev_dir(root: &Root) -> Result<std::os::fd::OwnedFd> {
@@ -95,4 +121,50 @@ pub fn reopen_dev_null(proc: Option<&ProcFs>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_setup;
+    use crate::spec::default::default_spec;
+    use crate::spec::plan::build_plan;
+    use crate::spec::types::Mount;
+    use std::path::Path;
+
+    fn with_dev_mount(dest: &str, kind: &str, options: &[&str]) -> bool {
+        let mut s = default_spec();
+        s.mounts.retain(|m| !m.destination.starts_with("/dev"));
+        s.mounts.push(Mount {
+            destination: dest.into(),
+            kind: Some(kind.into()),
+            source: Some(if kind == "bind" { "/dev" } else { kind }.into()),
+            options: options.iter().map(|o| o.to_string()).collect(),
+            ..Default::default()
+        });
+        needs_setup(&build_plan("c1", Path::new("/b"), s).unwrap())
+    }
+
+    #[test]
+    fn a_host_dev_however_spelled_is_not_set_up() {
+        for dest in ["/dev", "/dev/", "/dev/.", "//dev", "/x/../dev", "/./dev"] {
+            assert!(
+                !with_dev_mount(dest, "bind", &["rbind"]),
+                "bind at {dest:?}"
+            );
+            assert!(
+                !with_dev_mount(dest, "none", &["bind"]),
+                "bind option at {dest:?}"
+            );
+            assert!(
+                !with_dev_mount(dest, "devtmpfs", &[]),
+                "devtmpfs at {dest:?}"
+            );
+        }
+        assert!(with_dev_mount("/dev", "tmpfs", &["mode=755"]));
+        assert!(with_dev_mount("/dev/x/..", "tmpfs", &[]));
+        assert!(with_dev_mount("/devx", "bind", &["rbind"]));
+        assert!(needs_setup(
+            &build_plan("c1", Path::new("/b"), default_spec()).unwrap()
+        ));
+    }
 }

@@ -67,12 +67,12 @@ fn create_device(root: &Root, d: &Device, bind: bool) -> Result<()> {
     let dir_rw = sys::openat(dir.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
     let mode = type_bits(&d.kind) | d.file_mode.unwrap_or(0o666) & 0o7777;
     let rdev = sys::makedev(d.major as u64, d.minor as u64);
-    match sys::mknodat(dir_rw.as_fd(), name, mode, rdev) {
-        Ok(()) => {}
-        Err(e) if e.errno() == Some(libc::EEXIST) => {}
+    let made = match sys::mknodat(dir_rw.as_fd(), name, mode, rdev) {
+        Ok(()) => true,
+        Err(e) if e.errno() == Some(libc::EEXIST) => false,
         Err(e) => return Err(e),
-    }
-    // Check what is there now (ours, or one the image had) and own it.
+    };
+    // Check what is there now (ours, or one the image had).
     let node = sys::openat(dir.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
     let st = sys::fstat(node.as_fd())?;
     let same_kind = st.st_mode & libc::S_IFMT == type_bits(&d.kind);
@@ -85,6 +85,12 @@ fn create_device(root: &Root, d: &Device, bind: bool) -> Result<()> {
                 d.path, d.kind, d.major, d.minor
             ),
         ));
+    }
+    if !made {
+        // A node pivot did not make keeps its owner and mode, as in
+        // runc: it may be the host's (a /dev from the host), and an
+        // image's own node is the image's business.
+        return Ok(());
     }
     sys::fchown(node.as_fd(), d.uid.unwrap_or(0), d.gid.unwrap_or(0))?;
     sys::fchmod(node.as_fd(), mode & 0o7777)

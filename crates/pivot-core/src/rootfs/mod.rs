@@ -68,7 +68,7 @@ pub fn prepare_rootfs(ctx: &Context) -> Result<()> {
     for m in &ctx.plan.mounts {
         mounts::mount_entry(ctx, &root, m, &mut later_ro).with_ctx(|| m.field())?;
     }
-    if dev::needs_setup(ctx.plan) {
+    if dev::needs_setup(ctx.plan) && !dev::is_hosts_dev(&root)? {
         devices::create_devices(ctx, &root)?;
         dev::setup_ptmx(&root)?;
         dev::setup_symlinks(&root)?;

@@ -75,14 +75,15 @@ fn is_procfs_root(source: &str) -> bool {
 /// lxcfs-style files may cover what is under it, and /proc and /sys must be
 /// real directories, not symlinks sending the mount elsewhere
 /// (CVE-2019-19921, CVE-2023-27561). The check is on the resolved handle,
-/// so no spelling of the path (`..`, symlinks) gets around it.
+/// so no spelling of the path (`..`, symlinks) gets around it; messages
+/// name the destination as written.
 pub fn open_destination(root: &Root, m: &PlannedMount, file: bool) -> Result<OwnedFd> {
-    let lexical = crate::spec::plan::clean_path(&m.destination);
+    let lexical = &m.destination;
     let special = lexical == "/proc" || lexical == "/sys";
     if special {
         // Refuse before creating anything: the image's own entry must be a
         // directory (a missing one is made).
-        match root.open_path(&lexical, true) {
+        match root.open_path(lexical, true) {
             Ok(fd) => {
                 let st = sys::fstat(fd.as_fd())?;
                 if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
@@ -102,22 +103,22 @@ pub fn open_destination(root: &Root, m: &PlannedMount, file: bool) -> Result<Own
     }
     .ctx("destination")?;
     let real = root.path_of(dest.as_fd())?;
-    if special && real != lexical {
+    if special && real != *lexical {
         return Err(Error::invalid(format!(
             "{:?} resolves to {real:?} in the rootfs: {lexical} must be an ordinary directory",
-            m.destination
+            m.written_destination
         )));
     }
     if real == "/proc" && m.kind != "proc" && !(m.is_bind() && is_procfs_root(&m.source)) {
         return Err(Error::invalid(format!(
             "{} mount on {:?}, which is /proc: only procfs (or a bind of a whole procfs) may be mounted there",
-            m.kind, m.destination
+            m.kind, m.written_destination
         )));
     }
     if real.starts_with("/proc/") && !PROC_ALLOWED.contains(&real.as_str()) {
         return Err(Error::invalid(format!(
             "{:?} resolves to {real:?}, which is inside /proc and cannot be mounted over",
-            m.destination
+            m.written_destination
         )));
     }
     Ok(dest)
@@ -194,7 +195,7 @@ fn describe(m: &PlannedMount) -> String {
         "mount {} {:?} on {:?} (flags {}{})",
         m.kind,
         m.source,
-        m.destination,
+        m.written_destination,
         flags_str(m.options.flags),
         if data.is_empty() {
             String::new()

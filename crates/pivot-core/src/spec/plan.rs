@@ -112,7 +112,10 @@ impl Namespaces {
 pub struct PlannedMount {
     /// Index in config.json's `mounts`, for error text.
     pub index: usize,
+    /// Absolute and cleaned (`.`, `..` and repeated slashes folded).
     pub destination: String,
+    /// The destination as config.json writes it, for messages.
+    pub written_destination: String,
     pub kind: String,
     /// For binds: an absolute host path (relative sources are taken
     /// relative to the bundle). For others: the source string as given.
@@ -325,7 +328,11 @@ fn plan_mount(
     }
     Ok(PlannedMount {
         index,
-        destination: m.destination.clone(),
+        // Cleaned once, here: every later decision ("is this /dev?",
+        // "/proc?") and the mount itself use the same spelling, so
+        // `/dev/.`, `//dev` or `/x/../dev` is /dev for all of them.
+        destination: clean_path(&m.destination),
+        written_destination: m.destination.clone(),
         kind,
         source,
         options,
@@ -737,6 +744,29 @@ mod tests {
             .starts_with("root.readonly:"));
         s.root.as_mut().unwrap().readonly = false;
         plan(s).unwrap();
+    }
+
+    #[test]
+    fn destinations_are_cleaned() {
+        for dest in [
+            "/dev/.",
+            "//dev",
+            "/x/../dev",
+            "/dev/",
+            "/../dev",
+            "/dev//./",
+        ] {
+            let mut s = default_spec();
+            s.mounts.retain(|m| !m.destination.starts_with("/dev"));
+            s.mounts.push(Mount {
+                destination: dest.into(),
+                source: Some("/dev".into()),
+                options: vec!["rbind".into()],
+                ..Default::default()
+            });
+            let p = plan(s).unwrap();
+            assert_eq!(p.mounts.last().unwrap().destination, "/dev", "{dest:?}");
+        }
     }
 
     #[test]
