@@ -27,6 +27,7 @@ tests![
     failing_start_container_hook_fails_start,
     failing_start_container_hook_fails_run,
     start_container_hook_path_is_in_the_container,
+    start_container_hook_without_env_gets_the_process_env,
     failing_poststart_hook_is_a_warning,
     failing_poststop_hook_is_a_warning,
     hook_timeout_fails_create,
@@ -456,6 +457,46 @@ fn start_container_hook_path_is_in_the_container(s: &Scratch) {
     assert!(!kit.ran("startContainer"), "the host's script ran");
     assert!(!result.join("process").exists(), "the process ran");
     s.delete(&id);
+}
+
+/// A startContainer hook without `env` runs with the container process's
+/// environment (runc runs it from its init, whose environment that is by
+/// then); one with `env` gets exactly that.
+fn start_container_hook_without_env_gets_the_process_env(s: &Scratch) {
+    let (bundle, result) = s.bundle_with_result(&["/bin/sh", "-c", "echo ran > /result/process"]);
+    let marker = format!("{MARKER}={}", s.dir.display());
+    bundle.edit(|c| {
+        c["process"]["env"] = json!(["PATH=/bin", "PIVOT_A=two words", marker]);
+        c["hooks"] = json!({"startContainer": [
+            {"path": "/bin/sh", "args": ["sh", "-c", "env > /result/no-env"]},
+            {"path": "/bin/sh", "args": ["sh", "-c", "env > /result/own-env"], "env": ["PIVOT_B=b"]},
+        ]});
+    });
+    let id = s.id("startenv");
+    let out = s.run(&bundle.dir, &id);
+    let read = |f: &str| {
+        let mut l = read_lines(&result.join(f));
+        // sh itself exports PWD and SHLVL, and PATH if it got none.
+        l.retain(|v| !v.starts_with("PWD=") && !v.starts_with("SHLVL="));
+        l.sort();
+        l
+    };
+    assert_eq!(out.code, 0, "{out}");
+    // The process's env as it gets it: HOME filled in from /etc/passwd.
+    let mut want = vec![
+        "HOME=/root".to_string(),
+        "PATH=/bin".into(),
+        "PIVOT_A=two words".into(),
+        marker,
+    ];
+    want.sort();
+    assert_eq!(read("no-env"), want, "a hook without env");
+    let own = read("own-env");
+    assert!(
+        own.iter().any(|v| v == "PIVOT_B=b") && !own.iter().any(|v| v.starts_with("PIVOT_A=")),
+        "a hook's own env: {own:?}"
+    );
+    assert!(result.join("process").exists(), "the process ran");
 }
 
 fn failing_poststart_hook_is_a_warning(s: &Scratch) {

@@ -81,8 +81,24 @@ pub fn run_all(kind: &str, hooks: &[Hook], state: &str) -> Result<()> {
 /// As `run_all`, with `cwd` as the hooks' working directory (the rootfs
 /// for createContainer, as runc runs them).
 pub fn run_all_in(kind: &str, hooks: &[Hook], state: &str, cwd: Option<&Path>) -> Result<()> {
+    run_hooks(kind, hooks, state, cwd, &[])
+}
+
+/// As `run_all`, a hook without `env` getting `env` (startContainer hooks
+/// get the container process's, as runc's init runs them with its own).
+pub fn run_all_with_env(kind: &str, hooks: &[Hook], state: &str, env: &[String]) -> Result<()> {
+    run_hooks(kind, hooks, state, None, env)
+}
+
+fn run_hooks(
+    kind: &str,
+    hooks: &[Hook],
+    state: &str,
+    cwd: Option<&Path>,
+    default_env: &[String],
+) -> Result<()> {
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, state, cwd)
+        run_one(h, state, cwd, default_env)
             .map_err(|e| e.context(format!("error running hooks.{kind}[{i}] {:?}", h.path)))?;
     }
     Ok(())
@@ -92,7 +108,7 @@ pub fn run_all_in(kind: &str, hooks: &[Hook], state: &str, cwd: Option<&Path>) -
 /// poststop), as the runtime-spec asks.
 pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &str, warn: fn(&str)) {
     for (i, h) in hooks.iter().enumerate() {
-        if let Err(e) = run_one(h, state, None) {
+        if let Err(e) = run_one(h, state, None, &[]) {
             warn(&format!("hooks.{kind}[{i}] {:?}: {e}", h.path));
         }
     }
@@ -112,7 +128,7 @@ fn read_back(fd: OwnedFd) -> String {
     s.trim().to_string()
 }
 
-fn run_one(h: &Hook, state: &str, cwd: Option<&Path>) -> Result<()> {
+fn run_one(h: &Hook, state: &str, cwd: Option<&Path>, default_env: &[String]) -> Result<()> {
     let mut cmd = Command::new(&h.path);
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
@@ -122,7 +138,12 @@ fn run_one(h: &Hook, state: &str, cwd: Option<&Path>) -> Result<()> {
     }
     cmd.args(h.args.iter().skip(1));
     cmd.env_clear();
-    for e in &h.env {
+    let env = if h.env.is_empty() {
+        default_env
+    } else {
+        &h.env
+    };
+    for e in env {
         if let Some((k, v)) = e.split_once('=') {
             cmd.env(k, v);
         }

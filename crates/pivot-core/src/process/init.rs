@@ -36,9 +36,9 @@ pub struct InitOptions {
 /// Run the init; returns an exit code only on failure (success execs).
 pub fn run(plan: &Plan, opts: &InitOptions, ch: &Channel, v2_joined: bool) -> i32 {
     match setup(plan, opts, ch, v2_joined) {
-        Ok((host_pid, proc)) => {
+        Ok((host_pid, proc, env)) => {
             // Only returns on failure, which `start` reads from the fifo.
-            wait_and_exec(plan, opts, host_pid, proc.as_ref());
+            wait_and_exec(plan, opts, host_pid, proc.as_ref(), &env);
             255
         }
         Err(e) => {
@@ -53,7 +53,7 @@ fn setup(
     opts: &InitOptions,
     ch: &Channel,
     v2_joined: bool,
-) -> Result<(i32, Option<ProcFs>)> {
+) -> Result<(i32, Option<ProcFs>, Vec<String>)> {
     let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
     keep.extend(opts.idmaps.iter().map(|(_, fd)| fd.as_raw_fd()));
     keep.extend(opts.console.iter().map(|fd| fd.as_raw_fd()));
@@ -193,6 +193,9 @@ fn setup(
     // A cwd that escaped the root (CVE-2024-21626) has no name here.
     sys::getcwd().ctx("process.cwd: the working directory is outside the container")?;
     user::lookup_executable(&plan.process)?;
+    // HOME from /etc/passwd now, before the filter, which need not allow
+    // reading it.
+    let env = user::env_with_home(&plan.process);
     if let Some(p) = pod_procfs {
         sys::set_self_proc(None);
         drop(host_proc);
@@ -205,7 +208,7 @@ fn setup(
     sys::set_pdeathsig(0)?;
     late_seccomp(plan, opts)?;
     ch.send(&Msg::Ready)?;
-    Ok((host_pid, proc))
+    Ok((host_pid, proc, env))
 }
 
 /// As runc's init: a session of its own, terminal or not (CRIU refuses to
@@ -451,7 +454,13 @@ fn set_names(plan: &Plan) -> Result<()> {
 /// exec the process. The fifo stays open across a successful exec (it is
 /// close-on-exec): `start` then reads end-of-file; on a failure it reads
 /// the error text instead. Returns only on failure.
-fn wait_and_exec(plan: &Plan, opts: &InitOptions, host_pid: i32, proc: Option<&ProcFs>) -> Error {
+fn wait_and_exec(
+    plan: &Plan,
+    opts: &InitOptions,
+    host_pid: i32,
+    proc: Option<&ProcFs>,
+    env: &[String],
+) -> Error {
     let fifo = match ProcFs::reopen_through(proc, opts.fifo.as_fd(), libc::O_WRONLY) {
         Ok(f) => f,
         Err(e) => {
@@ -464,7 +473,7 @@ fn wait_and_exec(plan: &Plan, opts: &InitOptions, host_pid: i32, proc: Option<&P
     };
     let e = match sys::write(fifo.as_fd(), b"0") {
         Err(e) => e,
-        Ok(_) => exec(plan, opts, host_pid)
+        Ok(_) => exec(plan, opts, host_pid, env)
             .err()
             .unwrap_or_else(|| Error::other("exec returned")),
     };
@@ -485,12 +494,13 @@ fn late_seccomp(plan: &Plan, opts: &InitOptions) -> Result<()> {
     }
 }
 
-/// startContainer hooks run in the container, just before the exec.
-fn start_hooks(plan: &Plan, host_pid: i32) -> Result<()> {
+/// startContainer hooks run in the container, just before the exec; one
+/// without `env` gets the process's (`env`), as runc's.
+fn start_hooks(plan: &Plan, host_pid: i32, env: &[String]) -> Result<()> {
     match plan.spec.hooks.as_ref() {
         Some(h) if !h.start_container.is_empty() => {
             let state = hook_state(plan, "created", host_pid);
-            hooks::run_all("startContainer", &h.start_container, &state)
+            hooks::run_all_with_env("startContainer", &h.start_container, &state, env)
         }
         _ => Ok(()),
     }
@@ -499,14 +509,12 @@ fn start_hooks(plan: &Plan, host_pid: i32) -> Result<()> {
 /// The last steps, in runc's order: the fds cleaned up, then the
 /// startContainer hooks, which run under the filter (loaded before the
 /// wait for `start`), then execve.
-fn exec(plan: &Plan, opts: &InitOptions, host_pid: i32) -> Result<()> {
+fn exec(plan: &Plan, opts: &InitOptions, host_pid: i32, env: &[String]) -> Result<()> {
     let p = &plan.process;
     let path = user::lookup_executable(p)?;
-    // Before the filter, which need not allow reading /etc/passwd.
-    let env = user::env_with_home(p);
     sys::cloexec_from(3 + opts.preserve_fds)?;
-    start_hooks(plan, host_pid)?;
+    start_hooks(plan, host_pid, env)?;
     // After the hooks: writing their stdin must not raise SIGPIPE.
     sys::reset_signals();
-    Err(sys::execve(&path, &p.args, &env))
+    Err(sys::execve(&path, &p.args, env))
 }
