@@ -35,6 +35,8 @@ tests![
     nul_in_domainname_is_refused,
     nul_in_args_is_refused,
     nul_in_env_is_refused,
+    keys_in_another_case_are_read,
+    one_key_in_two_cases_is_refused,
 ];
 
 fn create(s: &Scratch, bundle: &Path, id: &str) -> Out {
@@ -264,4 +266,48 @@ fn nul_in_env_is_refused(s: &Scratch) {
             .push(json!("PIVOT_NUL=a\u{0}b"))
     });
     create_fails(s, &bundle.dir, &s.id("envnul"), &["process.env["]);
+}
+
+/// Renames key `from` of the object `v` to `to`, keeping its value.
+fn rename(v: &mut serde_json::Value, from: &str, to: &str) {
+    let o = v.as_object_mut().expect("object");
+    let x = o.remove(from).unwrap_or_else(|| panic!("no {from:?}"));
+    o.insert(to.to_string(), x);
+}
+
+/// runc's decoder (Go's encoding/json) matches keys without regard to
+/// case: such a config runs, with the fields it names.
+fn keys_in_another_case_are_read(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "all"]);
+    bundle.edit(|c| {
+        c["hostname"] = serde_json::json!("casehost");
+        rename(c, "hostname", "HostName");
+        c["process"]["user"] = serde_json::json!({"UID": 65534, "Gid": 65534});
+        rename(&mut c["process"], "user", "USER");
+        rename(&mut c["process"], "cwd", "Cwd");
+        rename(c, "process", "Process");
+    });
+    let all = s.run_json(&bundle.dir, &s.id("case"));
+    assert_eq!(
+        all["hostname"]["hostname"], "casehost",
+        "{}",
+        all["hostname"]
+    );
+    let ids = &all["ids"];
+    assert_eq!(
+        (&ids["uid"], &ids["gid"]),
+        (&serde_json::json!(65534), &serde_json::json!(65534)),
+        "{ids}"
+    );
+}
+
+/// One name given twice in two cases: Go takes the last, a reader that
+/// matches case the exact one; pivot refuses the config, naming the field.
+fn one_key_in_two_cases_is_refused(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    bundle.edit(|c| {
+        c["process"]["noNewPrivileges"] = serde_json::json!(true);
+        c["process"]["NoNewPrivileges"] = serde_json::json!(false);
+    });
+    create_fails(s, &bundle.dir, &s.id("twice"), &["process.noNewPrivileges"]);
 }

@@ -75,8 +75,9 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
             ),
         ));
     }
-    let spec = spec::load_spec(&bundle)?;
-    let plan = spec::build_plan(id, &bundle, spec)?;
+    let (spec, folded) = spec::load_spec_noting(&bundle)?;
+    let mut plan = spec::build_plan(id, &bundle, spec)?;
+    plan.warnings.splice(0..0, folded);
     rlimits::validate(&plan.process.rlimits)?;
     if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
         process::sysctl::validate(sysctl, &plan.namespaces)?;

@@ -1,5 +1,6 @@
 //! Reading config.json: every parse error names the field and the line.
 
+use super::keys;
 use super::types::Spec;
 use crate::error::{Error, ErrorKind, Result};
 use std::path::Path;
@@ -10,26 +11,51 @@ pub fn parse_spec(name: &str, text: &str) -> Result<Spec> {
 }
 
 /// Parse any JSON document into `T`, naming the field path and the line
-/// and column of the first error.
+/// and column of the first error. Keys that are the runtime-spec's names
+/// in another case are read as those names, as runc reads them (keys.rs).
 pub fn parse_json<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> Result<T> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let field = if path == "." || path.is_empty() {
-            String::new()
-        } else {
-            format!(" field {path}")
-        };
-        Error::invalid(format!("{name}:{field}: {inner}"))
+    parse_json_noting(name, text).map(|(v, _)| v)
+}
+
+/// `parse_json`, and a warning for each key read in another case.
+pub fn parse_json_noting<T: serde::de::DeserializeOwned>(
+    name: &str,
+    text: &str,
+) -> Result<(T, Vec<String>)> {
+    if !keys::may_need_folding(text) {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| named(name, e))?;
+        de.end()
+            .map_err(|e| Error::invalid(format!("{name}: {e}")))?;
+        return Ok((value, Vec::new()));
+    }
+    let (folded, warnings) = keys::fold(text).map_err(|e| match e {
+        keys::FoldError::Json(e) => Error::invalid(format!("{name}: {e}")),
+        keys::FoldError::Twice(e) => Error::invalid(format!("{name}: field {e}")),
     })?;
-    de.end()
-        .map_err(|e| Error::invalid(format!("{name}: {e}")))?;
-    Ok(value)
+    // From the folded tree the errors still name the field, not the line.
+    let value: T = serde_path_to_error::deserialize(folded).map_err(|e| named(name, e))?;
+    Ok((value, warnings))
+}
+
+fn named<E: std::fmt::Display>(name: &str, e: serde_path_to_error::Error<E>) -> Error {
+    let path = e.path().to_string();
+    let inner = e.into_inner();
+    let field = if path == "." || path.is_empty() {
+        String::new()
+    } else {
+        format!(" field {path}")
+    };
+    Error::invalid(format!("{name}:{field}: {inner}"))
 }
 
 /// Load `<bundle>/config.json`.
 pub fn load_spec(bundle: &Path) -> Result<Spec> {
+    load_spec_noting(bundle).map(|(s, _)| s)
+}
+
+/// `load_spec`, and a warning for each key read in another case.
+pub fn load_spec_noting(bundle: &Path) -> Result<(Spec, Vec<String>)> {
     let path = bundle.join("config.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -41,7 +67,7 @@ pub fn load_spec(bundle: &Path) -> Result<Spec> {
         }
         Err(e) => return Err(Error::io(format!("read {}", path.display()), e)),
     };
-    parse_spec(&path.display().to_string(), &text)
+    parse_json_noting(&path.display().to_string(), &text)
 }
 
 #[cfg(test)]
@@ -62,6 +88,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn keys_in_another_case_are_read_and_named() {
+        let text = "{\"OCIversion\": \"1.0.0\", \"Process\": {\"cwd\": \"/\", \"args\": [\"sh\"],\n \"user\": {\"UID\": 7}}}";
+        let (spec, warnings): (Spec, _) = parse_json_noting("config.json", text).unwrap();
+        assert_eq!(spec.oci_version, "1.0.0");
+        assert_eq!(spec.process.unwrap().user.uid, 7);
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        // Errors still name the field.
+        let text = "{\"ociversion\": \"1.0.0\", \"process\": {\"cwd\": \"/\", \"user\": {\"uid\": \"x\"}}}";
+        let err = parse_spec("config.json", text).unwrap_err().to_string();
+        assert!(err.contains("field process.user.uid"), "{err}");
     }
 
     #[test]

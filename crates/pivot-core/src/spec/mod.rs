@@ -2,11 +2,12 @@
 //! and the validated plan. Pure: no system calls beyond reading the file.
 
 pub mod default;
+pub mod keys;
 pub mod load;
 pub mod mountopts;
 pub mod plan;
 pub mod types;
 
-pub use load::{load_spec, parse_json, parse_spec};
+pub use load::{load_spec, load_spec_noting, parse_json, parse_json_noting, parse_spec};
 pub use plan::{build_plan, validate_id, Namespaces, NsKind, Plan, PlannedMount};
 pub use types::Spec;
