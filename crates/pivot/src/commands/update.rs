@@ -48,10 +48,10 @@ pub fn run(rt: &Runtime, f: &UpdateFlags, id: &str) -> Result<i32> {
             } else {
                 std::fs::read_to_string(path).map_err(|e| Error::io(format!("read {path}"), e))?
             };
-            match serde_json::from_str::<Value>(&text) {
-                Ok(Value::Object(m)) => m,
-                Ok(_) => return Err(Error::invalid(format!("-r {path}: not a JSON object"))),
-                Err(e) => return Err(Error::invalid(format!("-r {path}: {e}"))),
+            // Keys in another case are read as runc reads them (spec/keys.rs).
+            match pivot_core::spec::parse_json::<Value>(&format!("-r {path}"), &text)? {
+                Value::Object(m) => m,
+                _ => return Err(Error::invalid(format!("-r {path}: not a JSON object"))),
             }
         }
         None => Map::new(),
