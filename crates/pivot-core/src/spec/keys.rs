@@ -4,9 +4,12 @@
 //! key to a field without regard to case (`"pagesize"` is `pageSize`), so
 //! configs with such keys run under runc. pivot reads them the same way:
 //! a key that is not one of the spec's names but equals one of them
-//! ignoring ASCII case is read as that name, with a warning naming it. Two
-//! keys of one object that are the same name (in any case, or twice in
-//! the same case) are refused: Go would take the last one, a reader that
+//! ignoring ASCII case is read as that name, with a warning naming it.
+//! One name given in two cases in one object is read as Go reads it where
+//! that does not depend on which comes last: two objects add up (runc's
+//! own tests set `.linux.resources.CPU` next to `.cpu`); two different
+//! values for one setting are refused, naming the field, as is a key
+//! given twice in the same case. Go would take the last one, a reader that
 //! matches case (a policy checker, crun, youki) the exact one, and a
 //! config that means one thing to the checker and another to the runtime
 //! is how such differences get used.
@@ -330,37 +333,54 @@ fn fold_value(
             }
         }
         Value::Object(map) => {
-            if !user_map {
-                let renames: Vec<(String, &'static str)> = map
-                    .keys()
-                    .filter_map(|k| canonical(k).map(|c| (k.clone(), c)))
-                    .collect();
-                for (from, to) in renames {
-                    if let Some(other) = map
-                        .keys()
-                        .find(|k| **k != from && k.eq_ignore_ascii_case(to))
-                    {
-                        return Err(format!(
-                            "{}: {to:?} is given twice, as {other:?} and as {from:?} (a name may be given once, in any case)",
-                            join(path, to)
-                        ));
-                    }
-                    let value = map.remove(&from).unwrap_or(Value::Null);
-                    map.insert(to.to_string(), value);
+            let old = std::mem::take(map);
+            for (k, mut item) in old {
+                let to = if user_map { None } else { canonical(&k) };
+                let name = to.unwrap_or(&k).to_string();
+                let here = join(path, &name);
+                let user = !user_map && USER_MAPS.contains(&name.as_str());
+                fold_value(&mut item, &here, user, warnings)?;
+                if to.is_some() {
                     warnings.push(format!(
-                        "{}: key {from:?} read as {to:?} (the runtime-spec's name)",
-                        join(path, to)
+                        "{here}: key {k:?} read as {name:?} (the runtime-spec's name)"
                     ));
                 }
-            }
-            for (k, item) in map.iter_mut() {
-                let user = !user_map && USER_MAPS.contains(&k.as_str());
-                fold_value(item, &join(path, k), user, warnings)?;
+                match map.get_mut(&name) {
+                    Some(first) => merge(first, item, &here)?,
+                    None => {
+                        map.insert(name, item);
+                    }
+                }
             }
         }
         _ => {}
     }
     Ok(())
+}
+
+/// One name given twice in an object (in two cases): Go decodes both into
+/// the same field, so objects add up; runc's own tests rely on that. Two
+/// different values for one setting are refused: Go would keep the last,
+/// a reader that matches case the other.
+fn merge(first: &mut Value, second: Value, path: &str) -> std::result::Result<(), String> {
+    match (first, second) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                let here = join(path, &k);
+                match a.get_mut(&k) {
+                    Some(x) => merge(x, v, &here)?,
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+            Ok(())
+        }
+        (a, b) if *a == b => Ok(()),
+        (a, b) => Err(format!(
+            "{path}: given twice (in two cases) with different values, {a} and {b}"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -414,7 +434,18 @@ mod tests {
     }
 
     #[test]
-    fn a_name_twice_is_refused() {
+    fn a_name_twice_adds_up_unless_its_values_differ() {
+        // runc's update.bats sets .linux.resources.CPU next to .cpu.
+        let (v, _) = fold(
+            r#"{"linux": {"resources": {"cpu": {"shares": 100, "cpus": "0"},
+                "CPU": {"Cpus": "0", "Mems": "0"}}}}"#,
+        )
+        .ok()
+        .unwrap();
+        assert_eq!(
+            v["linux"]["resources"]["cpu"],
+            serde_json::json!({"shares": 100, "cpus": "0", "mems": "0"})
+        );
         let twice = |text: &str| match fold(text) {
             Err(FoldError::Twice(e)) => e,
             Err(FoldError::Json(e)) => e.to_string(),
@@ -422,11 +453,18 @@ mod tests {
         };
         let e = twice(r#"{"process": {"noNewPrivileges": true, "NoNewPrivileges": false}}"#);
         assert!(
-            e.starts_with("process.noNewPrivileges: \"noNewPrivileges\" is given twice"),
+            e.starts_with(
+                "process.noNewPrivileges: given twice (in two cases) with different values"
+            ),
             "{e}"
         );
-        let e = twice(r#"{"process": {"nonewprivileges": true, "NoNewPrivileges": false}}"#);
-        assert!(e.contains("given twice"), "{e}");
+        let e = twice(
+            r#"{"Linux": {"resources": {"pids": {"limit": 1}}}, "linux": {"Resources": {"pids": {"Limit": 2}}}}"#,
+        );
+        assert!(
+            e.starts_with("linux.resources.pids.limit: given twice"),
+            "{e}"
+        );
         let e = twice("{\"process\": {\"cwd\": \"/\",\n \"cwd\": \"/x\"}}");
         assert!(
             e.contains("\"cwd\" is given twice") && e.contains("line 2"),
