@@ -28,6 +28,7 @@ tests![
     default_spec_has_no_ambient_capabilities,
     user_without_gid_is_group_0,
     home_is_filled_from_etc_passwd,
+    execve_failure_has_runcs_words,
     no_capabilities_means_none,
     nofile_rlimit,
     every_rlimit_name,
@@ -672,4 +673,46 @@ fn home_is_filled_from_etc_passwd(s: &Scratch) {
         "/home/u",
         "exec -p"
     );
+}
+
+/// An execve that fails after the executable was found (a script whose
+/// interpreter is missing: ENOENT; a file the kernel cannot run: ENOEXEC)
+/// is reported in runc's words, which callers match: `exec PATH: no such
+/// file or directory`, `exec PATH: exec format error`; for run and exec.
+fn execve_failure_has_runcs_words(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    let t = bundle.rootfs().join("t");
+    std::fs::create_dir(&t).unwrap();
+    std::fs::write(t.join("run.sh"), "#!/nonexistent\necho hi\n").unwrap();
+    std::fs::write(t.join("junk"), "not an executable\n").unwrap();
+    for f in ["run.sh", "junk"] {
+        std::fs::set_permissions(
+            t.join(f),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+    }
+    let cases = [
+        ("/t/run.sh", "exec /t/run.sh: no such file or directory"),
+        ("/t/junk", "exec /t/junk: exec format error"),
+    ];
+    let id = s.id("execve");
+    s.create_started(&bundle.dir, &id);
+    for (path, words) in cases {
+        let out = s.pivot(&["exec", &id, path]);
+        assert_ne!(out.code, 0, "{out}");
+        assert!(
+            out.stderr.contains(words),
+            "exec {path}: no {words:?}:\n{out}"
+        );
+    }
+    for (path, words) in cases {
+        bundle.edit(|c| c["process"]["args"] = json!([path]));
+        let out = s.run(&bundle.dir, &s.id("execve-run"));
+        assert_ne!(out.code, 0, "{out}");
+        assert!(
+            out.stderr.contains(words),
+            "run {path}: no {words:?}:\n{out}"
+        );
+    }
 }

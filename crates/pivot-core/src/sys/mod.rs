@@ -953,7 +953,17 @@ pub fn execve(path: &str, args: &[String], env: &[String]) -> Error {
     ep.push(std::ptr::null());
     // SAFETY: NULL-terminated arrays of NUL-terminated strings, alive for the call.
     unsafe { libc::execve(p.as_ptr(), ap.as_ptr(), ep.as_ptr()) };
-    Error::os(format!("execve({path:?})"), errno())
+    // runc's words first (`exec /run.sh: no such file or directory`,
+    // which callers match), then the call and the errno's name.
+    let e = errno();
+    let why = std::io::Error::from_raw_os_error(e).to_string();
+    let why = why.split(" (os error").next().unwrap_or("").to_lowercase();
+    let name = crate::error::errno_name(e);
+    let name = name.split(' ').next().unwrap_or("");
+    Error::new(
+        crate::error::ErrorKind::Os(e),
+        format!("exec {path}: {why} (execve: {name})"),
+    )
 }
 
 pub fn exit_now(code: i32) -> ! {
