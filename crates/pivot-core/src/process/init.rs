@@ -200,7 +200,7 @@ fn setup(
         sys::set_self_proc(None);
         drop(host_proc);
         // The init's own procfs from here on is the pod's.
-        proc = Some(p.own);
+        proc = p.own;
         host_pid = enter_pod(ch, opts, proc.as_ref())?;
         own_session(opts)?;
     }
@@ -232,16 +232,23 @@ fn joined_pid_ns(plan: &Plan) -> Option<&str> {
 }
 
 /// The pid namespace of a pod the container joins: a handle on it until
-/// the init joins it (`join`, as late as it can), and the helper that
-/// makes procfs contexts in it (podproc.rs), started before this process
-/// changes any namespace.
+/// the init joins it (`join`, as late as it can), and where the procfs
+/// contexts for it come from (podproc.rs).
 struct Pod {
     ns: OwnedFd,
     field: String,
     id: (u64, u64),
-    helper: Option<podproc::Helper>,
+    procfs: PodProcSource,
     /// Joined early, before a new user namespace takes the right to.
     joined: bool,
+}
+
+/// `n` procfs contexts made here with the `pidns` option, or by the
+/// helper, started before this process changes any namespace.
+enum PodProcSource {
+    Direct(usize),
+    Helper(podproc::Helper),
+    Taken,
 }
 
 impl Pod {
@@ -254,12 +261,15 @@ impl Pod {
         } else {
             0
         };
-        let helper = podproc::Helper::start(ns.as_fd(), n + 1).ctx(&field)?;
+        let procfs = match podproc::direct_context(ns.as_fd()).ctx(&field)? {
+            Some(_) => PodProcSource::Direct(n + 1),
+            None => PodProcSource::Helper(podproc::Helper::start(ns.as_fd(), n + 1).ctx(&field)?),
+        };
         let mut pod = Pod {
             ns,
             field,
             id: (st.st_dev, st.st_ino),
-            helper: Some(helper),
+            procfs,
             joined: false,
         };
         if plan.namespaces.is_new(NsKind::User) {
@@ -287,15 +297,26 @@ impl Pod {
     }
 
     fn procfs(&mut self) -> Result<PodProcFs> {
-        let helper = self
-            .helper
-            .take()
-            .ok_or_else(|| Error::other("the pod's procfs was asked for twice"))?;
-        let mut mounts = helper.contexts()?;
+        let mut mounts = match std::mem::replace(&mut self.procfs, PodProcSource::Taken) {
+            PodProcSource::Direct(n) => (0..n)
+                .map(|_| {
+                    podproc::direct_context(self.ns.as_fd())?
+                        .ok_or_else(|| Error::other("procfs lost its pidns option"))
+                })
+                .collect::<Result<Vec<_>>>()
+                .ctx(&self.field)?,
+            PodProcSource::Helper(helper) => helper.contexts()?,
+            PodProcSource::Taken => {
+                return Err(Error::other("the pod's procfs was asked for twice"))
+            }
+        };
         let last = mounts
             .pop()
-            .ok_or_else(|| Error::other("the helper sent no procfs context"))?;
-        let own = ProcFs::new_instance_from(last, self.id)?;
+            .ok_or_else(|| Error::other("no procfs context for the init's own use"))?;
+        // Without it (a pid namespace of a user namespace this one has no
+        // rights in) the init re-opens exec.fifo through the container's
+        // /proc, as it does where it cannot make a procfs at all.
+        let own = ProcFs::new_instance_from(last, self.id).ok();
         Ok(PodProcFs {
             mounts: std::cell::RefCell::new(mounts),
             pid_ns: self.id,
@@ -310,7 +331,7 @@ impl Pod {
 struct PodProcFs {
     mounts: std::cell::RefCell<Vec<sys::FsContext>>,
     pid_ns: (u64, u64),
-    own: ProcFs,
+    own: Option<ProcFs>,
 }
 
 impl PodProcFs {

@@ -1,5 +1,7 @@
 //! A procfs for a container that joins an existing pid namespace (a pod),
-//! made without putting the process that builds the root into it.
+//! made without putting the process that builds the root into it. Since
+//! Linux 6.18 procfs takes the pid namespace as an option (`pidns`), and
+//! nothing needs to enter the pod; before, a helper does.
 //!
 //! Only children enter a pid namespace (setns(CLONE_NEWPID)), and every
 //! process in it is visible to the others there: a pod sibling that may
@@ -23,6 +25,22 @@
 use crate::error::{Context, Error, Result};
 use crate::sys::{self, Forked, FsContext};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+/// A procfs context for the pid namespace `pid_ns` made here, without
+/// entering it: the `pidns` option (Linux 6.18). None where the kernel
+/// does not know it, or with PIVOT_NO_PROCFS_PIDNS=1 (to exercise the
+/// helper).
+pub fn direct_context(pid_ns: BorrowedFd<'_>) -> Result<Option<FsContext>> {
+    if std::env::var_os("PIVOT_NO_PROCFS_PIDNS").is_some_and(|v| v == "1") {
+        return Ok(None);
+    }
+    let fs = FsContext::open("proc")?;
+    match fs.set_fd("pidns", pid_ns) {
+        Ok(()) => Ok(Some(fs)),
+        Err(e) if e.errno() == Some(libc::EINVAL) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
 
 /// The helper's parent, started before the init changes any namespace,
 /// and the socket the contexts come back on.

@@ -1202,6 +1202,27 @@ impl FsContext {
         Ok(())
     }
 
+    /// fsconfig(FSCONFIG_SET_FD): `key` names an open file (procfs's
+    /// `pidns`).
+    pub fn set_fd(&self, key: &str, fd: BorrowedFd<'_>) -> Result<()> {
+        let k = c(key)?;
+        // SAFETY: key is NUL-terminated, value NULL, aux a live fd.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                self.fd.as_raw_fd(),
+                5, /* FSCONFIG_SET_FD */
+                k.as_ptr(),
+                std::ptr::null::<libc::c_char>(),
+                fd.as_raw_fd(),
+            )
+        };
+        check(r, || {
+            format!("fsconfig({}, {key:?}, fd {})", self.fstype, fd.as_raw_fd())
+        })
+        .map(drop)
+    }
+
     /// A context made by another process (fsopen), with its own name for
     /// errors.
     pub fn from_fd(fd: OwnedFd, fstype: &str) -> FsContext {
