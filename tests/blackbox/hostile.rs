@@ -1125,7 +1125,8 @@ impl Drop for StopOnDrop {
 /// stays shared, and the rootfs bind and every mount made on it
 /// propagate to the host (and pivot_root, refusing a shared parent,
 /// fails with them left there). `create` works, and the host's mount
-/// table is as it was while the container exists and after `delete`.
+/// table is as it was while the container exists, after `delete`, and
+/// after a `create` that fails late.
 fn rshared_root_with_bundle_through_symlink(s: &Scratch) {
     let bundle = s.bundle(&["/bin/sleep", "100"]);
     bundle.edit(|c| c["linux"]["rootfsPropagation"] = json!("rshared"));
@@ -1135,12 +1136,7 @@ fn rshared_root_with_bundle_through_symlink(s: &Scratch) {
     std::os::unix::fs::symlink(&bundle.dir, &link).expect("symlink to the bundle");
     let before = mount_points();
     let id = s.id("rshared");
-    let out = s.pivot(&[
-        OsStr::new("create"),
-        OsStr::new("--bundle"),
-        link.as_os_str(),
-        OsStr::new(&id),
-    ]);
+    let out = create_through(s, &link, &id);
     let while_created = s.mount_changes(&before);
     if out.code == 0 {
         s.delete(&id);
@@ -1152,5 +1148,27 @@ fn rshared_root_with_bundle_through_symlink(s: &Scratch) {
         "the host's mount table changed (added, removed):\nwhile created: {while_created:?}\nafter delete: {after_delete:?}\n{out}"
     );
     assert_eq!(out.code, 0, "create failed:\n{out}");
+    // A create that fails once its mounts are made (the last bind's
+    // source is missing) leaves nothing on the host either.
+    bundle.add_mount(json!({
+        "destination": "/late", "type": "bind",
+        "source": s.path("missing"), "options": ["rbind"],
+    }));
+    let id = s.id("rshared");
+    let out = create_through(s, &link, &id);
+    assert_ne!(
+        out.code, 0,
+        "create with a missing bind source worked:\n{out}"
+    );
+    s.assert_nothing_left(&id, &before);
     drop(volume);
+}
+
+fn create_through(s: &Scratch, bundle: &Path, id: &str) -> Out {
+    s.pivot(&[
+        OsStr::new("create"),
+        OsStr::new("--bundle"),
+        bundle.as_os_str(),
+        OsStr::new(id),
+    ])
 }
