@@ -238,9 +238,24 @@ fn mount_line(m: &Value, ph: &Placeholders, cgroup_ro: bool) -> String {
             .join(",");
         mount_options.push_str(",<ro/rw not compared>");
     }
+    let mut super_options = sorted_list(&text("super_options"));
+    let masking = ["nr_inodes=1", "ro", "size=4k"];
+    if fs_type == "tmpfs"
+        && masking
+            .iter()
+            .all(|o| super_options.split(',').any(|s| s == *o))
+    {
+        // Intended difference: a masked directory gets the 4 KiB, one-inode
+        // read-only tmpfs of runc 1.3 and later; runc 1.1.5's is a plain
+        // read-only tmpfs. Only these two size options are left out.
+        super_options = super_options
+            .split(',')
+            .filter(|o| *o != "size=4k" && *o != "nr_inodes=1")
+            .collect::<Vec<_>>()
+            .join(",");
+    }
     format!(
-        "{mount_point} type={fs_type} opts=[{mount_options}] super=[{}] propagation={} root={} source={}",
-        sorted_list(&text("super_options")),
+        "{mount_point} type={fs_type} opts=[{mount_options}] super=[{super_options}] propagation={} root={} source={}",
         text("propagation"),
         ph.apply(&text("root")),
         ph.apply(&text("source")),
