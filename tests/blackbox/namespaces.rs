@@ -19,6 +19,8 @@ tests![
     userns_without_proc_mount_starts,
     join_another_containers_mount_namespace_is_refused,
     join_host_rooted_mount_namespace_by_path,
+    time_offsets_seen_inside,
+    time_offsets_without_time_namespace_refused,
 ];
 
 fn hostname_of_host() -> String {
@@ -581,4 +583,87 @@ fn join_host_rooted_mount_namespace_by_path(s: &Scratch) {
     if let Err(msg) = outcome {
         panic!("{msg}");
     }
+}
+
+/// The host's uptime in seconds (boottime).
+fn host_uptime() -> f64 {
+    let text = std::fs::read_to_string("/proc/uptime").expect("read /proc/uptime");
+    text.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// `linux.timeOffsets` are written before any process is in the new time
+/// namespace (the kernel refuses them after): the container's process sees
+/// them in /proc/self/timens_offsets and its boottime (/proc/uptime) is
+/// ahead of the host's by the offset. With and without a user namespace
+/// of its own (which owns the time namespace then), and joining another
+/// namespace by path (the init makes the namespaces itself).
+fn time_offsets_seen_inside(s: &Scratch) {
+    let offsets = json!({
+        "monotonic": {"secs": 7881, "nanosecs": 2718281},
+        "boottime": {"secs": 1_000_000, "nanosecs": 3141519}
+    });
+    let script = "/probe cat /proc/self/timens_offsets && /probe cat /proc/uptime";
+    let plain = s.bundle(&["/bin/sh", "-c", script]);
+    let userns = userns_bundle(s, &["/bin/sh", "-c", script]);
+    let joining = s.bundle(&["/bin/sh", "-c", script]);
+    joining.join_namespace("ipc", "/proc/self/ns/ipc");
+    for (tag, bundle) in [("plain", &plain), ("userns", &userns), ("join", &joining)] {
+        bundle.edit(|c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "time"}));
+            c["linux"]["timeOffsets"] = offsets.clone();
+        });
+        let before = host_uptime();
+        let out = s.run(&bundle.dir, &s.id(&format!("timens{tag}"))).ok();
+        let after = host_uptime();
+        let text = out.stdout.clone();
+        let mut answers = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
+        let offsets_seen = answers.next().expect("timens_offsets").expect("json");
+        let uptime = answers.next().expect("uptime").expect("json");
+        let lines: Vec<String> = offsets_seen["content"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        assert!(
+            lines.contains(&"monotonic 7881 2718281".to_string())
+                && lines.contains(&"boottime 1000000 3141519".to_string()),
+            "{tag}: the offsets are not in the container's time namespace: {lines:?}"
+        );
+        let inside: f64 = uptime["content"]
+            .as_str()
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            inside >= before + 1_000_000.0 && inside <= after + 1_000_001.0,
+            "{tag}: uptime inside {inside}, host {before}..{after}: boottime offset not applied"
+        );
+    }
+    s.reap();
+}
+
+/// Offsets without a time namespace have nothing to apply to: refused,
+/// naming the field, as runc refuses them.
+fn time_offsets_without_time_namespace_refused(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "pid"]);
+    bundle.remove_namespace("time");
+    bundle.edit(|c| {
+        c["linux"]["timeOffsets"] = json!({"monotonic": {"secs": 1, "nanosecs": 0}});
+    });
+    let id = s.id("timensnone");
+    let out = s.pivot(&[
+        std::ffi::OsStr::new("run"),
+        std::ffi::OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        std::ffi::OsStr::new(&id),
+    ]);
+    crate::runtime::assert_error_mentions(&out.fails(), &["timeOffsets", "time namespace"]);
+    assert!(!s.root.join(&id).exists(), "state dir left");
 }

@@ -374,7 +374,8 @@ fn enter_pod(ch: &Channel, opts: &InitOptions, own: Option<&ProcFs>) -> Result<i
 /// namespace to join (`pod`) is left to `Pod`.
 fn join_namespaces(plan: &Plan, ch: &Channel, pod: bool) -> Result<bool> {
     let ns = &plan.namespaces;
-    if ns.join.is_empty() {
+    let rest = ns.new & !(ns.made_by_clone() | ns.made_by_init());
+    if ns.join.is_empty() && rest == 0 {
         return Ok(false);
     }
     // Every path is opened before any is joined: in another mount
@@ -398,14 +399,23 @@ fn join_namespaces(plan: &Plan, ch: &Channel, pod: bool) -> Result<bool> {
             same_root(&host_root).ctx(field)?;
         }
     }
-    if ns.is_new(NsKind::User) {
+    if rest & NsKind::User.clone_flag() != 0 {
         sys::unshare(NsKind::User.clone_flag())?;
         ch.send(&Msg::MapIds)?;
         ch.expect(Msg::MapsDone)?;
     }
-    let rest = ns.new & !(NsKind::User.clone_flag() | ns.made_by_init());
+    let rest = rest & !NsKind::User.clone_flag();
     if rest != 0 {
         sys::unshare(rest)?;
+    }
+    if let Some(offsets) = ns.time_offsets.as_deref() {
+        // Before any task is in the new time namespace (the fork below,
+        // or enter_pod's): the kernel takes offsets only until then. The
+        // write goes through pivot's checked handle on the host's procfs
+        // (the mount namespace is still the host's copy).
+        ProcFs::open()?
+            .write("self/timens_offsets", offsets)
+            .ctx("linux.timeOffsets: write /proc/self/timens_offsets")?;
     }
     let pid_changed =
         joined_pid_ns(plan).is_none() && (ns.has(NsKind::Pid) || ns.has(NsKind::Time));

@@ -149,7 +149,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
     // itself. The cgroup namespace is always unshared by the init once it
     // sits in its cgroup, so that the namespace's root is that cgroup.
     let fast = ns.join.is_empty();
-    let flags = if fast { ns.new & !ns.made_by_init() } else { 0 };
+    let flags = ns.made_by_clone();
     crate::debug::log(|| {
         format!(
             "nsexec container setup: clone3 of the init of {:?} (namespace flags {flags:#x}, {} to join)",

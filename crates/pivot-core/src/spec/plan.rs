@@ -84,6 +84,9 @@ pub struct Namespaces {
     pub new: u64,
     /// Existing namespaces to join, in config order (user first when joined).
     pub join: Vec<(NsKind, String)>,
+    /// linux.timeOffsets as /proc/<pid>/timens_offsets takes them, for a
+    /// new time namespace.
+    pub time_offsets: Option<String>,
 }
 
 impl Namespaces {
@@ -104,6 +107,24 @@ impl Namespaces {
             late |= NsKind::Ipc.clone_flag();
         }
         self.new & late
+    }
+
+    /// Namespaces the one clone3 of the init makes: with nothing to join,
+    /// every new one but those the init makes itself. A time namespace
+    /// with offsets is not among them: clone3 would put the init in it at
+    /// once, and the kernel takes offsets only while no task is in the
+    /// namespace. The init unshares it, has the offsets written and forks;
+    /// the pid namespace is made with it, so the forked process is its
+    /// init.
+    pub fn made_by_clone(&self) -> u64 {
+        if !self.join.is_empty() {
+            return 0;
+        }
+        let mut flags = self.new & !self.made_by_init();
+        if self.time_offsets.is_some() {
+            flags &= !(NsKind::Time.clone_flag() | NsKind::Pid.clone_flag());
+        }
+        flags
     }
 }
 
@@ -259,7 +280,59 @@ fn plan_namespaces(spec: &Spec) -> Result<Namespaces> {
     // setns into a user namespace must come before the others, whose
     // permission checks depend on it.
     ns.join.sort_by_key(|(k, _)| *k != NsKind::User);
+    ns.time_offsets = plan_time_offsets(spec, &ns)?;
     Ok(ns)
+}
+
+/// linux.timeOffsets, checked, as the lines /proc/<pid>/timens_offsets
+/// takes. Offsets need a new time namespace: a joined one's are fixed,
+/// and without one they would apply to nothing (runc refuses both).
+fn plan_time_offsets(spec: &Spec, ns: &Namespaces) -> Result<Option<String>> {
+    let Some(v) = spec.linux.as_ref().and_then(|l| l.other.get("timeOffsets")) else {
+        return Ok(None);
+    };
+    let field = "linux.timeOffsets";
+    let map = match v {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::Object(m) => m,
+        _ => return Err(Error::invalid(format!("{field}: not an object"))),
+    };
+    if map.is_empty() {
+        return Ok(None);
+    }
+    if !ns.is_new(NsKind::Time) {
+        let why = if ns.has(NsKind::Time) {
+            "the offsets of a joined time namespace are fixed (linux.namespaces \"time\" has a path)"
+        } else {
+            "they need a new time namespace (linux.namespaces has no \"time\")"
+        };
+        return Err(Error::invalid(format!("{field}: {why}")));
+    }
+    let mut text = String::new();
+    for (clock, offset) in map {
+        if clock != "monotonic" && clock != "boottime" {
+            return Err(Error::invalid(format!(
+                "{field}.{clock}: unknown clock (monotonic or boottime)"
+            )));
+        }
+        let num = |key: &str| -> Result<i64> {
+            match offset.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(0),
+                Some(n) => n.as_i64().ok_or_else(|| {
+                    Error::invalid(format!("{field}.{clock}.{key}: not an integer"))
+                }),
+            }
+        };
+        let secs = num("secs")?;
+        let nanos = num("nanosecs")?;
+        if !(0..1_000_000_000).contains(&nanos) {
+            return Err(Error::invalid(format!(
+                "{field}.{clock}.nanosecs: {nanos} is not in 0..999999999"
+            )));
+        }
+        text.push_str(&format!("{clock} {secs} {nanos}\n"));
+    }
+    Ok(Some(text))
 }
 
 fn plan_mount(
