@@ -105,8 +105,11 @@ for f in "${files[@]}"; do
 done
 
 # One run at a time on a machine: the suite's cgroup paths and container
-# ids are fixed, so two runs would trip over each other.
-exec 9>"$CACHE/run.lock"
+# ids are fixed, so two runs would trip over each other (a container of the
+# other run in "our" cgroup: "container's cgroup is not empty"). The lock is
+# the machine's, not the cache's: a run with another PIVOT_CONFORMANCE_CACHE
+# waits too.
+exec 9>/run/lock/pivot-conformance.lock
 if ! flock -n 9; then
     echo "run.sh: waiting for another conformance run to finish" >&2
     flock 9

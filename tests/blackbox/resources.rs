@@ -257,7 +257,10 @@ fn limits_land_in_cgroup_files(s: &Scratch) {
 /// The runtime runs in a private mount namespace of its own with
 /// /sys/fs/cgroup/hugetlb unmounted there, so the test sees a fresh host
 /// even while someone has that hierarchy mounted for crun (the host's
-/// mount is not touched).
+/// mount is not touched). There the tmpfs /sys/fs/cgroup is also made
+/// read-only (that mount only): a runtime that takes the bare directory
+/// left by the unmount for a hierarchy (crun 1.8.1 does) cannot leave
+/// directories and files on the host's tmpfs.
 fn hugepage_limits_need_a_hugetlb_hierarchy(s: &Scratch) {
     if !is_v1() {
         return; // cgroup v2: limits_land_in_cgroup_files checks hugetlb.2MB.max
@@ -275,6 +278,7 @@ fn hugepage_limits_need_a_hugetlb_hierarchy(s: &Scratch) {
         .arg(
             "set -e; h=/sys/fs/cgroup/hugetlb; \
              if awk -v h=$h '$5 == h {f=1} END {exit !f}' /proc/self/mountinfo; then umount $h; fi; \
+             mount -o remount,bind,ro /sys/fs/cgroup; \
              exec \"$@\"",
         )
         .arg("sh")
