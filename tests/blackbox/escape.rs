@@ -60,6 +60,7 @@ tests![
     exe_of_created_init_from_exec_with_ptrace_cap,
     exe_of_created_init_from_exec_cap_ptrace,
     ptrace_created_init_runs_only_what_seccomp_allows,
+    exe_of_exec_into_pod_member_while_exec_cap_ptrace_hunts,
     leaked_fds_not_in_init,
     leaked_fds_not_in_exec,
     preserve_fds_passes_exactly_those,
@@ -1358,6 +1359,66 @@ fn exe_of_created_init_from_exec_cap_ptrace(s: &Scratch) {
             assert_held_unwritable(&rt, &report);
         }
         rt.cmd(s, &["kill", &id, "KILL"]);
+    });
+}
+
+/// A pod of two containers with the default capabilities, both started;
+/// the hunter is an `exec -d --cap CAP_SYS_PTRACE` into the second one,
+/// then `exec`s go into the first. Neither config gives a reason to
+/// protect them: the runtime must have learnt of the exec that may ptrace.
+fn exe_of_exec_into_pod_member_while_exec_cap_ptrace_hunts(s: &Scratch) {
+    let rt = Rt::new(s);
+    let guard = Guard::new(&rt, &[]);
+    checked(s, &guard, || {
+        let (victim_id, victim_pid) = victim(s, &rt, None);
+        rt.cmd(s, &["start", &victim_id]).ok();
+        let (bundle, result) = s.bundle_with_result(&["/probe", "sleep", "60"]);
+        bundle.join_namespace("pid", &format!("/proc/{victim_pid}/ns/pid"));
+        let member = s.id("member");
+        rt.created(s, &bundle, &member);
+        rt.cmd(s, &["start", &member]).ok();
+        // Orphaned by the detached exec, the hunter becomes this harness's
+        // child (subreaper): remembered, so that it is reaped and the pod's
+        // init can finish dying.
+        let pid_file = s.path("esc-hunter.pid");
+        rt.cmd(
+            s,
+            &[
+                os("exec"),
+                os("-d"),
+                os("--pid-file"),
+                pid_file.as_os_str(),
+                os("--cap"),
+                os("CAP_SYS_PTRACE"),
+                os(&member),
+                os("/probe"),
+                os("exe-hunt"),
+                os("/result"),
+                os("60"),
+            ],
+        )
+        .ok();
+        let hunter: i32 = std::fs::read_to_string(&pid_file)
+            .expect("read the hunter's pid file")
+            .trim()
+            .parse()
+            .expect("a pid");
+        s.remember_pid(hunter);
+        wait_file(&result.join("ready"), WAIT);
+        let n = exec_rounds(s, &rt, &victim_id);
+        std::fs::write(result.join("stop"), "").expect("create stop");
+        let path = result.join("report.json");
+        wait_file(&path, Duration::from_secs(30));
+        let text = std::fs::read_to_string(&path).expect("read report.json");
+        let report = json_of(&text, "the hunter's report");
+        eprintln!(
+            "pivot-tests: {n} execs into the other member; exe-hunt: {}",
+            exe_summary(&report)
+        );
+        let hits = assert_binary_unreachable(&rt, &report);
+        eprintln!("pivot-tests: handles on the runtime binary (all read-only): {hits}");
+        rt.cmd(s, &["kill", &member, "KILL"]);
+        rt.cmd(s, &["kill", &victim_id, "KILL"]);
     });
 }
 

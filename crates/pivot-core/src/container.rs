@@ -639,6 +639,9 @@ impl Runtime {
         // The lock guards the state read above; the process itself may
         // wait (in a paused container, until resume, which takes the lock).
         drop(lock);
+        if may_ptrace {
+            self.expose_pid_ns_sharers(&saved)?;
+        }
         if let Some(g) = gate.as_ref().filter(|_| exposes) {
             g.make_exclusive()?;
         }
@@ -679,6 +682,42 @@ impl Runtime {
         }
         let _ = sys::sigprocmask_set(&old_mask);
         code
+    }
+
+    /// An exec whose process may ptrace joins a pid namespace other
+    /// containers of this root may share (a pod): their later `exec`s must
+    /// run from the view too, as when such a container is created into it
+    /// (`guard_binary`). Their exec gates are not waited for here (two
+    /// such execs into two members would wait on each other): an exec into
+    /// another member that read its state before this record may still
+    /// be pivot's image for a moment.
+    fn expose_pid_ns_sharers(&self, saved: &Saved) -> Result<()> {
+        let Some(ns) = saved.namespaces.get("pid") else {
+            // The host's pid namespace: every exec there is exposed.
+            return Ok(());
+        };
+        let Ok(target) = sys::fstatat(sys::cwd(), ns, 0) else {
+            return Ok(());
+        };
+        for (other, _) in self.list()? {
+            if other.id == saved.id || other.pid_ns_exposed {
+                continue;
+            }
+            let Some(ns) = other.namespaces.get("pid") else {
+                continue;
+            };
+            let Ok(st) = sys::fstatat(sys::cwd(), ns, 0) else {
+                continue;
+            };
+            if (st.st_dev, st.st_ino) != (target.st_dev, target.st_ino) {
+                continue;
+            }
+            if let Ok((sd, _lock, mut s)) = StateDir::open_locked(&self.root, &other.id) {
+                s.pid_ns_exposed = true;
+                sd.save(&s)?;
+            }
+        }
+        Ok(())
     }
 
     fn cleanup_after(&self, id: &str, e: Error) -> Error {

@@ -31,7 +31,7 @@
 //! | command | sealed when                                                  |
 //! |---------|--------------------------------------------------------------|
 //! | create, run | the container joins an existing pid namespace or uses the host's (its init, until `start`, is visible to what is there), or its own processes may ptrace (its startContainer hooks, and its `exec`s before `start`, see the init) |
-//! | exec    | the container's pid namespace is shared (joined, the host's, or joined by a container that may ptrace: recorded in its state), or the container or an earlier exec may ptrace |
+//! | exec    | the container's pid namespace is shared (joined, the host's, or joined by a container, or entered by an exec, that may ptrace: recorded in its state), or the container or an earlier exec may ptrace |
 //!
 //! And what cannot be moved any more is refused: a container that may
 //! ptrace is not created into a pid namespace whose init is still pivot
