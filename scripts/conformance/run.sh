@@ -21,6 +21,9 @@
 #   -h, --help
 # environment:
 #   PIVOT_CONFORMANCE_CACHE  cache of what setup.sh makes (default /var/cache/pivot-conformance)
+#   RUNC_SRC=DIR  run the suite of this runc source tree (a checkout or an
+#                 unpacked release) instead of Debian's runc 1.1.5 one; see
+#                 setup.sh
 #
 # Prints one line per file and, last, the total as "N passed, N failed, N skipped".
 # Exit status: 0 all passed (or --report-only), 1 some test failed, 2 harness error.
@@ -30,6 +33,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 CACHE=${PIVOT_CONFORMANCE_CACHE:-/var/cache/pivot-conformance}
 SRC=$CACHE/gopath/src/github.com/opencontainers/runc
+if [ -n "${RUNC_SRC:-}" ]; then
+    # The copy setup.sh makes (and keeps up to date).
+    RUNC_SRC=$(cd "$RUNC_SRC" && pwd -P) || exit 2
+    export RUNC_SRC
+    SRC=$CACHE/trees/$(printf '%s' "$RUNC_SRC" | sha256sum | cut -c1-12)/gopath/src/github.com/opencontainers/runc
+fi
 INTEG=$SRC/tests/integration
 default_runtime=$repo/target/x86_64-unknown-linux-gnu/release/pivot
 
