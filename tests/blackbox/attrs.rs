@@ -33,6 +33,7 @@ tests![
     io_priority_bad_input,
     cpu_affinity_is_reset_and_exec_affinity_spares_the_init,
     exec_cpu_affinity_bad_input,
+    exec_does_not_inherit_the_callers_pinning,
     personality_linux32,
     personality_bad_input,
     exec_gets_personality_and_memory_policy,
@@ -309,6 +310,37 @@ fn cpu_affinity_is_reset_and_exec_affinity_spares_the_init(s: &Scratch) {
         })
     };
     assert_eq!(allowed_list(&status), all, "the init kept pivot's pinning");
+}
+
+/// `exec` from a caller pinned to one CPU (`taskset -c 0 pivot exec`)
+/// without execCPUAffinity: the process gets every CPU the container's
+/// cpuset allows, not the caller's pinning, as runc 1.2.7 and later.
+fn exec_does_not_inherit_the_callers_pinning(s: &Scratch) {
+    let mine = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+    let all = allowed_list(&mine);
+    let first: usize = all
+        .split([',', '-'])
+        .next()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("Cpus_allowed_list {all:?}"));
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let id = s.id("xaff");
+    s.create_started(&bundle.dir, &id);
+    let out = {
+        let _pinned = Pinned::to(first);
+        s.pivot(&["exec", &id, "/probe", "cat", "/proc/self/status"])
+    };
+    s.pivot(&["kill", &id, "KILL"]);
+    s.wait_status(&id, "stopped");
+    s.delete(&id);
+    let out = out.ok();
+    let status =
+        content(&serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out}")));
+    assert_eq!(
+        allowed_list(&status),
+        all,
+        "the exec'd process kept the caller's pinning to CPU {first}"
+    );
 }
 
 fn exec_cpu_affinity_bad_input(s: &Scratch) {

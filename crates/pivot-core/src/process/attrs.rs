@@ -4,7 +4,8 @@
 //!
 //! | field                   | where                | how                             |
 //! |-------------------------|----------------------|---------------------------------|
-//! | (CPU affinity)          | init                 | reset to all, as runc does      |
+//! | (CPU affinity)          | init; exec without   | reset to all, as runc does      |
+//! |                         | execCPUAffinity      |                                 |
 //! | process.scheduler       | init                 | sched_setattr                   |
 //! | process.ioPriority      | init                 | ioprio_set                      |
 //! | process.execCPUAffinity | checked; exec only   | sched_setaffinity (spec: not    |

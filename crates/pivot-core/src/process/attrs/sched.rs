@@ -161,12 +161,25 @@ fn reset_affinity() {
 
 /// `initial` (`final_` false) or `final` of process.execCPUAffinity, for a
 /// process `pivot exec` starts: the first before it joins the container's
-/// cgroups, the second after. An absent or empty list changes nothing.
+/// cgroups, the second after. An absent or empty list changes nothing;
+/// without either list, the process's affinity is reset once it is in the
+/// cgroups, to every CPU the container's cpuset allows, as runc 1.2.7 and
+/// later: it must not keep the pinning of whoever ran `pivot exec`.
 pub fn set_exec_affinity(p: &Process, final_: bool) -> Result<()> {
+    let given = |o: &Obj, key: &str| -> Result<bool> {
+        Ok(o.str(key)?.is_some_and(|l| !l.trim().is_empty()))
+    };
     let Some(v) = p.exec_cpu_affinity.as_ref().filter(|v| !v.is_null()) else {
+        if final_ {
+            reset_affinity();
+        }
         return Ok(());
     };
     let o = Obj::new("process.execCPUAffinity", v)?;
+    if final_ && !given(&o, "initial")? && !given(&o, "final")? {
+        reset_affinity();
+        return Ok(());
+    }
     let key = if final_ { "final" } else { "initial" };
     match o.str(key)? {
         Some(list) if !list.trim().is_empty() => {
