@@ -6,6 +6,7 @@ use super::procfs::ProcFs;
 use crate::error::{Context, Error, Result};
 use crate::spec::{Namespaces, NsKind};
 use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
 
 const IPC_KEYS: &[&str] = &[
     "kernel.msgmax",
@@ -38,7 +39,14 @@ pub fn validate(sysctl: &BTreeMap<String, String>, ns: &Namespaces) -> Result<()
             return Err(Error::invalid(format!("{field}: invalid key")));
         }
         match namespace_of(&key.replace('/', ".")) {
-            Some(kind) if ns.has(kind) => {}
+            Some(kind) if ns.has(kind) => {
+                if is_callers(ns, kind)? {
+                    return Err(Error::invalid(format!(
+                        "{field}: not allowed in host {} namespace (linux.namespaces joins pivot's own)",
+                        kind.spec_name()
+                    )));
+                }
+            }
             Some(kind) => {
                 return Err(Error::invalid(format!(
                     "{field}: needs a {} namespace, which the container does not have",
@@ -53,6 +61,28 @@ pub fn validate(sysctl: &BTreeMap<String, String>, ns: &Namespaces) -> Result<()
         }
     }
     Ok(())
+}
+
+/// Whether the container's namespace of `kind` is pivot's own (the
+/// host's, as runc says): joined through a path that names it, however
+/// the path is spelt (/proc/self/ns/net, another process's, a bind of
+/// it). Decided by identity: a sysctl written there would change the
+/// host, whatever the config calls the namespace.
+fn is_callers(ns: &Namespaces, kind: NsKind) -> Result<bool> {
+    if ns.is_new(kind) {
+        return Ok(false);
+    }
+    let Some((_, path)) = ns.join.iter().find(|(k, _)| *k == kind) else {
+        return Ok(true);
+    };
+    let id = |p: &str| {
+        std::fs::metadata(p)
+            .map(|m| (m.dev(), m.ino()))
+            .map_err(|e| Error::io(format!("stat {p}"), e))
+    };
+    let joined =
+        id(path).with_ctx(|| format!("linux.namespaces: {} {path:?}", kind.spec_name()))?;
+    Ok(joined == id(&format!("/proc/self/ns/{}", kind.proc_name()))?)
 }
 
 /// Write the values; runs in the init, inside the container's namespaces,
@@ -86,5 +116,22 @@ mod tests {
             .to_string();
         assert!(e.contains("linux.sysctl[\"kernel.core_pattern\"]"), "{e}");
         assert!(validate(&one("net/../../x"), &ns).is_err());
+    }
+
+    #[test]
+    fn keys_refused_in_the_callers_namespaces() {
+        let one = |k: &str| BTreeMap::from([(k.to_string(), "1".to_string())]);
+        for (kind, key) in [
+            (NsKind::Net, "net.ipv4.ip_forward"),
+            (NsKind::Uts, "kernel.domainname"),
+            (NsKind::Ipc, "kernel.shmmax"),
+        ] {
+            let mut ns = Namespaces::default();
+            ns.join
+                .push((kind, format!("/proc/self/ns/{}", kind.proc_name())));
+            let e = validate(&one(key), &ns).unwrap_err().to_string();
+            assert!(e.contains(&format!("linux.sysctl[{key:?}]")), "{e}");
+            assert!(e.contains("not allowed in host"), "{e}");
+        }
     }
 }
