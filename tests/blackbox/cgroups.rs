@@ -22,7 +22,8 @@ tests![
     failed_create_leaves_no_cgroup,
     cgroups_path_with_dotdot_is_refused,
     frozen_cgroup_is_refused,
-    shared_cgroup_warns,
+    shared_cgroup_is_refused,
+    bystander_in_cgroups_path_is_refused_and_spared,
     delete_removes_sub_cgroups,
     empty_cpuset_parent_is_filled,
 ];
@@ -381,24 +382,107 @@ fn frozen_cgroup_is_refused(s: &Scratch) {
     assert!(named.is_empty(), "cgroups named {name} left: {named:?}");
 }
 
-/// A second container in the same cgroup starts, with runc's warning
-/// that the cgroup is not empty.
-fn shared_cgroup_warns(s: &Scratch) {
+/// A second container in the cgroup of a running one is refused, as runc
+/// 1.2 and later refuse it (`container's cgroup is not empty`), and the
+/// first one runs on; runc 1.1.5 only warned.
+fn shared_cgroup_is_refused(s: &Scratch) {
     let name = s.id("cgshared");
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
     bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{name}")));
     let (first, _) = started(s, &bundle, "cgshared");
     let second = s.id("cgshared");
     let out = create(s, &bundle, &second);
-    let warned = out.stderr.contains("cgroup is not empty");
-    s.pivot(&["kill", &first, "KILL"]);
-    s.pivot(&["kill", &second, "KILL"]);
-    s.wait_status(&first, "stopped");
-    s.wait_status(&second, "stopped");
-    s.delete(&second);
-    s.delete(&first);
-    assert_eq!(out.code, 0, "{out}");
-    assert!(warned, "no warning about the shared cgroup:\n{out}");
+    let first_status = s.status(&first);
+    if out.code == 0 {
+        s.pivot(&["delete", "--force", &second]);
+    }
+    stop_and_delete(s, &first);
+    assert_error_mentions(&out, &["cgroup is not empty"]);
+    assert_eq!(
+        first_status, "running",
+        "the refused create harmed the first container"
+    );
+    assert!(
+        !s.list_ids().contains(&second),
+        "the refused container is listed"
+    );
+    let named = cgroups_named(&name);
+    assert!(named.is_empty(), "cgroups named {name} left: {named:?}");
+}
+
+/// A process of the caller's own (not a container's) in the cgroups this
+/// test made, in every hierarchy a container is placed in but cpuset
+/// (whose new cgroups hold no cpus): killed, reaped and its cgroups
+/// removed on drop.
+struct Bystander {
+    child: std::process::Child,
+    dirs: Vec<PathBuf>,
+}
+
+impl Bystander {
+    fn new(name: &str) -> Bystander {
+        let child = std::process::Command::new(crate::harness::busybox_bin())
+            .args(["sleep", "60"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn the bystander");
+        let mut b = Bystander {
+            child,
+            dirs: Vec::new(),
+        };
+        for h in placement_hierarchies() {
+            if !h.v2 && h.options.iter().any(|o| o == "cpuset") {
+                continue;
+            }
+            let dir = h.dir(&format!("/{name}"));
+            std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+            b.dirs.push(dir.clone());
+            std::fs::write(dir.join("cgroup.procs"), b.child.id().to_string())
+                .unwrap_or_else(|e| panic!("move the bystander into {}: {e}", dir.display()));
+        }
+        b
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("waitpid").is_none()
+    }
+}
+
+impl Drop for Bystander {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for d in &self.dirs {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+/// A pre-existing cgroupsPath that holds a process of someone else's: the
+/// create is refused and the process lives on (before, the container was
+/// made in the shared cgroup and its `delete` SIGKILLed the bystander).
+fn bystander_in_cgroups_path_is_refused_and_spared(s: &Scratch) {
+    let name = s.id("cgbystander");
+    let mut bystander = Bystander::new(&name);
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{name}")));
+    let id = s.id("cgbystander");
+    let before = mount_points();
+    let out = create(s, &bundle, &id);
+    if out.code == 0 {
+        s.pivot(&["delete", "--force", &id]);
+        s.reap();
+    }
+    let alive = bystander.alive();
+    drop(bystander);
+    assert!(
+        alive,
+        "the bystander in the shared cgroup was killed:\n{out}"
+    );
+    assert_error_mentions(&out, &["cgroup is not empty"]);
+    s.assert_nothing_left(&id, &before);
     let named = cgroups_named(&name);
     assert!(named.is_empty(), "cgroups named {name} left: {named:?}");
 }

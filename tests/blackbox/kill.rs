@@ -16,6 +16,8 @@ tests![
     delete_force_running_leaves_no_process,
     kill_stopped_container_fails,
     signal_0_and_kill_all_of_stopped_container,
+    sigkill_without_pid_namespace_kills_every_process,
+    sigkill_of_exited_init_without_pid_namespace_kills_what_is_left,
 ];
 
 /// Waits until `path` exists and holds a complete line; returns the text.
@@ -177,4 +179,62 @@ fn signal_0_and_kill_all_of_stopped_container(s: &Scratch) {
     s.pivot(&["kill", "-a", &id, "KILL"]).ok();
     s.pivot(&["kill", &id, "0"]).fails();
     s.delete(&id);
+}
+
+/// Waits (bounded) until none of the test's container processes is left;
+/// returns what was left otherwise.
+fn processes_left(s: &Scratch) -> Vec<i32> {
+    let mut left = Vec::new();
+    wait_for(WAIT, || {
+        s.reap();
+        left = s.find_processes();
+        left.is_empty()
+    });
+    left
+}
+
+/// Without a pid namespace of its own the init's death takes nothing
+/// with it: `kill KILL` kills every process of the container's cgroup,
+/// as runc 1.2 and later do (runc 1.1.5 signals the init only).
+fn sigkill_without_pid_namespace_kills_every_process(s: &Scratch) {
+    let script = "sleep 3600 & echo ready > /result/ready; exec sleep 3601";
+    let (bundle, result) = s.bundle_with_result(&["/bin/sh", "-c", script]);
+    bundle.remove_namespace("pid");
+    let id = s.id("hostpid");
+    s.create_started(&bundle.dir, &id);
+    wait_file(&result.join("ready"));
+    assert!(
+        wait_for(WAIT, || s.find_processes().len() == 2),
+        "expected the init and its child: {:?}",
+        s.find_processes()
+    );
+    s.pivot(&["kill", &id, "KILL"]).ok();
+    s.wait_status(&id, "stopped");
+    let left = processes_left(s);
+    s.pivot(&["delete", "--force", &id]).ok();
+    assert!(
+        left.is_empty(),
+        "kill KILL left processes running: {left:?}"
+    );
+}
+
+/// And once such an init has exited, `kill KILL` still kills what it left
+/// in the cgroup, as runc 1.2 and later (before: "container not running").
+fn sigkill_of_exited_init_without_pid_namespace_kills_what_is_left(s: &Scratch) {
+    let script = "sleep 3600 & echo ready > /result/ready";
+    let (bundle, result) = s.bundle_with_result(&["/bin/sh", "-c", script]);
+    bundle.remove_namespace("pid");
+    let id = s.id("hostpidleft");
+    s.create_started(&bundle.dir, &id);
+    wait_file(&result.join("ready"));
+    s.wait_status(&id, "stopped");
+    assert_eq!(s.find_processes().len(), 1, "expected the init's child");
+    let out = s.pivot(&["kill", &id, "KILL"]);
+    let left = processes_left(s);
+    s.pivot(&["delete", "--force", &id]).ok();
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        left.is_empty(),
+        "kill KILL left processes running: {left:?}"
+    );
 }

@@ -191,9 +191,10 @@ impl Runtime {
         opts: &CreateOptions,
         own_console: bool,
     ) -> Result<(Init, Option<OwnedFd>)> {
+        let listen = listen_fds();
+        check_preserved_fds(opts.preserve_fds + listen)?;
         let mut plan = load_plan(id, opts)?;
         self.guard_binary(&plan)?;
-        let listen = listen_fds();
         let mut opts = opts.clone();
         if listen > 0 {
             plan.process.env.push(format!("LISTEN_FDS={listen}"));
@@ -347,10 +348,14 @@ impl Runtime {
                 "linux.cgroupsPath: container's cgroup unexpectedly frozen (thaw it first)",
             ));
         }
-        let others = cgroups::pids(dirs).unwrap_or_default().len();
+        // As runc 1.2 and later: a cgroup that already holds processes is
+        // someone else's (another container, a pod's own), and its limits,
+        // freezer and `delete` would act on them too.
+        let others = cgroups::preexisting_pids(dirs)?.len();
         if others > 0 {
-            (self.warn)(&format!(
-                "container's cgroup is not empty: {others} process(es) found (it is shared with something else)"
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                format!("linux.cgroupsPath: container's cgroup is not empty: {others} process(es) found"),
             ));
         }
         cgroups::resources::apply(&limits, dirs, cgroups::resources::Apply::CREATE)?;
@@ -409,6 +414,12 @@ impl Runtime {
 
     pub fn kill(&self, id: &str, sig: i32, all: bool) -> Result<()> {
         let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+        // As runc 1.2 and later: without a pid namespace of its own, the
+        // init's death takes nothing else with it, so SIGKILL goes to every
+        // process of the container's cgroup, also once the init has exited.
+        if sig == libc::SIGKILL && !private_pid_ns(&saved) {
+            return kill_cgroup(&saved);
+        }
         if state::status(&sd, &saved) == Status::Stopped {
             if !all {
                 return Err(Error::new(ErrorKind::InvalidState, "container not running"));
@@ -542,6 +553,9 @@ impl Runtime {
     /// Run a new process in the container; with `detach` return once it
     /// runs, else wait and return its exit status (128+N for a signal).
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<i32> {
+        // Before pivot opens anything of its own (the gate and the lock
+        // below would take the lowest free numbers).
+        check_preserved_fds(opts.preserve_fds)?;
         // Every exec holds the gate shared from before it reads the state
         // until its process runs; one that records the pid namespace as
         // exposed (below) then waits for the gate exclusively, so no exec
@@ -620,7 +634,12 @@ impl Runtime {
                 "cannot exec in a stopped container",
             ));
         }
+        let root = match saved.namespaces.contains_key("mount") {
+            true => None,
+            false => Some(init_root(&saved)?),
+        };
         let plan = process::exec::ExecPlan {
+            root: root.as_ref().map(|r| r.as_fd()),
             console: console.as_ref().map(|c| c.as_fd()),
             own_console: ours.is_some(),
             process: &process,
@@ -950,6 +969,35 @@ fn listen_fds() -> u32 {
     }
 }
 
+/// The root directory of the container's init (`/proc/<pid>/root`), for
+/// an exec into a container without a mount namespace: exactly what the
+/// init was chroot'ed into. Checked after the open to be the init, not a
+/// process that got its pid since.
+fn init_root(saved: &Saved) -> Result<OwnedFd> {
+    let path = format!("/proc/{}/root", saved.pid);
+    let fd = sys::openat(sys::cwd(), &path, libc::O_PATH | libc::O_DIRECTORY, 0)
+        .ctx("the container's root")?;
+    if !state::init_alive(saved) {
+        return Err(Error::new(ErrorKind::InvalidState, "container not running"));
+    }
+    Ok(fd)
+}
+
+/// The fds `--preserve-fds` (and socket activation) hand on, 3..3+N-1,
+/// must all be open in the caller: pivot's own fds (the state lock and
+/// directory, exec.fifo, procfs) would otherwise take the free numbers,
+/// and the container would keep them, the lock with them, on which every
+/// later command on the container then waits. runc refuses them as well
+/// ("unable to stat preserved-fd"). Checked before pivot opens anything.
+fn check_preserved_fds(n: u32) -> Result<()> {
+    for fd in 3..3 + u64::from(n) {
+        let fd = i32::try_from(fd)
+            .map_err(|_| Error::invalid(format!("--preserve-fds {n}: too many")))?;
+        sys::fd_flags(fd).with_ctx(|| format!("--preserve-fds {n}: fd {fd} is not open"))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     let path = absolute(path)?;
     state::write_atomic(&path, pid.to_string().as_bytes(), 0o644).ctx("--pid-file")
@@ -1036,10 +1084,55 @@ fn signal_all(saved: &Saved, sig: i32) -> Result<()> {
     Ok(())
 }
 
-/// Kill whatever still runs, wait for it, remove cgroups and state.
+/// Whether the container has a pid namespace of its own (new, not joined):
+/// then its init's death kills every other process in it, and whatever
+/// else sits in its cgroup is not the container's (runc's IsPrivate).
+fn private_pid_ns(saved: &Saved) -> bool {
+    saved.config.linux.as_ref().is_some_and(|l| {
+        l.namespaces
+            .iter()
+            .any(|n| n.kind == "pid" && n.path.as_deref().unwrap_or("").is_empty())
+    })
+}
+
+/// SIGKILL every process of the container's cgroup: cgroup2's
+/// cgroup.kill, or one by one with the cgroup frozen meanwhile (so that
+/// none forks past the list), as runc does; a paused container is left
+/// thawed, since a frozen process does not die of SIGKILL.
+fn kill_cgroup(saved: &Saved) -> Result<()> {
+    if !cgroups::kill_all(&saved.cgroups)? {
+        let froze = cgroups::freezer::set(&saved.cgroups, true).is_ok();
+        let killed = cgroups::pids(&saved.cgroups).and_then(|pids| {
+            pids.into_iter()
+                .try_for_each(|pid| match sys::kill(pid, libc::SIGKILL) {
+                    Err(e) if e.errno() != Some(libc::ESRCH) => Err(e),
+                    _ => Ok(()),
+                })
+        });
+        if froze || cgroups::is_frozen(&saved.cgroups) {
+            cgroups::freezer::set(&saved.cgroups, false).ctx("thaw after SIGKILL")?;
+        }
+        return killed;
+    }
+    if cgroups::is_frozen(&saved.cgroups) {
+        cgroups::freezer::set(&saved.cgroups, false).ctx("thaw after SIGKILL")?;
+    }
+    Ok(())
+}
+
+/// Kill whatever still runs, wait for it, remove cgroups and state. With
+/// a pid namespace of its own only the init is killed: the kernel ends
+/// the rest of the namespace with it, and anything else in the cgroup
+/// was put there by someone else and is left alone (the cgroup then
+/// cannot be removed, and `delete` says so).
 pub(crate) fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
+    let private = private_pid_ns(saved);
     if state::init_alive(saved) {
-        let _ = signal_all(saved, libc::SIGKILL);
+        let _ = if private {
+            signal_init(saved, libc::SIGKILL)
+        } else {
+            signal_all(saved, libc::SIGKILL)
+        };
         // A frozen process does not die of SIGKILL until it is thawed
         // (delete --force of a paused container).
         if cgroups::freezer::frozen(&saved.cgroups) {
@@ -1048,7 +1141,7 @@ pub(crate) fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
         wait_dead(saved);
     }
     // Processes that outlived an init without a pid namespace.
-    for _ in 0..100 {
+    for _ in 0..if private { 0 } else { 100 } {
         let pids = cgroups::pids(&saved.cgroups).unwrap_or_default();
         if pids.is_empty() {
             break;

@@ -426,6 +426,28 @@ pub fn pids(dirs: &[CgroupDir]) -> Result<Vec<i32>> {
     Ok(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
 }
 
+/// Processes already in the container's cgroups where pivot did not make
+/// them (a pre-existing linux.cgroupsPath), in every hierarchy: a cgroup
+/// pivot has just made holds nothing, so the usual create reads nothing.
+pub fn preexisting_pids(dirs: &[CgroupDir]) -> Result<Vec<i32>> {
+    let mut all = Vec::new();
+    for d in dirs {
+        let own = d.path();
+        if d.created.contains(&own) {
+            continue;
+        }
+        let file = own.join("cgroup.procs");
+        match std::fs::read_to_string(&file) {
+            Ok(t) => all.extend(t.lines().filter_map(|l| l.trim().parse::<i32>().ok())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(format!("read {}", file.display()), e)),
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    Ok(all)
+}
+
 /// Remove the directories pivot created, deepest first, waiting briefly
 /// for a cgroup whose last task is still exiting (EBUSY).
 pub fn remove(dirs: &[CgroupDir]) -> Result<()> {

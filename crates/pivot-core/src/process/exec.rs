@@ -38,6 +38,11 @@ pub struct ExecPlan<'a> {
     /// The container's `linux` (memoryPolicy and personality apply to an
     /// exec'd process too).
     pub linux: Option<&'a crate::spec::types::Linux>,
+    /// The init's root, for a container without a mount namespace of its
+    /// own: there is none to join (setns(CLONE_NEWNS) sets the root), so
+    /// the process is chroot'ed into this one, or it would run in the
+    /// host's root.
+    pub root: Option<std::os::fd::BorrowedFd<'a>>,
 }
 
 /// The namespaces an exec joins (the kernel orders them: the user
@@ -169,7 +174,12 @@ fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
     use std::os::fd::AsRawFd;
     let mut keep = vec![ch.raw_fd(), plan.init.as_raw_fd()];
     keep.extend(plan.console.map(|c| c.as_raw_fd()));
-    sys::close_fds_from(3 + plan.preserve_fds, &keep)?;
+    let with_root: Vec<_> = keep
+        .iter()
+        .copied()
+        .chain(plan.root.map(|r| r.as_raw_fd()))
+        .collect();
+    sys::close_fds_from(3 + plan.preserve_fds, &with_root)?;
     sys::set_dumpable(false)?;
     // All of them at once through the init's pidfd (Linux 5.8): the
     // kernel enters the user namespace first and the rest with its
@@ -191,6 +201,13 @@ fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
                 names.join(", ")
             )
         })?;
+    }
+    if let Some(root) = plan.root {
+        sys::fchdir(root)
+            .and_then(|_| sys::chroot("."))
+            .ctx("enter the container's root (it has no mount namespace)")?;
+        // Its last handle here: the process holds none into the container.
+        sys::close_fds_from(3 + plan.preserve_fds, &keep)?;
     }
     match sys::fork()? {
         Forked::Child => Ok(()),

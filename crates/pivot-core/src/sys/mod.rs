@@ -920,6 +920,14 @@ pub fn write_fd_number(fd: RawFd, data: &[u8]) -> Result<usize> {
     check(r, || format!("write({fd})")).map(|n| n as usize)
 }
 
+/// FD_CLOEXEC and the other fd flags of an fd known only by its number;
+/// EBADF if nothing is open there.
+pub fn fd_flags(fd: RawFd) -> Result<i32> {
+    // SAFETY: no pointers; a bad fd number only makes fcntl fail.
+    let r = unsafe { libc::fcntl(fd, libc::F_GETFD) } as libc::c_long;
+    check(r, || format!("fcntl({fd}, F_GETFD)")).map(|v| v as i32)
+}
+
 /// Set or clear FD_CLOEXEC on one fd.
 pub fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> Result<()> {
     let flag = if on { libc::FD_CLOEXEC } else { 0 };
