@@ -38,6 +38,7 @@ tests![
     exec_sends_its_notify_fd_to_the_listener,
     notify_on_write_is_refused,
     syscalls_newer_than_the_profile_get_enosys,
+    enosys_stub_without_architectures,
 ];
 
 /// errnos the tests pick for errnoRet: none is what the calls they are
@@ -914,5 +915,35 @@ fn syscalls_newer_than_the_profile_get_enosys(s: &Scratch) {
         assert_eq!(answers.len(), 2, "noNewPrivileges {nnp}: {answers:?}");
         assert_eq!(answers[0]["errno"], "ENXIO", "{nnp}: {answers:?}");
         assert_eq!(answers[1]["errno"], "ENOSYS", "{nnp}: {answers:?}");
+    }
+}
+
+/// The -ENOSYS stub covers the native architecture when the profile lists
+/// none (or only others): libseccomp's filter always has it, as runc 1.2
+/// and later make the stub for it.
+fn enosys_stub_without_architectures(s: &Scratch) {
+    let names = match all_syscall_names() {
+        Ok(names) => names,
+        Err(reason) => {
+            eprintln!("pivot-tests: seccomp ENOSYS test skipped: {reason}");
+            return;
+        }
+    };
+    let allowed: Vec<&String> = names.iter().filter(|n| n.as_str() != "getsid").collect();
+    let script = format!("{}; {}", call("getsid", &["0"]), call("1000", &[]));
+    for arches in [None, Some(json!([])), Some(json!(["SCMP_ARCH_X86"]))] {
+        let mut profile = json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": ENXIO,
+            "syscalls": [{"names": allowed, "action": "SCMP_ACT_ALLOW"}],
+        });
+        if let Some(a) = &arches {
+            profile["architectures"] = a.clone();
+        }
+        let bundle = bundle_with(s, &script, profile);
+        let answers = probe_lines(s, &bundle);
+        assert_eq!(answers.len(), 2, "architectures {arches:?}: {answers:?}");
+        assert_eq!(answers[0]["errno"], "ENXIO", "{arches:?}: {answers:?}");
+        assert_eq!(answers[1]["errno"], "ENOSYS", "{arches:?}: {answers:?}");
     }
 }

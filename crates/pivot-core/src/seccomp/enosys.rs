@@ -68,7 +68,8 @@ fn insn(code: u16, k: u32, jt: To, jf: To) -> Insn {
 /// The stub for a profile naming `names` on `arches` (libseccomp's
 /// architectures), or nothing when no architecture has a known syscall.
 pub fn stub(names: &[&str], arches: &[ScmpArch]) -> Vec<libc::sock_filter> {
-    // As runc: only the architectures the profile lists.
+    // As runc: the architectures the filter has (the profile's and the
+    // native one).
     let has = |a: ScmpArch| arches.contains(&a);
     let max64 = has(ScmpArch::X8664)
         .then(|| highest(names, ScmpArch::X8664))

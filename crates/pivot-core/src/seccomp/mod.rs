@@ -172,6 +172,12 @@ pub fn compile(value: &serde_json::Value) -> Result<Filter> {
             });
         }
     }
+    // libseccomp's filter always has the native architecture, listed or
+    // not, so the stub covers it too (as runc 1.2 and later): a profile
+    // without `architectures` still gets ENOSYS for newer calls.
+    if !arches.contains(&ScmpArch::X8664) {
+        arches.push(ScmpArch::X8664);
+    }
     let mut flags = 0u32;
     for (i, f) in p.flags.iter().enumerate() {
         let field = format!("linux.seccomp.flags[{i}]");
