@@ -11,6 +11,8 @@ use crate::harness::{pivot_bin, tests, Scratch};
 tests![
     pidfd_socket_on_create,
     pidfd_socket_on_exec,
+    pidfd_signal_ends_a_created_container,
+    pidfd_socket_on_run,
     listen_fds_reach_the_container,
     notify_socket_passes_ready_on,
 ];
@@ -122,6 +124,77 @@ fn pidfd_socket_on_exec(s: &Scratch) {
     s.remember_pid(pid);
     let (_, fd) = got.join().unwrap();
     assert_eq!(pidfd_pid(&fd), pid);
+}
+
+/// pidfd_send_signal on the received pidfd.
+fn pidfd_kill(fd: &OwnedFd) {
+    // SAFETY: a plain syscall on a pidfd this test owns; no pointers but
+    // the null siginfo.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    assert_eq!(
+        r,
+        0,
+        "pidfd_send_signal: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// The pidfd `create --pidfd-socket` sends is the created init's: a
+/// SIGKILL sent through it ends the container, which `state` then shows
+/// stopped (and `delete` removes).
+fn pidfd_signal_ends_a_created_container(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let id = s.id("pidfdk");
+    let (sock, got) = listen(s, "pidfd-kill.sock");
+    s.pivot(&[
+        OsStr::new("create"),
+        OsStr::new("--pidfd-socket"),
+        sock.as_os_str(),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(&id),
+    ])
+    .ok();
+    let (_, fd) = got.join().unwrap();
+    assert_eq!(s.status(&id), "created");
+    pidfd_kill(&fd);
+    s.wait_status(&id, "stopped");
+    s.delete(&id);
+}
+
+/// `run -d --pidfd-socket` sends the init's pidfd too.
+fn pidfd_socket_on_run(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let id = s.id("pidfdr");
+    let (sock, got) = listen(s, "pidfd-run.sock");
+    s.pivot(&[
+        OsStr::new("run"),
+        OsStr::new("-d"),
+        OsStr::new("--pidfd-socket"),
+        sock.as_os_str(),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(&id),
+    ])
+    .ok();
+    let (_, fd) = got.join().unwrap();
+    let state = s.state(&id);
+    assert_eq!(
+        pidfd_pid(&fd) as i64,
+        state["pid"].as_i64().unwrap(),
+        "{state}"
+    );
+    pidfd_kill(&fd);
+    s.wait_status(&id, "stopped");
+    s.delete(&id);
 }
 
 /// systemd-style socket activation: LISTEN_FDS=1 with LISTEN_PID naming
