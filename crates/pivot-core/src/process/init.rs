@@ -196,17 +196,23 @@ fn setup(
     // HOME from /etc/passwd now, before the filter, which need not allow
     // reading it.
     let env = user::env_with_home(&plan.process);
+    // The parent exits after Ready; the init must outlive it (a child
+    // forked into a pod starts without one anyway).
+    sys::set_pdeathsig(0)?;
     if let Some(p) = pod_procfs {
         sys::set_self_proc(None);
         drop(host_proc);
         // The init's own procfs from here on is the pod's.
         proc = p.own;
+        // The filter goes in before the init enters the pod, as it does
+        // without no_new_privs: from its first moment there, a sibling
+        // that may ptrace it finds it under the container's profile.
+        late_seccomp(plan, opts)?;
         host_pid = enter_pod(ch, opts, proc.as_ref())?;
         own_session(opts)?;
+    } else {
+        late_seccomp(plan, opts)?;
     }
-    // The parent exits after Ready; the init must outlive it.
-    sys::set_pdeathsig(0)?;
-    late_seccomp(plan, opts)?;
     ch.send(&Msg::Ready)?;
     Ok((host_pid, proc, env))
 }
