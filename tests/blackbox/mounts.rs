@@ -31,6 +31,8 @@ tests![
     bind_directory,
     bind_file,
     bind_source_relative_to_bundle,
+    bind_source_in_rootfs_sees_earlier_mounts,
+    userns_bind_source_in_rootfs_sees_earlier_mounts,
     bind_option_makes_a_bind_whatever_the_type,
     rbind_shows_submounts_bind_does_not,
     overlay_lower_visible_write_lands_in_upper,
@@ -41,12 +43,16 @@ tests![
     bind_rw_clears_read_only_of_source,
     bind_ro_clears_unrequested_source_flags,
     bind_clearing_options_clear_source_flags,
+    one_clearing_option_replaces_source_flags,
+    bind_remount_keeps_source_atime,
+    userns_bind_remount_keeps_only_locked_source_flags,
     bind_propagation_of_private_source,
     bind_propagation_of_shared_source,
     recursive_propagation_reaches_submounts,
     rootfs_propagation_private,
     rootfs_propagation_default_rslave,
     rootfs_propagation_slave,
+    rootfs_propagation_slave_under_shared_root,
     rootfs_propagation_shared,
     rootfs_propagation_rshared,
     rootfs_propagation_unbindable,
@@ -576,6 +582,54 @@ fn bind_source_relative_to_bundle(s: &Scratch) {
     assert_eq!(out.json()["content"], "bundle", "{out}");
 }
 
+/// Mounts are made in order through one tree: a bind whose source is a
+/// directory of the rootfs, after an earlier entry mounted a tmpfs there,
+/// binds that tmpfs (runc mounts through the same rootfs path; its
+/// integration tests bind `/rootfs/...` sources this way).
+fn assert_bind_source_sees_earlier_mounts(s: &Scratch, bundle: &Bundle) {
+    let rootfs = bundle.rootfs();
+    std::fs::create_dir_all(rootfs.join("a")).expect("mkdir a");
+    bundle.add_mount(json!({
+        "destination": "/a", "type": "tmpfs", "source": "tmpfs",
+        "options": ["size=1m", "mode=755"],
+    }));
+    bundle.add_mount(json!({
+        "destination": "/b", "type": "bind", "source": rootfs.join("a"),
+        "options": ["bind"],
+    }));
+    let mounts = run_lines(s, bundle);
+    let mounts = &mounts[0];
+    let a = mount_at(mounts, "/a");
+    let b = mount_at(mounts, "/b");
+    assert_eq!(b["fs_type"], "tmpfs", "/b is not the tmpfs on /a: {b}");
+    assert_eq!(a["major_minor"], b["major_minor"], "{a}\n{b}");
+}
+
+fn bind_source_in_rootfs_sees_earlier_mounts(s: &Scratch) {
+    let bundle = probes(s, &["mounts"]);
+    assert_bind_source_sees_earlier_mounts(s, &bundle);
+}
+
+/// Gives the bundle a user namespace, root mapped to host uid 100000.
+fn with_userns(bundle: &Bundle) {
+    crate::bundle::chown_tree(&bundle.rootfs(), 100_000, 100_000);
+    bundle.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        let map = json!([{"containerID": 0, "hostID": 100_000, "size": 65_536}]);
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map;
+    });
+}
+
+fn userns_bind_source_in_rootfs_sees_earlier_mounts(s: &Scratch) {
+    let bundle = probes(s, &["mounts"]);
+    with_userns(&bundle);
+    assert_bind_source_sees_earlier_mounts(s, &bundle);
+}
+
 fn bind_option_makes_a_bind_whatever_the_type(s: &Scratch) {
     // runc: with "bind"/"rbind" among the options the type is ignored
     // (containerd writes "none", some tools "bind" or no type at all).
@@ -848,6 +902,105 @@ fn bind_clearing_options_clear_source_flags(s: &Scratch) {
     assert_bind_flags_replaced(s, &["bind", "suid", "dev", "exec"]);
 }
 
+/// One clearing option is enough for the remount, and the remount
+/// replaces the source's flags: "suid" alone (or "rw") also drops the
+/// source's nodev and noexec (runc >= 1.2 remounts when any flag is set
+/// or cleared; runc 1.1.5 ignores clearing options).
+fn one_clearing_option_replaces_source_flags(s: &Scratch) {
+    assert_bind_flags_replaced(s, &["bind", "suid"]);
+    assert_bind_flags_replaced(s, &["bind", "rw"]);
+}
+
+/// A bind remount without an atime option keeps the source's atime, as
+/// mount(2) keeps it on MS_REMOUNT without MS_*ATIME (and mount(8),
+/// runc): "norelatime" or "nosuid" on a noatime source stay noatime;
+/// an atime option replaces it.
+fn bind_remount_keeps_source_atime(s: &Scratch) {
+    let host = s.path("noatimesrc");
+    let source = HostMount::tmpfs(s, &host);
+    source.remount(libc::MS_NOATIME | libc::MS_NODIRATIME);
+    let table: &[(&str, &[&str], &[&str])] = &[
+        // (destination, options, shown) and never relatime where noatime
+        ("/plain", &["bind"], &["noatime", "nodiratime"]),
+        (
+            "/norelatime",
+            &["bind", "norelatime"],
+            &["noatime", "nodiratime"],
+        ),
+        (
+            "/nostrictatime",
+            &["bind", "nostrictatime"],
+            &["noatime", "nodiratime"],
+        ),
+        (
+            "/nosuid",
+            &["bind", "nosuid"],
+            &["noatime", "nodiratime", "nosuid"],
+        ),
+        ("/ro", &["bind", "ro"], &["noatime", "nodiratime", "ro"]),
+        ("/relatime", &["bind", "relatime"], &["relatime"]),
+    ];
+    let bundle = s.bundle(&[]);
+    for (dest, options, _) in table {
+        bundle.add_mount(json!({
+            "destination": dest, "type": "bind", "source": host, "options": options,
+        }));
+    }
+    let mounts = mounts_of(s, &bundle);
+    let mut failures = Failures::default();
+    for (dest, options, shown) in table {
+        let m = mount_at(&mounts, dest);
+        for o in *shown {
+            failures.check(has(m, "mount_options", o), || {
+                format!("{options:?}: {o} missing: {m}")
+            });
+        }
+        let atime_kept = shown.contains(&"noatime");
+        failures.check(has(m, "mount_options", "relatime") != atime_kept, || {
+            format!("{options:?}: atime: {m}")
+        });
+        failures.check(has(m, "mount_options", "nodiratime") == atime_kept, || {
+            format!("{options:?}: nodiratime: {m}")
+        });
+    }
+    failures.assert_none(&mounts);
+}
+
+/// In a user namespace the kernel locks a source's ro, nosuid, nodev,
+/// noexec and atime: a bind remount that would clear one fails, and runc
+/// (1.2 and later) remounts once more with the source's locked flags
+/// added to the options'. Flags the kernel does not lock (nosymfollow)
+/// are still replaced: "bind,ro" on a nosuid,nosymfollow source gives
+/// ro,nosuid without nosymfollow; "bind,suid" there is refused.
+fn userns_bind_remount_keeps_only_locked_source_flags(s: &Scratch) {
+    let host = s.path("lockedsrc");
+    let source = HostMount::tmpfs(s, &host);
+    source.remount(libc::MS_NOSUID | libc::MS_NOSYMFOLLOW | libc::MS_NOATIME);
+    let bundle = s.bundle(&[]);
+    with_userns(&bundle);
+    bundle.add_mount(json!({
+        "destination": "/b", "type": "bind", "source": host, "options": ["bind", "ro"],
+    }));
+    let mounts = mounts_of(s, &bundle);
+    let m = mount_at(&mounts, "/b");
+    for o in ["ro", "nosuid", "noatime"] {
+        assert!(has(m, "mount_options", o), "{o} missing: {m}");
+    }
+    assert!(
+        !has(m, "mount_options", "nosymfollow"),
+        "nosymfollow kept: {m}"
+    );
+    // An option clearing a locked flag the source has cannot be honoured:
+    // refused (runc: "cannot clear locked flags MS_NOSUID").
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    with_userns(&bundle);
+    bundle.add_mount(json!({
+        "destination": "/b", "type": "bind", "source": host, "options": ["bind", "suid"],
+    }));
+    let out = s.run(&bundle.dir, &s.id("locked"));
+    crate::runtime::assert_error_mentions(&out, &["locked flags"]);
+}
+
 fn read_only_tmpfs_with_a_mount_below(s: &Scratch) {
     // runc mounts a tmpfs read-write and makes it read-only at the end, so
     // mount points below it can still be made; it is read-only after.
@@ -1071,6 +1224,41 @@ fn rootfs_propagation_slave(s: &Scratch) {
     // private (pivot_root needs a non-shared parent), and the rootfs is a
     // bind of it: private. The point is that the runtime accepts it.
     let root = root_propagation(s, Some("slave"));
+    assert_eq!(root["propagation"], "private", "{root}");
+}
+
+/// "slave" where the mount holding the rootfs is the runtime's own "/" and
+/// shared: "/" made a slave (non-recursive) is no longer shared, but the
+/// runtime still makes the mount holding the rootfs private before the
+/// rootfs bind, as runc 1.2+ does unconditionally (walking up with
+/// MS_PRIVATE), so the container's "/" is private; MS_SLAVE after the
+/// root switch leaves a mount without a master private. runc 1.1.5 made
+/// that mount private only when it was shared, so there "/" stays a slave.
+/// The runtime runs in a mount namespace of the test's own, made with
+/// private propagation, whose "/" (a copy of the host's) the test makes
+/// shared there: the host's mounts are untouched.
+fn rootfs_propagation_slave_under_shared_root(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    bundle.edit(|c| c["linux"]["rootfsPropagation"] = json!("slave"));
+    let pivot = pivot_bin().expect("PIVOT_BIN");
+    let id = s.id("slave");
+    let mut cmd = Command::new("/usr/bin/unshare");
+    cmd.args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c"])
+        .arg(r#"mount --make-shared / && exec "$@""#)
+        .arg("sh")
+        .arg(&pivot)
+        .arg("--root")
+        .arg(&s.root)
+        .args(["run", "--bundle"])
+        .arg(&bundle.dir)
+        .arg(&id)
+        .current_dir(&s.dir);
+    let shown = format!(
+        "unshare --mount (/ shared there): {} run {id}",
+        pivot.display()
+    );
+    let mounts = run_command(s, cmd, shown).ok().json();
+    let root = mount_at(&mounts, "/");
     assert_eq!(root["propagation"], "private", "{root}");
 }
 

@@ -272,26 +272,50 @@ fn filesystem(
     Ok(())
 }
 
-/// Attribute changes for a bind. Options with mount flags replace the
-/// source's flags, as runc's MS_BIND|MS_REMOUNT does (`exact`); a bind
-/// without them keeps the source's. In a user namespace the kernel locks
-/// the source's flags, so there only what the options name is changed.
-pub fn bind_attrs(opts: &MountOptions, exact: bool) -> (u64, u64) {
+/// The mount(2) flags that decide a mount's atime; MS_REMOUNT without any
+/// of them keeps the mount's atime and nodiratime (the kernel's
+/// MNT_ATIME_MASK), with one it replaces them all.
+const ATIME_FLAGS: u64 = MS_NOATIME | MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME;
+
+/// Attribute changes for a bind remount: the options' flags replace the
+/// source's, as runc's MS_BIND|MS_REMOUNT does, except its atime and
+/// nodiratime when no atime option is set (so "norelatime" or "nosuid" on
+/// a noatime source stay noatime, as with runc and mount(8)). Clearing an
+/// atime option (norelatime, atime, ...) never changes the atime by
+/// itself, as in mount(2).
+pub fn bind_attrs(opts: &MountOptions) -> (u64, u64) {
     let set = mount_attrs(opts.flags);
-    if exact {
+    if opts.flags & ATIME_FLAGS != 0 {
         return (set, ALL_ATTRS & !set | MOUNT_ATTR__ATIME);
     }
-    let mut clr = mount_attrs(opts.cleared) & !set;
-    let atime = MS_NOATIME | MS_STRICTATIME | MS_RELATIME;
-    if (opts.flags | opts.cleared) & atime != 0 {
-        clr |= MOUNT_ATTR__ATIME;
-    }
-    (set, clr)
+    let kept = MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME;
+    (set, ALL_ATTRS & !set & !kept)
 }
 
-/// Whether runc would remount this bind with its flags.
+/// The flags the kernel locks on a mount copied into a user namespace's
+/// mount namespace (besides its atime), with their mount(2) and statfs
+/// names.
+const LOCKABLE: &[(u64, u64, libc::c_ulong)] = &[
+    (MOUNT_ATTR_RDONLY, MS_RDONLY, libc::ST_RDONLY),
+    (MOUNT_ATTR_NOSUID, MS_NOSUID, libc::ST_NOSUID),
+    (MOUNT_ATTR_NODEV, MS_NODEV, libc::ST_NODEV),
+    (MOUNT_ATTR_NOEXEC, MS_NOEXEC, libc::ST_NOEXEC),
+];
+
+/// Which lockable flags the mount has now (MOUNT_ATTR_* and MS_* bits).
+fn lockable_flags_of(mnt: BorrowedFd<'_>) -> Result<(u64, u64)> {
+    let on = sys::mount_flags_of(mnt).ctx("statfs of the bind source")?;
+    Ok(LOCKABLE
+        .iter()
+        .filter(|(_, _, st)| on & *st != 0)
+        .fold((0, 0), |(a, f), (attr, flag, _)| (a | attr, f | flag)))
+}
+
+/// Whether runc would remount this bind with its flags: when any flag is
+/// set or cleared (runc >= 1.2; a lone "suid" or "rw" also replaces the
+/// source's other flags).
 fn remounts(opts: &MountOptions) -> bool {
-    opts.flags & !(MS_BIND | MS_REC | MS_REMOUNT) != 0
+    opts.flags & !(MS_BIND | MS_REC | MS_REMOUNT) != 0 || opts.cleared != 0
 }
 
 /// A handle on a bind mount's source (symlinks followed, as runc does).
@@ -337,19 +361,27 @@ pub fn bind(
         .with_ctx(|| format!("{}: idmap", describe(m)))?;
     }
     if remounts(&m.options) {
-        let (set, clr) = bind_attrs(&m.options, true);
+        let (set, clr) = bind_attrs(&m.options);
         if let Err(e) = sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None) {
             if e.errno() != Some(libc::EPERM) {
                 return Err(e.context(describe(m)));
             }
-            // Locked flags (user namespace): change only what was named.
-            let (set, clr) = bind_attrs(&m.options, false);
-            sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None).with_ctx(|| describe(m))?;
-        }
-    } else {
-        let (set, clr) = bind_attrs(&m.options, false);
-        if set | clr != 0 {
-            sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None).with_ctx(|| describe(m))?;
+            // A user namespace: the kernel keeps the source's lockable
+            // flags and atime. As runc 1.2 and later: an option clearing
+            // one it has is an error, else the remount is made again with
+            // them added; what the kernel does not lock (nosymfollow) is
+            // still replaced.
+            let (locked, locked_ms) = lockable_flags_of(tree.as_fd())?;
+            let cleared = m.options.cleared & locked_ms;
+            if cleared != 0 {
+                return Err(e.context(format!(
+                    "{}: cannot clear locked flags {}",
+                    describe(m),
+                    flags_str(cleared)
+                )));
+            }
+            sys::mount_setattr(tree.as_fd(), false, set | locked, clr & !locked, 0, None)
+                .with_ctx(|| format!("{}: remount with locked flags re-applied", describe(m)))?;
         }
     }
     sys::move_mount(tree.as_fd(), dest.as_fd(), &m.destination).with_ctx(|| describe(m))?;

@@ -359,6 +359,16 @@ pub fn fstatfs(fd: BorrowedFd<'_>) -> Result<libc::statfs> {
     Ok(st)
 }
 
+/// The mount flags (ST_*) of the mount `fd` is on.
+pub fn mount_flags_of(fd: BorrowedFd<'_>) -> Result<u64> {
+    // SAFETY: zeroed statvfs is a valid out-buffer.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: st is writable, fd is live.
+    let r = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut st) } as libc::c_long;
+    check(r, || format!("fstatvfs({})", fd.as_raw_fd()))?;
+    Ok(st.f_flag as u64)
+}
+
 pub fn fchown(fd: BorrowedFd<'_>, uid: uid_t, gid: gid_t) -> Result<()> {
     let e = c("")?;
     // SAFETY: fchownat with AT_EMPTY_PATH on a live fd (works for O_PATH).
