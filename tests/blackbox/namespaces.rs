@@ -20,6 +20,7 @@ tests![
     join_another_containers_mount_namespace_is_refused,
     join_host_rooted_mount_namespace_by_path,
     time_offsets_seen_inside,
+    join_user_namespace_and_a_network_namespace_it_does_not_own,
     time_offsets_without_time_namespace_refused,
 ];
 
@@ -666,4 +667,88 @@ fn time_offsets_without_time_namespace_refused(s: &Scratch) {
     ]);
     crate::runtime::assert_error_mentions(&out.fails(), &["timeOffsets", "time namespace"]);
     assert!(!s.root.join(&id).exists(), "state dir left");
+}
+
+/// A process in a network namespace of its own, owned by the host's user
+/// namespace (`unshare -n`); killed when dropped.
+struct NetnsHolder(std::process::Child);
+
+impl NetnsHolder {
+    fn start() -> NetnsHolder {
+        let child = std::process::Command::new("unshare")
+            .args(["-n", "sleep", "60"])
+            .spawn()
+            .expect("spawn unshare -n sleep");
+        let holder = NetnsHolder(child);
+        let mine = std::fs::read_link("/proc/self/ns/net").unwrap();
+        let deadline = std::time::Instant::now() + crate::harness::WAIT;
+        while std::fs::read_link(holder.ns_path()).ok().as_ref() == Some(&mine)
+            || std::fs::read_link(holder.ns_path()).is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "unshare -n did not make a network namespace"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        holder
+    }
+
+    fn ns_path(&self) -> String {
+        format!("/proc/{}/ns/net", self.0.id())
+    }
+}
+
+impl Drop for NetnsHolder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The user namespace of another container joined by path, with a network
+/// namespace that user namespace does not own (the host's user namespace
+/// owns it): joined after the user namespace, setns(CLONE_NEWNET) would
+/// need CAP_SYS_ADMIN over the host's user namespace (EPERM). Joined in
+/// an order that works, as runc 1.2 and later: the container is in both.
+fn join_user_namespace_and_a_network_namespace_it_does_not_own(s: &Scratch) {
+    let holder = NetnsHolder::start();
+    let first = userns_bundle(s, &["/probe", "sleep", "30"]);
+    let first_id = s.id("usrneta");
+    let owner = s.create_started(&first.dir, &first_id);
+
+    let second = s.bundle(&["/probe", "sleep", "30"]);
+    chown_tree(&second.rootfs(), 100_000, 100_000);
+    second.join_namespace("user", &format!("/proc/{owner}/ns/user"));
+    second.join_namespace("network", &holder.ns_path());
+    // sysfs needs the network namespace's owner: not this container's.
+    second.edit(|c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/sys");
+    });
+    let second_id = s.id("usrnetb");
+    let out = s.pivot(&[
+        std::ffi::OsStr::new("create"),
+        std::ffi::OsStr::new("--bundle"),
+        second.dir.as_os_str(),
+        std::ffi::OsStr::new(&second_id),
+    ]);
+    let joined = (out.code == 0).then(|| {
+        let pid = s.state(&second_id)["pid"].as_i64().unwrap() as i32;
+        s.remember_pid(pid);
+        let ns =
+            |pid: String, kind: &str| std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).ok();
+        (
+            ns(pid.to_string(), "user") == ns(owner.to_string(), "user"),
+            ns(pid.to_string(), "net") == ns(holder.0.id().to_string(), "net"),
+        )
+    });
+    s.pivot(&["delete", "--force", &second_id]);
+    s.pivot(&["delete", "--force", &first_id]);
+    s.reap();
+    drop(holder);
+    assert_eq!(out.code, 0, "create failed:\n{out}");
+    assert_eq!(joined, Some((true, true)), "(user, net) namespaces joined");
 }

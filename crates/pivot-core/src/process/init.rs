@@ -372,7 +372,8 @@ fn enter_pod(ch: &Channel, opts: &InitOptions, own: Option<&ProcFs>) -> Result<i
     }
 }
 
-/// Join the `path` namespaces (user first), then create the new ones that
+/// Join the `path` namespaces (the user namespace between two rounds,
+/// see below), then create the new ones that
 /// clone3 did not. A new pid namespace (or a time namespace, without a pid
 /// namespace to join) holds only for children: fork at once (then true:
 /// the new init has a new pid), as the first process of a new pid
@@ -385,9 +386,7 @@ fn join_namespaces(plan: &Plan, ch: &Channel, pod: bool) -> Result<bool> {
         return Ok(false);
     }
     // Every path is opened before any is joined: in another mount
-    // namespace, /proc/<pid>/ns/... would name what its /proc shows. The
-    // mount namespace is joined last (the user namespace, first, grants
-    // the rights for it).
+    // namespace, /proc/<pid>/ns/... would name what its /proc shows.
     let mut fds = Vec::new();
     for (kind, path) in &ns.join {
         if pod && *kind == NsKind::Pid {
@@ -397,13 +396,33 @@ fn join_namespaces(plan: &Plan, ch: &Channel, pod: bool) -> Result<bool> {
         let fd = sys::openat(sys::cwd(), path, libc::O_RDONLY, 0).ctx(&field)?;
         fds.push((*kind, field, fd));
     }
-    fds.sort_by_key(|(k, ..)| (*k != NsKind::User, *k == NsKind::Mount));
+    // Two rounds around the user namespace, as runc 1.2 and later: first,
+    // still in the caller's user namespace, each one that can be joined
+    // from there (one the host's user namespace owns, such as a network
+    // namespace made on the host, could not be joined from inside the
+    // container's: EPERM); then the user namespace; then those refused
+    // before (the joined user namespace's, which need its rights).
+    fds.sort_by_key(|(k, ..)| (*k == NsKind::User, *k == NsKind::Mount));
     let host_root = sys::fstatat(sys::cwd(), "/", 0)?;
-    for (kind, field, fd) in &fds {
-        sys::setns(fd.as_fd(), kind.clone_flag() as i32).ctx(field)?;
-        if *kind == NsKind::Mount {
-            same_root(&host_root).ctx(field)?;
+    let join = |kind: NsKind, fd: &OwnedFd| -> Result<()> {
+        sys::setns(fd.as_fd(), kind.clone_flag() as i32)?;
+        if kind == NsKind::Mount {
+            same_root(&host_root)?;
         }
+        Ok(())
+    };
+    let user_joined = fds.iter().any(|(k, ..)| *k == NsKind::User);
+    let mut later = Vec::new();
+    for (kind, field, fd) in &fds {
+        match join(*kind, fd) {
+            Err(e) if user_joined && *kind != NsKind::User && e.errno() == Some(libc::EPERM) => {
+                later.push((*kind, field, fd));
+            }
+            r => r.ctx(field)?,
+        }
+    }
+    for (kind, field, fd) in later {
+        join(kind, fd).ctx(field)?;
     }
     if rest & NsKind::User.clone_flag() != 0 {
         sys::unshare(NsKind::User.clone_flag())?;

@@ -82,7 +82,8 @@ impl NsKind {
 pub struct Namespaces {
     /// New namespaces, as a set of CLONE_NEW* flags.
     pub new: u64,
-    /// Existing namespaces to join, in config order (user first when joined).
+    /// Existing namespaces to join, in config order (user first; the init
+    /// joins them in its own order).
     pub join: Vec<(NsKind, String)>,
     /// linux.timeOffsets as /proc/<pid>/timens_offsets takes them, for a
     /// new time namespace.
