@@ -192,7 +192,7 @@ impl Runtime {
         own_console: bool,
     ) -> Result<(Init, Option<OwnedFd>)> {
         let listen = listen_fds();
-        check_preserved_fds(opts.preserve_fds + listen)?;
+        check_preserved_fds(opts.preserve_fds.saturating_add(listen))?;
         let mut plan = load_plan(id, opts)?;
         self.guard_binary(&plan)?;
         let mut opts = opts.clone();
