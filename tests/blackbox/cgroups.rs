@@ -24,6 +24,7 @@ tests![
     frozen_cgroup_is_refused,
     shared_cgroup_is_refused,
     bystander_in_cgroups_path_is_refused_and_spared,
+    delete_spares_a_process_put_into_its_cgroup,
     delete_removes_sub_cgroups,
     empty_cpuset_parent_is_filled,
 ];
@@ -420,18 +421,9 @@ struct Bystander {
 }
 
 impl Bystander {
+    /// The process, in the cgroups this test makes, named `name`.
     fn new(name: &str) -> Bystander {
-        let child = std::process::Command::new(crate::harness::busybox_bin())
-            .args(["sleep", "60"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn the bystander");
-        let mut b = Bystander {
-            child,
-            dirs: Vec::new(),
-        };
+        let mut b = Bystander::spawn();
         for h in placement_hierarchies() {
             if !h.v2 && h.options.iter().any(|o| o == "cpuset") {
                 continue;
@@ -439,10 +431,29 @@ impl Bystander {
             let dir = h.dir(&format!("/{name}"));
             std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
             b.dirs.push(dir.clone());
-            std::fs::write(dir.join("cgroup.procs"), b.child.id().to_string())
-                .unwrap_or_else(|e| panic!("move the bystander into {}: {e}", dir.display()));
+            b.move_into(&dir);
         }
         b
+    }
+
+    /// The process, where this test runs.
+    fn spawn() -> Bystander {
+        let child = std::process::Command::new(crate::harness::busybox_bin())
+            .args(["sleep", "60"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn the bystander");
+        Bystander {
+            child,
+            dirs: Vec::new(),
+        }
+    }
+
+    fn move_into(&self, dir: &Path) {
+        std::fs::write(dir.join("cgroup.procs"), self.child.id().to_string())
+            .unwrap_or_else(|e| panic!("move the bystander into {}: {e}", dir.display()));
     }
 
     fn alive(&mut self) -> bool {
@@ -485,6 +496,38 @@ fn bystander_in_cgroups_path_is_refused_and_spared(s: &Scratch) {
     s.assert_nothing_left(&id, &before);
     let named = cgroups_named(&name);
     assert!(named.is_empty(), "cgroups named {name} left: {named:?}");
+}
+
+/// A process put by someone else into the cgroup of a running container
+/// with a pid namespace of its own is not the container's: `delete
+/// --force` kills the container (its init, and with it the namespace) and
+/// leaves that process alone; the cgroup cannot be removed while it is
+/// there, which `delete` may report. Before, `delete` SIGKILLed every
+/// process of the cgroup.
+fn delete_spares_a_process_put_into_its_cgroup(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    let (id, pid) = started(s, &bundle, "cgintruder");
+    let mut bystander = Bystander::spawn();
+    for h in placement_hierarchies() {
+        bystander.move_into(&h.dir(&path_in(&pid.to_string(), &h)));
+    }
+    let first = crate::harness::catch(|| s.pivot(&["delete", "--force", &id]));
+    let alive = bystander.alive();
+    drop(bystander);
+    s.reap();
+    let again = crate::harness::catch(|| s.pivot(&["delete", "--force", &id]).ok());
+    assert!(
+        alive,
+        "delete --force killed a process that is not the container's: {first:?}"
+    );
+    let first = first.unwrap_or_else(|e| panic!("delete --force with the intruder: {e}"));
+    eprintln!(
+        "pivot-tests: delete --force with the intruder: exit {}: {}",
+        first.code,
+        first.stderr.trim()
+    );
+    again.unwrap_or_else(|e| panic!("delete --force once the intruder is gone: {e}"));
+    assert!(!s.root.join(&id).exists(), "state dir remains");
 }
 
 /// Sub-cgroups made in the container's cgroup (as a container with a

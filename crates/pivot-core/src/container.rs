@@ -1140,6 +1140,27 @@ pub(crate) fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
         }
         wait_dead(saved);
     }
+    if private {
+        // What is left in the cgroup once the namespace is gone was put
+        // there by someone else: say so now rather than wait on rmdir.
+        let mut left = Vec::new();
+        for _ in 0..50 {
+            left = cgroups::pids(&saved.cgroups).unwrap_or_default();
+            if left.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        if !left.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                format!(
+                    "the container's cgroup holds {} process(es) that are not the container's ({left:?}): left running; the cgroup cannot be removed until they leave it",
+                    left.len()
+                ),
+            ));
+        }
+    }
     // Processes that outlived an init without a pid namespace.
     for _ in 0..if private { 0 } else { 100 } {
         let pids = cgroups::pids(&saved.cgroups).unwrap_or_default();
