@@ -61,6 +61,9 @@ tests![
     idmap_bind_shows_mapped_owner,
     ridmap_reaches_submounts,
     mappings_without_idmap_option_imply_idmap,
+    userns_idmap_bind_shows_mapped_owner,
+    userns_idmap_without_mappings_takes_the_containers,
+    features_report_idmap_enabled,
     tmpcopyup_copies_the_image_dir,
     tmpcopyup_read_only,
     tmpfs_on_existing_dir_keeps_its_mode,
@@ -1393,6 +1396,65 @@ fn ridmap_reaches_submounts(s: &Scratch) {
     let st = &answers[1][0];
     assert_eq!(st["uid"], 1000, "{st}");
     assert_eq!(st["gid"], 1000, "{st}");
+}
+
+/// A host directory with a file of host root's and one of host uid 1000's,
+/// for a container whose root is host uid 100000: without idmap both show
+/// as the overflow id (65534) inside.
+fn userns_idmap_source(s: &Scratch, name: &str) -> std::path::PathBuf {
+    let host = s.mkdir(name);
+    write_new(&host.join("rootfile"), "root's");
+    lchown(&host.join("rootfile"), 0, 0);
+    write_new(&host.join("userfile"), "user's");
+    lchown(&host.join("userfile"), 1000, 1000);
+    host
+}
+
+#[track_caller]
+fn assert_userns_idmapped(answers: &[Value], dest: &str) {
+    assert_opt(mount_at(&answers[0], dest), "mount_options", "idmapped");
+    let st = &answers[1];
+    let owners: Vec<_> = (0..2).map(|i| (&st[i]["uid"], &st[i]["gid"])).collect();
+    assert_eq!(
+        owners,
+        [(&json!(0), &json!(0)), (&json!(1000), &json!(1000))],
+        "{st}"
+    );
+}
+
+/// idmap in a container with its own user namespace: the kernel refuses
+/// MOUNT_ATTR_IDMAP from inside it, so the mount is made idmapped from the
+/// host's user namespace (runc 1.2 and later); the mount's mapping takes
+/// the files' host owners to the ids the container sees.
+fn userns_idmap_bind_shows_mapped_owner(s: &Scratch) {
+    let host = userns_idmap_source(s, "uidm");
+    let bundle = probes(s, &["mounts", "stat /uidm/rootfile /uidm/userfile"]);
+    with_userns(&bundle);
+    let mut m = idmap_mount("/uidm", &host, "idmap");
+    let map = json!([{"containerID": 0, "hostID": 100_000, "size": 65_536}]);
+    m["uidMappings"] = map.clone();
+    m["gidMappings"] = map;
+    bundle.add_mount(m);
+    assert_userns_idmapped(&run_lines(s, &bundle), "/uidm");
+}
+
+/// idmap with no mappings of its own, in a container with a user
+/// namespace: the mount takes the container's mappings.
+fn userns_idmap_without_mappings_takes_the_containers(s: &Scratch) {
+    let host = userns_idmap_source(s, "cidm");
+    let bundle = probes(s, &["mounts", "stat /cidm/rootfile /cidm/userfile"]);
+    with_userns(&bundle);
+    bundle.add_mount(json!({
+        "destination": "/cidm", "type": "bind", "source": host, "options": ["bind", "idmap"],
+    }));
+    assert_userns_idmapped(&run_lines(s, &bundle), "/cidm");
+}
+
+/// `features` says idmapped mounts work, as runc 1.5 does on this host.
+fn features_report_idmap_enabled(s: &Scratch) {
+    let features = s.runtime(&s.dir, &["features"]).ok().json();
+    let idmap = &features["linux"]["mountExtensions"]["idmap"];
+    assert_eq!(idmap["enabled"], json!(true), "{idmap}");
 }
 
 /// uidMappings/gidMappings without an idmap or ridmap option: runc 1.2

@@ -107,7 +107,9 @@ pub fn features() -> Value {
             "intelRdt": {"enabled": true},
             "memoryPolicy": {"modes": mpol_modes, "flags": mpol_flags},
             "netDevices": {"enabled": true},
-            "mountExtensions": {"idmap": {"enabled": false}}
+            // Idmapped binds, also with a user namespace (made from the
+            // host's user namespace, as runc 1.2 and later).
+            "mountExtensions": {"idmap": {"enabled": true}}
         },
         "annotations": {
             "org.opencontainers.runtime-spec.version": OCI_VERSION,

@@ -31,7 +31,12 @@ pub enum Msg {
     OpenSource(usize),
     /// parent -> init: an O_PATH handle on that source, opened in the
     /// init's mount namespace, rides along (none if it could not be).
+    /// Also the answer to IdmapTree, with the detached mount.
     Source,
+    /// init -> parent: in a user namespace, the kernel refuses me
+    /// MOUNT_ATTR_IDMAP; clone mounts[index]'s source idmapped from the
+    /// host's user namespace (answer: Source, or Failed).
+    IdmapTree(usize),
     /// init -> parent: set up and about to wait for `start`.
     Ready,
     /// init -> parent: failed; the chain as text.

@@ -125,6 +125,23 @@ fn setup(
             ))),
         }
     };
+    let host_idmap = |index| -> Result<OwnedFd> {
+        ch.send(&Msg::IdmapTree(index))?;
+        match ch.recv_fd()? {
+            (Some(Msg::Source), Some(fd)) => Ok(fd),
+            (
+                Some(Msg::Failed {
+                    errno,
+                    invalid,
+                    text,
+                }),
+                _,
+            ) => Err(super::channel::wire_error(errno, invalid, text)),
+            (m, _) => Err(Error::other(format!(
+                "init channel: expected Source, got {m:?}"
+            ))),
+        }
+    };
     let ctx = rootfs::Context {
         plan,
         before_pivot: &before_pivot,
@@ -133,6 +150,7 @@ fn setup(
         cgroups: &opts.cgroups,
         idmaps: &opts.idmaps,
         host_source: &host_source,
+        host_idmap: &host_idmap,
         proc: proc.as_ref(),
         proc_context: &proc_context,
     };

@@ -104,11 +104,46 @@ pub fn send_to_listener_with(
 /// handle itself, inside its user namespace, so the kernel's locks on
 /// the source's flags and child mounts still hold.
 fn open_source(plan: &Plan, pid: i32, index: usize) -> Result<OwnedFd> {
-    let m = plan
-        .mounts
+    let m = bind_mount(plan, index)?;
+    in_mount_ns(pid, || sys::openat(sys::cwd(), &m.source, libc::O_PATH, 0))
+}
+
+fn bind_mount(plan: &Plan, index: usize) -> Result<&crate::spec::PlannedMount> {
+    plan.mounts
         .iter()
         .find(|m| m.index == index && m.is_bind())
-        .ok_or_else(|| Error::other(format!("mounts[{index}] is not a bind mount")))?;
+        .ok_or_else(|| Error::other(format!("mounts[{index}] is not a bind mount")))
+}
+
+/// The idmapped clone of mounts[index]'s source, for an init in a user
+/// namespace: the kernel refuses MOUNT_ATTR_IDMAP from there, so, as runc
+/// 1.2 and later, it is made from the host's user namespace, in the init's
+/// mount namespace (the source resolves as the init would see it, and the
+/// clone keeps the flags that namespace locked); the init only attaches it.
+fn idmap_tree(plan: &Plan, userns: &[(usize, OwnedFd)], pid: i32, index: usize) -> Result<OwnedFd> {
+    let m = bind_mount(plan, index)?;
+    let (recursive, userns) = match (m.options.idmap, userns.iter().find(|(i, _)| *i == index)) {
+        (Some(r), Some((_, fd))) => (r, fd),
+        _ => return Err(Error::other(format!("mounts[{index}] is not idmapped"))),
+    };
+    in_mount_ns(pid, || {
+        let source = sys::openat(sys::cwd(), &m.source, libc::O_PATH, 0)?;
+        let tree = sys::open_tree(source.as_fd(), "", m.options.is_recursive_bind())?;
+        sys::mount_setattr(
+            tree.as_fd(),
+            recursive,
+            crate::spec::mountopts::MOUNT_ATTR_IDMAP,
+            0,
+            0,
+            Some(userns.as_fd()),
+        )?;
+        Ok(tree)
+    })
+}
+
+/// Run `f` in a short-lived child that joined the mount namespace of
+/// `pid` (still in the host's user namespace) and take the fd it made.
+fn in_mount_ns(pid: i32, f: impl FnOnce() -> Result<OwnedFd>) -> Result<OwnedFd> {
     let ns = sys::openat(
         ProcFs::open()?.dir(),
         &format!("{pid}/ns/mnt"),
@@ -120,7 +155,7 @@ fn open_source(plan: &Plan, pid: i32, index: usize) -> Result<OwnedFd> {
         Forked::Child => {
             drop(ours);
             let sent = sys::setns(ns.as_fd(), libc::CLONE_NEWNS)
-                .and_then(|_| sys::openat(sys::cwd(), &m.source, libc::O_PATH, 0))
+                .and_then(|_| f())
                 .and_then(|fd| sys::send_msg(theirs.as_fd(), b"fd", Some(fd.as_fd())));
             if let Err(e) = sent {
                 let _ = sys::send_msg(theirs.as_fd(), e.to_string().as_bytes(), None);
@@ -176,7 +211,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
             drop(child_ch);
             crate::debug::log(|| format!("child process in init(): pid {pid}, setting up"));
             let mut child = Init { pid, pidfd };
-            match drive(plan, opts.seccomp.as_ref(), &parent_ch, &mut child, fast) {
+            match drive(plan, opts, &parent_ch, &mut child, fast) {
                 Ok(()) => Ok(child),
                 Err(e) => {
                     child.abort();
@@ -189,7 +224,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
 
 fn drive(
     plan: &Plan,
-    opts_seccomp: Option<&crate::seccomp::Filter>,
+    opts: &InitOptions,
     ch: &Channel,
     child: &mut Init,
     fast: bool,
@@ -212,7 +247,7 @@ fn drive(
             Some(Msg::SeccompFd) => {
                 let fd = fd.ok_or_else(|| Error::other("init sent no seccomp fd"))?;
                 crate::debug::log(|| "sending the seccomp notify fd to the agent".into());
-                send_to_listener(plan, opts_seccomp, child.pid, fd.as_fd())?;
+                send_to_listener(plan, opts.seccomp.as_ref(), child.pid, fd.as_fd())?;
                 ch.send(&Msg::SeccompDone)?;
             }
             Some(Msg::MapIds) => {
@@ -232,6 +267,16 @@ fn drive(
                 Err(e) => {
                     crate::debug::log(|| format!("mounts[{index}]: source: {e}"));
                     ch.send(&Msg::Source)?;
+                }
+            },
+            Some(Msg::IdmapTree(index)) => match idmap_tree(plan, &opts.idmaps, child.pid, index) {
+                Ok(fd) => ch.send_fd(&Msg::Source, fd.as_fd())?,
+                Err(e) => {
+                    ch.send(&Msg::Failed {
+                        errno: e.errno().unwrap_or(0),
+                        invalid: false,
+                        text: e.to_string(),
+                    })?;
                 }
             },
             Some(Msg::Hooks) => {

@@ -34,6 +34,9 @@ pub struct Context<'a> {
     /// the container's root may not reach, opened by pivot from the host's
     /// user namespace in this mount namespace (None if it could not be).
     pub host_source: &'a dyn Fn(usize) -> Result<Option<std::os::fd::OwnedFd>>,
+    /// In a user namespace: mounts[index]'s source cloned and idmapped by
+    /// pivot from the host's user namespace, detached, to attach here.
+    pub host_idmap: &'a dyn Fn(usize) -> Result<std::os::fd::OwnedFd>,
     /// The init's own procfs, if it could make one: /dev/null is re-opened
     /// through it after the root switch (the container may have no /proc).
     pub proc: Option<&'a crate::process::procfs::ProcFs>,

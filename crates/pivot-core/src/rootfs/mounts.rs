@@ -33,6 +33,12 @@ pub fn mount_entry(
     later_ro: &mut Vec<OwnedFd>,
 ) -> Result<()> {
     match m.kind.as_str() {
+        "bind" if m.options.idmap.is_some() && ctx.in_userns() => {
+            let tree = (ctx.host_idmap)(m.index).with_ctx(|| format!("{}: idmap", describe(m)))?;
+            let st = sys::fstat(tree.as_fd()).ctx("source")?;
+            let dest = open_destination(root, m, st.st_mode & libc::S_IFMT != libc::S_IFDIR)?;
+            attach(m, tree, dest)
+        }
         "bind" => {
             let userns = ctx.idmaps.iter().find(|(i, _)| *i == m.index);
             let source = open_source(ctx, m)?;
@@ -360,6 +366,11 @@ pub fn bind(
         )
         .with_ctx(|| format!("{}: idmap", describe(m)))?;
     }
+    attach(m, tree, dest)
+}
+
+/// Remount a detached bind with its options, then attach it at `dest`.
+fn attach(m: &PlannedMount, tree: OwnedFd, dest: OwnedFd) -> Result<()> {
     if remounts(&m.options) {
         let (set, clr) = bind_attrs(&m.options);
         if let Err(e) = sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None) {
