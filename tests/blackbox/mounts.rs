@@ -63,6 +63,7 @@ tests![
     mappings_without_idmap_option_imply_idmap,
     userns_idmap_bind_shows_mapped_owner,
     userns_idmap_without_mappings_takes_the_containers,
+    idmap_without_mappings_takes_a_joined_user_namespace,
     features_report_idmap_enabled,
     tmpcopyup_copies_the_image_dir,
     tmpcopyup_read_only,
@@ -1448,6 +1449,27 @@ fn userns_idmap_without_mappings_takes_the_containers(s: &Scratch) {
         "destination": "/cidm", "type": "bind", "source": host, "options": ["bind", "idmap"],
     }));
     assert_userns_idmapped(&run_lines(s, &bundle), "/cidm");
+}
+
+/// idmap with no mappings, in a container that joins another's user
+/// namespace by path and gives no mappings of its own: the mount takes
+/// the mapping that user namespace implies (runc 1.5), not a refusal.
+fn idmap_without_mappings_takes_a_joined_user_namespace(s: &Scratch) {
+    let first = s.bundle(&["/probe", "sleep", "30"]);
+    with_userns(&first);
+    let first_id = s.id("jidmowner");
+    let owner = s.create_started(&first.dir, &first_id);
+    let host = userns_idmap_source(s, "jidm");
+    let bundle = probes(s, &["mounts", "stat /jidm/rootfile /jidm/userfile"]);
+    crate::bundle::chown_tree(&bundle.rootfs(), 100_000, 100_000);
+    bundle.join_namespace("user", &format!("/proc/{owner}/ns/user"));
+    bundle.add_mount(json!({
+        "destination": "/jidm", "type": "bind", "source": host, "options": ["bind", "idmap"],
+    }));
+    let out = s.run(&bundle.dir, &s.id("jidm"));
+    s.pivot(&["delete", "--force", &first_id]);
+    s.reap();
+    assert_userns_idmapped(&lines_of(&out.ok()), "/jidm");
 }
 
 /// `features` says idmapped mounts work, as runc 1.5 does on this host.

@@ -746,10 +746,26 @@ impl Runtime {
 }
 
 /// One user namespace per idmapped mount, with the mount's mappings or,
-/// where it has none, the container's.
+/// where it has none, the container's: those in linux, else the user
+/// namespace joined by path itself (the mapping it implies, as runc 1.5).
 fn idmap_namespaces(plan: &Plan) -> Result<Vec<(usize, std::os::fd::OwnedFd)>> {
     let mut out = Vec::new();
+    let joined = plan
+        .namespaces
+        .join
+        .iter()
+        .find(|(k, _)| *k == NsKind::User);
     for m in plan.mounts.iter().filter(|m| m.options.idmap.is_some()) {
+        if let (true, true, Some((_, path))) = (
+            m.uid_mappings.is_empty(),
+            plan.uid_mappings.is_empty(),
+            joined,
+        ) {
+            let fd = sys::openat(sys::cwd(), path, libc::O_RDONLY, 0)
+                .with_ctx(|| format!("{}: joined user namespace", m.field()))?;
+            out.push((m.index, fd));
+            continue;
+        }
         let uid = if m.uid_mappings.is_empty() {
             &plan.uid_mappings
         } else {

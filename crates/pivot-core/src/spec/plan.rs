@@ -392,7 +392,7 @@ fn plan_mount(
     }
     if options.idmap.is_some() && m.uid_mappings.is_empty() && !has_userns_maps {
         return Err(Error::invalid(format!(
-            "{field}: idmap needs uidMappings and gidMappings (on the mount or in linux)"
+            "{field}: idmap needs uidMappings and gidMappings (on the mount, in linux or a joined user namespace)"
         )));
     }
     if options.idmap.is_some() && kind != "bind" {
@@ -599,11 +599,14 @@ pub fn build_plan(id: &str, bundle: &Path, mut spec: Spec) -> Result<Plan> {
             ))
         })?),
     };
+    // A user namespace joined by path implies its own mapping.
+    let has_userns_maps =
+        !linux.uid_mappings.is_empty() || namespaces.join.iter().any(|(k, _)| *k == NsKind::User);
     let mounts = spec
         .mounts
         .iter()
         .enumerate()
-        .map(|(i, m)| plan_mount(bundle, i, m, !linux.uid_mappings.is_empty()))
+        .map(|(i, m)| plan_mount(bundle, i, m, has_userns_maps))
         .collect::<Result<Vec<_>>>()?;
     for (i, d) in linux.devices.iter().enumerate() {
         if !d.path.starts_with('/') {
