@@ -1051,6 +1051,24 @@ fn enable_controllers(d: &CgroupDir) -> Result<()> {
     Ok(())
 }
 
+/// cgroup v2's cpu.idle and cpu.weight writes (file, value, field), in
+/// order. The kernel refuses (EINVAL) any weight for an idle group, which
+/// has a fixed minimum weight of its own. So cpu.idle goes first, as runc
+/// 1.5 writes it, and a group leaving idle (`idle: 0`) then takes its
+/// weight; with `idle: 1` the weight is left out, as runc's systemd driver
+/// leaves it out, or shares with idle would fail at create and at every
+/// update (which applies the saved shares again).
+fn v2_idle_and_weight(c: &Cpu) -> Vec<(&'static str, String, &'static str)> {
+    let mut out = Vec::new();
+    if let Some(i) = c.idle {
+        out.push(("cpu.idle", i.to_string(), "cpu.idle"));
+    }
+    if let Some(s) = c.shares.filter(|s| *s != 0 && c.idle != Some(1)) {
+        out.push(("cpu.weight", shares_to_weight(s).to_string(), "cpu.shares"));
+    }
+    out
+}
+
 fn apply_v2(l: &Limits, d: &CgroupDir, how: Apply) -> Result<()> {
     if !how.update {
         enable_controllers(d)?;
@@ -1112,16 +1130,8 @@ fn apply_v2(l: &Limits, d: &CgroupDir, how: Apply) -> Result<()> {
         }
     }
     if let Some(c) = &l.cpu {
-        if let Some(w) = c.shares.filter(|s| *s != 0) {
-            put(
-                p,
-                "cpu.weight",
-                &shares_to_weight(w).to_string(),
-                "cpu.shares",
-            )?;
-        }
-        if let Some(i) = c.idle {
-            put(p, "cpu.idle", &i.to_string(), "cpu.idle")?;
+        for (file, v, f) in v2_idle_and_weight(c) {
+            put(p, file, &v, f)?;
         }
         let quota = c.quota.unwrap_or(0);
         let period = c.period.unwrap_or(0);
@@ -1208,6 +1218,28 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(v2_swap(&m).unwrap(), 200);
+    }
+
+    #[test]
+    fn v2_idle_goes_before_weight_and_idle_drops_it() {
+        let cpu = |shares: Option<u64>, idle: Option<i64>| Cpu {
+            shares,
+            idle,
+            ..Default::default()
+        };
+        let files = |c: Cpu| -> Vec<(&str, String)> {
+            v2_idle_and_weight(&c)
+                .into_iter()
+                .map(|(f, v, _)| (f, v))
+                .collect()
+        };
+        let w = |v: &str| ("cpu.weight", v.to_string());
+        let i = |v: &str| ("cpu.idle", v.to_string());
+        assert_eq!(files(cpu(Some(1024), None)), [w("39")]);
+        assert_eq!(files(cpu(None, Some(1))), [i("1")]);
+        assert_eq!(files(cpu(Some(2048), Some(0))), [i("0"), w("79")]);
+        assert_eq!(files(cpu(Some(1024), Some(1))), [i("1")]);
+        assert_eq!(files(cpu(Some(0), Some(0))), [i("0")]);
     }
 
     #[test]
