@@ -132,6 +132,9 @@ done < <({
     awk '$9 == "cgroup" || $9 == "cgroup2" { print $5 }' /proc/self/mountinfo
     find /sys/fs/cgroup -mindepth 1 -maxdepth 1 -type d
 } | sort -u)
+# conmon also makes those plain directories themselves when they are
+# missing (/sys/fs/cgroup/net_cls ...): remember which were there.
+top_before=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 1 | sort)
 new_cgroups=()
 for r in "${cgroup_roots[@]}"; do
     for n in libpod_parent machine.slice; do
@@ -183,6 +186,13 @@ cleanup() {
             rm -rf "$c" 2>/dev/null || leftovers+=("directory $c")
         fi
     done
+    # the plain directories of /sys/fs/cgroup that this run made (never a
+    # mounted hierarchy: those are not tmpfs)
+    while read -r d; do
+        grep -qxF "$d" <<<"$top_before" && continue
+        [ "$(stat -f -c %T "$d")" = tmpfs ] || continue
+        rm -rf "$d" 2>/dev/null || leftovers+=("directory $d")
+    done < <(find /sys/fs/cgroup -mindepth 1 -maxdepth 1 -type d)
     # the blob-info cache (podman import writes it), if this run made it
     for d in "${new_dirs[@]}"; do
         [ "$d" = /var/lib/containers/cache ] && rm -f "$d/blob-info-cache-v1.boltdb"
