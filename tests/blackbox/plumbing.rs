@@ -75,19 +75,21 @@ fn listen(
     (path, h)
 }
 
-fn pidfd_socket_on_create(s: &Scratch) {
+/// `VERB [flags] --pidfd-socket SOCK --bundle B ID` of a `sleep 30`
+/// container: its id and the pidfd received, checked to be the init's.
+fn with_pidfd_socket(s: &Scratch, verb: &[&str], name: &str) -> (String, OwnedFd) {
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
-    let id = s.id("pidfd");
-    let (sock, got) = listen(s, "pidfd.sock");
-    s.pivot(&[
-        OsStr::new("create"),
+    let id = s.id(name);
+    let (sock, got) = listen(s, &format!("{name}.sock"));
+    let mut args: Vec<&OsStr> = verb.iter().map(OsStr::new).collect();
+    args.extend([
         OsStr::new("--pidfd-socket"),
         sock.as_os_str(),
         OsStr::new("--bundle"),
         bundle.dir.as_os_str(),
         OsStr::new(&id),
-    ])
-    .ok();
+    ]);
+    s.pivot(&args).ok();
     let (_, fd) = got.join().unwrap();
     let state = s.state(&id);
     assert_eq!(
@@ -95,6 +97,11 @@ fn pidfd_socket_on_create(s: &Scratch) {
         state["pid"].as_i64().unwrap(),
         "{state}"
     );
+    (id, fd)
+}
+
+fn pidfd_socket_on_create(s: &Scratch) {
+    with_pidfd_socket(s, &["create"], "pidfd");
 }
 
 fn pidfd_socket_on_exec(s: &Scratch) {
@@ -151,19 +158,7 @@ fn pidfd_kill(fd: &OwnedFd) {
 /// SIGKILL sent through it ends the container, which `state` then shows
 /// stopped (and `delete` removes).
 fn pidfd_signal_ends_a_created_container(s: &Scratch) {
-    let bundle = s.bundle(&["/probe", "sleep", "30"]);
-    let id = s.id("pidfdk");
-    let (sock, got) = listen(s, "pidfd-kill.sock");
-    s.pivot(&[
-        OsStr::new("create"),
-        OsStr::new("--pidfd-socket"),
-        sock.as_os_str(),
-        OsStr::new("--bundle"),
-        bundle.dir.as_os_str(),
-        OsStr::new(&id),
-    ])
-    .ok();
-    let (_, fd) = got.join().unwrap();
+    let (id, fd) = with_pidfd_socket(s, &["create"], "pidfdk");
     assert_eq!(s.status(&id), "created");
     pidfd_kill(&fd);
     s.wait_status(&id, "stopped");
@@ -172,26 +167,7 @@ fn pidfd_signal_ends_a_created_container(s: &Scratch) {
 
 /// `run -d --pidfd-socket` sends the init's pidfd too.
 fn pidfd_socket_on_run(s: &Scratch) {
-    let bundle = s.bundle(&["/probe", "sleep", "30"]);
-    let id = s.id("pidfdr");
-    let (sock, got) = listen(s, "pidfd-run.sock");
-    s.pivot(&[
-        OsStr::new("run"),
-        OsStr::new("-d"),
-        OsStr::new("--pidfd-socket"),
-        sock.as_os_str(),
-        OsStr::new("--bundle"),
-        bundle.dir.as_os_str(),
-        OsStr::new(&id),
-    ])
-    .ok();
-    let (_, fd) = got.join().unwrap();
-    let state = s.state(&id);
-    assert_eq!(
-        pidfd_pid(&fd) as i64,
-        state["pid"].as_i64().unwrap(),
-        "{state}"
-    );
+    let (id, fd) = with_pidfd_socket(s, &["run", "-d"], "pidfdr");
     pidfd_kill(&fd);
     s.wait_status(&id, "stopped");
     s.delete(&id);
