@@ -2782,37 +2782,6 @@ fn race_console_symlink_exchange(s: &Scratch) {
 // Lifecycle: exec without a mount namespace, sysctls in the host's
 // network namespace, --preserve-fds past the caller's fds
 
-/// A procfs mounted by the test on a directory of its scratch dir (a
-/// container without a mount namespace cannot mount its own); unmounted
-/// on drop.
-struct ScratchProc(CString);
-
-impl ScratchProc {
-    fn mount(s: &Scratch, path: &Path) -> ScratchProc {
-        assert!(path.starts_with(&s.dir), "only inside the scratch dir");
-        let target = cstring(path);
-        // SAFETY: mount(2) with NUL-terminated strings on a scratch directory.
-        let rc = unsafe {
-            libc::mount(
-                c"proc".as_ptr(),
-                target.as_ptr(),
-                c"proc".as_ptr(),
-                0,
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(rc, 0, "mount proc: {}", std::io::Error::last_os_error());
-        ScratchProc(target)
-    }
-}
-
-impl Drop for ScratchProc {
-    fn drop(&mut self) {
-        // SAFETY: unmounting the procfs this guard mounted.
-        unsafe { libc::umount2(self.0.as_ptr(), libc::MNT_DETACH) };
-    }
-}
-
 /// A container without a mount namespace is only chroot'ed into its
 /// rootfs; a process `exec` starts in it must be too (there is no mount
 /// namespace to join, which would set its root). Before, it ran in the
@@ -2825,16 +2794,9 @@ fn exec_without_mount_namespace_stays_in_its_root(s: &Scratch) {
     let guard = Guard::new(&rt, &[&canary]);
     checked(s, &guard, || {
         let bundle = s.bundle(&["/probe", "sleep", "60"]);
-        bundle.edit(|c| {
-            c["mounts"] = json!([]);
-            c["root"]["readonly"] = json!(false);
-            let linux = &mut c["linux"];
-            linux["maskedPaths"] = json!([]);
-            linux["readonlyPaths"] = json!([]);
-            let ns = linux["namespaces"].as_array_mut().expect("namespaces");
-            ns.retain(|n| n["type"] != "mount");
-        });
-        let _proc = ScratchProc::mount(s, &in_rootfs(&bundle, "/proc"));
+        crate::namespaces::without_mount_namespace(&bundle);
+        // A container without a mount namespace cannot mount its own /proc.
+        let _proc = crate::namespaces::ScratchProc::mount(s, &in_rootfs(&bundle, "/proc"));
         let id = s.id("nomntns");
         rt.created(s, &bundle, &id);
         rt.cmd(s, &["start", &id]).ok();

@@ -239,10 +239,10 @@ fn user_namespace_maps_root(s: &Scratch) {
 }
 
 /// A procfs mounted by the test inside its scratch dir, unmounted on drop.
-struct ScratchProc(std::ffi::CString);
+pub(crate) struct ScratchProc(std::ffi::CString);
 
 impl ScratchProc {
-    fn mount(s: &Scratch, path: &std::path::Path) -> ScratchProc {
+    pub(crate) fn mount(s: &Scratch, path: &std::path::Path) -> ScratchProc {
         assert!(path.starts_with(&s.dir), "only inside the scratch dir");
         let target = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
         // SAFETY: mount(2) with NUL-terminated strings on a scratch directory.
@@ -267,7 +267,7 @@ impl Drop for ScratchProc {
     }
 }
 
-fn without_mount_namespace(bundle: &crate::bundle::Bundle) {
+pub(crate) fn without_mount_namespace(bundle: &crate::bundle::Bundle) {
     bundle.edit(|c| {
         c["mounts"] = json!([]);
         c["root"]["readonly"] = json!(false);
