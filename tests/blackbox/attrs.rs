@@ -159,9 +159,11 @@ fn scheduler_deadline(s: &Scratch) {
         });
     });
     assert_eq!(sched_value(&sched, "policy"), 6, "SCHED_DEADLINE:\n{sched}");
-    // What is left of the runtime in the current period.
+    // What is left of the runtime in the current period: never more than
+    // the 1 ms budget, and below zero when the task overran it (a slow,
+    // emulated CPU does) and waits for its next period.
     let left = sched_value(&sched, "dl.runtime");
-    assert!(left > 0 && left <= 1_000_000, "dl.runtime {left}:\n{sched}");
+    assert!(left <= 1_000_000, "dl.runtime {left}:\n{sched}");
 }
 
 /// A real-time policy needs real-time runtime in the container's cgroup:
