@@ -1,0 +1,93 @@
+//! Signals: kill and pidfds, the signal mask, dispositions.
+
+use super::*;
+
+pub fn kill(pid: pid_t, sig: i32) -> Result<()> {
+    // SAFETY: no pointers.
+    let r = unsafe { libc::kill(pid, sig) } as libc::c_long;
+    check(r, || format!("kill({pid}, {sig})")).map(drop)
+}
+
+pub fn pidfd_open(pid: pid_t) -> Result<OwnedFd> {
+    // SAFETY: no pointers.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    check(r, || format!("pidfd_open({pid})")).map(owned)
+}
+
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<()> {
+    // SAFETY: NULL siginfo is allowed; pidfd is live.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<u8>(),
+            0,
+        )
+    };
+    check(r, || {
+        format!("pidfd_send_signal({}, {sig})", pidfd.as_raw_fd())
+    })
+    .map(drop)
+}
+
+/// Block the given signals (and return the previous mask).
+pub fn sigprocmask_block(sigs: &[i32]) -> Result<libc::sigset_t> {
+    // SAFETY: sigset_t values are plain data initialised by sigemptyset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in sigs {
+            libc::sigaddset(&mut set, *s);
+        }
+        let r = libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old) as libc::c_long;
+        check(r, || "sigprocmask(SIG_BLOCK)".into())?;
+        Ok(old)
+    }
+}
+
+pub fn sigprocmask_set(set: &libc::sigset_t) -> Result<()> {
+    // SAFETY: set is a valid sigset.
+    let r =
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, set, std::ptr::null_mut()) } as libc::c_long;
+    check(r, || "sigprocmask(SIG_SETMASK)".into()).map(drop)
+}
+
+/// Wait for one of the given (blocked) signals.
+pub fn sigwait(sigs: &[i32]) -> Result<i32> {
+    // SAFETY: sigset_t built with sigemptyset/sigaddset; info is writable.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in sigs {
+            libc::sigaddset(&mut set, *s);
+        }
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let r = retry(|| libc::sigwaitinfo(&set, &mut info) as libc::c_long);
+        check(r, || "sigwaitinfo()".into()).map(|s| s as i32)
+    }
+}
+
+/// Reset every signal's disposition to default and unblock all, before exec.
+pub fn reset_signals() {
+    // SAFETY: restoring defaults for each catchable signal; the empty mask
+    // is built with sigemptyset.
+    unsafe {
+        for sig in 1..libc::SIGRTMAX() {
+            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+pub fn ignore_signal(sig: i32) {
+    // SAFETY: setting SIG_IGN for a valid signal number.
+    unsafe {
+        libc::signal(sig, libc::SIG_IGN);
+    }
+}
