@@ -9,7 +9,6 @@
 #![deny(unsafe_code)]
 
 pub mod cgroups;
-pub mod checkpoint;
 pub mod container;
 pub mod criu;
 pub mod debug;
@@ -27,6 +26,6 @@ pub mod state;
 pub mod sys;
 pub mod time;
 
-pub use checkpoint::CriuOptions;
+pub use container::checkpoint::CriuOptions;
 pub use container::{CreateOptions, ExecOptions, Runtime};
 pub use error::{Error, ErrorKind, Result};

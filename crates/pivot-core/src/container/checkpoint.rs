@@ -17,11 +17,10 @@
 //! host. The restored init is pivot's child (CRIU's sibling): `restore`
 //! in the foreground waits for it as `run` does.
 
+use super::create::{intel_rdt_group, load_plan, saved_state, write_pid_file};
+use super::lifecycle::{destroy, forwarded_signals, wait_forwarding};
+use super::{absolute, saved_hook_state};
 use crate::cgroups::{self, CgroupDir};
-use crate::container::{
-    absolute, destroy, forwarded_signals, intel_rdt_group, load_plan, saved_hook_state,
-    saved_state, wait_forwarding, write_pid_file,
-};
 use crate::criu::{self, Notification};
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::rootfs::resolve::Root;
