@@ -25,6 +25,7 @@ mod exec;
 mod harness;
 mod hooks;
 mod host;
+mod hostcheck;
 mod hostile;
 mod inside;
 mod kill;
@@ -67,6 +68,7 @@ fn main() {
         ("badinput", badinput::TESTS),
         ("parallel", parallel::TESTS),
         ("cli", cli::TESTS),
+        ("hostcheck", hostcheck::TESTS),
         ("cgroups", cgroups::TESTS),
         ("mounts", mounts::TESTS),
         ("dev", dev::TESTS),

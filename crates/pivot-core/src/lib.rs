@@ -15,6 +15,7 @@ pub mod debug;
 pub mod error;
 pub mod features;
 pub mod hooks;
+pub mod hostcheck;
 pub mod intelrdt;
 pub mod process;
 pub mod rootfs;

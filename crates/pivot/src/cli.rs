@@ -213,6 +213,12 @@ pub enum Command {
     },
     /// Print the features this pivot supports, as JSON
     Features,
+    /// Report what this host supports and what pivot will use (exit
+    /// status 1 when something pivot needs is missing)
+    Check {
+        #[arg(short = 'f', long, value_enum, default_value = "text")]
+        format: LogFormat,
+    },
     /// Suspend every process of a container (cgroup freezer)
     Pause { id: String },
     /// Resume a paused container

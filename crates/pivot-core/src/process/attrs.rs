@@ -23,6 +23,7 @@
 
 mod fields;
 mod lsm;
+pub use lsm::{apparmor_enabled, selinux_enabled};
 mod netdev;
 mod numa;
 mod personality;

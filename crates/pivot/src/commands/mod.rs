@@ -1,5 +1,6 @@
 //! One file per command; each is a few lines around a pivot-core call.
 
+mod check;
 mod checkpoint;
 mod create;
 mod delete;
@@ -43,6 +44,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Delete { force, id } => ("delete", Some(id), delete::run(&rt, id, *force)),
         Command::List { format, quiet } => ("list", None, list::run(&rt, *format, *quiet)),
         Command::Features => ("features", None, features::run()),
+        Command::Check { format } => ("check", None, check::run(*format)),
         Command::Pause { id } => ("pause", Some(id), pause::run(&rt, id)),
         Command::Resume { id } => ("resume", Some(id), resume::run(&rt, id)),
         Command::Ps {

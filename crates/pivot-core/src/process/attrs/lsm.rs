@@ -29,12 +29,12 @@ fn non_empty(s: &Option<String>) -> Option<&str> {
 
 /// The kernel's own answer (the module parameter), which is what decides
 /// whether the exec attr can be written; securityfs need not be mounted.
-fn apparmor_enabled() -> bool {
+pub fn apparmor_enabled() -> bool {
     std::fs::read("/sys/module/apparmor/parameters/enabled").is_ok_and(|b| b.first() == Some(&b'Y'))
 }
 
 /// selinuxfs mounted where the kernel mounts it (as go-selinux looks).
-fn selinux_enabled() -> bool {
+pub fn selinux_enabled() -> bool {
     super::fs_magic("/sys/fs/selinux") == Some(SELINUX_MAGIC)
 }
 
