@@ -24,7 +24,7 @@ use crate::cgroups::{self, CgroupDir};
 use crate::criu::{self, Notification};
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::rootfs::resolve::Root;
-use crate::spec::{self, NsKind, Plan};
+use crate::spec::{self, MountKind, NsKind, Plan};
 use crate::state::{self, Saved, StateDir, Status};
 use crate::sys::{self, mountflags::*};
 use crate::{hooks, process, CreateOptions, Runtime};
@@ -216,7 +216,7 @@ fn external_mounts(plan: &Plan, dirs: &[CgroupDir]) -> Vec<(String, String)> {
     for m in &plan.mounts {
         if m.is_bind() {
             out.push((at(&m.destination), m.source.clone()));
-        } else if m.kind == "cgroup" && !cgroupns {
+        } else if m.kind == MountKind::Cgroup && !cgroupns {
             for d in dirs {
                 let host = d.path().to_string_lossy().into_owned();
                 if unified {
@@ -617,7 +617,7 @@ fn prepare_criu_root(plan: &Plan, criu_root: &Path) -> Result<()> {
     let tmpfs: Vec<&str> = plan
         .mounts
         .iter()
-        .filter(|m| m.kind == "tmpfs")
+        .filter(|m| m.kind == MountKind::Tmpfs)
         .map(|m| m.destination.as_str())
         .collect();
     let under = |dest: &str, dir: &str| {

@@ -108,7 +108,7 @@ impl Runtime {
                 index: plan.mounts.len(),
                 destination: m.destination.clone(),
                 written_destination: m.destination.clone(),
-                kind: "bind".into(),
+                kind: spec::MountKind::Bind,
                 source: m.source.clone().unwrap_or_default(),
                 options: spec::mountopts::parse(&m.options),
                 uid_mappings: Vec::new(),

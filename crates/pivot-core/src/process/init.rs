@@ -10,7 +10,7 @@ use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context, Error, Result};
 use crate::hooks;
 use crate::rootfs;
-use crate::spec::{NsKind, Plan};
+use crate::spec::{MountKind, NsKind, Plan};
 use crate::sys::{self, Forked};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
@@ -142,7 +142,7 @@ fn setup(
             ))),
         }
     };
-    let ctx = rootfs::Context {
+    let ctx = rootfs::Setup {
         plan,
         before_pivot: &before_pivot,
         no_pivot: opts.no_pivot,
@@ -281,7 +281,10 @@ impl Pod {
         let ns = sys::openat(sys::cwd(), path, libc::O_RDONLY, 0).ctx(&field)?;
         let st = sys::fstat(ns.as_fd()).ctx(&field)?;
         let n = if plan.namespaces.has(NsKind::Mount) {
-            plan.mounts.iter().filter(|m| m.kind == "proc").count()
+            plan.mounts
+                .iter()
+                .filter(|m| m.kind == MountKind::Proc)
+                .count()
         } else {
             0
         };

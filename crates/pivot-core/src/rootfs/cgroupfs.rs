@@ -3,9 +3,9 @@
 //! the container's own cgroup) and symlinks for co-mounted controllers; on
 //! unified v2 a cgroup2 mount or a bind of the container's cgroup.
 
-use super::mounts::{after_attach, mount_attrs, new_filesystem};
+use super::mount_api::{after_attach, mount_attrs, new_filesystem, open_destination};
 use super::resolve::Root;
-use super::Context;
+use super::Setup;
 use crate::cgroups::Hierarchy;
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::{MountOptions, MOUNT_ATTR_RDONLY};
@@ -13,10 +13,10 @@ use crate::spec::{NsKind, PlannedMount};
 use crate::sys::{self, mountflags::*, FsContext};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-pub fn mount_cgroup(ctx: &Context, root: &Root, m: &PlannedMount) -> Result<()> {
+pub fn mount_cgroup(ctx: &Setup, root: &Root, m: &PlannedMount) -> Result<()> {
     let unified = ctx.hierarchies.len() == 1 && ctx.hierarchies[0].is_v2();
     let cgroupns = ctx.plan.namespaces.has(NsKind::Cgroup);
-    let dest = super::mounts::open_destination(root, m, false)?;
+    let dest = open_destination(root, m, false)?;
     let mnt = if unified {
         let h = &ctx.hierarchies[0];
         let mnt = hierarchy_mount(ctx, h, cgroupns, "cgroup2", &m.options)?;
@@ -31,7 +31,7 @@ pub fn mount_cgroup(ctx: &Context, root: &Root, m: &PlannedMount) -> Result<()> 
 /// One hierarchy: a fresh cgroupfs (in a cgroup namespace) or a bind of
 /// the container's directory in it.
 fn hierarchy_mount(
-    ctx: &Context,
+    ctx: &Setup,
     h: &Hierarchy,
     cgroupns: bool,
     fstype: &str,
@@ -69,7 +69,7 @@ fn hierarchy_mount(
 /// The tmpfs is attached first: the hierarchies are then mounted into an
 /// attached tree, which every kernel with the new mount API allows.
 fn v1_tree(
-    ctx: &Context,
+    ctx: &Setup,
     cgroupns: bool,
     opts: &MountOptions,
     dest: BorrowedFd<'_>,

@@ -1,22 +1,27 @@
-//! Step 8: read-only root, read-only paths and masked paths, after the
+//! Step 10: read-only root, read-only paths and masked paths, after the
 //! root switch, in runc's order.
 
 use super::dev::verified_dev_null;
 use super::resolve::Root;
-use super::Context;
+use super::Setup;
 use crate::error::{Context as _, Result};
 use crate::spec::mountopts::MountOptions;
 use crate::spec::mountopts::MOUNT_ATTR_RDONLY;
 use crate::sys;
 use std::os::fd::{AsFd, OwnedFd};
 
-pub fn finalize(ctx: &Context) -> Result<()> {
-    let root = Root::open("/")?;
+/// root.readonly: the container's `/` read-only (runc's setReadonly).
+/// mount_setattr changes only the read-only bit: the other flags of the
+/// rootfs mount stay as they were.
+pub fn set_readonly_root(ctx: &Setup, root: &Root) -> Result<()> {
     if ctx.plan.readonly_root {
-        // mount_setattr changes only the read-only bit: the other flags
-        // of the rootfs mount stay as they were.
         sys::mount_setattr(root.fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None).ctx("root.readonly")?;
     }
+    Ok(())
+}
+
+/// linux.readonlyPaths: each made a read-only bind of itself.
+pub fn readonly_paths(ctx: &Setup, root: &Root) -> Result<()> {
     let linux = ctx.plan.spec.linux.as_ref();
     for (i, p) in linux
         .map(|l| &l.readonly_paths[..])
@@ -24,11 +29,18 @@ pub fn finalize(ctx: &Context) -> Result<()> {
         .iter()
         .enumerate()
     {
-        readonly_path(&root, p).with_ctx(|| format!("linux.readonlyPaths[{i}] {p:?}"))?;
+        readonly_path(root, p).with_ctx(|| format!("linux.readonlyPaths[{i}] {p:?}"))?;
     }
+    Ok(())
+}
+
+/// linux.maskedPaths: /dev/null over files, an empty read-only tmpfs
+/// over directories.
+pub fn mask_paths(ctx: &Setup, root: &Root) -> Result<()> {
+    let linux = ctx.plan.spec.linux.as_ref();
     let masked = linux.map(|l| &l.masked_paths[..]).unwrap_or(&[]);
     if !masked.is_empty() {
-        let null = verified_dev_null(&root).ctx("linux.maskedPaths")?;
+        let null = verified_dev_null(root).ctx("linux.maskedPaths")?;
         let mut masks = Masks {
             null,
             tmpfs: None,
@@ -36,7 +48,7 @@ pub fn finalize(ctx: &Context) -> Result<()> {
         };
         for (i, p) in masked.iter().enumerate() {
             masks
-                .mask(&root, p)
+                .mask(root, p)
                 .with_ctx(|| format!("linux.maskedPaths[{i}] {p:?}"))?;
         }
     }
@@ -95,7 +107,7 @@ fn masking_tmpfs() -> Result<OwnedFd> {
         data: vec!["size=4k".into(), "nr_inodes=1".into()],
         ..Default::default()
     };
-    super::mounts::new_filesystem("tmpfs", "tmpfs", &opts)
+    super::mount_api::new_filesystem("tmpfs", "tmpfs", &opts)
 }
 
 /// Missing paths are skipped, as in runc.

@@ -3,25 +3,25 @@
 mod cgroupfs;
 mod copyup;
 mod dev;
-mod devices;
 mod finalize;
+mod mount_api;
 mod mounts;
-mod pivot;
+mod prepare_root;
 pub mod resolve;
-mod root;
+mod switch_root;
 
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context as _, Result};
-use crate::spec::mountopts::MOUNT_ATTR_RDONLY;
 use crate::spec::{NsKind, Plan};
-use std::os::fd::AsFd;
+use resolve::Root;
 
 /// A procfs context opened elsewhere, with the (device, inode) of the pid
 /// namespace it must show.
 pub type ProcContext = (crate::sys::FsContext, (u64, u64));
 
-/// What the rootfs steps need to know.
-pub struct Context<'a> {
+/// What the rootfs steps need to know: the plan and what the init
+/// brings from outside (hooks, cgroups, handles opened by pivot).
+pub struct Setup<'a> {
     pub plan: &'a Plan,
     /// The createContainer hook point, before the root switch.
     pub before_pivot: &'a dyn Fn() -> Result<()>,
@@ -46,7 +46,7 @@ pub struct Context<'a> {
     pub proc_context: &'a dyn Fn() -> Result<Option<ProcContext>>,
 }
 
-impl Context<'_> {
+impl Setup<'_> {
     pub fn in_userns(&self) -> bool {
         self.plan.namespaces.has(NsKind::User)
     }
@@ -55,43 +55,47 @@ impl Context<'_> {
     }
 }
 
-/// The whole flow; each step is a function named for what it does.
-pub fn prepare_rootfs(ctx: &Context) -> Result<()> {
+/// The whole flow, runc's prepareRootfs and finalizeRootfs; each step is
+/// a function named for what it does, in a file named for it.
+pub fn prepare_rootfs(ctx: &Setup) -> Result<()> {
     if !ctx.plan.namespaces.has(NsKind::Mount) {
         // Without a mount namespace, touch nothing of the host's mounts.
         (ctx.before_pivot)()?;
-        return pivot::chroot_only(ctx);
+        return switch_root::chroot_only(ctx);
     }
     crate::sys::umask(0);
-    let rootfs = root::open_rootfs(ctx)?;
-    root::set_propagation(ctx, rootfs.as_fd())?;
-    let root = root::bind_rootfs(ctx, rootfs.as_fd())?;
-    drop(rootfs);
+    // 1. The rootfs bound onto itself, its mount tree cut off the host's.
+    let root = prepare_root::prepare_root(ctx)?;
+    // 2. config.json's mounts.
     let mut later_ro = Vec::new();
     for m in &ctx.plan.mounts {
         mounts::mount_entry(ctx, &root, m, &mut later_ro).with_ctx(|| m.field())?;
     }
+    // 3. /dev, unless it is the host's.
     if dev::needs_setup(ctx.plan) && !dev::is_hosts_dev(&root)? {
-        devices::create_devices(ctx, &root)?;
+        dev::create_devices(ctx, &root)?;
         dev::setup_ptmx(&root)?;
-        dev::setup_symlinks(&root)?;
-        if ctx.plan.process.terminal {
-            // The pty's mount point, made before a read-only /dev turns
-            // read-only below (runc also remounts it read-only last).
-            root.mkfile("/dev/console", 0o666).ctx("/dev/console")?;
-        }
+        dev::setup_dev_symlinks(&root)?;
+        dev::make_console_mountpoint(ctx, &root)?;
     }
-    for mnt in later_ro {
-        crate::sys::mount_setattr(mnt.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)
-            .ctx("make a read-only tmpfs read-only")?;
-    }
+    // 4. Read-only tmpfs mounts turn read-only.
+    mounts::remount_readonly_tmpfs(later_ro)?;
+    // 5. The working directory.
     root.mkdir_all(&ctx.plan.process.cwd, 0o755)
         .ctx("process.cwd")?;
+    // 6. The createContainer hooks.
     (ctx.before_pivot)()?;
-    pivot::switch_root(ctx, root)?;
-    root::propagation_after_switch(ctx)?;
+    // 7. pivot_root (or MS_MOVE and chroot).
+    switch_root::switch_root(ctx, root)?;
+    // 8. linux.rootfsPropagation on the new `/`.
+    prepare_root::propagation_after_switch(ctx)?;
+    // 9. Stdio on the host's /dev/null moves to the container's.
     dev::reopen_dev_null(ctx.proc)?;
-    finalize::finalize(ctx)?;
+    // 10. Read-only root, read-only paths, masked paths.
+    let root = Root::open("/")?;
+    finalize::set_readonly_root(ctx, &root)?;
+    finalize::readonly_paths(ctx, &root)?;
+    finalize::mask_paths(ctx, &root)?;
     crate::sys::umask(0o022);
     Ok(())
 }

@@ -1,56 +1,45 @@
-//! Step 2: each config.json mount, onto its destination resolved inside
+//! Steps 2 and 4: each config.json mount, onto its destination resolved inside
 //! the root. Filesystems are made with fsopen/fsmount and binds with
 //! open_tree, then attached to a handle with move_mount, so the mount
 //! lands on exactly the directory that was checked (CVE-2021-30465).
 
+use super::mount_api::{
+    after_attach, mount_attrs, new_filesystem, new_filesystem_in, open_destination,
+};
 use super::resolve::Root;
-use super::Context;
+use super::Setup;
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::*;
-use crate::spec::{NsKind, PlannedMount};
-use crate::sys::{self, mountflags::*, FsContext};
+use crate::spec::{MountKind, NsKind, PlannedMount};
+use crate::sys::{self, mountflags::*};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-
-/// Files under /proc that may be covered (lxcfs and friends), as in runc.
-const PROC_ALLOWED: &[&str] = &[
-    "/proc/cpuinfo",
-    "/proc/diskstats",
-    "/proc/meminfo",
-    "/proc/stat",
-    "/proc/swaps",
-    "/proc/uptime",
-    "/proc/loadavg",
-    "/proc/slabinfo",
-    "/proc/net/dev",
-    "/proc/sys/kernel/ns_last_pid",
-];
 
 /// Mount one entry; read-only tmpfs mounts are added to `later_ro`.
 pub fn mount_entry(
-    ctx: &Context,
+    ctx: &Setup,
     root: &Root,
     m: &PlannedMount,
     later_ro: &mut Vec<OwnedFd>,
 ) -> Result<()> {
-    match m.kind.as_str() {
-        "bind" if m.options.idmap.is_some() && ctx.in_userns() => {
+    match m.kind {
+        MountKind::Bind if m.options.idmap.is_some() && ctx.in_userns() => {
             let tree = (ctx.host_idmap)(m.index).with_ctx(|| format!("{}: idmap", describe(m)))?;
             let st = sys::fstat(tree.as_fd()).ctx("source")?;
             let dest = open_destination(root, m, st.st_mode & libc::S_IFMT != libc::S_IFDIR)?;
             attach(m, tree, dest)
         }
-        "bind" => {
+        MountKind::Bind => {
             let userns = ctx.idmaps.iter().find(|(i, _)| *i == m.index);
             let source = open_source(ctx, m)?;
             bind(root, m, source.as_fd(), userns.map(|(_, fd)| fd.as_fd()))
         }
-        "cgroup" => super::cgroupfs::mount_cgroup(ctx, root, m),
-        "sysfs" if ctx.in_userns() && !ctx.plan.namespaces.is_new(NsKind::Net) => {
+        MountKind::Cgroup => super::cgroupfs::mount_cgroup(ctx, root, m),
+        MountKind::Sysfs if ctx.in_userns() && !ctx.plan.namespaces.is_new(NsKind::Net) => {
             // A user namespace may not mount sysfs for a network namespace
             // it does not own: bind the host's, as runc does.
             let host = PlannedMount {
                 source: "/sys".into(),
-                kind: "bind".into(),
+                kind: MountKind::Bind,
                 options: MountOptions {
                     flags: m.options.flags | MS_BIND | MS_REC,
                     ..m.options.clone()
@@ -60,99 +49,9 @@ pub fn mount_entry(
             let source = sys::openat(sys::cwd(), "/sys", libc::O_PATH, 0).ctx("source")?;
             bind(root, &host, source.as_fd(), None)
         }
-        "proc" => filesystem(root, m, later_ro, (ctx.proc_context)()?),
+        MountKind::Proc => filesystem(root, m, later_ro, (ctx.proc_context)()?),
         _ => filesystem(root, m, later_ro, None),
     }
-}
-
-/// Whether a bind source is the root of a procfs mount, which runc lets
-/// go onto /proc (a container sharing the host's pid namespace can be given
-/// the host's /proc this way); anything else there is refused.
-fn is_procfs_root(source: &str) -> bool {
-    let Ok(fd) = sys::openat(sys::cwd(), source, libc::O_PATH | libc::O_DIRECTORY, 0) else {
-        return false;
-    };
-    sys::fstatfs(fd.as_fd()).is_ok_and(|st| st.f_type == sys::PROC_SUPER_MAGIC)
-        && sys::fstat(fd.as_fd()).is_ok_and(|st| st.st_ino == 1)
-}
-
-/// Create the destination inside the root (a file for a file source) and
-/// check where it really is: /proc takes nothing but procfs and only
-/// lxcfs-style files may cover what is under it, and /proc and /sys must be
-/// real directories, not symlinks sending the mount elsewhere
-/// (CVE-2019-19921, CVE-2023-27561). The check is on the resolved handle,
-/// so no spelling of the path (`..`, symlinks) gets around it; messages
-/// name the destination as written.
-pub fn open_destination(root: &Root, m: &PlannedMount, file: bool) -> Result<OwnedFd> {
-    let lexical = &m.destination;
-    let special = lexical == "/proc" || lexical == "/sys";
-    if special {
-        // Refuse before creating anything: the image's own entry must be a
-        // directory (a missing one is made).
-        match root.open_path(lexical, true) {
-            Ok(fd) => {
-                let st = sys::fstat(fd.as_fd())?;
-                if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
-                    return Err(Error::invalid(format!(
-                        "{lexical:?} in the rootfs is not a directory (a symlink or a file): {lexical} must be mounted on ordinary directory"
-                    )));
-                }
-            }
-            Err(e) if e.errno() == Some(libc::ENOENT) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let dest = if file {
-        root.mkfile(&m.destination, 0o755)
-    } else {
-        root.mkdir_all(&m.destination, 0o755)
-    }
-    .ctx("destination")?;
-    let real = root.path_of(dest.as_fd())?;
-    if special && real != *lexical {
-        return Err(Error::invalid(format!(
-            "{:?} resolves to {real:?} in the rootfs: {lexical} must be an ordinary directory",
-            m.written_destination
-        )));
-    }
-    if real == "/proc" && m.kind != "proc" && !(m.is_bind() && is_procfs_root(&m.source)) {
-        return Err(Error::invalid(format!(
-            "{} mount on {:?}, which is /proc: only procfs (or a bind of a whole procfs) may be mounted there",
-            m.kind, m.written_destination
-        )));
-    }
-    if real.starts_with("/proc/") && !PROC_ALLOWED.contains(&real.as_str()) {
-        return Err(Error::invalid(format!(
-            "{:?} resolves to {real:?}, which is inside /proc and cannot be mounted over",
-            m.written_destination
-        )));
-    }
-    Ok(dest)
-}
-
-/// MOUNT_ATTR_* bits for the per-mount flags of a mount(2) flag set.
-/// Of the atime modes, strictatime beats noatime, as in mount(2), and
-/// relatime (0) is the default.
-pub fn mount_attrs(flags: u64) -> u64 {
-    let mut a = 0;
-    for (f, attr) in [
-        (MS_RDONLY, MOUNT_ATTR_RDONLY),
-        (MS_NOSUID, MOUNT_ATTR_NOSUID),
-        (MS_NODEV, MOUNT_ATTR_NODEV),
-        (MS_NOEXEC, MOUNT_ATTR_NOEXEC),
-        (MS_NODIRATIME, MOUNT_ATTR_NODIRATIME),
-        (MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW),
-    ] {
-        if flags & f != 0 {
-            a |= attr;
-        }
-    }
-    if flags & MS_STRICTATIME != 0 {
-        a |= MOUNT_ATTR_STRICTATIME;
-    } else if flags & MS_NOATIME != 0 {
-        a |= MOUNT_ATTR_NOATIME;
-    }
-    a
 }
 
 /// Every per-mount attribute a bind remount decides.
@@ -163,37 +62,6 @@ const ALL_ATTRS: u64 = MOUNT_ATTR_RDONLY
     | MOUNT_ATTR_NODIRATIME
     | MOUNT_ATTR_NOSYMFOLLOW
     | MOUNT_ATTR__ATIME;
-
-/// Make a detached mount of a new filesystem: superblock flags and the
-/// data string go through fsconfig, per-mount flags to fsmount.
-pub fn new_filesystem(kind: &str, source: &str, opts: &MountOptions) -> Result<OwnedFd> {
-    new_filesystem_in(FsContext::open(kind)?, source, opts)
-}
-
-/// The same on a context already open (`fsopen`).
-fn new_filesystem_in(fs: FsContext, source: &str, opts: &MountOptions) -> Result<OwnedFd> {
-    if !source.is_empty() {
-        fs.set_string("source", source)?;
-    }
-    for (flag, name) in [
-        (MS_RDONLY, "ro"),
-        (MS_SYNCHRONOUS, "sync"),
-        (MS_DIRSYNC, "dirsync"),
-        (MS_LAZYTIME, "lazytime"),
-        (MS_MANDLOCK, "mand"),
-    ] {
-        if opts.flags & flag != 0 {
-            fs.set_flag(name)?;
-        }
-    }
-    for d in &opts.data {
-        match d.split_once('=') {
-            Some((k, v)) => fs.set_string(k, v)?,
-            None => fs.set_flag(d)?,
-        }
-    }
-    fs.mount(mount_attrs(opts.flags))
-}
 
 fn describe(m: &PlannedMount) -> String {
     let data = m.options.data_string();
@@ -235,7 +103,7 @@ fn filesystem(
     later_ro: &mut Vec<OwnedFd>,
     made: Option<super::ProcContext>,
 ) -> Result<()> {
-    let tmpfs = m.kind == "tmpfs";
+    let tmpfs = m.kind == MountKind::Tmpfs;
     if m.options.tmpcopyup && !tmpfs {
         return Err(Error::invalid(format!(
             "tmpcopyup is only for tmpfs mounts, not {}",
@@ -260,7 +128,7 @@ fn filesystem(
                 .with_ctx(|| describe(m))?;
             mnt
         }
-        None => new_filesystem(&m.kind, &m.source, &opts).with_ctx(|| describe(m))?,
+        None => new_filesystem(m.kind.as_str(), &m.source, &opts).with_ctx(|| describe(m))?,
     };
     if m.options.tmpcopyup {
         let src = sys::openat(dest.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
@@ -329,7 +197,7 @@ fn remounts(opts: &MountOptions) -> bool {
 /// 0700 directory of the host's root) is opened by pivot from the host's
 /// user namespace, in this mount namespace, as runc does: only the handle
 /// comes from outside, the mount is still cloned in here.
-fn open_source(ctx: &Context, m: &PlannedMount) -> Result<OwnedFd> {
+fn open_source(ctx: &Setup, m: &PlannedMount) -> Result<OwnedFd> {
     match sys::openat(sys::cwd(), &m.source, libc::O_PATH, 0) {
         Err(e) if e.errno() == Some(libc::EACCES) && ctx.in_userns() => {
             match (ctx.host_source)(m.index)? {
@@ -399,15 +267,13 @@ fn attach(m: &PlannedMount, tree: OwnedFd, dest: OwnedFd) -> Result<()> {
     after_attach(tree.as_fd(), &m.options)
 }
 
-/// Propagation and recursive attributes, once the mount is attached.
-pub fn after_attach(mnt: BorrowedFd<'_>, opts: &MountOptions) -> Result<()> {
-    for p in &opts.propagation {
-        sys::mount_setattr(mnt, p & MS_REC != 0, 0, 0, p & !MS_REC, None)
-            .with_ctx(|| format!("propagation {}", flags_str(*p)))?;
-    }
-    if opts.attr_set | opts.attr_clr != 0 {
-        sys::mount_setattr(mnt, true, opts.attr_set, opts.attr_clr, 0, None)
-            .ctx("recursive mount attributes")?;
+/// Step 4: the read-only tmpfs mounts `mount_entry` made read-write, made
+/// read-only now that everything below them (/dev's nodes, the console's
+/// mount point) exists, as runc's remount of read-only tmpfs mounts.
+pub fn remount_readonly_tmpfs(later_ro: Vec<OwnedFd>) -> Result<()> {
+    for mnt in later_ro {
+        sys::mount_setattr(mnt.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)
+            .ctx("make a read-only tmpfs read-only")?;
     }
     Ok(())
 }

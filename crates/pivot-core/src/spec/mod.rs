@@ -9,5 +9,5 @@ pub mod plan;
 pub mod types;
 
 pub use load::{load_spec, load_spec_noting, parse_json, parse_json_noting, parse_spec};
-pub use plan::{build_plan, validate_id, Namespaces, NsKind, Plan, PlannedMount};
+pub use plan::{build_plan, validate_id, MountKind, Namespaces, NsKind, Plan, PlannedMount};
 pub use types::Spec;

@@ -129,6 +129,55 @@ impl Namespaces {
     }
 }
 
+/// A mount's type, as the root filesystem steps tell them apart: those
+/// built their own way, and any other filesystem by its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MountKind {
+    /// A bind mount (the "bind" type or a bind option, whatever the type).
+    Bind,
+    Proc,
+    Sysfs,
+    Tmpfs,
+    /// runc's `cgroup` type: cgroupfs or binds of the container's cgroups.
+    Cgroup,
+    Devtmpfs,
+    /// Any other filesystem type, handed to fsopen as named.
+    Other(String),
+}
+
+impl MountKind {
+    pub fn parse(kind: &str) -> Self {
+        match kind {
+            "bind" => MountKind::Bind,
+            "proc" => MountKind::Proc,
+            "sysfs" => MountKind::Sysfs,
+            "tmpfs" => MountKind::Tmpfs,
+            "cgroup" => MountKind::Cgroup,
+            "devtmpfs" => MountKind::Devtmpfs,
+            other => MountKind::Other(other.to_string()),
+        }
+    }
+
+    /// The type as config.json names it (the filesystem type for fsopen).
+    pub fn as_str(&self) -> &str {
+        match self {
+            MountKind::Bind => "bind",
+            MountKind::Proc => "proc",
+            MountKind::Sysfs => "sysfs",
+            MountKind::Tmpfs => "tmpfs",
+            MountKind::Cgroup => "cgroup",
+            MountKind::Devtmpfs => "devtmpfs",
+            MountKind::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for MountKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One config.json mount with its options decoded.
 #[derive(Debug, Clone)]
 pub struct PlannedMount {
@@ -138,7 +187,7 @@ pub struct PlannedMount {
     pub destination: String,
     /// The destination as config.json writes it, for messages.
     pub written_destination: String,
-    pub kind: String,
+    pub kind: MountKind,
     /// For binds: an absolute host path (relative sources are taken
     /// relative to the bundle). For others: the source string as given.
     pub source: String,
@@ -354,13 +403,15 @@ fn plan_mount(
         // Mappings alone mean idmap (not recursive), as in runc 1.2 and later.
         options.idmap = Some(false);
     }
-    let mut kind = m.kind.clone().unwrap_or_default();
+    let written_kind = m.kind.clone().unwrap_or_default();
     // mount(2) with MS_BIND ignores the type: a bind option makes a bind
     // whatever "type" says, as with runc.
-    if options.is_bind() {
-        kind = "bind".into();
-    }
-    if kind == "bind" && !options.is_bind() {
+    let kind = if options.is_bind() {
+        MountKind::Bind
+    } else {
+        MountKind::parse(&written_kind)
+    };
+    if kind == MountKind::Bind && !options.is_bind() {
         // A "bind" type without the option still means a bind, as in runc.
         return plan_mount(
             bundle,
@@ -372,14 +423,14 @@ fn plan_mount(
             has_userns_maps,
         );
     }
-    if kind.is_empty() {
+    if written_kind.is_empty() && kind != MountKind::Bind {
         return Err(Error::invalid(format!(
             "{field}.type: missing for mount on {:?}",
             m.destination
         )));
     }
     let mut source = m.source.clone().unwrap_or_default();
-    if kind == "bind" {
+    if kind == MountKind::Bind {
         if source.is_empty() {
             return Err(Error::invalid(format!(
                 "{field}.source: a bind mount on {:?} needs a source",
@@ -395,7 +446,7 @@ fn plan_mount(
             "{field}: idmap needs uidMappings and gidMappings (on the mount, in linux or a joined user namespace)"
         )));
     }
-    if options.idmap.is_some() && kind != "bind" {
+    if options.idmap.is_some() && kind != MountKind::Bind {
         return Err(Error::invalid(format!(
             "{field}: idmap is only supported on bind mounts"
         )));
@@ -857,7 +908,7 @@ mod tests {
         });
         let p = plan(s).unwrap();
         let m = p.mounts.last().unwrap();
-        assert_eq!(m.kind, "bind");
+        assert_eq!(m.kind, MountKind::Bind);
         assert_eq!(m.source, "/b/vol");
     }
 }

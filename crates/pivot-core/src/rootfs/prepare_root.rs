@@ -1,17 +1,28 @@
-//! Step 1: propagation of the container's mount tree and the rootfs bind.
+//! Step 1, runc's prepareRoot: propagation of the container's mount tree
+//! and the rootfs bound onto itself; and, after the root switch (step 8),
+//! linux.rootfsPropagation on the container's `/`.
 //!
 //! Everything here works on one handle of root.path, opened once: the
 //! path as written may pass through symlinks (a bundle reached through a
 //! link), and no spelling of it is ever compared with mountinfo.
 
 use super::resolve::Root;
-use super::Context;
+use super::Setup;
 use crate::error::{Context as _, Error, Result};
 use crate::sys::{self, mountflags::*};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
+/// runc's prepareRoot: open root.path, make the mount tree below it
+/// unable to reach the host, and bind it onto itself; the handle on that
+/// bind is the container's root from here on.
+pub fn prepare_root(ctx: &Setup) -> Result<Root> {
+    let rootfs = open_rootfs(ctx)?;
+    set_propagation(ctx, rootfs.as_fd())?;
+    bind_rootfs(ctx, rootfs.as_fd())
+}
+
 /// root.path, opened once (symlinks followed, as runc's bind would).
-pub fn open_rootfs(ctx: &Context) -> Result<OwnedFd> {
+fn open_rootfs(ctx: &Setup) -> Result<OwnedFd> {
     let rootfs = ctx.rootfs();
     sys::openat(sys::cwd(), &rootfs, libc::O_PATH | libc::O_DIRECTORY, 0)
         .with_ctx(|| format!("root.path {rootfs:?}"))
@@ -22,7 +33,7 @@ pub fn open_rootfs(ctx: &Context) -> Result<OwnedFd> {
 /// that, make the mount holding the rootfs private, or the rootfs bind
 /// and everything mounted on it would propagate to the host (and
 /// pivot_root refuses a shared parent).
-pub fn set_propagation(ctx: &Context, rootfs: BorrowedFd<'_>) -> Result<()> {
+fn set_propagation(ctx: &Setup, rootfs: BorrowedFd<'_>) -> Result<()> {
     let flag = ctx.plan.rootfs_propagation.unwrap_or(MS_SLAVE | MS_REC);
     sys::mount(None, "/", None, flag, None).ctx("linux.rootfsPropagation")?;
     if flag != MS_SLAVE | MS_REC && flag != MS_PRIVATE | MS_REC {
@@ -66,7 +77,7 @@ fn make_mount_private(rootfs: BorrowedFd<'_>) -> Result<()> {
 /// linux.rootfsPropagation applies to the container's `/` itself, which
 /// exists only after the root switch (runc does the same; private needs
 /// nothing more).
-pub fn propagation_after_switch(ctx: &Context) -> Result<()> {
+pub fn propagation_after_switch(ctx: &Setup) -> Result<()> {
     match ctx.plan.rootfs_propagation {
         Some(flag) if flag & MS_PRIVATE == 0 => {
             sys::mount(None, "/", None, flag, None).ctx("linux.rootfsPropagation")
@@ -77,7 +88,7 @@ pub fn propagation_after_switch(ctx: &Context) -> Result<()> {
 
 /// Bind the rootfs onto itself so it is a mount point pivot_root accepts;
 /// the handle on the new mount's root is the container's root from here.
-pub fn bind_rootfs(ctx: &Context, rootfs: BorrowedFd<'_>) -> Result<Root> {
+fn bind_rootfs(ctx: &Setup, rootfs: BorrowedFd<'_>) -> Result<Root> {
     let what = || format!("root.path {:?}", ctx.rootfs());
     let tree = sys::open_tree(rootfs, "", true).with_ctx(what)?;
     sys::move_mount(tree.as_fd(), rootfs, &ctx.rootfs()).with_ctx(what)?;

@@ -1,13 +1,13 @@
-//! Step 6: the root switch: pivot_root, or with --no-pivot MS_MOVE and
+//! Step 7: the root switch: pivot_root, or with --no-pivot MS_MOVE and
 //! chroot, or chroot alone without a mount namespace.
 
 use super::resolve::Root;
-use super::Context;
+use super::Setup;
 use crate::error::{Context as _, Result};
 use crate::sys::{self, mountflags::*};
 use std::os::fd::AsFd;
 
-pub fn switch_root(ctx: &Context, root: Root) -> Result<()> {
+pub fn switch_root(ctx: &Setup, root: Root) -> Result<()> {
     if ctx.no_pivot {
         // The rootfs as the kernel names it (root.path may be a symlink).
         let real = sys::readlink_fd(root.fd())?;
@@ -138,7 +138,7 @@ fn move_root(root: Root) -> Result<()> {
 }
 
 /// No mount namespace: the host's mounts stay as they are.
-pub fn chroot_only(ctx: &Context) -> Result<()> {
+pub fn chroot_only(ctx: &Setup) -> Result<()> {
     let rootfs = ctx.rootfs();
     let root = Root::open(&rootfs)?;
     root.mkdir_all(&ctx.plan.process.cwd, 0o755)
