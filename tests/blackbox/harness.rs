@@ -168,6 +168,10 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// pivot's cache of compiled seccomp filters under `--root`: not a
+/// container's state (it stays, like a compiler's cache), so not a leftover.
+pub const SECCOMP_CACHE: &str = "pivot@seccomp";
+
 /// One test's private world: `dir` is /tmp/pivot-test-*, `root` the state
 /// dir passed as `--root`, and every container id it hands out starts with
 /// `id_prefix` (contains "pivot-t", unique on the machine, so cgroups and
@@ -260,7 +264,8 @@ impl Scratch {
             ids.extend(
                 entries
                     .filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned()),
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n != SECCOMP_CACHE),
             );
         }
         for id in &ids {
@@ -338,6 +343,7 @@ impl Scratch {
                 .map(|d| {
                     d.filter_map(|e| e.ok())
                         .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| n != SECCOMP_CACHE)
                         .collect()
                 })
                 .unwrap_or_default();

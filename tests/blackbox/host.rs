@@ -188,6 +188,7 @@ impl Scratch {
                 .unwrap()
                 .filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n != crate::harness::SECCOMP_CACHE)
                 .collect();
             assert!(names.is_empty(), "entries left in --root: {names:?}");
         }

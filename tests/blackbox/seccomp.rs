@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::bundle::Bundle;
-use crate::harness::{tests, Scratch, WAIT};
+use crate::harness::{tests, Scratch, SECCOMP_CACHE, WAIT};
 use crate::process::{create, create_fails, probe_lines};
 
 tests![
@@ -39,6 +39,9 @@ tests![
     notify_on_write_is_refused,
     syscalls_newer_than_the_profile_get_enosys,
     enosys_stub_without_architectures,
+    compiled_filters_are_cached_per_profile,
+    a_damaged_cache_entry_is_not_used,
+    a_cache_directory_open_to_others_is_not_used,
 ];
 
 /// errnos the tests pick for errnoRet: none is what the calls they are
@@ -946,4 +949,164 @@ fn enosys_stub_without_architectures(s: &Scratch) {
         assert_eq!(answers[0]["errno"], "ENXIO", "{arches:?}: {answers:?}");
         assert_eq!(answers[1]["errno"], "ENOSYS", "{arches:?}: {answers:?}");
     }
+}
+
+/// A profile whose getsid answers `errno`, with three architectures as
+/// podman's.
+fn getsid_profile(errno: u32) -> Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": ["getsid"], "action": "SCMP_ACT_ERRNO", "errnoRet": errno}],
+    })
+}
+
+/// The errno getsid gets under `profile`.
+#[track_caller]
+fn getsid_errno(s: &Scratch, profile: Value) -> Value {
+    run_calls(s, profile, &[call("getsid", &["0"])])[0]["errno"].clone()
+}
+
+/// The cache's entries: name, inode, mode and contents.
+fn cache_entries(s: &Scratch) -> Vec<(String, u64, u32, Vec<u8>)> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = s.root.join(SECCOMP_CACHE);
+    let mut v: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| {
+            let m = std::fs::symlink_metadata(e.path()).unwrap();
+            let data = std::fs::read(e.path()).unwrap_or_default();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                m.ino(),
+                m.mode() & 0o7777,
+                data,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// pivot keeps each compiled filter under --root (pivot@seccomp, 0700, one
+/// 0600 file per profile), takes it from there the next time (the file
+/// is not written again), and two profiles never share one: each
+/// container gets its own profile's filter, warm or cold.
+fn compiled_filters_are_cached_per_profile(s: &Scratch) {
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(getsid_errno(s, getsid_profile(ENXIO)), "ENXIO");
+    let dir = std::fs::symlink_metadata(s.root.join(SECCOMP_CACHE)).expect("the cache dir");
+    assert!(dir.is_dir());
+    assert_eq!(dir.mode() & 0o7777, 0o700);
+    let first = cache_entries(s);
+    assert_eq!(
+        first.len(),
+        1,
+        "{:?}",
+        first.iter().map(|e| &e.0).collect::<Vec<_>>()
+    );
+    assert!(first[0].0.ends_with(".bpf"), "{}", first[0].0);
+    assert_eq!(first[0].2, 0o600);
+    // The same profile again: the same entry, not rewritten.
+    assert_eq!(getsid_errno(s, getsid_profile(ENXIO)), "ENXIO");
+    assert_eq!(cache_entries(s), first);
+    // Another profile, differing only in one errno: an entry of its own,
+    // and its own filter; then the first one still gets its own.
+    assert_eq!(getsid_errno(s, getsid_profile(EXDEV)), "EXDEV");
+    let both = cache_entries(s);
+    assert_eq!(both.len(), 2);
+    assert!(both.contains(&first[0]));
+    assert_eq!(getsid_errno(s, getsid_profile(ENXIO)), "ENXIO");
+    assert_eq!(getsid_errno(s, getsid_profile(EXDEV)), "EXDEV");
+    assert_eq!(cache_entries(s), both);
+}
+
+/// An entry changed behind pivot's back never decides a container's
+/// filter: another profile's entry copied or linked over it, a flipped
+/// bit, a truncation, a wrong mode. Each time the container gets its own
+/// profile's filter and the entry is compiled and written anew.
+fn a_damaged_cache_entry_is_not_used(s: &Scratch) {
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(getsid_errno(s, getsid_profile(ENXIO)), "ENXIO");
+    let ours = cache_entries(s).remove(0);
+    assert_eq!(getsid_errno(s, getsid_profile(EXDEV)), "EXDEV");
+    let theirs = cache_entries(s)
+        .into_iter()
+        .find(|e| e.0 != ours.0)
+        .expect("the second profile's entry");
+    let dir = s.root.join(SECCOMP_CACHE);
+    let path = dir.join(&ours.0);
+    let write = |data: &[u8], mode: u32| {
+        let _ = std::fs::remove_file(&path);
+        std::fs::write(&path, data).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let mut flipped = ours.3.clone();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x01;
+    type Damage<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let damage: Vec<Damage> = vec![
+        (
+            "another profile's entry",
+            Box::new(|| write(&theirs.3, 0o600)),
+        ),
+        ("a flipped bit", Box::new(|| write(&flipped, 0o600))),
+        (
+            "a truncation",
+            Box::new(|| write(&ours.3[..ours.3.len() - 8], 0o600)),
+        ),
+        ("mode 0644", Box::new(|| write(&ours.3, 0o644))),
+        (
+            "a symlink to another profile's entry",
+            Box::new(|| {
+                let _ = std::fs::remove_file(&path);
+                std::os::unix::fs::symlink(dir.join(&theirs.0), &path).unwrap();
+            }),
+        ),
+        (
+            "a hard link to another profile's entry",
+            Box::new(|| {
+                let _ = std::fs::remove_file(&path);
+                std::fs::hard_link(dir.join(&theirs.0), &path).unwrap();
+            }),
+        ),
+    ];
+    for (what, damage) in damage {
+        damage();
+        assert_eq!(getsid_errno(s, getsid_profile(ENXIO)), "ENXIO", "{what}");
+        let now = cache_entries(s);
+        let entry = now.iter().find(|e| e.0 == ours.0).expect("entry rewritten");
+        assert_eq!(
+            (entry.2, &entry.3),
+            (0o600, &ours.3),
+            "{what}: not rewritten"
+        );
+        assert_eq!(getsid_errno(s, getsid_profile(EXDEV)), "EXDEV", "{what}");
+    }
+}
+
+/// A cache directory others could write to (or that is a symlink) is not
+/// used at all: nothing is read from it or written to it, and filters
+/// still work.
+fn a_cache_directory_open_to_others_is_not_used(s: &Scratch) {
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(getsid_errno(s, getsid_profile(ENXIO)), "ENXIO");
+    let dir = s.root.join(SECCOMP_CACHE);
+    for e in cache_entries(s) {
+        std::fs::remove_file(dir.join(e.0)).unwrap();
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_eq!(getsid_errno(s, getsid_profile(ENXIO)), "ENXIO");
+    assert_eq!(cache_entries(s), vec![], "written into a 0777 cache dir");
+    std::fs::remove_dir(&dir).unwrap();
+    let elsewhere = s.mkdir("elsewhere");
+    std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+    assert_eq!(getsid_errno(s, getsid_profile(EXDEV)), "EXDEV");
+    let written: Vec<_> = std::fs::read_dir(&elsewhere).unwrap().collect();
+    assert!(
+        written.is_empty(),
+        "written through a symlinked cache dir: {written:?}"
+    );
+    std::fs::remove_file(&dir).unwrap();
 }

@@ -152,7 +152,7 @@ fn check_all(text: &str) {
             let _ = pivot_core::process::sysctl::validate(s, &plan.namespaces);
         }
         if let Some(s) = l.seccomp.as_ref() {
-            let _ = pivot_core::seccomp::compile(s);
+            let _ = pivot_core::seccomp::compile(s, None);
         }
     }
     if let Some(h) = plan.spec.hooks.as_ref() {

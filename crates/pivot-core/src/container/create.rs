@@ -180,7 +180,7 @@ impl Runtime {
         let hierarchies = self.make_cgroups(plan, dirs)?;
         let idmaps = idmap_namespaces(plan)?;
         let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
-            Some(v) => Some(crate::seccomp::compile(v)?),
+            Some(v) => Some(crate::seccomp::compile(v, Some(&self.root))?),
             None => None,
         };
         let init_opts = InitOptions {

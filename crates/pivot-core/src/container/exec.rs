@@ -61,7 +61,7 @@ impl Runtime {
             exposes = true;
         }
         let seccomp = match saved.config.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
-            Some(v) => Some(crate::seccomp::compile(v)?),
+            Some(v) => Some(crate::seccomp::compile(v, Some(&self.root))?),
             None => None,
         };
         // A terminal: --console-socket, or pivot's own pair and proxy in

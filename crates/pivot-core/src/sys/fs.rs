@@ -186,6 +186,23 @@ pub fn unlinkat(dir: BorrowedFd<'_>, path: &str, flags: i32) -> Result<()> {
     check(r, || format!("unlinkat({}, {path:?})", dirname(dir))).map(drop)
 }
 
+/// linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW): names an
+/// O_TMPFILE file through its /proc/self/fd link.
+pub fn link_follow(from: &str, to: &str) -> Result<()> {
+    let (f, t) = (c(from)?, c(to)?);
+    // SAFETY: both paths are NUL-terminated.
+    let r = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            f.as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    } as libc::c_long;
+    check(r, || format!("linkat({from:?}, {to:?}, AT_SYMLINK_FOLLOW)")).map(drop)
+}
+
 pub fn readlinkat(dir: BorrowedFd<'_>, path: &str) -> Result<String> {
     let p = c(path)?;
     let mut buf = vec![0u8; libc::PATH_MAX as usize];

@@ -281,6 +281,11 @@ pub fn getuid() -> uid_t {
     unsafe { libc::getuid() }
 }
 
+pub fn geteuid() -> uid_t {
+    // SAFETY: no arguments.
+    unsafe { libc::geteuid() }
+}
+
 pub fn getgid() -> gid_t {
     // SAFETY: no arguments.
     unsafe { libc::getgid() }
