@@ -25,7 +25,7 @@ tests![
     log_text_records_the_error,
     debug_flag_is_accepted,
     systemd_cgroup_is_refused,
-    rootless_true_is_refused,
+    rootless_flag_takes_runcs_words,
     preserve_fds_passes_fd_3_on_run,
     preserve_fds_passes_fd_3_through_create_and_start,
     no_preserve_fds_closes_fd_3,
@@ -227,8 +227,27 @@ fn systemd_cgroup_is_refused(s: &Scratch) {
     refused_global_flag(s, &["--systemd-cgroup"]);
 }
 
-fn rootless_true_is_refused(s: &Scratch) {
-    refused_global_flag(s, &["--rootless", "true"]);
+/// As runc: `--rootless true` only makes cgroup permission errors
+/// ignorable, so root runs the container as usual; a word that is neither
+/// a boolean nor "auto" is refused naming the flag, leaving nothing.
+fn rootless_flag_takes_runcs_words(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "exit", "0"]);
+    let id = s.id("rootless");
+    let before = mount_points();
+    for word in ["true", "auto", "false"] {
+        let mut args: Vec<&OsStr> = vec![OsStr::new("--rootless"), OsStr::new(word)];
+        args.extend(with_bundle(&["run"], &bundle.dir, &id));
+        s.pivot(&args).ok();
+        s.assert_nothing_left(&id, &before);
+    }
+    let mut args: Vec<&OsStr> = vec![OsStr::new("--rootless"), OsStr::new("maybe")];
+    args.extend(with_bundle(&["create"], &bundle.dir, &id));
+    let out = s.pivot(&args).fails();
+    assert!(
+        out.stderr.contains("maybe"),
+        "error does not name the value:\n{out}"
+    );
+    s.assert_nothing_left(&id, &before);
 }
 
 /// A fresh file in the scratch dir, opened read-only, with a unique name.

@@ -19,6 +19,7 @@ pub mod hostcheck;
 pub mod intelrdt;
 pub mod process;
 pub mod rootfs;
+pub mod rootless;
 pub mod seccomp;
 pub mod selfexe;
 pub mod signal;

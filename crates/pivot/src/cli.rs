@@ -32,9 +32,10 @@ pub struct Cli {
 
 #[derive(Args, Debug)]
 pub struct Global {
-    /// Directory for container state
-    #[arg(long, global = true, default_value = "/run/pivot")]
-    pub root: PathBuf,
+    /// Directory for container state (default: /run/pivot, or
+    /// $XDG_RUNTIME_DIR/pivot when rootless)
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Write errors (and debug lines) to this file
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,
@@ -47,8 +48,9 @@ pub struct Global {
     /// Manage cgroups through systemd (not supported yet)
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Rootless mode: true, false or auto
-    #[arg(long, default_value = "auto")]
+    /// Ignore cgroup permission errors: true, false or auto (not root, or
+    /// in a user namespace)
+    #[arg(long, global = true, default_value = "auto")]
     pub rootless: String,
 }
 

@@ -294,26 +294,62 @@ pub fn sub_dirs(dirs: &[CgroupDir], values: &[String]) -> Result<Vec<CgroupDir>>
 
 /// Create the directories that do not exist yet, recording them.
 pub fn create(dirs: &mut [CgroupDir]) -> Result<()> {
-    for d in dirs.iter_mut() {
-        let full = d.path();
-        let mut missing = Vec::new();
-        let mut p = full.as_path();
-        while !p.exists() {
-            missing.push(p.to_path_buf());
-            match p.parent() {
-                Some(parent) if parent.starts_with(&d.hierarchy.mount) => p = parent,
-                _ => break,
+    dirs.iter_mut().try_for_each(create_one)
+}
+
+/// runc's rootless cgroup manager (cgroupfs driver, no linux.cgroupsPath):
+/// a hierarchy where the caller may not make or fill the container's
+/// cgroup (EPERM, EACCES, EROFS) is done without; it is taken out of
+/// `dirs` (anything made in it removed) and returned.
+pub fn create_rootless(dirs: &mut Vec<CgroupDir>) -> Result<Vec<Hierarchy>> {
+    let mut dropped = Vec::new();
+    let mut kept = Vec::new();
+    for mut d in std::mem::take(dirs) {
+        match create_one(&mut d) {
+            Ok(()) => kept.push(d),
+            Err(e) if is_permission_error(&e) => {
+                let _ = remove(std::slice::from_ref(&d));
+                dropped.push(d.hierarchy);
+            }
+            Err(e) => {
+                kept.push(d);
+                *dirs = kept;
+                return Err(e);
             }
         }
-        for m in missing.into_iter().rev() {
-            match std::fs::create_dir(&m) {
-                Ok(()) => d.created.push(m.clone()),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io(format!("mkdir {}", m.display()), e)),
-            }
-            if d.hierarchy.has("cpuset") {
-                inherit_cpuset(&m)?;
-            }
+    }
+    *dirs = kept;
+    Ok(dropped)
+}
+
+/// runc's isIgnorableError: what an unprivileged caller gets from a
+/// cgroup tree it does not own.
+fn is_permission_error(e: &Error) -> bool {
+    matches!(
+        e.errno(),
+        Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EROFS)
+    )
+}
+
+fn create_one(d: &mut CgroupDir) -> Result<()> {
+    let full = d.path();
+    let mut missing = Vec::new();
+    let mut p = full.as_path();
+    while !p.exists() {
+        missing.push(p.to_path_buf());
+        match p.parent() {
+            Some(parent) if parent.starts_with(&d.hierarchy.mount) => p = parent,
+            _ => break,
+        }
+    }
+    for m in missing.into_iter().rev() {
+        match std::fs::create_dir(&m) {
+            Ok(()) => d.created.push(m.clone()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(format!("mkdir {}", m.display()), e)),
+        }
+        if d.hierarchy.has("cpuset") {
+            inherit_cpuset(&m)?;
         }
     }
     Ok(())

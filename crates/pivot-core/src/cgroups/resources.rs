@@ -6,7 +6,7 @@
 //!
 //! Every error names the config.json field it comes from.
 
-use super::{write_file, CgroupDir};
+use super::{write_file, CgroupDir, Hierarchy};
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::spec::types::{DeviceRule, Resources};
 use serde::de::DeserializeOwned;
@@ -611,6 +611,41 @@ pub fn check_host(l: &Limits, dirs: &[CgroupDir]) -> Result<()> {
                     "{F}.{f}: no cgroup hierarchy is mounted on this host"
                 )));
             }
+        }
+    }
+    Ok(())
+}
+
+/// runc's rootless cgroup manager: a limit whose hierarchy was done
+/// without (`dropped`, see `create_rootless`) is an error, device rules
+/// excepted (they are not expected to work rootless and are skipped).
+/// `v2_only`: the host has the unified hierarchy alone, where runc's
+/// wording differs.
+pub fn check_rootless(l: &Limits, dropped: &[Hierarchy], v2_only: bool) -> Result<()> {
+    let permission = |what: String| Error::new(ErrorKind::Os(libc::EACCES), what);
+    if v2_only {
+        if !dropped.iter().any(|h| h.is_v2()) {
+            return Ok(());
+        }
+        let first = needs(l, true)
+            .first()
+            .map(|(f, _)| f.to_string())
+            .or_else(|| l.unified.keys().next().map(|k| format!("unified[{k:?}]")));
+        return match first {
+            Some(f) => Err(permission(format!(
+                "{F}.{f}: rootless needs no limits + no cgrouppath when no permission is granted for cgroups"
+            ))),
+            None => Ok(()),
+        };
+    }
+    for h in dropped.iter().filter(|h| !h.is_v2()) {
+        if let Some((f, ctl)) = needs(l, false)
+            .into_iter()
+            .find(|(_, ctl)| *ctl != "devices" && h.has(ctl))
+        {
+            return Err(permission(format!(
+                "{F}.{f}: cannot set {ctl} limit: container could not join or create cgroup"
+            )));
         }
     }
     Ok(())

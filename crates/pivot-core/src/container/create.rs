@@ -237,7 +237,12 @@ impl Runtime {
             plan.spec.linux.as_ref().and_then(|l| l.resources.as_ref()),
         )?;
         cgroups::resources::check_host(&limits, dirs)?;
-        cgroups::create(dirs).ctx("linux.cgroupsPath")?;
+        let rootless = self.rootless_cgroups && cgroups_path.is_none();
+        if rootless {
+            self.make_rootless_cgroups(plan, &limits, dirs)?;
+        } else {
+            cgroups::create(dirs).ctx("linux.cgroupsPath")?;
+        }
         // A cgroup made frozen by someone else would hold the init (and
         // pivot, waiting for it) forever: refuse it, as runc does.
         if cgroups::is_frozen(dirs) {
@@ -256,8 +261,52 @@ impl Runtime {
                 format!("linux.cgroupsPath: container's cgroup is not empty: {others} process(es) found"),
             ));
         }
-        cgroups::resources::apply(&limits, dirs, cgroups::resources::Apply::CREATE)?;
+        if rootless {
+            // As runc's rootless manager: device rules are not expected
+            // to work without root, their errors are ignored.
+            let no_devices = cgroups::resources::Apply {
+                devices: false,
+                ..cgroups::resources::Apply::CREATE
+            };
+            cgroups::resources::apply(&limits, dirs, no_devices)?;
+            let devices = cgroups::resources::Limits {
+                devices: limits.devices.clone(),
+                ..Default::default()
+            };
+            let _ = cgroups::resources::apply(&devices, dirs, cgroups::resources::Apply::CREATE);
+        } else {
+            cgroups::resources::apply(&limits, dirs, cgroups::resources::Apply::CREATE)?;
+        }
         Ok(hierarchies)
+    }
+
+    /// The rootless cgroups: each hierarchy where the caller may not make
+    /// the container's cgroup is done without, unless a limit needs it.
+    fn make_rootless_cgroups(
+        &self,
+        plan: &Plan,
+        limits: &cgroups::resources::Limits,
+        dirs: &mut Vec<CgroupDir>,
+    ) -> Result<()> {
+        let v2_only = !dirs.is_empty() && dirs.iter().all(|d| d.hierarchy.is_v2());
+        let dropped = cgroups::create_rootless(dirs).ctx("linux.cgroupsPath")?;
+        cgroups::resources::check_rootless(limits, &dropped, v2_only)?;
+        if !dropped.is_empty() {
+            crate::debug::log(|| {
+                format!(
+                    "rootless: no cgroup in {} hierarchies (no permission)",
+                    dropped.len()
+                )
+            });
+            if !plan.namespaces.is_new(NsKind::Pid) {
+                (self.warn)(
+                    "Creating a rootless container with no cgroup and no private pid namespace. \
+                     Such configuration is strongly discouraged (as it is impossible to properly \
+                     kill all container's processes).",
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Capabilities left out or that cannot be raised: warnings, as runc
@@ -279,6 +328,23 @@ pub struct CreateOptions {
     pub preserve_fds: u32,
     /// Where to send a pidfd of the init (runc 1.3's --pidfd-socket).
     pub pidfd_socket: Option<PathBuf>,
+}
+
+/// What an unprivileged caller cannot have, refused before anything is
+/// made: id mappings it does not own, supplementary groups (as runc).
+fn check_rootless(plan: &Plan) -> Result<()> {
+    if sys::geteuid() == 0 {
+        return Ok(());
+    }
+    if plan.namespaces.is_new(NsKind::User) {
+        crate::rootless::check_mappings(&plan.uid_mappings, &plan.gid_mappings)?;
+    }
+    if !plan.process.user.additional_gids.is_empty() {
+        return Err(Error::invalid(
+            "process.user.additionalGids: cannot set any additional groups in a rootless container",
+        ));
+    }
+    Ok(())
 }
 
 /// Load and check everything that can be checked before touching the
@@ -306,6 +372,7 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
         hooks::validate(h)?;
     }
     process::attrs::validate(&plan)?;
+    check_rootless(&plan)?;
     if opts.console_socket.is_some() && !plan.process.terminal {
         return Err(Error::invalid(
             "--console-socket: the process has no terminal (process.terminal is false)",

@@ -28,6 +28,10 @@ use std::path::{Path, PathBuf};
 pub struct Runtime {
     pub root: PathBuf,
     pub warn: fn(&str),
+    /// runc's rootless cgroup manager: a cgroup that cannot be made or
+    /// joined for want of permission is done without, unless
+    /// linux.cgroupsPath names it or a limit needs it.
+    pub rootless_cgroups: bool,
 }
 
 impl Runtime {
@@ -35,7 +39,13 @@ impl Runtime {
         Runtime {
             root: root.into(),
             warn: |_| {},
+            rootless_cgroups: false,
         }
+    }
+
+    pub fn with_rootless_cgroups(mut self, rootless: bool) -> Self {
+        self.rootless_cgroups = rootless;
+        self
     }
 
     pub fn with_warn(mut self, warn: fn(&str)) -> Self {

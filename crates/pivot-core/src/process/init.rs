@@ -60,14 +60,18 @@ fn setup(
     sys::close_fds_from(3 + opts.preserve_fds, &keep)?;
     // Die with the parent while it still supervises the setup.
     sys::set_pdeathsig(libc::SIGKILL)?;
+    // Into the container's cgroups before anything else (and before the
+    // cgroup namespace is made, so that is its root).
+    crate::cgroups::join_self(&opts.cgroups, v2_joined)?;
+    // The parent writes a new user namespace's id maps before Go; an
+    // unprivileged parent can open /proc/<pid>/uid_map only while the init
+    // is dumpable (as runc's nsexec keeps it for SYNC_USERMAP_PLS). Until
+    // Go the init is alone in namespaces of its own.
+    let mut host_pid = ch.expect_go()?;
     // Until execve the init is pivot's own image: keep container processes
     // from opening /proc/<pid>/exe or ptracing it (CVE-2019-5736,
     // CVE-2016-9962). execve resets this for the user process.
     sys::set_dumpable(false)?;
-    // Into the container's cgroups before anything else (and before the
-    // cgroup namespace is made, so that is its root).
-    crate::cgroups::join_self(&opts.cgroups, v2_joined)?;
-    let mut host_pid = ch.expect_go()?;
     let pod = joined_pid_ns(plan);
     let mut pod_ns = match pod {
         Some(path) => Some(Pod::open(plan, path)?),
@@ -447,8 +451,11 @@ fn join_namespaces(plan: &Plan, ch: &Channel, pod: bool) -> Result<bool> {
     }
     if rest & NsKind::User.clone_flag() != 0 {
         sys::unshare(NsKind::User.clone_flag())?;
+        // Dumpable only while the parent writes the maps, as runc does.
+        sys::set_dumpable(true)?;
         ch.send(&Msg::MapIds)?;
         ch.expect(Msg::MapsDone)?;
+        sys::set_dumpable(false)?;
     }
     let rest = rest & !NsKind::User.clone_flag();
     if rest != 0 {

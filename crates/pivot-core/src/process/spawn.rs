@@ -32,12 +32,73 @@ fn map_text(maps: &[IdMapping]) -> String {
         .collect()
 }
 
+/// The new user namespace's maps, as runc's nsexec writes them: an
+/// unprivileged caller denies setgroups first when it maps its own gid
+/// alone (the kernel takes a gid_map from it only then); a map the kernel
+/// refuses to take directly (EPERM: ranges beyond the caller's own id)
+/// goes through newuidmap/newgidmap, which check /etc/subuid and
+/// /etc/subgid.
 fn write_id_maps(plan: &Plan, pid: i32) -> Result<()> {
+    use crate::rootless::{own_id_only, IdKind};
     let proc = ProcFs::open()?;
-    proc.write(&format!("{pid}/uid_map"), &map_text(&plan.uid_mappings))
-        .ctx("linux.uidMappings")?;
-    proc.write(&format!("{pid}/gid_map"), &map_text(&plan.gid_mappings))
-        .ctx("linux.gidMappings")
+    if sys::geteuid() != 0 && own_id_only(&plan.gid_mappings, sys::getegid()) {
+        proc.write(&format!("{pid}/setgroups"), "deny")
+            .ctx("linux.gidMappings: deny setgroups")?;
+    }
+    let maps = [
+        (
+            IdKind::Uid,
+            "uid_map",
+            "linux.uidMappings",
+            &plan.uid_mappings,
+        ),
+        (
+            IdKind::Gid,
+            "gid_map",
+            "linux.gidMappings",
+            &plan.gid_mappings,
+        ),
+    ];
+    for (kind, file, field, list) in maps {
+        match proc.write(&format!("{pid}/{file}"), &map_text(list)) {
+            Err(e) if e.errno() == Some(libc::EPERM) && !list.is_empty() => {
+                map_with_tool(kind, pid, list).ctx(field)?
+            }
+            r => r.ctx(field)?,
+        }
+    }
+    Ok(())
+}
+
+/// Write `pid`'s map with newuidmap or newgidmap (setuid helpers of the
+/// uidmap package).
+fn map_with_tool(kind: crate::rootless::IdKind, pid: i32, list: &[IdMapping]) -> Result<()> {
+    let tool = kind.tool();
+    let mut args = vec![pid.to_string()];
+    for m in list {
+        args.extend([m.container_id, m.host_id, m.size].map(|v| v.to_string()));
+    }
+    let line = format!("{tool} {}", args.join(" "));
+    crate::debug::log(|| format!("mapping ids: {line}"));
+    let out = std::process::Command::new(tool)
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            Error::io(
+                format!("{line}: several id ranges need {tool} (Debian package uidmap)"),
+                e,
+            )
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let why = String::from_utf8_lossy(&out.stderr);
+    let why = why.trim().replace('\n', "; ");
+    Err(Error::new(
+        crate::error::ErrorKind::Os(libc::EPERM),
+        format!("{line}: {}: {why}", out.status),
+    ))
 }
 
 /// prestart (deprecated, still run) and createRuntime, in the runtime's

@@ -6,7 +6,13 @@ use crate::sys;
 use std::os::fd::AsFd;
 
 pub fn switch(u: &User) -> Result<()> {
-    sys::setgroups(&u.additional_gids).ctx("process.user.additionalGids")?;
+    match sys::setgroups(&u.additional_gids) {
+        // A user namespace whose setgroups is denied (a rootless one
+        // mapping the caller's gid alone) keeps the groups it has, as
+        // runc leaves them; asking for groups there is refused earlier.
+        Err(e) if e.errno() == Some(libc::EPERM) && u.additional_gids.is_empty() => {}
+        r => r.ctx("process.user.additionalGids")?,
+    }
     sys::setresgid(u.gid).ctx("process.user.gid")?;
     sys::setresuid(u.uid).ctx("process.user.uid")?;
     sys::umask(u.umask.unwrap_or(0o022));

@@ -55,15 +55,40 @@ fn hierarchy_mount(
         }
         return fs.mount(mount_attrs(opts.flags)).ctx(&what);
     }
-    let dir = ctx
-        .cgroups
-        .iter()
-        .find(|d| d.hierarchy == *h)
-        .ok_or_else(|| Error::other(format!("{what}: the container has no cgroup there")))?;
+    let dir = match ctx.cgroups.iter().find(|d| d.hierarchy == *h) {
+        Some(d) => d.clone(),
+        None => own_cgroup(h)
+            .ok_or_else(|| Error::other(format!("{what}: the container has no cgroup there")))?,
+    };
     let path = dir.path().to_string_lossy().into_owned();
     let tree = sys::open_tree(sys::cwd(), &path, true).ctx(&what)?;
     sys::mount_setattr(tree.as_fd(), false, mount_attrs(opts.flags), 0, 0, None).ctx(&what)?;
     Ok(tree)
+}
+
+/// The init's own cgroup in a hierarchy where the container has none (a
+/// rootless container, whose caller could not make one there): bound as
+/// runc binds it, the cgroup the container's processes are in.
+fn own_cgroup(h: &Hierarchy) -> Option<crate::cgroups::CgroupDir> {
+    let own = crate::cgroups::own_cgroups().ok()?;
+    let (_, path) = own.into_iter().find(|(c, _)| {
+        if h.is_v2() {
+            c.is_empty()
+        } else {
+            !c.is_empty() && {
+                let mut a: Vec<&str> = c.split(',').collect();
+                let mut b: Vec<&str> = h.controllers.split(',').collect();
+                a.sort_unstable();
+                b.sort_unstable();
+                a == b
+            }
+        }
+    })?;
+    Some(crate::cgroups::CgroupDir {
+        hierarchy: h.clone(),
+        inner: path,
+        created: Vec::new(),
+    })
 }
 
 /// The tmpfs is attached first: the hierarchies are then mounted into an

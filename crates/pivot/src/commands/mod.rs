@@ -25,7 +25,20 @@ use pivot_core::{CreateOptions, Error, Result, Runtime};
 /// Run the command; Ok(exit code).
 pub fn dispatch(cli: &Cli) -> Result<i32> {
     let g = &cli.global;
-    let rt = Runtime::new(&g.root).with_warn(crate::log::warn);
+    let rootless = pivot_core::rootless::parse_mode(&g.rootless)?;
+    let root = match &g.root {
+        Some(root) => root.clone(),
+        None => {
+            let (root, xdg) = pivot_core::rootless::default_root();
+            if xdg {
+                pivot_core::rootless::prepare_xdg_root(&root)?;
+            }
+            root
+        }
+    };
+    let rt = Runtime::new(root)
+        .with_warn(crate::log::warn)
+        .with_rootless_cgroups(pivot_core::rootless::rootless_cgroups(rootless));
     let (name, id, r) = match &cli.command {
         Command::Spec { bundle, rootless } => ("spec", None, spec::run(bundle, *rootless)),
         Command::Create { flags, id } => ("create", Some(id), create::run(g, &rt, flags, id)),
@@ -74,11 +87,6 @@ pub fn refuse_unsupported(g: &Global) -> Result<()> {
     if g.systemd_cgroup {
         return Err(Error::unsupported(
             "--systemd-cgroup: the systemd cgroup driver is not supported yet",
-        ));
-    }
-    if g.rootless == "true" {
-        return Err(Error::unsupported(
-            "--rootless=true: rootless containers are not supported yet",
         ));
     }
     Ok(())
