@@ -50,7 +50,7 @@ pub struct Global {
     pub systemd_cgroup: bool,
     /// Ignore cgroup permission errors: true, false or auto (not root, or
     /// in a user namespace)
-    #[arg(long, global = true, default_value = "auto")]
+    #[arg(long, default_value = "auto")]
     pub rootless: String,
 }
 
