@@ -1,11 +1,7 @@
-//! The caller's effective ids (rootless mode is decided by them).
+//! The caller's effective gid (rootless mode maps it; geteuid is in
+//! process.rs).
 
-use libc::{gid_t, uid_t};
-
-pub fn geteuid() -> uid_t {
-    // SAFETY: no arguments.
-    unsafe { libc::geteuid() }
-}
+use libc::gid_t;
 
 pub fn getegid() -> gid_t {
     // SAFETY: no arguments.
