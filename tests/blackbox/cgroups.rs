@@ -13,6 +13,7 @@ use serde_json::json;
 use crate::bundle::Bundle;
 use crate::harness::{pivot_bin, tests, Scratch};
 use crate::host::mount_points;
+use crate::mountinfo::host_cgroup_mounts;
 use crate::runtime::assert_error_mentions;
 
 tests![
@@ -69,29 +70,14 @@ impl Hierarchy {
 
 /// The cgroup (v1 and v2) hierarchies mounted under /sys/fs/cgroup.
 fn hierarchies() -> Vec<Hierarchy> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
-    info.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let left: Vec<&str> = left.split(' ').collect();
-            let right: Vec<&str> = right.split(' ').collect();
-            let v2 = match *right.first()? {
-                "cgroup" => false,
-                "cgroup2" => true,
-                _ => return None,
-            };
-            let mount = PathBuf::from(*left.get(4)?);
-            mount.starts_with("/sys/fs/cgroup").then(|| Hierarchy {
-                options: right
-                    .get(2)
-                    .unwrap_or(&"")
-                    .split(',')
-                    .map(str::to_string)
-                    .collect(),
-                mount,
-                root: left.get(3).unwrap_or(&"/").to_string(),
-                v2,
-            })
+    host_cgroup_mounts()
+        .into_iter()
+        .filter(|m| m.mount_point.starts_with("/sys/fs/cgroup"))
+        .map(|m| Hierarchy {
+            v2: m.fs_type == "cgroup2",
+            options: m.super_options,
+            mount: m.mount_point,
+            root: m.root,
         })
         .collect()
 }

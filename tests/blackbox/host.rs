@@ -74,33 +74,10 @@ pub fn process_alive(pid: i32) -> bool {
 
 /// Mount points in /proc/self/mountinfo, unescaped.
 pub fn mount_points() -> BTreeSet<String> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("read /proc/self/mountinfo");
-    info.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(unescape_mountinfo)
+    crate::mountinfo::host_mounts()
+        .into_iter()
+        .map(|m| m.mount_point.to_string_lossy().into_owned())
         .collect()
-}
-
-fn unescape_mountinfo(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4]
-                .iter()
-                .all(|b| (b'0'..=b'7').contains(b))
-        {
-            let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether `path` belongs to another test's scratch dir (tests run in

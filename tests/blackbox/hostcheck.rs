@@ -167,15 +167,11 @@ fn check_json_agrees_with_the_text_and_the_exit_status(s: &Scratch) {
 /// The hierarchies in mountinfo as the test reads them: (fstype, mount
 /// point, super options).
 fn cgroup_mounts() -> Vec<(String, String, String)> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    text.lines()
-        .filter_map(|l| {
-            let (left, right) = l.split_once(" - ")?;
-            let point = left.split(' ').nth(4)?.to_string();
-            let mut r = right.split(' ');
-            let fstype = r.next()?.to_string();
-            let opts = r.nth(1)?.to_string();
-            matches!(fstype.as_str(), "cgroup" | "cgroup2").then_some((fstype, point, opts))
+    crate::mountinfo::host_cgroup_mounts()
+        .into_iter()
+        .map(|m| {
+            let point = m.mount_point.to_string_lossy().into_owned();
+            (m.fs_type, point, m.super_options.join(","))
         })
         .collect()
 }

@@ -31,6 +31,7 @@ mod inside;
 mod kill;
 mod lifecycle;
 mod list;
+mod mountinfo;
 mod mounts;
 mod namespaces;
 mod parallel;

@@ -311,19 +311,15 @@ impl Drop for HostMount {
     }
 }
 
-/// One line of the host's /proc/self/mountinfo: mount point and optional
-/// fields.
+/// The host's mounts: mount point and optional fields.
 fn host_mounts() -> Vec<(String, Vec<String>)> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("read mountinfo");
-    info.lines()
-        .map(|line| {
-            let fields: Vec<&str> = line.split(' ').collect();
-            let optional = fields[6..]
-                .iter()
-                .take_while(|f| **f != "-")
-                .map(|f| f.to_string())
-                .collect();
-            (fields[4].replace("\\040", " "), optional)
+    crate::mountinfo::host_mounts()
+        .into_iter()
+        .map(|m| {
+            (
+                m.mount_point.to_string_lossy().into_owned(),
+                m.optional_fields,
+            )
         })
         .collect()
 }
@@ -463,11 +459,10 @@ fn devpts_is_a_new_instance_with_options(s: &Scratch) {
         assert_opt(pts, "mount_options", opt);
     }
     // newinstance: not the host's devpts superblock.
-    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let host_devpts: BTreeSet<&str> = host
-        .lines()
-        .filter(|l| l.contains(" - devpts "))
-        .filter_map(|l| l.split(' ').nth(2))
+    let host_devpts: BTreeSet<String> = crate::mountinfo::host_mounts()
+        .into_iter()
+        .filter(|m| m.fs_type == "devpts")
+        .map(|m| m.major_minor)
         .collect();
     let inside = pts["major_minor"].as_str().unwrap();
     assert!(
@@ -480,13 +475,13 @@ fn cgroup_mount_has_one_mount_per_hierarchy(s: &Scratch) {
     let mounts = mounts_of(s, &s.bundle(&[]));
     // The host's v1 hierarchies under /sys/fs/cgroup (cgroup2 "unified"
     // beside them is not given to a v1 container, as in runc).
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let v1: Vec<String> = info
-        .lines()
-        .filter(|l| l.contains(" - cgroup "))
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter_map(|mp| mp.strip_prefix("/sys/fs/cgroup/"))
-        .map(str::to_string)
+    let v1: Vec<String> = crate::mountinfo::host_cgroup_mounts()
+        .into_iter()
+        .filter(|m| m.fs_type == "cgroup")
+        .filter_map(|m| {
+            let rel = m.mount_point.strip_prefix("/sys/fs/cgroup/").ok()?;
+            Some(rel.to_string_lossy().into_owned())
+        })
         .collect();
     let top = mount_at(&mounts, "/sys/fs/cgroup");
     if v1.is_empty() {

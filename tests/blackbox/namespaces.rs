@@ -547,10 +547,9 @@ fn join_another_containers_mount_namespace_is_refused(s: &Scratch) {
 
 /// The mount points of a process's mount namespace, as the host sees them.
 fn mount_points_of(pid: i32) -> Vec<String> {
-    std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
-        .expect("read mountinfo")
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+    crate::mountinfo::mounts_of(&pid.to_string())
+        .into_iter()
+        .map(|m| m.mount_point.to_string_lossy().into_owned())
         .collect()
 }
 

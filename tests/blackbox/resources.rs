@@ -46,19 +46,15 @@ fn other_runtime() -> bool {
 
 /// (v2, super options, mount, root) of each cgroup mount.
 fn mounts() -> Vec<(bool, Vec<String>, PathBuf, String)> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    info.lines()
-        .filter_map(|line| {
-            let (l, r) = line.split_once(" - ")?;
-            let l: Vec<&str> = l.split(' ').collect();
-            let r: Vec<&str> = r.split(' ').collect();
-            let v2 = match *r.first()? {
-                "cgroup" => false,
-                "cgroup2" => true,
-                _ => return None,
-            };
-            let opts = r.get(2)?.split(',').map(str::to_string).collect();
-            Some((v2, opts, PathBuf::from(l.get(4)?), l.get(3)?.to_string()))
+    crate::mountinfo::host_cgroup_mounts()
+        .into_iter()
+        .map(|m| {
+            (
+                m.fs_type == "cgroup2",
+                m.super_options,
+                m.mount_point,
+                m.root,
+            )
         })
         .collect()
 }

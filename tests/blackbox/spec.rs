@@ -105,10 +105,9 @@ fn cgroup_namespace_only_on_a_unified_host(s: &Scratch) {
     let dir = s.mkdir("cwd");
     s.runtime(&dir, &["spec"]).ok();
     let types = namespace_types(&read_config(&dir.join("config.json")));
-    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let unified = mounts
-        .lines()
-        .any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup") && l.contains(" - cgroup2 "));
+    let unified = crate::mountinfo::host_mounts()
+        .iter()
+        .any(|m| m.mount_point == std::path::Path::new("/sys/fs/cgroup") && m.fs_type == "cgroup2");
     assert_eq!(
         types.iter().any(|t| t == "cgroup"),
         unified,

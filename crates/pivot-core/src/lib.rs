@@ -17,6 +17,7 @@ pub mod features;
 pub mod hooks;
 pub mod hostcheck;
 pub mod intelrdt;
+pub mod mountinfo;
 pub mod process;
 pub mod rootfs;
 pub mod rootless;

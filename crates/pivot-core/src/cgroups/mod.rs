@@ -53,40 +53,14 @@ impl CgroupDir {
     }
 }
 
-/// Unescape mountinfo's octal escapes (\040 for space, ...).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 4], 8) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Parse mountinfo text for cgroup and cgroup2 mounts.
 pub fn parse_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
     let mut out: Vec<Hierarchy> = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let l: Vec<&str> = left.split(' ').collect();
-        let r: Vec<&str> = right.split(' ').collect();
-        if l.len() < 5 || r.len() < 3 {
-            continue;
-        }
-        let controllers = match r[0] {
+    for m in crate::mountinfo::parse(mountinfo) {
+        let controllers = match m.fs_type.as_str() {
             "cgroup2" => String::new(),
-            "cgroup" => r[2]
+            "cgroup" => m
+                .super_options
                 .split(',')
                 .filter(|o| {
                     !matches!(
@@ -105,8 +79,8 @@ pub fn parse_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
         };
         let h = Hierarchy {
             controllers,
-            mount: PathBuf::from(unescape(l[4])),
-            root: unescape(l[3]),
+            mount: PathBuf::from(m.mount_point),
+            root: m.root,
         };
         // The first mount of a hierarchy wins (later ones are binds).
         if !out.iter().any(|o| o.controllers == h.controllers) {

@@ -4,6 +4,7 @@
 use super::resolve::Root;
 use super::Setup;
 use crate::error::{Context as _, Result};
+use crate::mountinfo::{self, MountInfo};
 use crate::sys::{self, mountflags::*};
 use std::os::fd::AsFd;
 
@@ -47,9 +48,7 @@ fn pivot_root(root: Root) -> Result<()> {
 /// the detach does not propagate), or covered by an empty tmpfs where it
 /// cannot be (locked in a user namespace).
 fn hide_host_proc_sys(rootfs: &str) -> Result<()> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| crate::error::Error::io("read /proc/self/mountinfo", e))?;
-    let mut targets = host_proc_sys_mounts(&text, rootfs);
+    let mut targets = host_proc_sys_mounts(&mountinfo::read()?, rootfs);
     targets.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
     for (p, parent) in &targets {
         match sys::mount(None, p, None, MS_SLAVE | MS_REC, None) {
@@ -74,60 +73,25 @@ fn hide_host_proc_sys(rootfs: &str) -> Result<()> {
 }
 
 /// The mount points of whole (root "/") procfs and sysfs mounts that are
-/// not the rootfs or below it, with their parents' mount points, from
-/// mountinfo text.
-fn host_proc_sys_mounts(mountinfo: &str, rootfs: &str) -> Vec<(String, Option<String>)> {
+/// not the rootfs or below it, with their parents' mount points.
+fn host_proc_sys_mounts(mounts: &[MountInfo], rootfs: &str) -> Vec<(String, Option<String>)> {
     let inside =
         |mp: &str| mp == rootfs || mp.starts_with(&format!("{}/", rootfs.trim_end_matches('/')));
-    // id, parent id, root, mount point, fstype
-    let entries: Vec<(&str, &str, &str, String, &str)> = mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (pre, post) = line.split_once(" - ")?;
-            let mut f = pre.split(' ');
-            let id = f.next()?;
-            let parent = f.next()?;
-            let root = f.nth(1)?;
-            let mp = unescape(f.next()?);
-            Some((id, parent, root, mp, post.split(' ').next()?))
-        })
-        .collect();
-    entries
+    mounts
         .iter()
-        .filter(|(_, _, root, mp, fstype)| {
-            *root == "/" && matches!(*fstype, "proc" | "sysfs") && !inside(mp)
+        .filter(|m| {
+            m.root == "/"
+                && matches!(m.fs_type.as_str(), "proc" | "sysfs")
+                && !inside(&m.mount_point)
         })
-        .map(|(_, parent, _, mp, _)| {
-            let pmp = entries
+        .map(|m| {
+            let parent = mounts
                 .iter()
-                .find(|(id, ..)| id == parent)
-                .map(|(.., pmp, _)| pmp.clone());
-            (mp.clone(), pmp)
+                .find(|p| p.id == m.parent)
+                .map(|p| p.mount_point.clone());
+            (m.mount_point.clone(), parent)
         })
         .collect()
-}
-
-/// mountinfo's octal escapes (`\040` for a space and so on).
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let oct = b
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match (b[i], oct) {
-            (b'\\', Some(d)) => {
-                out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
-                i += 4;
-            }
-            (c, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn move_root(root: Root) -> Result<()> {
@@ -150,6 +114,7 @@ pub fn chroot_only(ctx: &Setup) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::host_proc_sys_mounts;
+    use crate::mountinfo;
 
     #[test]
     fn finds_whole_proc_and_sys_outside_the_rootfs() {
@@ -163,7 +128,8 @@ mod tests {
 28 27 0:8 / /b/rootfs/proc rw - proc proc rw
 29 22 0:9 / /b/rootfs2/sys rw - sysfs sysfs rw
 ";
-        let found: Vec<(String, Option<String>)> = host_proc_sys_mounts(mi, "/b/rootfs");
+        let found: Vec<(String, Option<String>)> =
+            host_proc_sys_mounts(&mountinfo::parse(mi), "/b/rootfs");
         let want = |mp: &str, parent: &str| (mp.to_string(), Some(parent.to_string()));
         assert_eq!(
             found,
