@@ -2,7 +2,8 @@
 # Builds pivot (release) and the static probe, runs the workspace's unit
 # tests, then the black-box suite against target/x86_64-unknown-linux-gnu/release/pivot
 # (its rootfs tests once more with --no-pivot), then the harnesses that
-# drive pivot through real callers and another host: containerd's runc
+# drive pivot through real callers and another host: the Debian package
+# installed into a scratch root (scripts/package), containerd's runc
 # shim (scripts/containerd), podman (scripts/podman), runc's own
 # integration suite (scripts/conformance) and the black-box suite again on
 # a cgroup v2 kernel in QEMU (scripts/vm). Each harness installs what it
@@ -75,6 +76,8 @@ harness() { # NAME COMMAND...
 }
 harnesses=0
 if [ -z "${1:-}" ] && [ "${PIVOT_TEST_QUICK:-}" != 1 ]; then
+    harness "Debian package and tarball (installed into a scratch root)" \
+        bash scripts/package/test.sh || harnesses=1
     harness "containerd (its runc shim driving pivot)" \
         bash scripts/containerd/run.sh || harnesses=1
     harness "podman" bash scripts/podman/run.sh || harnesses=1
