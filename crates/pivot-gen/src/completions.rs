@@ -1,7 +1,7 @@
 //! bash, zsh and fish completions: clap_complete's scripts for every
 //! command and flag, plus container IDs where a command takes one: what
 //! `pivot --root DIR list -q` prints for the `--root` on the command line
-//! (default /run/pivot).
+//! (`pivot list -q`, with pivot's own default, without one).
 
 use clap::Command;
 use clap_complete::{generate, Shell};
@@ -76,9 +76,10 @@ _pivot_takes_value() {{
     return 1
 }}
 
-# Container IDs: `pivot list -q` for the --root on the command line.
+# Container IDs: `pivot list -q` for the --root on the command line
+# (pivot's own default without one).
 _pivot_container_ids() {{
-    local root=/run/pivot i
+    local root= i
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${{COMP_WORDS[i]}} in
         --root)
@@ -88,7 +89,9 @@ _pivot_container_ids() {{
         --root=*) root=${{COMP_WORDS[i]#--root=}} ;;
         esac
     done
-    pivot --root "$root" list -q 2>/dev/null
+    local args=()
+    [[ -n $root ]] && args=(--root "$root")
+    pivot "${{args[@]}}" list -q 2>/dev/null
 }}
 
 # clap's completion, and container IDs where a command takes one.
@@ -139,14 +142,15 @@ fn zsh() -> String {
     let helper = r#"
 # Container IDs: `pivot list -q` for the --root on the command line.
 _pivot_container_ids() {
-    local root=/run/pivot w prev
+    local -a root
+    local w prev
     for w in ${(z)BUFFER}; do
-        [[ $prev == --root ]] && root=$w
-        [[ $w == --root=* ]] && root=${w#--root=}
+        [[ $prev == --root ]] && root=(--root ${(Q)w})
+        [[ $w == --root=* ]] && root=(--root ${(Q)${w#--root=}})
         prev=$w
     done
     local -a ids
-    ids=(${(f)"$(_call_program container-ids pivot --root ${(q)root} list -q 2>/dev/null)"})
+    ids=(${(f)"$(_call_program container-ids pivot ${(q)root} list -q 2>/dev/null)"})
     _describe -t container-ids 'container ID' ids
 }
 "#;
@@ -164,17 +168,17 @@ fn fish() -> String {
 # Container IDs: `pivot list -q` for the --root on the command line.
 function __fish_pivot_container_ids
     set -l tokens (commandline -opc)
-    set -l root /run/pivot
+    set -l root
     for i in (seq (count $tokens))
         switch $tokens[$i]
             case --root
                 set -l next (math $i + 1)
-                test $next -le (count $tokens); and set root $tokens[$next]
+                test $next -le (count $tokens); and set root --root $tokens[$next]
             case '--root=*'
-                set root (string replace -- --root= '' $tokens[$i])
+                set root --root (string replace -- --root= '' $tokens[$i])
         end
     end
-    pivot --root $root list -q 2>/dev/null
+    pivot $root list -q 2>/dev/null
 end
 "#,
     );

@@ -140,7 +140,7 @@ fn id_commands_are_those_with_an_id_argument() {
 }
 
 /// A scratch dir with the scripts and a `pivot` that prints IDs only for
-/// `pivot --root DIR/state list -q`.
+/// `pivot --root DIR/state list -q` (and one for `pivot list -q`).
 struct Fixture {
     dir: std::path::PathBuf,
 }
@@ -154,7 +154,7 @@ impl Fixture {
             std::fs::write(dir.join(name), data).unwrap();
         }
         let stub = format!(
-            "#!/bin/sh\n[ \"$1 $2 $3 $4\" = \"--root {}/state list -q\" ] && [ $# = 4 ] && printf 'web\\nweb2\\ndb\\n' && exit 0\nexit 1\n",
+            "#!/bin/sh\n[ \"$1 $2 $3 $4\" = \"--root {}/state list -q\" ] && [ $# = 4 ] && printf 'web\\nweb2\\ndb\\n' && exit 0\n[ \"$*\" = \"list -q\" ] && echo default-root && exit 0\nexit 1\n",
             dir.display()
         );
         let bin = dir.join("bin/pivot");
