@@ -39,6 +39,7 @@ mod plumbing;
 mod podman_compat;
 mod process;
 mod resources;
+mod rootless;
 mod run;
 mod runtime;
 mod seccomp;
@@ -78,6 +79,7 @@ fn main() {
         ("differential", differential::TESTS),
         ("exec", exec::TESTS),
         ("tty", tty::TESTS),
+        ("rootless", rootless::TESTS),
         ("plumbing", plumbing::TESTS),
         ("process", process::TESTS),
         ("attrs", attrs::TESTS),

@@ -25,12 +25,12 @@ tests![
 ];
 
 /// Receive one fd sent with SCM_RIGHTS.
-fn recv_fd(sock: RawFd) -> OwnedFd {
+pub(crate) fn recv_fd(sock: RawFd) -> OwnedFd {
     crate::plumbing::recv_fd(sock).1
 }
 
 /// Read a pty master until the other side is gone (EIO) or `deadline`.
-fn read_all(master: &OwnedFd, deadline: Duration) -> String {
+pub(crate) fn read_all(master: &OwnedFd, deadline: Duration) -> String {
     read_pty(master, deadline, None)
 }
 

@@ -86,6 +86,14 @@ impl Runtime {
     /// The host pids of the container's processes (`ps`).
     pub fn pids(&self, id: &str) -> Result<Vec<i32>> {
         let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
+        // A rootless container whose caller could make no cgroup has none
+        // to list its processes from: an error, as runc's.
+        if saved.cgroups.is_empty() && state::status(&sd, &saved) != Status::Stopped {
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "the container has no cgroup to list its processes from (rootless, without cgroup permission)",
+            ));
+        }
         // A stopped container has no processes, or only those that outlived
         // an init without a pid namespace; as runc, not an error.
         match cgroups::pids(&saved.cgroups) {

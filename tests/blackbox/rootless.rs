@@ -1,0 +1,661 @@
+//! Rootless containers: the runtime run by an unprivileged user made for
+//! the test (useradd, with the /etc/subuid and /etc/subgid range useradd
+//! gives it; removed again, also when the test fails), through setpriv,
+//! with $XDG_RUNTIME_DIR a directory of the test's that the user owns and
+//! no `--root`: the state goes where the runtime puts it by default. Each
+//! test checks from inside with `probe` what the rootful tests check.
+
+use std::ffi::OsStr;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::bundle::{make_rootfs, Bundle};
+use crate::harness::{pivot_bin, tests, Scratch, MARKER, WAIT};
+use crate::host::wait_for;
+use crate::runtime::Out;
+
+tests![
+    spec_rootless_runs_unchanged,
+    devices_and_sys_are_bound_from_the_host,
+    subordinate_ranges_are_mapped,
+    exec_kill_and_delete,
+    terminal_with_console_socket,
+    unowned_mapping_is_refused_leaving_nothing,
+    limits_without_cgroup_permission_are_refused,
+    pause_and_ps_need_a_cgroup,
+];
+
+static USER_SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A user of the test's own, with a subordinate id range; `userdel` takes
+/// it (and its /etc/subuid and /etc/subgid lines) away on drop, after its
+/// containers and processes are gone.
+struct TestUser {
+    name: String,
+    uid: u32,
+    gid: u32,
+    /// $XDG_RUNTIME_DIR for the user, inside the scratch dir.
+    xdg: PathBuf,
+}
+
+fn run_root(cmd: &str, args: &[&str]) -> std::process::Output {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+}
+
+impl TestUser {
+    fn new(s: &Scratch) -> TestUser {
+        // Unique on the machine: the test process's pid and a sequence.
+        let name = format!(
+            "pvrl{}x{}",
+            std::process::id(),
+            USER_SEQ.fetch_add(1, Ordering::SeqCst)
+        );
+        let args = [
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            "/usr/sbin/nologin",
+            "--user-group",
+            name.as_str(),
+        ];
+        // useradd fails while another holds the passwd lock: retry.
+        let mut last = None;
+        let made = wait_for(WAIT, || {
+            let out = run_root("useradd", &args);
+            let ok = out.status.success();
+            last = Some(out);
+            ok
+        });
+        let last = last.expect("useradd ran");
+        assert!(
+            made,
+            "useradd {name}: {}",
+            String::from_utf8_lossy(&last.stderr)
+        );
+        let id = |flag: &str| -> u32 {
+            let out = run_root("id", &[flag, &name]);
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("id")
+        };
+        let user = TestUser {
+            uid: id("-u"),
+            gid: id("-g"),
+            name,
+            xdg: s.path("xdg"),
+        };
+        // useradd gives a non-system user a free range of 65536 ids in
+        // /etc/subuid and /etc/subgid (SUB_UID_COUNT); add one where it
+        // did not.
+        if user.sub_range("/etc/subuid").is_none() || user.sub_range("/etc/subgid").is_none() {
+            let base = 300_000_000 + u64::from(user.uid) * 65536;
+            let range = format!("{base}-{}", base + 65535);
+            let out = run_root(
+                "usermod",
+                &["--add-subuids", &range, "--add-subgids", &range, &user.name],
+            );
+            assert!(out.status.success(), "usermod: {out:?}");
+        }
+        std::fs::create_dir(&user.xdg).expect("mkdir xdg");
+        std::os::unix::fs::chown(&user.xdg, Some(user.uid), Some(user.gid)).expect("chown xdg");
+        std::fs::set_permissions(&user.xdg, std::fs::Permissions::from_mode(0o700))
+            .expect("chmod xdg");
+        user
+    }
+
+    /// The user's first range in /etc/subuid or /etc/subgid.
+    fn sub_range(&self, file: &str) -> Option<(u32, u32)> {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        text.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.len() != 3 || f[0] != self.name {
+                return None;
+            }
+            Some((f[1].parse().ok()?, f[2].trim().parse().ok()?))
+        })
+    }
+
+    /// The runtime as this user: `setpriv` to its uid and gid with no
+    /// supplementary groups, a clean environment with $XDG_RUNTIME_DIR.
+    fn command(&self, cwd: &Path, args: &[&OsStr]) -> (Command, String) {
+        let bin = pivot_bin().expect("PIVOT_BIN");
+        let mut cmd = Command::new("setpriv");
+        cmd.args([
+            &format!("--reuid={}", self.uid),
+            &format!("--regid={}", self.gid),
+            "--clear-groups",
+            "--",
+        ])
+        .arg(&bin)
+        .args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+        .env("USER", &self.name)
+        .env("XDG_RUNTIME_DIR", &self.xdg);
+        let shown = format!(
+            "(as {}) {} {}",
+            self.name,
+            bin.display(),
+            args.iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        (cmd, shown)
+    }
+
+    fn pivot<S: AsRef<OsStr>>(&self, s: &Scratch, args: &[S]) -> Out {
+        let args: Vec<&OsStr> = args.iter().map(AsRef::as_ref).collect();
+        let (cmd, shown) = self.command(&s.dir, &args);
+        s.run_command(cmd, shown)
+    }
+
+    /// The runtime's state root: the one directory it made in
+    /// $XDG_RUNTIME_DIR.
+    fn state_root(&self) -> Option<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&self.xdg)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
+        assert!(
+            dirs.len() <= 1,
+            "more than one dir in XDG_RUNTIME_DIR: {dirs:?}"
+        );
+        dirs.pop()
+    }
+
+    /// The containers the runtime still has state for.
+    fn left(&self) -> Vec<String> {
+        let Some(root) = self.state_root() else {
+            return Vec::new();
+        };
+        std::fs::read_dir(root)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.') && !n.contains('@'))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Processes running as the user (found by pid in /proc).
+    fn processes(&self) -> Vec<i32> {
+        std::fs::read_dir("/proc")
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+                        let md = std::fs::metadata(e.path()).ok()?;
+                        // A zombie is dead already (the harness, their
+                        // subreaper, reaps it).
+                        let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+                        let zombie = stat
+                            .rsplit_once(") ")
+                            .is_some_and(|(_, r)| r.starts_with('Z'));
+                        (md.uid() == self.uid && !zombie).then_some(pid)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        // The user's own delete first, as after any real use.
+        if let Some(root) = self.state_root() {
+            let root = root.into_os_string();
+            for id in self.left() {
+                let args = [
+                    OsStr::new("--root"),
+                    &root,
+                    OsStr::new("delete"),
+                    OsStr::new("--force"),
+                    OsStr::new(&id),
+                ];
+                let (mut cmd, _) = self.command(Path::new("/"), &args);
+                let _ = cmd.output();
+            }
+        }
+        // Whatever still runs as the user was started by this test.
+        for pid in self.processes() {
+            // SAFETY: plain kill(2) of a process of the test's own user.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        wait_for(WAIT, || self.processes().is_empty());
+        let _ = run_root("userdel", &[&self.name]);
+        // userdel removes the user's subordinate ids; make sure.
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            if let Ok(text) = std::fs::read_to_string(file) {
+                let prefix = format!("{}:", self.name);
+                if text.lines().any(|l| l.starts_with(&prefix)) {
+                    let kept: String = text
+                        .lines()
+                        .filter(|l| !l.starts_with(&prefix))
+                        .map(|l| format!("{l}\n"))
+                        .collect();
+                    let _ = std::fs::write(file, kept);
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.xdg);
+    }
+}
+
+/// A busybox bundle whose config.json is the user's own
+/// `spec --rootless`, with `args` for the process and no terminal.
+fn rootless_bundle(s: &Scratch, u: &TestUser, args: &[&str]) -> Bundle {
+    let dir = s.mkdir("bundle");
+    make_rootfs(&dir.join("rootfs"));
+    // The user writes config.json into the bundle directory.
+    std::os::unix::fs::chown(&dir, Some(u.uid), Some(u.gid)).expect("chown bundle");
+    u.pivot(
+        s,
+        &[
+            OsStr::new("spec"),
+            OsStr::new("--rootless"),
+            OsStr::new("--bundle"),
+            dir.as_os_str(),
+        ],
+    )
+    .ok();
+    let bundle = Bundle { dir };
+    let marker = format!("{MARKER}={}", s.dir.display());
+    bundle.edit(|c| {
+        c["process"]["terminal"] = json!(false);
+        c["process"]["args"] = json!(args);
+        c["process"]["env"]
+            .as_array_mut()
+            .expect("process.env")
+            .push(json!(marker));
+    });
+    bundle
+}
+
+/// Whether `PIVOT_BIN` is another runtime (runc, crun) run to check the
+/// tests themselves: pivot-only wording is not asserted for those.
+fn other_runtime() -> bool {
+    let bin = pivot_bin().expect("PIVOT_BIN");
+    let name = bin.file_name().unwrap_or_default().to_string_lossy();
+    name.starts_with("runc") || name == "crun"
+}
+
+/// The capability mask of the names in the config's
+/// process.capabilities.effective.
+fn cap_mask(config: &Value) -> String {
+    const BITS: &[(&str, u32)] = &[
+        ("CAP_CHOWN", 0),
+        ("CAP_DAC_OVERRIDE", 1),
+        ("CAP_FOWNER", 3),
+        ("CAP_FSETID", 4),
+        ("CAP_KILL", 5),
+        ("CAP_SETGID", 6),
+        ("CAP_SETUID", 7),
+        ("CAP_SETPCAP", 8),
+        ("CAP_NET_BIND_SERVICE", 10),
+        ("CAP_NET_RAW", 13),
+        ("CAP_SYS_CHROOT", 18),
+        ("CAP_MKNOD", 27),
+        ("CAP_AUDIT_WRITE", 29),
+        ("CAP_SETFCAP", 31),
+    ];
+    let mut mask = 0u64;
+    for name in config["process"]["capabilities"]["effective"]
+        .as_array()
+        .expect("process.capabilities.effective")
+    {
+        let name = name.as_str().unwrap();
+        let bit = BITS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("unknown capability {name}"))
+            .1;
+        mask |= 1 << bit;
+    }
+    format!("{mask:016x}")
+}
+
+fn run_args<'a>(verb: &'a str, bundle: &'a Bundle, id: &'a str) -> Vec<&'a OsStr> {
+    vec![
+        OsStr::new(verb),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(id),
+    ]
+}
+
+fn json_of(out: &Out) -> Value {
+    serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}):\n{out}"))
+}
+
+/// `state ID` as the user; the init's pid is remembered for reaping (the
+/// harness is the subreaper of detached containers).
+fn user_state(s: &Scratch, u: &TestUser, id: &str) -> Value {
+    s.reap();
+    let state = json_of(&u.pivot(s, &["state", id]).ok());
+    if let Some(pid) = state["pid"].as_i64().filter(|p| *p > 0) {
+        s.remember_pid(pid as i32);
+    }
+    state
+}
+
+/// Nothing of the container is left: no state, no process of the user.
+fn assert_nothing_left(s: &Scratch, u: &TestUser) {
+    s.reap();
+    let left = u.left();
+    assert!(
+        left.is_empty(),
+        "state left under the user's root: {left:?}"
+    );
+    let mut procs = u.processes();
+    wait_for(Duration::from_secs(2), || {
+        procs = u.processes();
+        procs.is_empty()
+    });
+    assert!(procs.is_empty(), "processes of the user left: {procs:?}");
+}
+
+fn content(v: &Value) -> String {
+    v["content"].as_str().unwrap_or_default().to_string()
+}
+
+fn map_lines(text: &str) -> Vec<Vec<u64>> {
+    text.lines()
+        .map(|l| {
+            l.split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect()
+        })
+        .collect()
+}
+
+/// `spec --rootless` as written runs: root inside is the user outside
+/// (uid_map and gid_map "0 UID 1", setgroups denied), the state goes to
+/// $XDG_RUNTIME_DIR (0700 and sticky, the user's), and is gone after.
+fn spec_rootless_runs_unchanged(s: &Scratch) {
+    let u = TestUser::new(s);
+    let b = rootless_bundle(s, &u, &["/bin/sh", "-c", "/probe ids; /probe cat /proc/self/uid_map; /probe cat /proc/self/gid_map; /probe cat /proc/self/setgroups; /probe caps"]);
+    let id = s.id("rl");
+    let out = u.pivot(s, &run_args("run", &b, &id)).ok();
+    let docs: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{out}")))
+        .collect();
+    assert_eq!(docs[0]["uid"], 0, "{out}");
+    assert_eq!(docs[0]["gid"], 0, "{out}");
+    assert_eq!(
+        map_lines(&content(&docs[1])),
+        [[0, u64::from(u.uid), 1]],
+        "{out}"
+    );
+    assert_eq!(
+        map_lines(&content(&docs[2])),
+        [[0, u64::from(u.gid), 1]],
+        "{out}"
+    );
+    assert_eq!(content(&docs[3]).trim(), "deny", "{out}");
+    // The spec's capabilities, raised in the user namespace.
+    assert_eq!(docs[4]["CapEff"], cap_mask(&b.config()), "{out}");
+    let root = u
+        .state_root()
+        .expect("the runtime made its root in XDG_RUNTIME_DIR");
+    let md = std::fs::metadata(&root).unwrap();
+    assert_eq!(md.uid(), u.uid, "{} is not the user's", root.display());
+    assert_eq!(md.mode() & 0o7777, 0o1700, "mode of {}", root.display());
+    assert_nothing_left(s, &u);
+}
+
+/// Without root, device nodes are the host's, bound (runc binds them in
+/// any user namespace); without a network namespace of its own sysfs is
+/// the host's, bound read-only.
+fn devices_and_sys_are_bound_from_the_host(s: &Scratch) {
+    let u = TestUser::new(s);
+    let b = rootless_bundle(
+        s,
+        &u,
+        &[
+            "/bin/sh",
+            "-c",
+            "/probe stat /dev/null /dev/zero /dev/urandom; /probe mounts",
+        ],
+    );
+    let id = s.id("rldev");
+    let out = u.pivot(s, &run_args("run", &b, &id)).ok();
+    let mut lines = out.stdout.lines();
+    let stats: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    for st in stats.as_array().unwrap() {
+        assert_eq!(st["type"], "char", "{st}");
+        // The host's node: its inode on the host's devtmpfs.
+        let host_st = std::fs::metadata(st["path"].as_str().unwrap()).unwrap();
+        assert_eq!(st["ino"], host_st.ino(), "{st}");
+    }
+    assert_eq!(stats[0]["major"], 1);
+    assert_eq!(stats[0]["minor"], 3);
+    let mounts: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    let find = |target: &str| {
+        mounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m["mount_point"] == target)
+            .cloned()
+            .unwrap_or_else(|| panic!("no mount on {target}: {mounts}"))
+    };
+    let null = find("/dev/null");
+    assert_eq!(
+        null["fs_type"], "devtmpfs",
+        "/dev/null is not bound from the host: {null}"
+    );
+    assert_eq!(
+        null["root"], "/null",
+        "/dev/null is not the host's node: {null}"
+    );
+    let sys = find("/sys");
+    assert_eq!(sys["fs_type"], "sysfs", "{sys}");
+    let opts = sys["mount_options"].as_str().unwrap_or_default();
+    assert!(
+        opts.split(',').any(|o| o == "ro"),
+        "/sys is not read-only: {sys}"
+    );
+    assert_nothing_left(s, &u);
+}
+
+/// Mappings beyond the user's own id go through newuidmap/newgidmap
+/// within its /etc/subuid and /etc/subgid ranges; setgroups stays
+/// allowed, and a process can be another mapped user.
+fn subordinate_ranges_are_mapped(s: &Scratch) {
+    let u = TestUser::new(s);
+    let (su, sn) = u.sub_range("/etc/subuid").expect("subuid range");
+    let (sg, gn) = u.sub_range("/etc/subgid").expect("subgid range");
+    let b = rootless_bundle(s, &u, &["/bin/sh", "-c", "/probe cat /proc/self/uid_map; /probe cat /proc/self/gid_map; /probe cat /proc/self/setgroups; /probe ids"]);
+    b.edit(|c| {
+        c["linux"]["uidMappings"] = json!([
+            {"containerID": 0, "hostID": u.uid, "size": 1},
+            {"containerID": 1, "hostID": su, "size": sn.min(65536)},
+        ]);
+        c["linux"]["gidMappings"] = json!([
+            {"containerID": 0, "hostID": u.gid, "size": 1},
+            {"containerID": 1, "hostID": sg, "size": gn.min(65536)},
+        ]);
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    });
+    let id = s.id("rlsub");
+    let out = u.pivot(s, &run_args("run", &b, &id)).ok();
+    let docs: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        map_lines(&content(&docs[0])),
+        [
+            vec![0, u64::from(u.uid), 1],
+            vec![1, u64::from(su), u64::from(sn.min(65536))]
+        ],
+        "{out}"
+    );
+    assert_eq!(
+        map_lines(&content(&docs[1])),
+        [
+            vec![0, u64::from(u.gid), 1],
+            vec![1, u64::from(sg), u64::from(gn.min(65536))]
+        ],
+        "{out}"
+    );
+    assert_eq!(content(&docs[2]).trim(), "allow", "{out}");
+    assert_eq!(docs[3]["uid"], 1000, "{out}");
+    assert_eq!(docs[3]["gid"], 1000, "{out}");
+    assert_nothing_left(s, &u);
+}
+
+/// create, start, exec, kill, delete as the user.
+fn exec_kill_and_delete(s: &Scratch) {
+    let u = TestUser::new(s);
+    let b = rootless_bundle(s, &u, &["/probe", "sleep", "60"]);
+    let id = s.id("rlx");
+    u.pivot(s, &run_args("create", &b, &id)).ok();
+    user_state(s, &u, &id);
+    u.pivot(s, &["start", &id]).ok();
+    let state = user_state(s, &u, &id);
+    assert_eq!(state["status"], "running", "{state}");
+    let ids = json_of(&u.pivot(s, &["exec", &id, "/probe", "ids"]).ok());
+    assert_eq!(ids["uid"], 0, "{ids}");
+    let st = json_of(
+        &u.pivot(s, &["exec", &id, "/probe", "stat", "/proc/1/exe"])
+            .ok(),
+    );
+    assert!(st[0]["exists"] == true, "{st}");
+    let list = u.pivot(s, &["list", "-q"]).ok();
+    assert_eq!(list.stdout.trim(), id, "{list}");
+    u.pivot(s, &["kill", &id, "KILL"]).ok();
+    let stopped = wait_for(WAIT, || user_state(s, &u, &id)["status"] == "stopped");
+    assert!(stopped, "the container did not stop after kill");
+    u.pivot(s, &["delete", &id]).ok();
+    assert_nothing_left(s, &u);
+}
+
+/// `create --console-socket` as the user: the pty master arrives, the
+/// process's stdio is the terminal.
+fn terminal_with_console_socket(s: &Scratch) {
+    let u = TestUser::new(s);
+    let b = rootless_bundle(s, &u, &["/bin/sh"]);
+    b.edit(|c| c["process"]["terminal"] = json!(true));
+    let sock_dir = s.mkdir("sock");
+    std::os::unix::fs::chown(&sock_dir, Some(u.uid), Some(u.gid)).unwrap();
+    let sock_path = sock_dir.join("console.sock");
+    let listener = UnixListener::bind(&sock_path).unwrap();
+    std::os::unix::fs::chown(&sock_path, Some(u.uid), Some(u.gid)).unwrap();
+    let receiver = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        crate::tty::recv_fd(conn.as_raw_fd())
+    });
+    let id = s.id("rltty");
+    let mut args = vec![
+        OsStr::new("create"),
+        OsStr::new("--console-socket"),
+        sock_path.as_os_str(),
+    ];
+    args.extend(run_args("create", &b, &id).into_iter().skip(1));
+    let out = u.pivot(s, &args);
+    if out.code != 0 {
+        let _ = std::os::unix::net::UnixStream::connect(&sock_path);
+        panic!("create failed:\n{out}");
+    }
+    let master = receiver.join().unwrap();
+    user_state(s, &u, &id);
+    u.pivot(s, &["start", &id]).ok();
+    crate::tty::write_all(&master, "/probe isatty; exit 3\n");
+    let text = crate::tty::read_all(&master, Duration::from_secs(10));
+    assert!(
+        text.contains(r#""stdin":true"#) && text.contains(r#""stdout":true"#),
+        "the shell's stdio is not a terminal:\n{text}"
+    );
+    let stopped = wait_for(WAIT, || user_state(s, &u, &id)["status"] == "stopped");
+    assert!(stopped, "the shell did not exit");
+    u.pivot(s, &["delete", &id]).ok();
+    assert_nothing_left(s, &u);
+}
+
+/// A mapping of host ids the user was not given: refused, nothing left.
+fn unowned_mapping_is_refused_leaving_nothing(s: &Scratch) {
+    let u = TestUser::new(s);
+    let b = rootless_bundle(s, &u, &["/probe", "exit", "0"]);
+    // Far beyond any range useradd hands out.
+    b.edit(|c| {
+        c["linux"]["uidMappings"] = json!([
+            {"containerID": 0, "hostID": u.uid, "size": 1},
+            {"containerID": 1, "hostID": 4_000_000_000u32, "size": 100},
+        ]);
+    });
+    let id = s.id("rlbad");
+    let out = u.pivot(s, &run_args("run", &b, &id)).fails();
+    if !other_runtime() {
+        assert!(
+            out.stderr.contains("linux.uidMappings[1]") && out.stderr.contains("/etc/subuid"),
+            "the error names neither the field nor /etc/subuid:\n{out}"
+        );
+        assert!(
+            out.stderr.contains(&u.name),
+            "the error does not name the user:\n{out}"
+        );
+    }
+    assert_nothing_left(s, &u);
+}
+
+/// runc's rootless cgroup manager: where the user may not make the
+/// container's cgroup, a limit is an error naming it (cgroup v1 and v2
+/// without delegation), and nothing is left.
+fn limits_without_cgroup_permission_are_refused(s: &Scratch) {
+    let u = TestUser::new(s);
+    let b = rootless_bundle(s, &u, &["/probe", "exit", "0"]);
+    b.edit(|c| c["linux"]["resources"] = json!({"pids": {"limit": 100}}));
+    let id = s.id("rllim");
+    let out = u.pivot(s, &run_args("run", &b, &id)).fails();
+    assert!(
+        out.stderr
+            .contains("cannot set pids limit: container could not join or create cgroup")
+            || out.stderr.contains("rootless needs no limits"),
+        "not runc's rootless limit error:\n{out}"
+    );
+    // With no limit the same config runs.
+    b.edit(|c| c["linux"]["resources"] = json!({}));
+    u.pivot(s, &run_args("run", &b, &id)).ok();
+    assert_nothing_left(s, &u);
+}
+
+/// With no cgroup of its own there is nothing to freeze or to list the
+/// processes of: both fail (as runc's), and the container keeps running.
+fn pause_and_ps_need_a_cgroup(s: &Scratch) {
+    let u = TestUser::new(s);
+    let b = rootless_bundle(s, &u, &["/probe", "sleep", "60"]);
+    let id = s.id("rlp");
+    u.pivot(s, &run_args("create", &b, &id)).ok();
+    user_state(s, &u, &id);
+    u.pivot(s, &["start", &id]).ok();
+    // On cgroup v1 an unprivileged user can make no cgroup at all.
+    if Path::new("/sys/fs/cgroup/freezer").is_dir() {
+        u.pivot(s, &["pause", &id]).fails();
+        u.pivot(s, &["ps", &id]).fails();
+    }
+    let state = user_state(s, &u, &id);
+    assert_eq!(state["status"], "running", "{state}");
+    u.pivot(s, &["delete", "--force", &id]).ok();
+    assert_nothing_left(s, &u);
+}
