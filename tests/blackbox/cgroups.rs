@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::bundle::Bundle;
-use crate::harness::{pivot_bin, tests, Scratch};
+use crate::harness::{
+    pivot_bin, skipped_under_systemd, systemd_cgroup, systemd_cgroup_of, tests, Scratch,
+};
 use crate::host::mount_points;
 use crate::mountinfo::host_cgroup_mounts;
 use crate::runtime::assert_error_mentions;
@@ -222,12 +224,22 @@ fn default_path_under_own_cgroup_in_every_hierarchy(s: &Scratch) {
         "the default spec sets a cgroupsPath"
     );
     let (id, pid) = started(s, &bundle, "cgdefault");
-    let dirs = assert_placed(pid, |h| format!("{}/{id}", own(h)));
+    // With --systemd-cgroup, the unit the harness names (see runtime.rs).
+    let dirs = assert_placed(pid, |h| {
+        if systemd_cgroup() {
+            systemd_cgroup_of(&id)
+        } else {
+            format!("{}/{id}", own(h))
+        }
+    });
     stop_and_delete(s, &id);
     assert_gone(&dirs);
 }
 
 fn absolute_cgroups_path_from_hierarchy_root(s: &Scratch) {
+    if skipped_under_systemd("a cgroupfs path") {
+        return;
+    }
     let parent = s.id("cgabs");
     let path = format!("/{parent}/inner");
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
@@ -242,6 +254,9 @@ fn absolute_cgroups_path_from_hierarchy_root(s: &Scratch) {
 }
 
 fn relative_cgroups_path_under_own_cgroup(s: &Scratch) {
+    if skipped_under_systemd("a cgroupfs path") {
+        return;
+    }
     let parent = s.id("cgrel");
     let path = format!("{parent}/y");
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
@@ -292,9 +307,15 @@ fn failed_create_leaves_no_cgroup(s: &Scratch) {
     let id = s.id("cgfail");
     let before = mount_points();
     create(s, &bundle, &id).fails();
-    let named = cgroups_named(&id);
+    let mut named = cgroups_named(&id);
+    if systemd_cgroup() {
+        named.extend(cgroups_named(&format!("pivot-test-{id}.scope")));
+    }
     assert!(named.is_empty(), "cgroups named {id} left: {named:?}");
     s.assert_nothing_left(&id, &before);
+    if skipped_under_systemd("the rest uses a cgroupfs path") {
+        return;
+    }
 
     // An absolute cgroupsPath under a parent the runtime has to create.
     let parent = s.id("cgfailparent");
@@ -313,7 +334,7 @@ fn failed_create_leaves_no_cgroup(s: &Scratch) {
 }
 
 fn cgroups_path_with_dotdot_is_refused(s: &Scratch) {
-    if other_runtime() {
+    if skipped_under_systemd("a cgroupfs path") || other_runtime() {
         return; // runc cleans the path (Go's filepath.Clean) and uses it.
     }
     let first = s.id("cgdots");
@@ -338,6 +359,9 @@ fn cgroups_path_with_dotdot_is_refused(s: &Scratch) {
 /// hierarchy or the cgroup2 tree) would hold the init forever: create
 /// refuses it at once, and leaves the frozen cgroup as it was.
 fn frozen_cgroup_is_refused(s: &Scratch) {
+    if skipped_under_systemd("a cgroup made by hand as the cgroupsPath") {
+        return;
+    }
     let name = s.id("cgfrozen");
     let all = hierarchies();
     let unified = !all.iter().any(|h| !h.v2);
@@ -373,6 +397,9 @@ fn frozen_cgroup_is_refused(s: &Scratch) {
 /// 1.2 and later refuse it (`container's cgroup is not empty`), and the
 /// first one runs on; runc 1.1.5 only warned.
 fn shared_cgroup_is_refused(s: &Scratch) {
+    if skipped_under_systemd("a cgroupfs path") {
+        return;
+    }
     let name = s.id("cgshared");
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
     bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{name}")));
@@ -461,6 +488,9 @@ impl Drop for Bystander {
 /// create is refused and the process lives on (before, the container was
 /// made in the shared cgroup and its `delete` SIGKILLed the bystander).
 fn bystander_in_cgroups_path_is_refused_and_spared(s: &Scratch) {
+    if skipped_under_systemd("a cgroup made by hand as the cgroupsPath") {
+        return;
+    }
     let name = s.id("cgbystander");
     let mut bystander = Bystander::new(&name);
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
@@ -491,6 +521,11 @@ fn bystander_in_cgroups_path_is_refused_and_spared(s: &Scratch) {
 /// there, which `delete` may report. Before, `delete` SIGKILLed every
 /// process of the cgroup.
 fn delete_spares_a_process_put_into_its_cgroup(s: &Scratch) {
+    // systemd's StopUnit kills every process of the scope (runc 1.5.1's
+    // delete stops the unit: the intruder dies with it).
+    if skipped_under_systemd("delete stops the unit, which kills all its processes") {
+        return;
+    }
     let bundle = s.bundle(&["/probe", "sleep", "60"]);
     let (id, pid) = started(s, &bundle, "cgintruder");
     let mut bystander = Bystander::spawn();
@@ -541,6 +576,9 @@ fn delete_removes_sub_cgroups(s: &Scratch) {
 /// so no child of it could take a task: as runc, the runtime fills it from
 /// its own parent before the container's cgroup (cgroup v1 only).
 fn empty_cpuset_parent_is_filled(s: &Scratch) {
+    if skipped_under_systemd("a cgroupfs path under a cgroup made by hand") {
+        return;
+    }
     let Some(h) = hierarchies()
         .into_iter()
         .find(|h| !h.v2 && h.options.iter().any(|o| o == "cpuset"))

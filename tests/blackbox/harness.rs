@@ -69,6 +69,37 @@ fn env_path(var: &str) -> Option<PathBuf> {
     Some(found.unwrap_or(&candidates[0]).clone())
 }
 
+/// Whether the runtime is driven with `--systemd-cgroup`
+/// (`PIVOT_TEST_SYSTEMD=1`, on a host whose pid 1 is systemd, as
+/// scripts/vm/systemd.sh runs the suite): every invocation gets the flag,
+/// and a bundle without a `linux.cgroupsPath` gets
+/// [`systemd_cgroups_path`] when a container is created from it.
+pub fn systemd_cgroup() -> bool {
+    std::env::var_os("PIVOT_TEST_SYSTEMD").is_some_and(|v| v == "1")
+}
+
+/// The `slice:prefix:name` cgroupsPath of container `id` under
+/// `PIVOT_TEST_SYSTEMD=1`: the transient unit `pivot-test-ID.scope` in
+/// system.slice, as containerd names its containers' scopes.
+pub fn systemd_cgroups_path(id: &str) -> String {
+    format!("system.slice:pivot-test:{id}")
+}
+
+/// The cgroup (as /proc/PID/cgroup shows it) of container `id`'s unit
+/// under `PIVOT_TEST_SYSTEMD=1`.
+pub fn systemd_cgroup_of(id: &str) -> String {
+    format!("/system.slice/pivot-test-{id}.scope")
+}
+
+/// Whether a test that cannot apply with `--systemd-cgroup` (a cgroupfs
+/// path, a cgroup made by hand) is skipped; says so.
+pub fn skipped_under_systemd(why: &str) -> bool {
+    if systemd_cgroup() {
+        eprintln!("pivot-tests: skipped with --systemd-cgroup: {why}");
+    }
+    systemd_cgroup()
+}
+
 /// Debian's busybox-static, or `BUSYBOX` if set.
 pub fn busybox_bin() -> PathBuf {
     std::env::var_os("BUSYBOX")

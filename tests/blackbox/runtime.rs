@@ -69,6 +69,52 @@ impl std::fmt::Display for Out {
     }
 }
 
+/// For `create` and `run` under `PIVOT_TEST_SYSTEMD=1`: gives the bundle
+/// (`--bundle`/`-b`, else `cwd`) the systemd cgroupsPath of the container
+/// (the last argument) if its config.json has none.
+fn systemd_cgroups_path(cwd: &Path, args: &[std::ffi::OsString]) {
+    let Some(sub) = args.iter().position(|a| a == "create" || a == "run") else {
+        return;
+    };
+    let rest = &args[sub + 1..];
+    let Some(id) = rest
+        .last()
+        .and_then(|a| a.to_str())
+        .filter(|a| !a.starts_with('-'))
+    else {
+        return;
+    };
+    let mut bundle = cwd.to_path_buf();
+    for (i, a) in rest.iter().enumerate() {
+        if a == "--bundle" || a == "-b" {
+            if let Some(b) = rest.get(i + 1) {
+                bundle = cwd.join(b);
+            }
+        } else if let Some(b) = a.to_str().and_then(|a| a.strip_prefix("--bundle=")) {
+            bundle = cwd.join(b);
+        }
+    }
+    let config = bundle.join("config.json");
+    let Ok(text) = std::fs::read_to_string(&config) else {
+        return;
+    };
+    let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
+        return;
+    };
+    // None, or one this function wrote for an earlier container.
+    let path = &value["linux"]["cgroupsPath"];
+    let ours = path.is_null()
+        || path
+            .as_str()
+            .is_some_and(|p| p.starts_with(&crate::harness::systemd_cgroups_path("")));
+    if !value["linux"].is_object() || !ours {
+        return;
+    }
+    value["linux"]["cgroupsPath"] = Value::from(crate::harness::systemd_cgroups_path(id));
+    let text = serde_json::to_string_pretty(&value).expect("config.json");
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
+}
+
 /// Waits for a child with a deadline; kills it when the deadline passes.
 fn wait_child(child: &mut std::process::Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
@@ -136,6 +182,10 @@ impl Scratch {
             if let Some(i) = args.iter().position(|a| a == "create" || a == "run") {
                 args.insert(i + 1, "--no-pivot".into());
             }
+        }
+        if crate::harness::systemd_cgroup() && !args.iter().any(|a| a == "--systemd-cgroup") {
+            systemd_cgroups_path(cwd, &args);
+            args.insert(0, "--systemd-cgroup".into());
         }
         let mut cmd = Command::new(&bin);
         cmd.args(&args).current_dir(cwd);

@@ -1,0 +1,85 @@
+#!/bin/bash
+# Runs in the systemd test VM as pivot-tests.service (scripts/vm/systemd.sh
+# puts it at /pivot-vm/run on the payload disk): installs the run's files
+# from /pivot-vm/root, runs the black-box suite (or runc's bats files) as
+# the run asked, prints
+#   PIVOT-VM-RESULT: exit N
+# on the serial console (this service's output) and returns, after which
+# systemd powers the VM off.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+say() { echo "pivot-vm: $*"; }
+cp -a /pivot-vm/root/. / || {
+    say "cannot copy the payload into the root"
+    echo "PIVOT-VM-RESULT: exit 3"
+    exit 0
+}
+kver=$(uname -r)
+[ -d /usr/lib/modules/"$kver" ] && depmod -a "$kver" 2>/dev/null
+[ -s /pivot-vm/modules ] && modprobe -a $(cat /pivot-vm/modules) 2>&1 | sed 's/^/pivot-vm: modprobe: /'
+
+read -r up _ </proc/uptime
+say "systemd booted and started the tests ${up%.*}s after the kernel; $(systemctl --version | head -n 1)"
+say "kernel $kver: $(cat /proc/cmdline)"
+say "$(systemd-analyze time 2>/dev/null | head -n 1)"
+say "system state: $(systemctl is-system-running 2>&1); failed units: $(systemctl --failed --plain --no-legend 2>&1 | cut -d' ' -f1 | tr '\n' ' ')"
+say "tests run in $(cut -d: -f3 /proc/self/cgroup); cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+busctl --system status >/dev/null 2>&1 && say "system bus: $(busctl --system list --no-legend 2>/dev/null | wc -l) names" ||
+    say "system bus: not reachable"
+
+# The suite's arguments, one a line: filters (the suite runs once per
+# filter, libtest taking one) and libtest flags (given to every run); and
+# extra environment, VAR=VALUE a line.
+filters=() flags=()
+if [ -f /pivot-vm/args ]; then
+    while IFS= read -r arg; do
+        case $arg in
+            -*) flags+=("$arg") ;;
+            *) filters+=("$arg") ;;
+        esac
+    done </pivot-vm/args
+fi
+[ ${#filters[@]} -gt 0 ] || filters=("")
+extra_env=()
+[ -f /pivot-vm/env ] && mapfile -t extra_env </pivot-vm/env
+
+dmesg_before=$(dmesg -r 2>/dev/null | wc -l)
+units_before=$(systemctl list-units --all --plain --no-legend 2>/dev/null | cut -d' ' -f1 | sort)
+cd /tmp || exit 0
+rc=0 passed=0 failed=0 ignored=0 secs=0
+for filter in "${filters[@]}"; do
+    say "running the black-box suite: ${extra_env[*]} blackbox --color never ${flags[*]} $filter"
+    env HOME=/root PIVOT_BIN=/usr/bin/pivot PROBE_BIN=/usr/bin/probe "${extra_env[@]}" \
+        /usr/bin/blackbox --color never "${flags[@]}" ${filter:+"$filter"} 2>&1 | tee /tmp/pivot-vm-suite.log
+    r=${PIPESTATUS[0]}
+    [ "$r" -gt "$rc" ] && rc=$r
+    if [ ${#filters[@]} -gt 1 ]; then
+        line=$(grep -E '^test result: ' /tmp/pivot-vm-suite.log | tail -n 1)
+        n() { echo "$line" | grep -oE "[0-9]+ $1" | grep -oE '^[0-9]+' || echo 0; }
+        passed=$((passed + $(n passed))) failed=$((failed + $(n failed))) ignored=$((ignored + $(n ignored)))
+        t=$(echo "$line" | grep -oE 'finished in [0-9]+' | grep -oE '[0-9]+$' || echo 0)
+        secs=$((secs + t))
+    fi
+done
+if [ ${#filters[@]} -gt 1 ]; then
+    verdict=ok
+    [ "$rc" -eq 0 ] || verdict=FAILED
+    echo "test result: $verdict. $passed passed; $failed failed; $ignored ignored; 0 measured; 0 filtered out; finished in ${secs}s (filters: ${filters[*]})"
+fi
+cd /
+
+# What the run left to systemd: units (transient scopes and slices) that
+# were not there before, and cgroups named after the suite's containers.
+units_after=$(systemctl list-units --all --plain --no-legend 2>/dev/null | cut -d' ' -f1 | sort)
+new_units=$(comm -13 <(echo "$units_before") <(echo "$units_after") | grep -v -e '^session-' -e '^user' || true)
+[ -n "$new_units" ] && say "units left after the run: $(echo "$new_units" | tr '\n' ' ')"
+left_cgroups=$(find /sys/fs/cgroup -maxdepth 4 -type d -name '*pivot-t-*' 2>/dev/null)
+[ -n "$left_cgroups" ] && say "cgroups left after the run: $(echo "$left_cgroups" | tr '\n' ' ')"
+warnings=$(dmesg -r 2>/dev/null | tail -n +$((dmesg_before + 1)) |
+    grep -e '^<[0-3]>' -e '^<4>.*\(WARNING\|BUG\|Oops\)')
+if [ -n "$warnings" ]; then
+    say "kernel errors during the run:"
+    echo "$warnings" | sed 's/^/  /'
+fi
+echo "PIVOT-VM-RESULT: exit $rc"
+sync
+exit 0

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Runs pivot's black-box suite on a systemd host: boots Debian's kernel
+# (cgroup v2 only) in QEMU with a small Debian root filesystem whose pid 1
+# is systemd, with the system bus (built once by scripts/vm/systemd-image.sh
+# and cached), and runs the suite there as the unit pivot-tests.service,
+# by default with PIVOT_TEST_SYSTEMD=1 (the runtime driven with
+# --systemd-cgroup). Reports what the suite printed on the serial console.
+# See docs/V2-HOST.md.
+#
+# usage: scripts/vm/systemd.sh [FILTER...] [LIBTEST FLAGS...]   (as root)
+#   e.g. scripts/vm/systemd.sh cgroups::    scripts/vm/systemd.sh cgroups:: exec::
+#   (libtest takes one filter: with several, the suite runs once per filter
+#   and a closing line sums them up)
+# env:   PIVOT_VM_KERNEL_ROOT  the kernel, as for scripts/vm/run.sh (the
+#                          directory scripts/vm/setup.sh prints)
+#        PIVOT_VM_KERNEL   kernel version under lib/modules (default: the
+#                          newest with a boot/vmlinuz-VERSION)
+#        PIVOT_VM_ACCEL    auto (default), kvm or tcg, as for run.sh
+#        PIVOT_VM_TIMEOUT  seconds the VM may run (default 1200)
+#        PIVOT_VM_IMAGE    the root image (default: what systemd-image.sh
+#                          builds or finds in PIVOT_VM_CACHE)
+#        PIVOT_VM_CACHE    where the image is kept (default /var/cache/pivot-vm)
+#        PIVOT_VM_RUNTIME  pivot (default), or the path of another runtime
+#                          binary to run the suite against (e.g.
+#                          ../shared/peers/runc-1.5.1), put in the VM's
+#                          /usr/local/bin under its own name
+#        PIVOT_TEST_SYSTEMD  passed to the suite (default 1: --systemd-cgroup;
+#                          0 runs the suite with the cgroupfs driver, on a
+#                          systemd host)
+#        PIVOT_TEST_NO_PIVOT, RUNC_BIN  passed on to the suite in the VM
+# Exits with the suite's exit code (0 all passed, 101 some failed); 0 with a
+# message when /dev/kvm is missing and PIVOT_VM_ACCEL is not tcg (a skip); 2
+# when a prerequisite is missing; 3 when the VM could not set up or died;
+# 124 when it timed out. The last line is the suite's closing line.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+say() { printf 'pivot-vm: %s\n' "$*"; }
+die() {
+    say "$*"
+    exit 2
+}
+
+accel=${PIVOT_VM_ACCEL:-auto}
+case $accel in
+    auto | kvm)
+        if [ ! -e /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+            say "/dev/kvm is missing or not usable: the systemd VM tests are SKIPPED (PIVOT_VM_ACCEL=tcg emulates)"
+            exit 0
+        fi
+        if [ "$accel" = auto ]; then
+            accel=kvm
+            if [ -d /sys/module/kvm_pvm ] || ! grep -qw -e vmx -e svm /proc/cpuinfo; then
+                say "/dev/kvm is here but the CPU shows no VT-x/AMD-V: using QEMU's TCG (PIVOT_VM_ACCEL=kvm forces KVM)"
+                accel=tcg
+            fi
+        fi
+        ;;
+    tcg) ;;
+    *) die "PIVOT_VM_ACCEL must be auto, kvm or tcg, not $accel" ;;
+esac
+case $accel in
+    kvm) accel_opts=(-enable-kvm -cpu host) ;;
+    # One host thread for both vCPUs, as run.sh explains.
+    tcg) accel_opts=(-accel tcg,thread=single -cpu max) ;;
+esac
+[ "$(id -u)" -eq 0 ] || die "run as root"
+qemu=$(command -v qemu-system-x86_64) ||
+    die "qemu-system-x86_64 is missing: apt-get install qemu-system-x86 (scripts/vm/setup.sh)"
+busybox=${BUSYBOX:-/bin/busybox}
+[ -x "$busybox" ] || die "$busybox is missing: apt-get install busybox-static"
+command -v mkfs.ext4 >/dev/null || die "mkfs.ext4 is missing: apt-get install e2fsprogs"
+
+kroot=${PIVOT_VM_KERNEL_ROOT:-}
+kroot=${kroot%/}
+kver=${PIVOT_VM_KERNEL:-}
+if [ -z "$kver" ]; then
+    for dir in $(ls -d "$kroot"/lib/modules/*/ 2>/dev/null | sort -V -r); do
+        v=$(basename "$dir")
+        if [ -f "$kroot/boot/vmlinuz-$v" ]; then
+            kver=$v
+            break
+        fi
+    done
+fi
+[ -n "$kver" ] && [ -f "$kroot/boot/vmlinuz-$kver" ] && [ -d "$kroot/lib/modules/$kver" ] ||
+    die "no kernel with modules in ${kroot:-}/boot and ${kroot:-}/lib/modules: run scripts/vm/setup.sh and pass the directory it prints as PIVOT_VM_KERNEL_ROOT"
+kernel=$kroot/boot/vmlinuz-$kver
+moddir=$kroot/lib/modules/$kver
+timeout_s=${PIVOT_VM_TIMEOUT:-1200}
+
+image=${PIVOT_VM_IMAGE:-}
+if [ -z "$image" ]; then
+    image=$(bash "$root/scripts/vm/systemd-image.sh" | tail -n 1)
+fi
+[ -f "$image" ] || die "no root image at $image"
+
+runtime=${PIVOT_VM_RUNTIME:-pivot}
+if [ "$runtime" != pivot ]; then
+    runtime=$(readlink -f "$runtime")
+    [ -x "$runtime" ] || die "PIVOT_VM_RUNTIME: $runtime is not an executable"
+fi
+
+tmp=$(mktemp -d /tmp/pivot-vm-systemd.XXXXXX)
+cleanup() { rm -rf -- "$tmp"; }
+trap cleanup EXIT
+
+# ---- build: static pivot, probe and suite (and noopenat2, which the suite
+# runs from the absolute path cargo compiled into it), as run.sh does.
+say "building pivot, probe and the black-box suite (static, target/vm)"
+export RUSTFLAGS="-C target-feature=+crt-static"
+export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/x86_64-linux-gnu
+triple=x86_64-unknown-linux-gnu
+target_dir=$root/target/vm
+cargo build --release --target $triple --target-dir "$target_dir" -p pivot -p probe
+cargo test --no-run --release -p pivot-tests --test blackbox --target $triple \
+    --target-dir "$target_dir" --message-format json-render-diagnostics >"$tmp/cargo.json"
+artifact() { # NAME KIND: the executable cargo reported for that target
+    grep '"reason":"compiler-artifact"' "$tmp/cargo.json" |
+        grep "\"kind\":\[\"$2\"\][^}]*\"name\":\"$1\"" |
+        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
+}
+blackbox=$(artifact blackbox test)
+noopenat2=$(artifact noopenat2 bin)
+[ -x "$blackbox" ] || die "cannot find the blackbox test binary in cargo's output"
+[ -x "$noopenat2" ] || die "cannot find the noopenat2 binary in cargo's output"
+release=$target_dir/$triple/release
+
+# ---- the initramfs: busybox, and the modules that mount the root image.
+ird=$tmp/initrd
+mkdir -p "$ird/bin"
+install -m 0755 "$root/scripts/vm/systemd-initrd.sh" "$ird/init"
+install -m 0755 "$busybox" "$ird/bin/busybox"
+: >"$ird/modules"
+add_module() { # NAME: its .ko (decompressed) and its dependencies', in load order
+    local name=$1 line dep
+    grep -q "/$name\.ko\(\.[a-z]*\)\?\$" "$moddir/modules.builtin" 2>/dev/null && return
+    line=$(grep "/$name\.ko\(\.[a-z]*\)\?:" "$moddir/modules.dep" | head -n 1) || true
+    [ -n "$line" ] || die "kernel module $name not found in $moddir"
+    for dep in $(echo "${line#*:}" | tr ' ' '\n' | tac) "${line%%:*}"; do
+        local out=/lib/modules/$(basename "${dep%.ko*}").ko
+        grep -qxF "$out" "$ird/modules" && continue
+        mkdir -p "$ird/lib/modules"
+        case $dep in
+            *.ko) cp "$moddir/$dep" "$ird$out" ;;
+            *.ko.xz) "$busybox" xzcat "$moddir/$dep" >"$ird$out" ;;
+            *.ko.gz) "$busybox" zcat "$moddir/$dep" >"$ird$out" ;;
+            *.ko.zst) zstd -qdc "$moddir/$dep" >"$ird$out" ;;
+            *) die "unknown module file $dep" ;;
+        esac
+        echo "$out" >>"$ird/modules"
+    done
+}
+# ext4 asks the crypto API for crc32c when it mounts: load it first;
+# autofs4, which systemd wants before it can load modules itself.
+for m in crc32c_generic crc32c-intel virtio_blk ext4 autofs4; do
+    add_module "$m"
+done
+(cd "$ird" && find . | "$busybox" cpio -o -H newc 2>/dev/null) | gzip -1 >"$tmp/initrd.gz"
+
+# ---- the payload disk, mounted at /pivot-vm: the runner, what it copies
+# into the root (/pivot-vm/root, merged-/usr paths), the suite's arguments
+# and environment, and the modules systemd's host has in /usr/lib/modules.
+pl=$tmp/payload
+mkdir -p "$pl/root/usr/bin" "$pl/root/usr/local/bin" "$pl/root/usr/lib/modules/$kver"
+install -m 0755 "$root/scripts/vm/systemd-tests.sh" "$pl/run"
+install -m 0755 "$release/pivot" "$pl/root/usr/bin/pivot"
+install -m 0755 "$release/probe" "$pl/root/usr/bin/probe"
+install -m 0755 "$blackbox" "$pl/root/usr/bin/blackbox"
+install -D -m 0755 "$noopenat2" "$pl/root$noopenat2"
+# Modules (no sound or graphics); they are loaded by modprobe in the VM.
+cp -a "$moddir"/modules.* "$pl/root/usr/lib/modules/$kver/"
+tar -C "$moddir" -cf - --exclude=kernel/sound --exclude=kernel/drivers kernel |
+    tar -C "$pl/root/usr/lib/modules/$kver" -xf -
+tar -C "$moddir" -cf - kernel/drivers/net kernel/drivers/block | tar -C "$pl/root/usr/lib/modules/$kver" -xf -
+echo "overlay veth" >"$pl/modules"
+for f in /usr/share/containers/seccomp.json /usr/include/x86_64-linux-gnu/asm/unistd_64.h; do
+    [ -f "$f" ] && install -D -m 0644 "$f" "$pl/root$f"
+done
+runc_bin=${RUNC_BIN:-/usr/sbin/runc}
+: >"$pl/env"
+if [ -x "$runc_bin" ]; then
+    install -m 0755 "$runc_bin" "$pl/root/usr/local/bin/runc"
+    echo "RUNC_BIN=/usr/local/bin/runc" >>"$pl/env"
+fi
+if [ "$runtime" != pivot ]; then
+    install -m 0755 "$runtime" "$pl/root/usr/local/bin/$(basename "$runtime")"
+    echo "PIVOT_BIN=/usr/local/bin/$(basename "$runtime")" >>"$pl/env"
+fi
+echo "PIVOT_TEST_SYSTEMD=${PIVOT_TEST_SYSTEMD:-1}" >>"$pl/env"
+[ -n "${PIVOT_TEST_NO_PIVOT:-}" ] && echo "PIVOT_TEST_NO_PIVOT=$PIVOT_TEST_NO_PIVOT" >>"$pl/env"
+: >"$pl/args"
+for arg in "$@"; do
+    printf '%s\n' "$arg" >>"$pl/args"
+done
+pl_mb=$(($(du -sm "$pl" | cut -f1) + 64))
+mkfs.ext4 -q -F -L pivot-vm-payload -E root_owner=0:0 -d "$pl" "$tmp/payload.ext4" "${pl_mb}M" >/dev/null
+
+# ---- boot: the cached image read-only under a throw-away overlay (QEMU's
+# snapshot=on keeps it in $TMPDIR), the payload disk, the serial console.
+cmdline="console=ttyS0 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 panic=-1 quiet loglevel=4"
+cmdline+=" systemd.show_status=error"
+say "booting $kernel with $(basename "$image") under $accel (2 vCPUs, 2 GiB, no network, at most ${timeout_s}s)"
+say "  runtime: $([ "$runtime" = pivot ] && echo "pivot (this tree)" || echo "$runtime"); PIVOT_TEST_SYSTEMD=${PIVOT_TEST_SYSTEMD:-1}"
+start=$(date +%s)
+set +e
+TMPDIR=$tmp timeout --foreground -k 10 "$timeout_s" "$qemu" \
+    "${accel_opts[@]}" -smp 2 -m 2048 \
+    -nodefaults -display none -no-reboot -nic none \
+    -serial stdio \
+    -drive "file=$image,if=virtio,format=raw,snapshot=on" \
+    -drive "file=$tmp/payload.ext4,if=virtio,format=raw,readonly=on" \
+    -kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$cmdline" \
+    </dev/null 2>&1 | sed -u 's/\r$//' | tee "$tmp/serial.log"
+vm_rc=${PIPESTATUS[0]}
+set -e
+took=$(($(date +%s) - start))
+
+rc=$(sed -n 's/^PIVOT-VM-RESULT: exit \([0-9]*\)$/\1/p' "$tmp/serial.log" | tail -n 1)
+closing=$(grep -E '^test result: ' "$tmp/serial.log" | tail -n 1 || true)
+echo
+if [ -z "$rc" ]; then
+    if [ "$vm_rc" -eq 124 ] || [ "$vm_rc" -eq 137 ]; then
+        say "the VM did not finish within ${timeout_s}s: stopped (PIVOT_VM_TIMEOUT raises the bound)"
+        rc=124
+    else
+        say "the VM stopped (qemu exit $vm_rc) without reporting the suite's result: see the console above"
+        rc=3
+    fi
+else
+    say "suite exit code $rc inside the VM; VM ran ${took}s ($accel, kernel $kver, systemd, cgroup v2 only)"
+fi
+[ -n "$closing" ] && echo "$closing"
+exit "$rc"
