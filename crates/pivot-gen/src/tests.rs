@@ -255,6 +255,93 @@ fn bash_completes_container_ids_from_the_root_given() {
         .contains(&"--no-pivot".to_string()));
 }
 
+fn installed(shell: &str) -> bool {
+    let found = Proc::new("sh")
+        .args(["-c", &format!("command -v {shell}")])
+        .output()
+        .unwrap();
+    found.status.success()
+}
+
+#[test]
+fn fish_completes_container_ids_from_the_root_given() {
+    if !installed("fish") {
+        eprintln!("fish is not installed (scripts/setup.sh installs it): not checked");
+        return;
+    }
+    let f = Fixture::new("fish");
+    let complete = |line: &str| -> Vec<String> {
+        let line = line.replace("STATE", &format!("{}/state", f.dir.display()));
+        let out = Proc::new("fish")
+            .args(["--no-config", "-c", "source $argv[1]; complete -C $argv[2]"])
+            .arg(f.dir.join("pivot.fish"))
+            .arg(&line)
+            .env("PATH", format!("{}/bin:/usr/bin:/bin", f.dir.display()))
+            .current_dir(&f.dir)
+            .output()
+            .expect("fish");
+        assert!(
+            out.status.success(),
+            "fish: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(complete("pivot --root STATE state "), ["db", "web", "web2"]);
+    assert_eq!(complete("pivot --root STATE delete w"), ["web", "web2"]);
+    assert_eq!(complete("pivot kill "), ["default-root"]);
+    assert!(!complete("pivot --root STATE list ").contains(&"web".to_string()));
+}
+
+/// Types a line and TAB into an interactive zsh on a pty whose fpath has
+/// the fixture's `_pivot`, and prints what zsh offers, one per line (each
+/// compadd is intercepted; NUL lines mark where completion starts and ends).
+const ZSH_CAPTURE: &str = include_str!("zsh-capture.zsh");
+
+#[test]
+fn zsh_completes_container_ids_from_the_root_given() {
+    if !installed("zsh") {
+        eprintln!("zsh is not installed (scripts/setup.sh installs it): not checked");
+        return;
+    }
+    let f = Fixture::new("zsh");
+    std::fs::write(f.dir.join("capture.zsh"), ZSH_CAPTURE).unwrap();
+    let complete = |line: &str| -> Vec<String> {
+        let line = line.replace("STATE", &format!("{}/state", f.dir.display()));
+        let out = Proc::new("timeout")
+            .args(["60", "zsh", "-f"])
+            .arg(f.dir.join("capture.zsh"))
+            .arg(&f.dir)
+            .arg(&line)
+            .env("PATH", format!("{}/bin:/usr/bin:/bin", f.dir.display()))
+            .current_dir(&f.dir)
+            .output()
+            .expect("zsh");
+        assert!(
+            out.status.success(),
+            "zsh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut v: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(complete("pivot --root STATE state "), ["db", "web", "web2"]);
+    assert_eq!(complete("pivot --root STATE exec -u 1 w"), ["web", "web2"]);
+    assert_eq!(complete("pivot kill "), ["default-root"]);
+    assert_eq!(complete("pivot --root STATE st"), ["start", "state"]);
+    assert!(!complete("pivot --root STATE kill web ").contains(&"web".to_string()));
+}
+
 #[test]
 fn scripts_are_valid_for_their_shells() {
     let f = Fixture::new("syntax");
@@ -263,11 +350,7 @@ fn scripts_are_valid_for_their_shells() {
         ("zsh", "_pivot"),
         ("fish", "pivot.fish"),
     ] {
-        let found = Proc::new("sh")
-            .args(["-c", &format!("command -v {shell}")])
-            .output()
-            .unwrap();
-        if !found.status.success() {
+        if !installed(shell) {
             eprintln!("{shell} is not installed: {file} not checked");
             continue;
         }
