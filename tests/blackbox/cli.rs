@@ -24,7 +24,6 @@ tests![
     log_json_records_the_error,
     log_text_records_the_error,
     debug_flag_is_accepted,
-    systemd_cgroup_is_refused,
     rootless_flag_takes_runcs_words,
     preserve_fds_passes_fd_3_on_run,
     preserve_fds_passes_fd_3_through_create_and_start,
@@ -203,28 +202,6 @@ fn debug_flag_is_accepted(s: &Scratch) {
     assert_eq!(ids, [id.as_str()], "{out}");
     s.pivot(&["--debug", "delete", "--force", &id]).ok();
     s.reap();
-}
-
-/// `GLOBAL... create` must fail saying "not supported" and leave nothing.
-fn refused_global_flag(s: &Scratch, global: &[&str]) {
-    if other_runtime() {
-        return; // runc and crun support these; pivot refuses them for now.
-    }
-    let bundle = s.bundle(&["/probe", "exit", "0"]);
-    let id = s.id("refused");
-    let before = mount_points();
-    let mut args: Vec<&OsStr> = global.iter().map(OsStr::new).collect();
-    args.extend(with_bundle(&["create"], &bundle.dir, &id));
-    let out = s.pivot(&args).fails();
-    assert!(
-        out.stderr.contains("not supported"),
-        "error does not say \"not supported\":\n{out}"
-    );
-    s.assert_nothing_left(&id, &before);
-}
-
-fn systemd_cgroup_is_refused(s: &Scratch) {
-    refused_global_flag(s, &["--systemd-cgroup"]);
 }
 
 /// As runc: `--rootless true` only makes cgroup permission errors

@@ -44,6 +44,7 @@ mod run;
 mod runtime;
 mod seccomp;
 mod spec;
+mod systemd;
 mod tty;
 
 use harness::TestFn;
@@ -83,6 +84,7 @@ fn main() {
         ("plumbing", plumbing::TESTS),
         ("process", process::TESTS),
         ("attrs", attrs::TESTS),
+        ("systemd", systemd::TESTS),
         ("hooks", hooks::TESTS),
         ("checkpoint", checkpoint::TESTS),
         ("seccomp", seccomp::TESTS),

@@ -45,7 +45,7 @@ pub struct Global {
     /// Log debug information
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Manage cgroups through systemd (not supported yet)
+    /// Manage cgroups through systemd (transient units over D-Bus)
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// Ignore cgroup permission errors: true, false or auto (not root, or

@@ -10,6 +10,7 @@ pub mod devices;
 pub mod freezer;
 pub mod resources;
 pub mod stats;
+pub mod systemd;
 
 /// One mounted cgroup hierarchy.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

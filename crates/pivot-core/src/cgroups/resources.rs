@@ -1020,7 +1020,7 @@ pub fn blkio_to_io_weight(w: u64) -> u64 {
 
 /// runc's ConvertMemorySwapToCgroupV2Value: memory.swap.max is the swap
 /// alone (spec swap = memory + swap).
-fn v2_swap(m: &Memory) -> Result<i64> {
+pub(crate) fn v2_swap(m: &Memory) -> Result<i64> {
     let (limit, swap) = (m.limit.unwrap_or(0), m.swap.unwrap_or(0));
     if limit == -1 && swap == 0 {
         return Ok(-1);

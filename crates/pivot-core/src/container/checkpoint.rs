@@ -472,6 +472,11 @@ impl Runtime {
         dirs: &mut Vec<CgroupDir>,
         restored: &mut Restored,
     ) -> Result<()> {
+        if self.systemd_cgroup {
+            return Err(Error::unsupported(
+                "--systemd-cgroup: restoring into a systemd unit is not supported yet",
+            ));
+        }
         self.make_cgroups(plan, dirs)?;
         let work_fd = open_dir(work, "--work-path", true)?;
         let mut opts = base_opts(o, &plan.spec)?;

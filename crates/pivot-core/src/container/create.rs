@@ -146,9 +146,13 @@ impl Runtime {
         }
         let (sd, _lock) = StateDir::reserve(&self.root, id)?;
         let mut dirs = Vec::new();
-        match self.create_in(&sd, &plan, opts, &mut dirs, console) {
+        let mut unit = None;
+        match self.create_in(&sd, &plan, opts, &mut dirs, &mut unit, console) {
             Ok(init) => Ok((init, ours)),
             Err(e) => {
+                if let Some(u) = &unit {
+                    let _ = cgroups::systemd::stop(u);
+                }
                 let _ = cgroups::remove(&dirs);
                 let _ = sd.destroy();
                 Err(e)
@@ -162,6 +166,7 @@ impl Runtime {
         plan: &Plan,
         opts: &CreateOptions,
         dirs: &mut Vec<CgroupDir>,
+        unit: &mut Option<cgroups::systemd::Unit>,
         console: Option<OwnedFd>,
     ) -> Result<Init> {
         let dirfd = sys::openat(
@@ -177,7 +182,13 @@ impl Runtime {
         let fifo = sys::openat(dirfd.as_fd(), state::FIFO, libc::O_PATH, 0)?;
         // Writable by the init whatever user it has become (past umask).
         sys::fchmod(fifo.as_fd(), 0o622)?;
-        let hierarchies = self.make_cgroups(plan, dirs)?;
+        let (hierarchies, scope) = if self.systemd_cgroup {
+            let (h, scope) = self.systemd_cgroups(plan, dirs)?;
+            *unit = Some(scope.unit.clone());
+            (h, Some(scope))
+        } else {
+            (self.make_cgroups(plan, dirs)?, None)
+        };
         let idmaps = idmap_namespaces(plan)?;
         let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
             Some(v) => Some(crate::seccomp::compile(v, Some(&self.root))?),
@@ -193,9 +204,11 @@ impl Runtime {
             idmaps,
             seccomp,
             console,
+            systemd: scope,
         };
         let init = process::spawn(plan, &init_opts, dirs)?;
         let mut saved = saved_state(plan, init.pid, dirs);
+        saved.systemd = unit.clone();
         saved.notify_socket = process::notify::host_socket().is_some();
         let r = intel_rdt_group(plan, init.pid)
             .map(|g| saved.intel_rdt = g)
@@ -216,6 +229,29 @@ impl Runtime {
             return Err(e);
         }
         Ok(init)
+    }
+
+    /// The systemd driver's unit and cgroup dirs for the container, checked
+    /// (cgroupsPath, annotations, resources) but not made yet: systemd
+    /// makes them with the init in them (cgroups::systemd::place).
+    fn systemd_cgroups(
+        &self,
+        plan: &Plan,
+        dirs: &mut Vec<CgroupDir>,
+    ) -> Result<(Vec<cgroups::Hierarchy>, cgroups::systemd::Scope)> {
+        let hierarchies = cgroups::hierarchies()?;
+        let linux = plan.spec.linux.as_ref();
+        let limits = cgroups::resources::Limits::parse(linux.and_then(|l| l.resources.as_ref()))?;
+        let (scope, planned) = cgroups::systemd::plan(
+            &hierarchies,
+            linux.and_then(|l| l.cgroups_path.as_deref()),
+            &plan.id,
+            plan.spec.annotations.as_ref(),
+            &limits,
+        )?;
+        cgroups::resources::check_host(&limits, &planned)?;
+        *dirs = planned;
+        Ok((hierarchies, scope))
     }
 
     /// The container's cgroups, made (recorded in `dirs` as they are, for
@@ -469,6 +505,7 @@ pub(crate) fn saved_state(plan: &Plan, pid: i32, dirs: &[CgroupDir]) -> Saved {
         notify_socket: false,
         pid_ns_exposed: pid_ns_exposed(plan),
         intel_rdt: None,
+        systemd: None,
     }
 }
 

@@ -354,6 +354,11 @@ pub(crate) fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    // As runc: systemd removes the unit's cgroup once the unit is stopped
+    // (and reset, if it failed); what is left below it goes next.
+    if let Some(u) = &saved.systemd {
+        cgroups::systemd::stop(u).ctx("stop the systemd unit")?;
+    }
     cgroups::remove(&saved.cgroups).ctx("remove cgroups")?;
     if let Some(g) = &saved.intel_rdt {
         crate::intelrdt::remove(g).ctx("remove the resctrl group")?;

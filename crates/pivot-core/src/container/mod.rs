@@ -32,6 +32,8 @@ pub struct Runtime {
     /// joined for want of permission is done without, unless
     /// linux.cgroupsPath names it or a limit needs it.
     pub rootless_cgroups: bool,
+    /// `--systemd-cgroup`: new containers get their cgroup from systemd.
+    pub systemd_cgroup: bool,
 }
 
 impl Runtime {
@@ -40,6 +42,7 @@ impl Runtime {
             root: root.into(),
             warn: |_| {},
             rootless_cgroups: false,
+            systemd_cgroup: false,
         }
     }
 
@@ -50,6 +53,11 @@ impl Runtime {
 
     pub fn with_warn(mut self, warn: fn(&str)) -> Self {
         self.warn = warn;
+        self
+    }
+
+    pub fn with_systemd_cgroup(mut self, on: bool) -> Self {
+        self.systemd_cgroup = on;
         self
     }
 

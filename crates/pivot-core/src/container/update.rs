@@ -55,8 +55,11 @@ impl Runtime {
                 m.remove("swap");
             }
         }
-        let limits = Limits::parse(Some(resources))?;
+        let mut limits = Limits::parse(Some(resources))?;
         res::check_host(&limits, &saved.cgroups)?;
+        if let Some(u) = &saved.systemd {
+            limits = crate::cgroups::systemd::update(u, &limits, &saved.cgroups)?;
+        }
         if let Err(e) = res::apply(&limits, &saved.cgroups, Apply::UPDATE) {
             if let Ok(prev) = Limits::parse(Some(&old)) {
                 let _ = res::apply(&prev, &saved.cgroups, Apply::UPDATE);

@@ -31,6 +31,9 @@ pub struct InitOptions {
     pub seccomp: Option<crate::seccomp::Filter>,
     /// The connected console socket for a terminal.
     pub console: Option<OwnedFd>,
+    /// With the systemd driver the parent puts the init into its unit
+    /// before `Go` (the init joins nothing itself).
+    pub systemd: Option<crate::cgroups::systemd::Scope>,
 }
 
 /// Run the init; returns an exit code only on failure (success execs).
@@ -61,8 +64,11 @@ fn setup(
     // Die with the parent while it still supervises the setup.
     sys::set_pdeathsig(libc::SIGKILL)?;
     // Into the container's cgroups before anything else (and before the
-    // cgroup namespace is made, so that is its root).
-    crate::cgroups::join_self(&opts.cgroups, v2_joined)?;
+    // cgroup namespace is made, so that is its root). With the systemd
+    // driver the parent puts it into its unit before Go.
+    if opts.systemd.is_none() {
+        crate::cgroups::join_self(&opts.cgroups, v2_joined)?;
+    }
     // The parent writes a new user namespace's id maps before Go; an
     // unprivileged parent can open /proc/<pid>/uid_map only while the init
     // is dumpable (as runc's nsexec keeps it for SYNC_USERMAP_PLS). Until

@@ -236,7 +236,7 @@ fn in_mount_ns(pid: i32, f: impl FnOnce() -> Result<OwnedFd>) -> Result<OwnedFd>
 }
 
 /// Start the init. On success it is blocked waiting for `start`.
-pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<Init> {
+pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &mut [CgroupDir]) -> Result<Init> {
     let (parent_ch, child_ch) = Channel::pair()?;
     let ns = &plan.namespaces;
     // With nothing to join, every namespace comes from the one clone3.
@@ -255,7 +255,10 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
     });
     // The cgroup2 tree is joined by clone3 itself where it can be; the
     // init joins the v1 hierarchies (and, failing that, v2) on its own.
-    let v2 = cgroups::v2_dir_fd(cgroups);
+    let v2 = match opts.systemd {
+        Some(_) => None,
+        None => cgroups::v2_dir_fd(cgroups),
+    };
     let forked = match v2.as_ref().map(|fd| sys::clone3(flags, Some(fd.as_fd()))) {
         Some(Ok(f)) => Ok((f, true)),
         _ => sys::clone3(flags, None).map(|f| (f, false)),
@@ -272,7 +275,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &[CgroupDir]) -> Result<I
             drop(child_ch);
             crate::debug::log(|| format!("child process in init(): pid {pid}, setting up"));
             let mut child = Init { pid, pidfd };
-            match drive(plan, opts, &parent_ch, &mut child, fast) {
+            match drive(plan, opts, &parent_ch, &mut child, fast, cgroups) {
                 Ok(()) => Ok(child),
                 Err(e) => {
                     child.abort();
@@ -289,6 +292,7 @@ fn drive(
     ch: &Channel,
     child: &mut Init,
     fast: bool,
+    cgroups: &mut [CgroupDir],
 ) -> Result<()> {
     if let Some(adj) = plan.process.oom_score_adj {
         ProcFs::open()?
@@ -301,6 +305,15 @@ fn drive(
     // linux.netDevices: the parent, still in the host's network namespace,
     // moves the devices into the one clone3 made for the init (attrs.rs).
     super::attrs::move_net_devices(plan, child.pid)?;
+    if let Some(scope) = &opts.systemd {
+        crate::debug::log(|| {
+            format!(
+                "systemd: starting unit {} with pid {}",
+                scope.unit.name, child.pid
+            )
+        });
+        cgroups::systemd::place(scope, child.pid, cgroups)?;
+    }
     ch.send(&Msg::Go(child.pid))?;
     loop {
         let (msg, fd) = ch.recv_fd()?;

@@ -47,6 +47,9 @@ pub struct Saved {
     /// The resctrl group of linux.intelRdt, if any.
     #[serde(default)]
     pub intel_rdt: Option<crate::intelrdt::Group>,
+    /// The systemd unit holding the container's cgroup (--systemd-cgroup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<crate::cgroups::systemd::Unit>,
 }
 
 /// The container's status, as runc reports it.

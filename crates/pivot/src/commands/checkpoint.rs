@@ -1,5 +1,4 @@
-use super::refuse_unsupported;
-use crate::cli::{CheckpointFlags, CriuFlags, Global};
+use crate::cli::{CheckpointFlags, CriuFlags};
 use pivot_core::{CriuOptions, Result, Runtime};
 use std::path::PathBuf;
 
@@ -24,8 +23,7 @@ pub fn criu_options(f: &CriuFlags) -> CriuOptions {
     }
 }
 
-pub fn run(g: &Global, rt: &Runtime, f: &CheckpointFlags, id: &str) -> Result<i32> {
-    refuse_unsupported(g)?;
+pub fn run(rt: &Runtime, f: &CheckpointFlags, id: &str) -> Result<i32> {
     let o = CriuOptions {
         parent_path: f.parent_path.clone(),
         leave_running: f.leave_running,

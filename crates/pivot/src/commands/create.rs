@@ -1,9 +1,8 @@
-use super::{create_options, refuse_unsupported};
-use crate::cli::{CreateFlags, Global};
+use super::create_options;
+use crate::cli::CreateFlags;
 use pivot_core::{Result, Runtime};
 
-pub fn run(g: &Global, rt: &Runtime, flags: &CreateFlags, id: &str) -> Result<i32> {
-    refuse_unsupported(g)?;
+pub fn run(rt: &Runtime, flags: &CreateFlags, id: &str) -> Result<i32> {
     rt.create(id, &create_options(flags))?;
     Ok(0)
 }

@@ -19,8 +19,8 @@ mod start;
 mod state;
 mod update;
 
-use crate::cli::{Cli, Command, CreateFlags, Global};
-use pivot_core::{CreateOptions, Error, Result, Runtime};
+use crate::cli::{Cli, Command, CreateFlags};
+use pivot_core::{CreateOptions, Result, Runtime};
 
 /// Run the command; Ok(exit code).
 pub fn dispatch(cli: &Cli) -> Result<i32> {
@@ -38,17 +38,18 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
     };
     let rt = Runtime::new(root)
         .with_warn(crate::log::warn)
-        .with_rootless_cgroups(pivot_core::rootless::rootless_cgroups(rootless));
+        .with_rootless_cgroups(pivot_core::rootless::rootless_cgroups(rootless))
+        .with_systemd_cgroup(g.systemd_cgroup);
     let (name, id, r) = match &cli.command {
         Command::Spec { bundle, rootless } => ("spec", None, spec::run(bundle, *rootless)),
-        Command::Create { flags, id } => ("create", Some(id), create::run(g, &rt, flags, id)),
+        Command::Create { flags, id } => ("create", Some(id), create::run(&rt, flags, id)),
         Command::Start { id } => ("start", Some(id), start::run(&rt, id)),
         Command::Run {
             flags,
             detach,
             keep,
             id,
-        } => ("run", Some(id), run::run(g, &rt, flags, *detach, *keep, id)),
+        } => ("run", Some(id), run::run(&rt, flags, *detach, *keep, id)),
         Command::Exec { flags, id, command } => {
             ("exec", Some(id), exec::run(&rt, flags, id, command))
         }
@@ -67,9 +68,9 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         } => ("ps", Some(id), ps::run(&rt, *format, id, ps_args)),
         Command::Update { flags, id } => ("update", Some(id), update::run(&rt, flags, id)),
         Command::Checkpoint { flags, id } => {
-            ("checkpoint", Some(id), checkpoint::run(g, &rt, flags, id))
+            ("checkpoint", Some(id), checkpoint::run(&rt, flags, id))
         }
-        Command::Restore { flags, id } => ("restore", Some(id), restore::run(g, &rt, flags, id)),
+        Command::Restore { flags, id } => ("restore", Some(id), restore::run(&rt, flags, id)),
         Command::Events {
             stats,
             interval,
@@ -80,16 +81,6 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         Some(id) => e.context(format!("{name} {id:?}")),
         None => e.context(name),
     })
-}
-
-/// Options that would change behaviour but are not implemented yet.
-pub fn refuse_unsupported(g: &Global) -> Result<()> {
-    if g.systemd_cgroup {
-        return Err(Error::unsupported(
-            "--systemd-cgroup: the systemd cgroup driver is not supported yet",
-        ));
-    }
-    Ok(())
 }
 
 pub fn create_options(f: &CreateFlags) -> CreateOptions {

@@ -1,12 +1,11 @@
 use super::checkpoint::criu_options;
-use super::{create_options, refuse_unsupported};
-use crate::cli::{Global, RestoreFlags};
+use super::create_options;
+use crate::cli::RestoreFlags;
 use pivot_core::{CriuOptions, Error, Result, Runtime};
 
 /// Exits with the container's status in the foreground, 0 once restored
 /// with --detach.
-pub fn run(g: &Global, rt: &Runtime, f: &RestoreFlags, id: &str) -> Result<i32> {
-    refuse_unsupported(g)?;
+pub fn run(rt: &Runtime, f: &RestoreFlags, id: &str) -> Result<i32> {
     if f.create.preserve_fds > 0 || f.create.pidfd_socket.is_some() {
         return Err(Error::unsupported(
             "--preserve-fds and --pidfd-socket do not apply to a restore (its files come from the images)",
