@@ -4,6 +4,8 @@
 use crate::error::{Error, Result};
 use crate::spec::default::OCI_VERSION;
 use crate::spec::types::Hook;
+use crate::spec::Plan;
+use crate::state::Saved;
 use crate::sys;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, Write};
@@ -32,6 +34,28 @@ pub fn state_json(
         v["annotations"] = serde_json::json!(annotations);
     }
     v.to_string()
+}
+
+/// The state of a container being made, from its plan.
+pub fn plan_state(plan: &Plan, status: &str, pid: i32) -> String {
+    state_json(
+        &plan.id,
+        status,
+        pid,
+        &plan.bundle,
+        &plan.spec.annotations.clone().unwrap_or_default(),
+    )
+}
+
+/// The state of a container from its saved record.
+pub fn saved_state(saved: &Saved, status: &str) -> String {
+    state_json(
+        &saved.id,
+        status,
+        saved.pid,
+        &saved.bundle,
+        &saved.annotations,
+    )
 }
 
 /// Check the host-side hooks exist and are executable (startContainer

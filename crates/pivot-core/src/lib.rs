@@ -19,6 +19,7 @@ pub mod hostcheck;
 pub mod intelrdt;
 pub mod mountinfo;
 pub mod process;
+pub mod procfs;
 pub mod rootfs;
 pub mod rootless;
 pub mod seccomp;

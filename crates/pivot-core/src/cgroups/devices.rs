@@ -1,13 +1,79 @@
 //! Device rules on cgroup v2: an eBPF BPF_PROG_TYPE_CGROUP_DEVICE program
 //! built from the rule list (as runc's devicefilter does) and attached to
 //! the container's cgroup2 dir. The last matching rule decides; a rule
-//! `a *:* rwm` replaces everything before it and sets the default.
+//! `a *:* rwm` replaces everything before it and sets the default. And the
+//! rule list itself, as both cgroup versions get it: the spec's rules,
+//! then runc's defaults.
 
 use super::CgroupDir;
 use crate::error::{Error, Result};
 use crate::spec::types::DeviceRule;
 use crate::sys;
 use std::os::fd::AsFd;
+
+/// The defaults runc adds after the spec's device rules (runc 1.2+: no tun).
+pub fn default_device_rules() -> Vec<DeviceRule> {
+    let r = |kind: &str, major: i64, minor: i64, access: &str| DeviceRule {
+        allow: true,
+        kind: Some(kind.into()),
+        major: Some(major),
+        minor: Some(minor),
+        access: Some(access.into()),
+    };
+    vec![
+        r("c", -1, -1, "m"),
+        r("b", -1, -1, "m"),
+        r("c", 1, 3, "rwm"),
+        r("c", 1, 8, "rwm"),
+        r("c", 1, 7, "rwm"),
+        r("c", 5, 0, "rwm"),
+        r("c", 1, 5, "rwm"),
+        r("c", 1, 9, "rwm"),
+        r("c", 136, -1, "rwm"),
+        r("c", 5, 2, "rwm"),
+    ]
+}
+
+/// The rules as the kernel gets them: the spec's, then runc's defaults.
+pub fn effective_device_rules(spec: &[DeviceRule]) -> Vec<DeviceRule> {
+    let mut v = spec.to_vec();
+    v.extend(default_device_rules());
+    v
+}
+
+/// `c 1:3 rwm`, with `*` for a wildcard.
+pub fn device_rule_string(d: &DeviceRule) -> String {
+    let num = |v: Option<i64>| match v {
+        Some(n) if n >= 0 => n.to_string(),
+        _ => "*".into(),
+    };
+    format!(
+        "{} {}:{} {}",
+        d.kind.as_deref().unwrap_or("a"),
+        num(d.major),
+        num(d.minor),
+        d.access.as_deref().unwrap_or("rwm")
+    )
+}
+
+/// Whether a rule list allows everything in the end (a last "a" rule
+/// allowing all, or nothing at all).
+pub fn allows_all(rules: &[DeviceRule]) -> bool {
+    match rules.iter().rposition(is_reset) {
+        Some(i) => rules[i].allow && rules[i + 1..].iter().all(|r| r.allow),
+        None => rules.is_empty(),
+    }
+}
+
+/// `a *:* rwm`: a rule that replaces the whole list.
+pub fn is_reset(d: &DeviceRule) -> bool {
+    d.kind.as_deref().unwrap_or("a") == "a"
+        && d.major.is_none_or(|m| m < 0)
+        && d.minor.is_none_or(|m| m < 0)
+        && d.access
+            .as_deref()
+            .is_none_or(|a| a.contains('r') && a.contains('w') && a.contains('m'))
+}
 
 /// Whether pivot can build device programs (always; the kernel may still
 /// refuse the load, which is reported then).
@@ -55,7 +121,7 @@ fn access_bits(a: &str) -> i32 {
 /// from struct bpf_cgroup_dev_ctx, then one block per rule, last rule
 /// first, each jumping past itself when the rule does not match.
 pub fn program(rules: &[DeviceRule]) -> Vec<u64> {
-    let (default, rules) = match rules.iter().rposition(super::resources::is_reset) {
+    let (default, rules) = match rules.iter().rposition(is_reset) {
         Some(i) => (rules[i].allow, &rules[i + 1..]),
         None => (false, rules),
     };
@@ -122,7 +188,6 @@ pub fn attach(d: &CgroupDir, rules: &[DeviceRule]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cgroups::resources::default_device_rules;
 
     fn rule(allow: bool, kind: &str, major: i64, minor: i64, access: &str) -> DeviceRule {
         DeviceRule {

@@ -6,6 +6,7 @@
 //!
 //! Every error names the config.json field it comes from.
 
+use super::devices::{allows_all, device_rule_string, effective_device_rules};
 use super::{write_file, CgroupDir, Hierarchy};
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::spec::types::{DeviceRule, Resources};
@@ -393,70 +394,6 @@ fn v2_available(d: &CgroupDir) -> Vec<String> {
         .collect()
 }
 
-/// The defaults runc adds after the spec's device rules (runc 1.2+: no tun).
-pub fn default_device_rules() -> Vec<DeviceRule> {
-    let r = |kind: &str, major: i64, minor: i64, access: &str| DeviceRule {
-        allow: true,
-        kind: Some(kind.into()),
-        major: Some(major),
-        minor: Some(minor),
-        access: Some(access.into()),
-    };
-    vec![
-        r("c", -1, -1, "m"),
-        r("b", -1, -1, "m"),
-        r("c", 1, 3, "rwm"),
-        r("c", 1, 8, "rwm"),
-        r("c", 1, 7, "rwm"),
-        r("c", 5, 0, "rwm"),
-        r("c", 1, 5, "rwm"),
-        r("c", 1, 9, "rwm"),
-        r("c", 136, -1, "rwm"),
-        r("c", 5, 2, "rwm"),
-    ]
-}
-
-/// The rules as the kernel gets them: the spec's, then runc's defaults.
-pub fn effective_device_rules(l: &Limits) -> Vec<DeviceRule> {
-    let mut v = l.devices.clone();
-    v.extend(default_device_rules());
-    v
-}
-
-/// `c 1:3 rwm`, with `*` for a wildcard.
-pub fn device_rule_string(d: &DeviceRule) -> String {
-    let num = |v: Option<i64>| match v {
-        Some(n) if n >= 0 => n.to_string(),
-        _ => "*".into(),
-    };
-    format!(
-        "{} {}:{} {}",
-        d.kind.as_deref().unwrap_or("a"),
-        num(d.major),
-        num(d.minor),
-        d.access.as_deref().unwrap_or("rwm")
-    )
-}
-
-/// Whether a rule list allows everything in the end (a last "a" rule
-/// allowing all, or nothing at all).
-fn allows_all(rules: &[DeviceRule]) -> bool {
-    match rules.iter().rposition(is_reset) {
-        Some(i) => rules[i].allow && rules[i + 1..].iter().all(|r| r.allow),
-        None => rules.is_empty(),
-    }
-}
-
-/// `a *:* rwm`: a rule that replaces the whole list.
-pub fn is_reset(d: &DeviceRule) -> bool {
-    d.kind.as_deref().unwrap_or("a") == "a"
-        && d.major.is_none_or(|m| m < 0)
-        && d.minor.is_none_or(|m| m < 0)
-        && d.access
-            .as_deref()
-            .is_none_or(|a| a.contains('r') && a.contains('w') && a.contains('m'))
-}
-
 /// Which v1 controller or v2 controller each requested limit needs.
 fn needs(l: &Limits, v2: bool) -> Vec<(&'static str, &'static str)> {
     let mut n = Vec::new();
@@ -599,7 +536,7 @@ pub fn check_host(l: &Limits, dirs: &[CgroupDir]) -> Result<()> {
                     )));
                 }
             }
-            if !allows_all(&effective_device_rules(l)) && !super::devices::supported() {
+            if !allows_all(&effective_device_rules(&l.devices)) && !super::devices::supported() {
                 return Err(Error::unsupported(format!(
                     "{F}.devices: device rules on cgroup v2 need an eBPF device program, which this host refused"
                 )));
@@ -718,7 +655,7 @@ fn apply_v1(l: &Limits, dirs: &[CgroupDir], how: Apply) -> Result<()> {
         let d = dir_of(dirs, "devices", "devices")?;
         put(&d, "devices.deny", "a", "devices")?;
         let n = l.devices.len();
-        for (i, r) in effective_device_rules(l).iter().enumerate() {
+        for (i, r) in effective_device_rules(&l.devices).iter().enumerate() {
             let file = if r.allow {
                 "devices.allow"
             } else {
@@ -1194,7 +1131,7 @@ fn apply_v2(l: &Limits, d: &CgroupDir, how: Apply) -> Result<()> {
         }
     }
     if how.devices {
-        let rules = effective_device_rules(l);
+        let rules = effective_device_rules(&l.devices);
         if !allows_all(&rules) {
             super::devices::attach(d, &rules).ctx(&format!("{F}.devices"))?;
         }
@@ -1301,7 +1238,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        let rules = effective_device_rules(&l);
+        let rules = effective_device_rules(&l.devices);
         assert!(!allows_all(&rules));
         assert_eq!(device_rule_string(&rules[0]), "a *:* rwm");
         assert_eq!(device_rule_string(&rules[1]), "c *:* m");

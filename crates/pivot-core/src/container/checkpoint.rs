@@ -17,9 +17,9 @@
 //! host. The restored init is pivot's child (CRIU's sibling): `restore`
 //! in the foreground waits for it as `run` does.
 
+use super::absolute;
 use super::create::{intel_rdt_group, load_plan, saved_state, write_pid_file};
 use super::lifecycle::{destroy, forwarded_signals, wait_forwarding};
-use super::{absolute, saved_hook_state};
 use crate::cgroups::{self, CgroupDir};
 use crate::criu::{self, Notification};
 use crate::error::{Context, Error, ErrorKind, Result};
@@ -378,7 +378,7 @@ impl Runtime {
             }
             destroy(&sd, &saved)?;
             if let Some(h) = saved.config.hooks.as_ref() {
-                let state = saved_hook_state(&saved, "stopped");
+                let state = hooks::saved_state(&saved, "stopped");
                 hooks::run_all_warn("poststop", &h.poststop, &state, self.warn);
             }
         }
@@ -525,7 +525,7 @@ impl Runtime {
             match n.script.as_str() {
                 "setup-namespaces" => {
                     if let Some(h) = plan.spec.hooks.as_ref() {
-                        let state = process::spawn::hook_state(plan, "creating", n.pid);
+                        let state = hooks::plan_state(plan, "creating", n.pid);
                         hooks::run_all("prestart", &h.prestart, &state)?;
                         hooks::run_all("createRuntime", &h.create_runtime, &state)?;
                     }

@@ -2,8 +2,9 @@
 
 use super::create::{check_preserved_fds, send_pidfd, write_pid_file};
 use super::lifecycle::{forwarded_signals, wait_forwarding};
-use super::{saved_hook_state, Runtime};
+use super::Runtime;
 use crate::error::{Context, Error, ErrorKind, Result};
+use crate::hooks;
 use crate::process::{self, rlimits};
 use crate::spec;
 use crate::state::{self, Saved, StateDir, Status};
@@ -111,7 +112,7 @@ impl Runtime {
             sub_cgroups: &opts.cgroup,
             seccomp: seccomp.as_ref(),
             preserve_fds: opts.preserve_fds,
-            state: saved_hook_state(&saved, "running"),
+            state: hooks::saved_state(&saved, "running"),
             linux: saved.config.linux.as_ref(),
         };
         // As subreaper pivot gets the process once its first parent exits,

@@ -1,7 +1,7 @@
 //! A container's life after `create`: start, run, kill, delete, pause and
 //! resume, and the helpers they share (signalling, destroying, waiting).
 
-use super::{saved_hook_state, CreateOptions, Runtime};
+use super::{CreateOptions, Runtime};
 use crate::cgroups;
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::hooks;
@@ -41,7 +41,7 @@ impl Runtime {
             process::notify::forward_ready(&sock, &host, saved.pid, || state::init_alive(&saved))?;
         }
         if let Some(h) = saved.config.hooks.as_ref() {
-            let state = saved_hook_state(&saved, "running");
+            let state = hooks::saved_state(&saved, "running");
             hooks::run_all_warn("poststart", &h.poststart, &state, self.warn);
         }
         Ok(())
@@ -118,7 +118,7 @@ impl Runtime {
         }
         destroy(&sd, &saved)?;
         if let Some(h) = saved.config.hooks.as_ref() {
-            let state = saved_hook_state(&saved, "stopped");
+            let state = hooks::saved_state(&saved, "stopped");
             hooks::run_all_warn("poststop", &h.poststop, &state, self.warn);
         }
         Ok(())

@@ -18,7 +18,6 @@ pub use exec::ExecOptions;
 
 use crate::cgroups;
 use crate::error::{Error, ErrorKind, Result};
-use crate::hooks;
 use crate::spec;
 use crate::state::{self, Saved, StateDir, Status};
 use std::path::{Path, PathBuf};
@@ -156,14 +155,4 @@ impl Runtime {
 
 pub(crate) fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| Error::io(format!("absolute path of {}", p.display()), e))
-}
-
-pub(crate) fn saved_hook_state(saved: &Saved, status: &str) -> String {
-    hooks::state_json(
-        &saved.id,
-        status,
-        saved.pid,
-        &saved.bundle,
-        &saved.annotations,
-    )
 }

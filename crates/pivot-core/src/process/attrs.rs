@@ -29,11 +29,11 @@ mod numa;
 mod personality;
 mod sched;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::spec::types::{Linux, Process};
 use crate::spec::Plan;
 use crate::sys;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 
 /// Check these fields while nothing has been made yet (parent, before
 /// create reserves anything); errors name the field.
@@ -50,7 +50,7 @@ pub fn validate(plan: &Plan) -> Result<()> {
 /// switch and rlimits, before no_new_privs, seccomp, the user switch and
 /// the capabilities (sched_setattr, ioprio_set and the LSM attrs may need
 /// privileges the process gives up there).
-pub fn apply(plan: &Plan, proc: Option<&super::procfs::ProcFs>) -> Result<()> {
+pub fn apply(plan: &Plan, proc: Option<&crate::procfs::ProcFs>) -> Result<()> {
     sched::apply_init(&plan.process)?;
     let linux = plan.spec.linux.as_ref();
     numa::apply(linux)?;
@@ -114,20 +114,6 @@ fn fs_magic(dir: &str) -> Option<i64> {
     let fd = sys::openat(sys::cwd(), dir, libc::O_PATH | libc::O_DIRECTORY, 0).ok()?;
     let st = sys::fstatfs(fd.as_fd()).ok()?;
     Some(st.f_type as i64)
-}
-
-/// /proc, checked to be procfs: the handle the init's network namespace
-/// is reached through (SECURITY.md rule 5).
-fn proc_dir() -> Result<OwnedFd> {
-    let fd = sys::open_proc_dir()?;
-    let st = sys::fstatfs(fd.as_fd())?;
-    if st.f_type as i64 != sys::PROC_SUPER_MAGIC {
-        return Err(Error::other(format!(
-            "/proc is not procfs (f_type {:#x})",
-            st.f_type
-        )));
-    }
-    Ok(fd)
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //! host's /proc names the child by the pid clone3 returned.
 
 use super::channel::Channel;
-use super::procfs::ProcFs;
 use crate::error::{Context, Result};
+use crate::procfs::ProcFs;
 use crate::spec::types::IdMapping;
 use crate::sys::{self, Forked};
 use std::os::fd::OwnedFd;

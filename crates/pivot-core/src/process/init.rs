@@ -3,12 +3,11 @@
 //! parent over the channel as one error chain.
 
 use super::channel::{Channel, Msg};
-use super::procfs::ProcFs;
-use super::spawn::hook_state;
 use super::{attrs, caps, podproc, rlimits, sysctl, user};
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Context, Error, Result};
 use crate::hooks;
+use crate::procfs::ProcFs;
 use crate::rootfs;
 use crate::spec::{MountKind, NsKind, Plan};
 use crate::sys::{self, Forked};
@@ -519,7 +518,7 @@ fn create_hooks(plan: &Plan, ch: &Channel, host_pid: i32) -> Result<()> {
         ch.send(&Msg::Hooks)?;
         ch.expect(Msg::HooksDone)?;
     }
-    let state = hook_state(plan, "creating", host_pid);
+    let state = hooks::plan_state(plan, "creating", host_pid);
     // runc runs them from the container's rootfs (its mounts made, the
     // root not yet switched).
     hooks::run_all_in(
@@ -589,7 +588,7 @@ fn late_seccomp(plan: &Plan, opts: &InitOptions) -> Result<()> {
 fn start_hooks(plan: &Plan, host_pid: i32, env: &[String]) -> Result<()> {
     match plan.spec.hooks.as_ref() {
         Some(h) if !h.start_container.is_empty() => {
-            let state = hook_state(plan, "created", host_pid);
+            let state = hooks::plan_state(plan, "created", host_pid);
             hooks::run_all_with_env("startContainer", &h.start_container, &state, env)
         }
         _ => Ok(()),

@@ -9,7 +9,6 @@ pub mod idmap;
 pub mod init;
 pub mod notify;
 pub mod podproc;
-pub mod procfs;
 pub mod rlimits;
 pub mod spawn;
 pub mod sysctl;

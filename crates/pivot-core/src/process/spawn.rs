@@ -4,9 +4,9 @@
 
 use super::channel::{wire_error, Channel, Msg};
 use super::init::{self, InitOptions};
-use super::procfs::ProcFs;
 use crate::cgroups::{self, CgroupDir};
 use crate::error::{Context, Error, Result};
+use crate::procfs::ProcFs;
 use crate::spec::types::IdMapping;
 use crate::spec::{NsKind, Plan};
 use crate::sys::{self, Forked};
@@ -107,19 +107,9 @@ fn run_create_hooks(plan: &Plan, pid: i32) -> Result<()> {
     let Some(hooks) = plan.spec.hooks.as_ref() else {
         return Ok(());
     };
-    let state = hook_state(plan, "creating", pid);
+    let state = crate::hooks::plan_state(plan, "creating", pid);
     crate::hooks::run_all("prestart", &hooks.prestart, &state)?;
     crate::hooks::run_all("createRuntime", &hooks.create_runtime, &state)
-}
-
-pub fn hook_state(plan: &Plan, status: &str, pid: i32) -> String {
-    crate::hooks::state_json(
-        &plan.id,
-        status,
-        pid,
-        &plan.bundle,
-        &plan.spec.annotations.clone().unwrap_or_default(),
-    )
 }
 
 /// Hand the seccomp notify fd to linux.seccomp.listenerPath with the
@@ -130,7 +120,12 @@ fn send_to_listener(
     pid: i32,
     fd: std::os::fd::BorrowedFd<'_>,
 ) -> Result<()> {
-    send_to_listener_with(&hook_state(plan, "creating", pid), filter, pid, fd)
+    send_to_listener_with(
+        &crate::hooks::plan_state(plan, "creating", pid),
+        filter,
+        pid,
+        fd,
+    )
 }
 
 /// The same, with the state JSON given (an exec'd process's: the

@@ -2,8 +2,8 @@
 //! has (as runc does), then written through the runtime's own checked
 //! procfs handle, never through the container's /proc (SECURITY.md rule 5).
 
-use super::procfs::ProcFs;
 use crate::error::{Context, Error, Result};
+use crate::procfs::ProcFs;
 use crate::spec::{Namespaces, NsKind};
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;

@@ -8,7 +8,7 @@
 use super::resolve::{split_last, Root};
 use super::Setup;
 use crate::error::{Context as _, Error, ErrorKind, Result};
-use crate::process::procfs::ProcFs;
+use crate::procfs::ProcFs;
 use crate::spec::types::Device;
 use crate::spec::{MountKind, Plan};
 use crate::sys;

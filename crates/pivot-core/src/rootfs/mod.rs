@@ -39,7 +39,7 @@ pub struct Setup<'a> {
     pub host_idmap: &'a dyn Fn(usize) -> Result<std::os::fd::OwnedFd>,
     /// The init's own procfs, if it could make one: /dev/null is re-opened
     /// through it after the root switch (the container may have no /proc).
-    pub proc: Option<&'a crate::process::procfs::ProcFs>,
+    pub proc: Option<&'a crate::procfs::ProcFs>,
     /// For a `proc` mount: a procfs context opened in the pid namespace
     /// the container joins, with that namespace's (device, inode), where
     /// the process building the root is not in it (None: fsopen here).

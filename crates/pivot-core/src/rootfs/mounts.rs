@@ -124,8 +124,7 @@ fn filesystem(
     let mnt = match made {
         Some((fs, pid_ns)) => {
             let mnt = new_filesystem_in(fs, &m.source, &opts).with_ctx(|| describe(m))?;
-            crate::process::procfs::ProcFs::check_pid_ns(mnt.as_fd(), pid_ns)
-                .with_ctx(|| describe(m))?;
+            crate::procfs::ProcFs::check_pid_ns(mnt.as_fd(), pid_ns).with_ctx(|| describe(m))?;
             mnt
         }
         None => new_filesystem(m.kind.as_str(), &m.source, &opts).with_ctx(|| describe(m))?,

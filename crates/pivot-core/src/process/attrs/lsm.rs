@@ -15,7 +15,7 @@
 //! before anything is made. Labelling mounts is not done yet.
 
 use crate::error::{Context, Error, Result};
-use crate::process::procfs::ProcFs;
+use crate::procfs::ProcFs;
 use crate::spec::types::Process;
 use crate::spec::Plan;
 use crate::sys;

@@ -124,10 +124,12 @@ pub fn move_into(plan: &Plan, pid: i32) -> Result<()> {
     if devs.is_empty() {
         return Ok(());
     }
-    let proc = super::proc_dir()?;
-    let netns = sys::openat(proc.as_fd(), &format!("{pid}/ns/net"), libc::O_RDONLY, 0)
+    // The handle the init's network namespace is reached through
+    // (SECURITY.md rule 5).
+    let proc = crate::procfs::ProcFs::open()?;
+    let netns = sys::openat(proc.dir(), &format!("{pid}/ns/net"), libc::O_RDONLY, 0)
         .ctx("linux.netDevices: the container's network namespace")?;
-    let own = sys::openat(proc.as_fd(), "thread-self/ns/net", libc::O_RDONLY, 0)?;
+    let own = sys::openat(proc.dir(), "thread-self/ns/net", libc::O_RDONLY, 0)?;
     let (a, b) = (sys::fstat(netns.as_fd())?, sys::fstat(own.as_fd())?);
     if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) {
         // Never rename a host interface in place.
