@@ -204,7 +204,9 @@ impl StateDir {
                 Error::io(format!("read {}", path.display()), e)
             }
         })?;
-        crate::spec::parse_json(&path.display().to_string(), &text)
+        // pivot's own JSON, keys as it wrote them: none of config.json's
+        // case folding (which, for `list`, cost more than the rest).
+        serde_json::from_str(&text).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))
     }
 
     /// Write state.json atomically: a temp file renamed over (no fsync: the

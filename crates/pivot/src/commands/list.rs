@@ -5,8 +5,11 @@ use pivot_core::{Error, Result, Runtime};
 pub fn run(rt: &Runtime, format: ListFormat, quiet: bool) -> Result<i32> {
     let all = rt.list()?;
     if quiet {
-        for (s, _) in &all {
-            crate::out(&s.id);
+        // One write, not one a line: a thousand containers are a thousand
+        // lines.
+        if !all.is_empty() {
+            let ids: Vec<&str> = all.iter().map(|(s, _)| s.id.as_str()).collect();
+            crate::out(&ids.join("\n"));
         }
         return Ok(0);
     }
@@ -56,19 +59,22 @@ fn print_table(header: [&str; 6], rows: &[[String; 6]]) {
             width[i] = width[i].max(c.len() + 1);
         }
     }
-    let line = |cells: Vec<&str>| {
-        let mut s = String::new();
+    let mut text = String::new();
+    let mut line = |cells: Vec<&str>| {
+        if !text.is_empty() {
+            text.push('\n');
+        }
         for (i, c) in cells.iter().enumerate() {
             if i + 1 == cells.len() {
-                s.push_str(c);
+                text.push_str(c);
             } else {
-                s.push_str(&format!("{c:<w$}", w = width[i]));
+                text.push_str(&format!("{c:<w$}", w = width[i]));
             }
         }
-        crate::out(&s);
     };
     line(header.to_vec());
     for r in rows {
         line(r.iter().map(String::as_str).collect());
     }
+    crate::out(&text);
 }
