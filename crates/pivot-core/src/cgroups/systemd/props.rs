@@ -4,6 +4,7 @@
 //! without a bus; `dbus.rs` turns them into zbus values.
 
 use super::path::Unit;
+use crate::cgroups::devices;
 use crate::cgroups::resources::{self, Limits};
 use crate::error::{Error, Result};
 use crate::spec::types::DeviceRule;
@@ -215,7 +216,7 @@ fn tasks_max(l: &Limits) -> Option<u64> {
 /// cgroup files then get (the CPU quota rounded as systemd rounds it).
 pub fn resources(l: &Limits, v2: bool, sd: u32) -> Result<(Vec<Property>, Limits)> {
     let mut out = l.clone();
-    let mut p = devices(&resources::effective_device_rules(l), sd);
+    let mut p = devices(&devices::effective_device_rules(&l.devices), sd);
     let u = |v: i64| v as u64;
     if let Some(m) = &l.memory {
         let limit = m.limit.unwrap_or(0);
@@ -365,7 +366,7 @@ fn norm_access(a: &str) -> String {
 fn emulate(rules: &[DeviceRule]) -> Emulated {
     let mut e = Emulated::default();
     for r in rules {
-        if resources::is_reset(r) {
+        if devices::is_reset(r) {
             e = Emulated {
                 allow_default: r.allow,
                 rules: Vec::new(),
@@ -666,7 +667,7 @@ mod tests {
     #[test]
     fn device_properties_like_runc() {
         let mut rules = vec![rule(false, "a", -1, -1, "rwm")];
-        rules.extend(resources::default_device_rules());
+        rules.extend(devices::default_device_rules());
         rules.push(rule(true, "c", 10, 200, "rw"));
         rules.push(rule(true, "b", -1, 5, "r"));
         let p = devices(&rules, 255);
