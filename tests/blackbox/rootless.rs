@@ -30,6 +30,7 @@ tests![
     unowned_mapping_is_refused_leaving_nothing,
     limits_without_cgroup_permission_are_refused,
     pause_and_ps_need_a_cgroup,
+    delegated_cgroup_v2_gets_limits_pause_and_ps,
 ];
 
 static USER_SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -43,6 +44,11 @@ struct TestUser {
     gid: u32,
     /// $XDG_RUNTIME_DIR for the user, inside the scratch dir.
     xdg: PathBuf,
+    /// Made by useradd (else a bare uid).
+    made: bool,
+    /// A cgroup (v2) the runtime is put in, as root, before it becomes
+    /// the user: a delegated subtree's.
+    leader: Option<PathBuf>,
 }
 
 fn run_root(cmd: &str, args: &[&str]) -> std::process::Output {
@@ -69,6 +75,21 @@ impl TestUser {
             "--user-group",
             name.as_str(),
         ];
+        // Without useradd (the cgroup v2 VM's initramfs) the user is a bare
+        // uid with no passwd entry and no subordinate ids.
+        if !Path::new("/usr/sbin/useradd").exists() {
+            let uid = 200_000 + USER_SEQ.fetch_add(1, Ordering::SeqCst) as u32;
+            let user = TestUser {
+                name: uid.to_string(),
+                uid,
+                gid: uid,
+                xdg: s.path("xdg"),
+                made: false,
+                leader: None,
+            };
+            user.make_xdg();
+            return user;
+        }
         // useradd fails while another holds the passwd lock: retry.
         let mut last = None;
         let made = wait_for(WAIT, || {
@@ -95,6 +116,8 @@ impl TestUser {
             gid: id("-g"),
             name,
             xdg: s.path("xdg"),
+            made: true,
+            leader: None,
         };
         // useradd gives a non-system user a free range of 65536 ids in
         // /etc/subuid and /etc/subgid (SUB_UID_COUNT); add one where it
@@ -108,11 +131,15 @@ impl TestUser {
             );
             assert!(out.status.success(), "usermod: {out:?}");
         }
-        std::fs::create_dir(&user.xdg).expect("mkdir xdg");
-        std::os::unix::fs::chown(&user.xdg, Some(user.uid), Some(user.gid)).expect("chown xdg");
-        std::fs::set_permissions(&user.xdg, std::fs::Permissions::from_mode(0o700))
-            .expect("chmod xdg");
+        user.make_xdg();
         user
+    }
+
+    fn make_xdg(&self) {
+        std::fs::create_dir(&self.xdg).expect("mkdir xdg");
+        std::os::unix::fs::chown(&self.xdg, Some(self.uid), Some(self.gid)).expect("chown xdg");
+        std::fs::set_permissions(&self.xdg, std::fs::Permissions::from_mode(0o700))
+            .expect("chmod xdg");
     }
 
     /// The user's first range in /etc/subuid or /etc/subgid.
@@ -127,24 +154,47 @@ impl TestUser {
         })
     }
 
-    /// The runtime as this user: `setpriv` to its uid and gid with no
-    /// supplementary groups, a clean environment with $XDG_RUNTIME_DIR.
+    /// The runtime as this user, with no supplementary groups and a clean
+    /// environment with $XDG_RUNTIME_DIR; first put, still as root, into
+    /// `leader` where there is one.
     fn command(&self, cwd: &Path, args: &[&OsStr]) -> (Command, String) {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::process::CommandExt;
         let bin = pivot_bin().expect("PIVOT_BIN");
-        let mut cmd = Command::new("setpriv");
-        cmd.args([
-            &format!("--reuid={}", self.uid),
-            &format!("--regid={}", self.gid),
-            "--clear-groups",
-            "--",
-        ])
-        .arg(&bin)
-        .args(args)
-        .current_dir(cwd)
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
-        .env("USER", &self.name)
-        .env("XDG_RUNTIME_DIR", &self.xdg);
+        let mut cmd = Command::new(&bin);
+        cmd.args(args)
+            .current_dir(cwd)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
+            .env("USER", &self.name)
+            .env("XDG_RUNTIME_DIR", &self.xdg);
+        let procs = self.leader.as_ref().map(|l| {
+            std::ffi::CString::new(l.join("cgroup.procs").as_os_str().as_bytes()).unwrap()
+        });
+        let (uid, gid) = (self.uid, self.gid);
+        let step = move || -> std::io::Result<()> {
+            let fail = || Err(std::io::Error::last_os_error());
+            // SAFETY: between fork and exec only async-signal-safe calls
+            // on a string made before the fork.
+            unsafe {
+                if let Some(p) = &procs {
+                    let fd = libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                    if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return fail();
+                    }
+                    libc::close(fd);
+                }
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setresgid(gid, gid, gid) != 0
+                    || libc::setresuid(uid, uid, uid) != 0
+                {
+                    return fail();
+                }
+            }
+            Ok(())
+        };
+        // SAFETY: the closure only makes async-signal-safe calls.
+        unsafe { cmd.pre_exec(step) };
         let shown = format!(
             "(as {}) {} {}",
             self.name,
@@ -238,7 +288,9 @@ impl Drop for TestUser {
             unsafe { libc::kill(pid, libc::SIGKILL) };
         }
         wait_for(WAIT, || self.processes().is_empty());
-        let _ = run_root("userdel", &[&self.name]);
+        if self.made {
+            let _ = run_root("userdel", &[&self.name]);
+        }
         // userdel removes the user's subordinate ids; make sure.
         for file in ["/etc/subuid", "/etc/subgid"] {
             if let Ok(text) = std::fs::read_to_string(file) {
@@ -482,8 +534,11 @@ fn devices_and_sys_are_bound_from_the_host(s: &Scratch) {
 /// allowed, and a process can be another mapped user.
 fn subordinate_ranges_are_mapped(s: &Scratch) {
     let u = TestUser::new(s);
-    let (su, sn) = u.sub_range("/etc/subuid").expect("subuid range");
-    let (sg, gn) = u.sub_range("/etc/subgid").expect("subgid range");
+    // A bare uid (no useradd, no newuidmap: the cgroup v2 VM) has none.
+    let (Some((su, sn)), Some((sg, gn))) = (u.sub_range("/etc/subuid"), u.sub_range("/etc/subgid"))
+    else {
+        return;
+    };
     let b = rootless_bundle(s, &u, &["/bin/sh", "-c", "/probe cat /proc/self/uid_map; /probe cat /proc/self/gid_map; /probe cat /proc/self/setgroups; /probe ids"]);
     b.edit(|c| {
         c["linux"]["uidMappings"] = json!([
@@ -657,5 +712,94 @@ fn pause_and_ps_need_a_cgroup(s: &Scratch) {
     let state = user_state(s, &u, &id);
     assert_eq!(state["status"], "running", "{state}");
     u.pivot(s, &["delete", "--force", &id]).ok();
+    assert_nothing_left(s, &u);
+}
+
+/// A cgroup v2 subtree made for the test and handed to the user (as
+/// systemd delegates one); removed on drop, deepest first.
+struct Delegated(PathBuf);
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        fn rm(dir: &Path) {
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        rm(&e.path());
+                    }
+                }
+            }
+            wait_for(WAIT, || std::fs::remove_dir(dir).is_ok() || !dir.exists());
+        }
+        rm(&self.0);
+    }
+}
+
+/// With a delegated cgroup v2 subtree (the user owns it and the runtime
+/// runs in it) the container's cgroup is made there, beside the
+/// runtime's, with the limits; pause and ps work. Cgroup v2 hosts only
+/// (the VM): on v1 an unprivileged user cannot be given a subtree the
+/// hybrid cgroup2 tree lets it move into.
+fn delegated_cgroup_v2_gets_limits_pause_and_ps(s: &Scratch) {
+    let top = Path::new("/sys/fs/cgroup");
+    if !top.join("cgroup.controllers").exists() {
+        return;
+    }
+    let deleg = Delegated(top.join(s.id("deleg")));
+    let mut u = TestUser::new(s);
+    let chown = |p: &Path| std::os::unix::fs::chown(p, Some(u.uid), Some(u.gid)).unwrap();
+    std::fs::create_dir(&deleg.0).unwrap();
+    std::fs::write(deleg.0.join("cgroup.subtree_control"), "+pids +memory").unwrap();
+    for f in [
+        "",
+        "cgroup.procs",
+        "cgroup.subtree_control",
+        "cgroup.threads",
+    ] {
+        chown(&deleg.0.join(f));
+    }
+    let leader = deleg.0.join("leader");
+    std::fs::create_dir(&leader).unwrap();
+    for f in ["", "cgroup.procs", "cgroup.threads"] {
+        chown(&leader.join(f));
+    }
+    u.leader = Some(leader);
+    let b = rootless_bundle(s, &u, &["/probe", "sleep", "60"]);
+    b.edit(|c| {
+        c["linux"]["resources"] = json!({"pids": {"limit": 42}, "memory": {"limit": 67108864}});
+    });
+    let id = s.id("rldeleg");
+    u.pivot(s, &run_args("create", &b, &id)).ok();
+    let pid = user_state(s, &u, &id)["pid"].as_i64().unwrap();
+    let cg = deleg.0.join(&id);
+    let read = |f: &str| std::fs::read_to_string(cg.join(f)).unwrap_or_default();
+    assert_eq!(
+        read("pids.max").trim(),
+        "42",
+        "pids.max of {}",
+        cg.display()
+    );
+    assert_eq!(
+        read("memory.max").trim(),
+        "67108864",
+        "memory.max of {}",
+        cg.display()
+    );
+    assert!(
+        read("cgroup.procs")
+            .lines()
+            .any(|l| l.trim() == pid.to_string()),
+        "the init {pid} is not in {}",
+        cg.display()
+    );
+    u.pivot(s, &["start", &id]).ok();
+    u.pivot(s, &["pause", &id]).ok();
+    assert_eq!(user_state(s, &u, &id)["status"], "paused");
+    u.pivot(s, &["resume", &id]).ok();
+    assert_eq!(user_state(s, &u, &id)["status"], "running");
+    let ps = json_of(&u.pivot(s, &["ps", "--format", "json", &id]).ok());
+    assert_eq!(ps, json!([pid]), "ps");
+    u.pivot(s, &["delete", "--force", &id]).ok();
+    assert!(!cg.exists(), "{} left after delete", cg.display());
     assert_nothing_left(s, &u);
 }
