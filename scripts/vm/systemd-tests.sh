@@ -8,19 +8,21 @@
 # systemd powers the VM off.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 say() { echo "pivot-vm: $*"; }
+read -r up _ </proc/uptime
+say "pivot-tests.service started ${up%.*}s after the kernel"
 cp -a /pivot-vm/root/. / || {
     say "cannot copy the payload into the root"
     echo "PIVOT-VM-RESULT: exit 3"
     exit 0
 }
 kver=$(uname -r)
-[ -d /usr/lib/modules/"$kver" ] && depmod -a "$kver" 2>/dev/null
+# The kernel's modules, with their modules.dep, for modprobe.
+mkdir -p /usr/lib/modules && mount --bind -o ro /pivot-vm/modules /usr/lib/modules
 [ -s /pivot-vm/modules ] && modprobe -a $(cat /pivot-vm/modules) 2>&1 | sed 's/^/pivot-vm: modprobe: /'
 
 read -r up _ </proc/uptime
-say "systemd booted and started the tests ${up%.*}s after the kernel; $(systemctl --version | head -n 1)"
+say "payload installed ${up%.*}s after the kernel; $(systemctl --version | head -n 1)"
 say "kernel $kver: $(cat /proc/cmdline)"
-say "$(systemd-analyze time 2>/dev/null | head -n 1)"
 say "system state: $(systemctl is-system-running 2>&1); failed units: $(systemctl --failed --plain --no-legend 2>&1 | cut -d' ' -f1 | tr '\n' ' ')"
 say "tests run in $(cut -d: -f3 /proc/self/cgroup); cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 busctl --system status >/dev/null 2>&1 && say "system bus: $(busctl --system list --no-legend 2>/dev/null | wc -l) names" ||
@@ -42,10 +44,70 @@ fi
 extra_env=()
 [ -f /pivot-vm/env ] && mapfile -t extra_env </pivot-vm/env
 
+# runc's bats suite (systemd.sh's PIVOT_VM_BATS): each file of
+# /pivot-vm/bats from /runc/tests/integration, as
+# scripts/conformance/run.sh runs it on a host (under a pseudo-terminal,
+# below its subreaper with a time limit, in a clean environment with RUNC
+# naming the runtime), with RUNC_USE_SYSTEMD=1 when PIVOT_TEST_SYSTEMD is
+# 1. $1, if given, is bats' --filter. Prints bats' TAP output, a summary
+# and a closing line like libtest's; returns 0 when every test passed or
+# was skipped, 1 otherwise.
+run_bats() {
+    local runtime limit filter integ f tap expected brc p x s sd=
+    runtime=$(cat /pivot-vm/bats-runtime)
+    limit=$(cat /pivot-vm/bats-timeout)
+    filter=${1:-}
+    integ=/runc/tests/integration
+    printf '%s\n' "${extra_env[@]}" | grep -qx 'PIVOT_TEST_SYSTEMD=1' && sd=1
+    mkdir -p /tmp/bats-tmp /tmp/bats-results
+    chmod 0755 /tmp/bats-tmp
+    say "runc's bats suite ($(cat /runc/.pivot-conformance-source 2>/dev/null || echo runc)) against $runtime" \
+        "($("$runtime" --version 2>&1 | head -n 1))${sd:+, RUNC_USE_SYSTEMD=1}"
+    : >/tmp/bats-results/summary
+    local tp=0 tf=0 ts=0 rc=0
+    for f in $(cat /pivot-vm/bats); do
+        tap=/tmp/bats-results/${f%.bats}.tap
+        expected=$(cd $integ && env -i PATH="$PATH" F="$filter" bash -c 'bats --count ${F:+--filter "$F"} "$0"' "$f" 2>&1)
+        case $expected in '' | *[!0-9]*) expected=0 ;; esac
+        say "bats --tap --timing $f${filter:+ --filter $filter} ($expected tests; at most ${limit}s)"
+        (cd $integ && exec env -i HOME=/root TERM=xterm PATH="$PATH" TMPDIR=/tmp/bats-tmp RUNC="$runtime" \
+            ${sd:+RUNC_USE_SYSTEMD=1} F="$filter" SHELL=/bin/bash \
+            subreaper -t "$limit" script -qefc "bats --tap --timing \${F:+--filter \"\$F\"} $f" /dev/null) \
+            </dev/null 2>&1 | tr -d '\r' | tee "$tap"
+        brc=${PIPESTATUS[0]}
+        p=$(grep -E '^ok [0-9]+ ' "$tap" | grep -cvi ' # skip')
+        s=$(grep -E '^ok [0-9]+ ' "$tap" | grep -ci ' # skip')
+        x=$(grep -cE '^not ok [0-9]+ ' "$tap")
+        if [ $((p + s + x)) -lt "$expected" ]; then
+            say "$f: $((expected - p - s - x)) test(s) did not report (bats exit $brc): counted as failed"
+            x=$((expected - p - s))
+        fi
+        sed -nE -e 's/^not ok [0-9]+ (.*)/  FAIL  '"$f"': \1/p' \
+            -e 's/^ok [0-9]+ (.*) # [Ss][Kk][Ii][Pp](.*)/  skip  '"$f"': \1 #\2/p' \
+            -e '/# [Ss][Kk][Ii][Pp]/!s/^ok [0-9]+ (.*)/  pass  '"$f"': \1/p' "$tap" >>/tmp/bats-results/summary
+        say "$f: $p passed, $x failed, $s skipped (bats exit $brc)"
+        tp=$((tp + p)) tf=$((tf + x)) ts=$((ts + s))
+        if [ "$x" -gt 0 ] || [ "$brc" != 0 ]; then
+            rc=1
+        fi
+    done
+    say "per test:"
+    cat /tmp/bats-results/summary
+    local verdict=ok
+    [ "$rc" = 0 ] || verdict=FAILED
+    echo "test result: $verdict. $tp passed; $tf failed; $ts skipped (runc's bats: $(tr '\n' ' ' </pivot-vm/bats | sed 's/ $//'); RUNC=$runtime${sd:+ RUNC_USE_SYSTEMD=1})"
+    return $rc
+}
+
 dmesg_before=$(dmesg -r 2>/dev/null | wc -l)
 units_before=$(systemctl list-units --all --plain --no-legend 2>/dev/null | cut -d' ' -f1 | sort)
 cd /tmp || exit 0
 rc=0 passed=0 failed=0 ignored=0 secs=0
+if [ -s /pivot-vm/bats ]; then
+    run_bats "${filters[0]}"
+    rc=$?
+    filters=()
+fi
 for filter in "${filters[@]}"; do
     say "running the black-box suite: ${extra_env[*]} blackbox --color never ${flags[*]} $filter"
     env HOME=/root PIVOT_BIN=/usr/bin/pivot PROBE_BIN=/usr/bin/probe "${extra_env[@]}" \
@@ -80,6 +142,7 @@ if [ -n "$warnings" ]; then
     say "kernel errors during the run:"
     echo "$warnings" | sed 's/^/  /'
 fi
+say "boot: $(systemd-analyze time 2>/dev/null | head -n 1)"
 echo "PIVOT-VM-RESULT: exit $rc"
 sync
 exit 0

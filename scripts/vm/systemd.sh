@@ -28,10 +28,21 @@
 #                          0 runs the suite with the cgroupfs driver, on a
 #                          systemd host)
 #        PIVOT_TEST_NO_PIVOT, RUNC_BIN  passed on to the suite in the VM
+#        PIVOT_VM_BATS     instead of the black-box suite, these files of
+#                          runc's own bats integration suite (as
+#                          scripts/conformance/setup.sh prepares it), e.g.
+#                          PIVOT_VM_BATS="cgroups.bats update.bats", run
+#                          against PIVOT_VM_RUNTIME, with RUNC_USE_SYSTEMD=1
+#                          unless PIVOT_TEST_SYSTEMD=0; FILTER, if given, is
+#                          bats' --filter
+#        PIVOT_VM_BATS_TIMEOUT  seconds one bats file may run (default 600)
+#        PIVOT_CONFORMANCE_CACHE  where setup.sh keeps the suite (default
+#                          /var/cache/pivot-conformance)
 # Exits with the suite's exit code (0 all passed, 101 some failed); 0 with a
 # message when /dev/kvm is missing and PIVOT_VM_ACCEL is not tcg (a skip); 2
 # when a prerequisite is missing; 3 when the VM could not set up or died;
-# 124 when it timed out. The last line is the suite's closing line.
+# 124 when it timed out (with PIVOT_VM_BATS, 1 when some failed). The
+# last line is the suite's closing line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -102,29 +113,53 @@ if [ "$runtime" != pivot ]; then
     [ -x "$runtime" ] || die "PIVOT_VM_RUNTIME: $runtime is not an executable"
 fi
 
+# runc's bats suite (PIVOT_VM_BATS), as scripts/conformance/setup.sh made it.
+bats_files=()
+if [ -n "${PIVOT_VM_BATS:-}" ]; then
+    conf_cache=${PIVOT_CONFORMANCE_CACHE:-/var/cache/pivot-conformance}
+    runc_src=$conf_cache/gopath/src/github.com/opencontainers/runc
+    integ=$runc_src/tests/integration
+    [ -f "$integ/helpers.bash" ] && [ -x "$runc_src/contrib/cmd/recvtty/recvtty" ] &&
+        [ -f "$integ/testdata/busybox-amd64.tar.xz" ] && [ -x "$conf_cache/bin/subreaper" ] ||
+        die "runc's integration suite is not ready in $conf_cache: run scripts/conformance/setup.sh"
+    for f in $PIVOT_VM_BATS; do
+        f=$(basename "$f")
+        [ -f "$integ/$f" ] || die "PIVOT_VM_BATS: no $f in $integ"
+        bats_files+=("$f")
+    done
+    bats_timeout=${PIVOT_VM_BATS_TIMEOUT:-600}
+    [[ $bats_timeout =~ ^[0-9]+$ ]] || die "PIVOT_VM_BATS_TIMEOUT must be a number of seconds"
+fi
+
 tmp=$(mktemp -d /tmp/pivot-vm-systemd.XXXXXX)
 cleanup() { rm -rf -- "$tmp"; }
 trap cleanup EXIT
 
 # ---- build: static pivot, probe and suite (and noopenat2, which the suite
 # runs from the absolute path cargo compiled into it), as run.sh does.
-say "building pivot, probe and the black-box suite (static, target/vm)"
+if [ ${#bats_files[@]} -gt 0 ]; then
+    say "building pivot and probe (static, target/vm) for runc's bats suite"
+else
+    say "building pivot, probe and the black-box suite (static, target/vm)"
+fi
 export RUSTFLAGS="-C target-feature=+crt-static"
 export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/x86_64-linux-gnu
 triple=x86_64-unknown-linux-gnu
 target_dir=$root/target/vm
 cargo build --release --target $triple --target-dir "$target_dir" -p pivot -p probe
-cargo test --no-run --release -p pivot-tests --test blackbox --target $triple \
-    --target-dir "$target_dir" --message-format json-render-diagnostics >"$tmp/cargo.json"
-artifact() { # NAME KIND: the executable cargo reported for that target
-    grep '"reason":"compiler-artifact"' "$tmp/cargo.json" |
-        grep "\"kind\":\[\"$2\"\][^}]*\"name\":\"$1\"" |
-        sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
-}
-blackbox=$(artifact blackbox test)
-noopenat2=$(artifact noopenat2 bin)
-[ -x "$blackbox" ] || die "cannot find the blackbox test binary in cargo's output"
-[ -x "$noopenat2" ] || die "cannot find the noopenat2 binary in cargo's output"
+if [ ${#bats_files[@]} -eq 0 ]; then
+    cargo test --no-run --release -p pivot-tests --test blackbox --target $triple \
+        --target-dir "$target_dir" --message-format json-render-diagnostics >"$tmp/cargo.json"
+    artifact() { # NAME KIND: the executable cargo reported for that target
+        grep '"reason":"compiler-artifact"' "$tmp/cargo.json" |
+            grep "\"kind\":\[\"$2\"\][^}]*\"name\":\"$1\"" |
+            sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
+    }
+    blackbox=$(artifact blackbox test)
+    noopenat2=$(artifact noopenat2 bin)
+    [ -x "$blackbox" ] || die "cannot find the blackbox test binary in cargo's output"
+    [ -x "$noopenat2" ] || die "cannot find the noopenat2 binary in cargo's output"
+fi
 release=$target_dir/$triple/release
 
 # ---- the initramfs: busybox, and the modules that mount the root image.
@@ -163,17 +198,20 @@ done
 # into the root (/pivot-vm/root, merged-/usr paths), the suite's arguments
 # and environment, and the modules systemd's host has in /usr/lib/modules.
 pl=$tmp/payload
-mkdir -p "$pl/root/usr/bin" "$pl/root/usr/local/bin" "$pl/root/usr/lib/modules/$kver"
+mkdir -p "$pl/root/usr/bin" "$pl/root/usr/local/bin" "$pl/modules/$kver"
 install -m 0755 "$root/scripts/vm/systemd-tests.sh" "$pl/run"
 install -m 0755 "$release/pivot" "$pl/root/usr/bin/pivot"
 install -m 0755 "$release/probe" "$pl/root/usr/bin/probe"
-install -m 0755 "$blackbox" "$pl/root/usr/bin/blackbox"
-install -D -m 0755 "$noopenat2" "$pl/root$noopenat2"
-# Modules (no sound or graphics); they are loaded by modprobe in the VM.
-cp -a "$moddir"/modules.* "$pl/root/usr/lib/modules/$kver/"
+if [ ${#bats_files[@]} -eq 0 ]; then
+    install -m 0755 "$blackbox" "$pl/root/usr/bin/blackbox"
+    install -D -m 0755 "$noopenat2" "$pl/root$noopenat2"
+fi
+# Modules (no sound or graphics), bind-mounted at /usr/lib/modules in the
+# VM for modprobe.
+cp -a "$moddir"/modules.* "$pl/modules/$kver/"
 tar -C "$moddir" -cf - --exclude=kernel/sound --exclude=kernel/drivers kernel |
-    tar -C "$pl/root/usr/lib/modules/$kver" -xf -
-tar -C "$moddir" -cf - kernel/drivers/net kernel/drivers/block | tar -C "$pl/root/usr/lib/modules/$kver" -xf -
+    tar -C "$pl/modules/$kver" -xf -
+tar -C "$moddir" -cf - kernel/drivers/net kernel/drivers/block | tar -C "$pl/modules/$kver" -xf -
 echo "overlay veth" >"$pl/modules"
 for f in /usr/share/containers/seccomp.json /usr/include/x86_64-linux-gnu/asm/unistd_64.h; do
     [ -f "$f" ] && install -D -m 0644 "$f" "$pl/root$f"
@@ -189,6 +227,39 @@ if [ "$runtime" != pivot ]; then
     echo "PIVOT_BIN=/usr/local/bin/$(basename "$runtime")" >>"$pl/env"
 fi
 echo "PIVOT_TEST_SYSTEMD=${PIVOT_TEST_SYSTEMD:-1}" >>"$pl/env"
+# runc's bats suite at /runc, laid out as in runc's source (helpers.bash
+# finds recvtty and the others at ../../contrib/cmd), with the conformance
+# harness's subreaper and a stand-in for `go env GOARCH` (get-images.sh);
+# the image has bats, jq, gawk, xz and script. The debian image goes in only
+# for files that use it; otherwise an empty file keeps get-images.sh from
+# downloading it.
+if [ ${#bats_files[@]} -gt 0 ]; then
+    say "adding runc's bats suite ($(cat "$runc_src/.pivot-conformance-source" 2>/dev/null || echo runc)): ${bats_files[*]}"
+    mkdir -p "$pl/root/runc/tests" "$pl/root/runc/contrib/cmd"
+    cp -a "$integ" "$pl/root/runc/tests/"
+    cp "$runc_src/.pivot-conformance-source" "$pl/root/runc/" 2>/dev/null || true
+    rm -f "$pl/root/runc/tests/integration/testdata/debian-amd64.tar.xz"
+    if grep -q -e setup_debian -e DEBIAN_IMAGE $(printf "$integ/%s " "${bats_files[@]}"); then
+        cp -a "$integ/testdata/debian-amd64.tar.xz" "$pl/root/runc/tests/integration/testdata/"
+    else
+        : >"$pl/root/runc/tests/integration/testdata/debian-amd64.tar.xz"
+    fi
+    for cmd in recvtty sd-helper seccompagent; do
+        bin=$runc_src/contrib/cmd/$cmd/$cmd
+        [ -x "$bin" ] && install -D -m 0755 "$bin" "$pl/root/runc/contrib/cmd/$cmd/$cmd"
+    done
+    install -m 0755 "$conf_cache/bin/subreaper" "$pl/root/usr/local/bin/subreaper"
+    printf '#!/bin/sh\n# pivot-vm: answers `go env GOARCH` for get-images.sh; no Go here.\n[ "$1 $2" = "env GOARCH" ] && { echo amd64; exit 0; }\n[ "$1 $2" = "env GOARM" ] && { echo; exit 0; }\nexit 1\n' \
+        >"$pl/root/usr/local/bin/go"
+    chmod 0755 "$pl/root/usr/local/bin/go"
+    printf '%s\n' "${bats_files[@]}" >"$pl/bats"
+    echo "$bats_timeout" >"$pl/bats-timeout"
+    if [ "$runtime" = pivot ]; then
+        echo /usr/bin/pivot >"$pl/bats-runtime"
+    else
+        echo "/usr/local/bin/$(basename "$runtime")" >"$pl/bats-runtime"
+    fi
+fi
 [ -n "${PIVOT_TEST_NO_PIVOT:-}" ] && echo "PIVOT_TEST_NO_PIVOT=$PIVOT_TEST_NO_PIVOT" >>"$pl/env"
 : >"$pl/args"
 for arg in "$@"; do
