@@ -270,12 +270,7 @@ fn nested_slice_and_default_path(s: &Scratch) {
     // The default: pivot-<id>.scope in system.slice (runc: runc-<id>.scope).
     let bundle = s.bundle(&["/probe", "sleep", "60"]);
     let id = s.id("sddef");
-    bundle.edit(|c| {
-        c["linux"]
-            .as_object_mut()
-            .expect("linux")
-            .remove("cgroupsPath");
-    });
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(""));
     sd_create(s, &bundle, &id).ok();
     let pid = s.state(&id)["pid"].as_i64().expect("pid") as i32;
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("cgroup");
