@@ -374,4 +374,169 @@ mod tests {
         );
         assert_eq!(address_path("unix:path=/a,guid=x"), "/a");
     }
+
+    /// A stand-in for systemd's manager (what StartTransientUnit, JobRemoved,
+    /// SetUnitProperties and StopUnit look like on the wire), served over a
+    /// socket pair as systemd serves its private socket.
+    mod fake {
+        use std::sync::{Arc, Mutex};
+        use zbus::object_server::SignalEmitter;
+        use zbus::zvariant::{ObjectPath, OwnedObjectPath, OwnedValue};
+
+        pub type Calls = Arc<Mutex<Vec<(String, String, Vec<(String, OwnedValue)>)>>>;
+
+        pub struct Systemd {
+            pub calls: Calls,
+            pub jobs: u32,
+        }
+
+        impl Systemd {
+            fn job(&mut self) -> OwnedObjectPath {
+                self.jobs += 1;
+                ObjectPath::try_from(format!("/org/freedesktop/systemd1/job/{}", self.jobs))
+                    .unwrap()
+                    .into()
+            }
+        }
+
+        #[zbus::interface(name = "org.freedesktop.systemd1.Manager")]
+        impl Systemd {
+            async fn subscribe(&self) {}
+
+            async fn start_transient_unit(
+                &mut self,
+                name: String,
+                mode: String,
+                props: Vec<(String, OwnedValue)>,
+                _aux: Vec<(String, Vec<(String, OwnedValue)>)>,
+                #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+            ) -> zbus::fdo::Result<OwnedObjectPath> {
+                self.calls
+                    .lock()
+                    .unwrap()
+                    .push(("start".into(), name.clone(), props));
+                let job = self.job();
+                // An unrelated job first: only the unit's own counts.
+                let other = ObjectPath::try_from("/org/freedesktop/systemd1/job/999").unwrap();
+                Self::job_removed(&e, 999, other, "other.scope", "failed").await?;
+                let result = if name.starts_with("fail") {
+                    "failed"
+                } else {
+                    "done"
+                };
+                assert_eq!(mode, "replace");
+                Self::job_removed(&e, self.jobs, job.as_ref(), &name, result).await?;
+                Ok(job)
+            }
+
+            async fn set_unit_properties(
+                &mut self,
+                name: String,
+                runtime: bool,
+                props: Vec<(String, OwnedValue)>,
+            ) {
+                assert!(runtime);
+                self.calls.lock().unwrap().push(("set".into(), name, props));
+            }
+
+            async fn stop_unit(
+                &mut self,
+                name: String,
+                _mode: String,
+                #[zbus(signal_emitter)] e: SignalEmitter<'_>,
+            ) -> zbus::fdo::Result<OwnedObjectPath> {
+                self.calls
+                    .lock()
+                    .unwrap()
+                    .push(("stop".into(), name.clone(), vec![]));
+                let job = self.job();
+                Self::job_removed(&e, self.jobs, job.as_ref(), &name, "done").await?;
+                Ok(job)
+            }
+
+            async fn reset_failed_unit(&mut self, name: String) {
+                self.calls
+                    .lock()
+                    .unwrap()
+                    .push(("reset".into(), name, vec![]));
+            }
+
+            #[zbus(property)]
+            async fn version(&self) -> String {
+                "255.4-1".into()
+            }
+
+            #[zbus(signal)]
+            async fn job_removed(
+                e: &SignalEmitter<'_>,
+                id: u32,
+                job: ObjectPath<'_>,
+                unit: &str,
+                result: &str,
+            ) -> zbus::Result<()>;
+        }
+    }
+
+    #[test]
+    #[allow(deprecated)] // unix_stream: a plain socket pair is all a test needs
+    fn talks_to_the_manager() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let calls = fake::Calls::default();
+        let systemd = fake::Systemd {
+            calls: calls.clone(),
+            jobs: 0,
+        };
+        let server = std::thread::spawn(move || {
+            zbus::blocking::connection::Builder::unix_stream(b)
+                .server(zbus::Guid::generate())
+                .unwrap()
+                .p2p()
+                .serve_at(PATH, systemd)
+                .unwrap()
+                .build()
+                .unwrap()
+        });
+        let conn = zbus::blocking::connection::Builder::unix_stream(a)
+            .p2p()
+            .build()
+            .unwrap();
+        let _server = server.join().unwrap();
+        let m = Manager { conn, bus: false };
+        assert_eq!(m.version(), 255);
+        let u = super::super::path::unit(Some("system.slice:pt:x"), "x", false, "").unwrap();
+        let props = super::super::props::unit(&u, "x", Some(42), true);
+        m.start(&u.name, &props).unwrap();
+        m.set(&u.name, &[("MemoryMax".into(), Variant::U64(1 << 20))])
+            .unwrap();
+        m.stop(&u.name).unwrap();
+        let e = m.start("fail-x.scope", &props).unwrap_err().to_string();
+        assert!(e.contains("job failed"), "{e}");
+        let calls = calls.lock().unwrap();
+        let what: Vec<(&str, &str)> = calls
+            .iter()
+            .map(|(c, n, _)| (c.as_str(), n.as_str()))
+            .collect();
+        assert_eq!(
+            what,
+            [
+                ("start", "pt-x.scope"),
+                ("set", "pt-x.scope"),
+                ("stop", "pt-x.scope"),
+                ("reset", "pt-x.scope"),
+                ("start", "fail-x.scope"),
+                ("reset", "fail-x.scope"),
+            ]
+        );
+        let sent = &calls[0].2;
+        let get = |n: &str| &sent.iter().find(|(k, _)| k == n).unwrap().1;
+        assert!(get("Delegate").downcast_ref::<bool>().unwrap());
+        assert_eq!(
+            get("Slice").downcast_ref::<String>().unwrap(),
+            "system.slice"
+        );
+        assert_eq!(get("PIDs").value_signature().to_string(), "au");
+        let pids: Vec<u32> = get("PIDs").try_clone().unwrap().try_into().unwrap();
+        assert_eq!(pids, [42]);
+        assert_eq!(calls[1].2[0].1.downcast_ref::<u64>().unwrap(), 1 << 20);
+    }
 }
