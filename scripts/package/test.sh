@@ -3,10 +3,10 @@
 # operator gets from them without touching the host's packages: apt
 # accepts the .deb (`apt-get -s install ./pivot_*.deb`, a simulation), it
 # is installed into a scratch root with `dpkg --root`, and from there the
-# installed pivot prints its version and runs a container, every command
-# has its man page, bash completes the ID of a container it created, the
-# README's snippets are under /usr/share/doc/pivot/examples, and the
-# tarball holds the same files.
+# installed pivot prints its version, finds what it needs (`pivot check`)
+# and runs a container, every command has its man page, bash completes
+# the ID of a container it created, the README's snippets are under
+# /usr/share/doc/pivot/examples, and the tarball holds the same files.
 #
 # usage: scripts/package/test.sh   (as root; needs busybox-static and the
 #                                   static probe, as the black-box tests)
@@ -50,6 +50,7 @@ dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Status}' pivot | grep -q "in
 first=$("$pivot" --version | head -n 1)
 [ "$first" = "pivot version $version" ] || fail "installed pivot --version: $first"
 echo "package test: $first"
+"$pivot" check >"$work/check.txt" || fail "the installed pivot check: $(tail -n 1 "$work/check.txt")"
 
 # Every command in --help has its page, which man renders with runc's sections.
 commands=$("$pivot" --help | awk '/^Commands:/ {on=1; next} on && /^  [a-z]/ {print $1} on && /^$/ {exit}' | grep -vx help)

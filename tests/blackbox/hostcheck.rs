@@ -17,6 +17,7 @@ tests![
     check_cgroup_layout_matches_mountinfo,
     check_says_when_openat2_is_disabled,
     check_fails_when_the_mount_api_is_missing,
+    check_needs_no_root,
 ];
 
 /// The probes `pivot check` reports, in order.
@@ -330,4 +331,42 @@ fn check_fails_when_the_mount_api_is_missing(s: &Scratch) {
         json!("ENOSYS"),
         "{m}"
     );
+}
+
+/// An unprivileged user runs `check` too: the same probes, the root line
+/// says so, and it still exits 0 here.
+fn check_needs_no_root(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = s.mkdir("nobody");
+    for d in [&s.dir, &dir] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let bin = dir.join("pivot");
+    std::fs::copy(pivot_bin().unwrap(), &bin).expect("copy pivot");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut cmd = std::process::Command::new(&bin);
+    cmd.args(["check", "--format", "json"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .current_dir(&dir)
+        .uid(65534)
+        .gid(65534);
+    let out = s
+        .run_command(
+            cmd,
+            format!("(as 65534) {} check --format json", bin.display()),
+        )
+        .ok();
+    let doc = out.json();
+    let checks = doc["checks"].as_array().unwrap();
+    let root = checks.iter().find(|c| c["name"] == "root").unwrap();
+    assert_eq!(root["found"], json!("no"), "{out}");
+    assert_eq!(root["details"]["uid"], json!(65534));
+    let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, NAMES);
+    assert_eq!(doc["ok"], json!(true), "{out}");
 }
