@@ -482,22 +482,35 @@ fn criu() -> Check {
 }
 
 fn systemd() -> Check {
+    use crate::cgroups::systemd::dbus::{PRIVATE_SOCKET, SYSTEM_BUS};
     let pid1 = read("/proc/1/comm").unwrap_or_default();
     let booted = Path::new("/run/systemd/system").is_dir();
-    let private = Path::new("/run/systemd/private").exists();
-    let dbus = Path::new("/run/dbus/system_bus_socket").exists();
+    let private = Path::new(PRIVATE_SOCKET).exists();
+    let dbus = Path::new(SYSTEM_BUS).exists();
     let details = json!({ "pid1": pid1, "booted": booted, "private_socket": private, "system_bus_socket": dbus });
     let found = if booted {
         format!("pid 1 {pid1}, booted with systemd")
     } else {
         format!("no (pid 1 is {pid1})")
     };
-    let consequence = if booted {
-        "pivot has no systemd cgroup driver yet: --systemd-cgroup is refused; give containerd, CRI-O and the kubelet the cgroupfs driver"
-    } else {
-        "not needed: pivot manages cgroups through cgroupfs (--systemd-cgroup is refused)"
+    let (ok, consequence) = match (booted, dbus || private) {
+        (true, true) => (
+            true,
+            format!(
+            "--systemd-cgroup makes each container a transient scope over {}; without it, cgroupfs",
+            if dbus { SYSTEM_BUS } else { PRIVATE_SOCKET }
+        ),
+        ),
+        (true, false) => (
+            false,
+            format!("no {SYSTEM_BUS} nor {PRIVATE_SOCKET}: --systemd-cgroup fails; cgroupfs works"),
+        ),
+        _ => (
+            false,
+            "--systemd-cgroup fails (no systemd to ask); cgroupfs, the default, works".to_string(),
+        ),
     };
-    check("systemd", booted, false, found, consequence, details)
+    check("systemd", ok, false, found, consequence, details)
 }
 
 #[cfg(test)]
