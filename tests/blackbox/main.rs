@@ -45,6 +45,7 @@ mod runtime;
 mod seccomp;
 mod spec;
 mod systemd;
+mod timings;
 mod tty;
 
 use harness::TestFn;
@@ -71,6 +72,7 @@ fn main() {
         ("badinput", badinput::TESTS),
         ("parallel", parallel::TESTS),
         ("cli", cli::TESTS),
+        ("timings", timings::TESTS),
         ("hostcheck", hostcheck::TESTS),
         ("cgroups", cgroups::TESTS),
         ("mounts", mounts::TESTS),

@@ -4,6 +4,7 @@
 //! which containerd's shim reads) or logrus-style text.
 
 use crate::cli::{Global, LogFormat};
+use pivot_core::debug::Fields;
 use pivot_core::time::now_rfc3339;
 use std::io::Write;
 use std::path::PathBuf;
@@ -53,28 +54,44 @@ impl Logger {
             .open(path)
     }
 
-    fn line(&self, level: &str, msg: &str) -> String {
+    /// A line with logrus fields after `msg` (`key=value` in text, more
+    /// keys in JSON), as runc's logger writes them.
+    fn line_with(&self, level: &str, msg: &str, fields: Fields<'_>) -> String {
         match self.format {
-            LogFormat::Json => serde_json::json!({
-                "level": level,
-                "msg": msg,
-                "time": now_rfc3339(false),
-            })
-            .to_string(),
-            LogFormat::Text => format!(
-                "time=\"{}\" level={level} msg={}",
-                now_rfc3339(false),
-                serde_json::Value::String(msg.to_string())
-            ),
+            LogFormat::Json => {
+                let mut m = serde_json::Map::new();
+                m.insert("level".into(), level.into());
+                m.insert("msg".into(), msg.into());
+                for (k, v) in fields {
+                    m.insert((*k).into(), v.as_str().into());
+                }
+                m.insert("time".into(), now_rfc3339(false).into());
+                serde_json::Value::Object(m).to_string()
+            }
+            LogFormat::Text => {
+                let mut line = format!(
+                    "time=\"{}\" level={level} msg={}",
+                    now_rfc3339(false),
+                    serde_json::Value::String(msg.to_string())
+                );
+                for (k, v) in fields {
+                    line.push_str(&format!(" {k}={}", text_value(v)));
+                }
+                line
+            }
         }
     }
 
     fn to_file(&self, level: &str, msg: &str) -> bool {
+        self.to_file_with(level, msg, &[])
+    }
+
+    fn to_file_with(&self, level: &str, msg: &str, fields: Fields<'_>) -> bool {
         let Some(path) = &self.file else {
             return false;
         };
         if let Ok(mut f) = self.open(path) {
-            let _ = writeln!(f, "{}", self.line(level, msg));
+            let _ = writeln!(f, "{}", self.line_with(level, msg, fields));
         }
         true
     }
@@ -94,9 +111,22 @@ impl Logger {
     }
 
     /// A `--debug` line: into the --log file, else on stderr.
-    pub fn debug(&self, msg: &str) {
-        if !self.to_file("debug", msg) {
-            eprintln!("{}", self.line("debug", msg));
+    pub fn debug(&self, msg: &str, fields: Fields<'_>) {
+        if !self.to_file_with("debug", msg, fields) {
+            eprintln!("{}", self.line_with("debug", msg, fields));
         }
+    }
+}
+
+/// A field's value in the text format: bare when logrus leaves it bare
+/// (letters, digits and `-._/@^+`), else quoted.
+fn text_value(v: &str) -> String {
+    let bare = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._/@^+".contains(c));
+    if bare {
+        v.to_string()
+    } else {
+        serde_json::Value::String(v.to_string()).to_string()
     }
 }

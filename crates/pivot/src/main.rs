@@ -15,7 +15,7 @@ fn main() {
     log::install(&logger);
     if cli.global.debug {
         let l = logger.clone();
-        pivot_core::debug::set_sink(move |m| l.debug(m));
+        pivot_core::debug::set_sink(move |m, fields| l.debug(m, fields));
         pivot_core::debug::log(|| {
             let args: Vec<String> = std::env::args().skip(1).collect();
             format!(

@@ -3,6 +3,7 @@
 
 use super::{absolute, Runtime};
 use crate::cgroups::{self, CgroupDir};
+use crate::debug;
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::hooks;
 use crate::process::{self, caps, rlimits, Init, InitOptions};
@@ -89,10 +90,20 @@ impl Runtime {
         opts: &CreateOptions,
         own_console: bool,
     ) -> Result<(Init, Option<OwnedFd>)> {
+        debug::step("create", || self.create_steps(id, opts, own_console))
+    }
+
+    /// create_with's steps, each timed with --debug (debug.rs).
+    fn create_steps(
+        &self,
+        id: &str,
+        opts: &CreateOptions,
+        own_console: bool,
+    ) -> Result<(Init, Option<OwnedFd>)> {
         let listen = listen_fds();
         check_preserved_fds(opts.preserve_fds.saturating_add(listen))?;
-        let mut plan = load_plan(id, opts)?;
-        self.guard_binary(&plan)?;
+        let mut plan = debug::step("create/parse", || load_plan(id, opts))?;
+        debug::step("create/guard binary", || self.guard_binary(&plan))?;
         let mut opts = opts.clone();
         if listen > 0 {
             plan.process.env.push(format!("LISTEN_FDS={listen}"));
@@ -144,7 +155,7 @@ impl Runtime {
                 format!("container with id {id:?} already exists"),
             ));
         }
-        let (sd, _lock) = StateDir::reserve(&self.root, id)?;
+        let (sd, _lock) = debug::step("create/state dir", || StateDir::reserve(&self.root, id))?;
         let mut dirs = Vec::new();
         let mut unit = None;
         match self.create_in(&sd, &plan, opts, &mut dirs, &mut unit, console) {
@@ -169,29 +180,36 @@ impl Runtime {
         unit: &mut Option<cgroups::systemd::Unit>,
         console: Option<OwnedFd>,
     ) -> Result<Init> {
-        let dirfd = sys::openat(
-            sys::cwd(),
-            &sd.dir.to_string_lossy(),
-            libc::O_PATH | libc::O_DIRECTORY,
-            0,
-        )?;
-        sys::mkfifoat(dirfd.as_fd(), state::FIFO, 0o622)?;
-        if process::notify::host_socket().is_some() {
-            sys::mkdirat(dirfd.as_fd(), process::notify::DIR, 0o755)?;
-        }
-        let fifo = sys::openat(dirfd.as_fd(), state::FIFO, libc::O_PATH, 0)?;
-        // Writable by the init whatever user it has become (past umask).
-        sys::fchmod(fifo.as_fd(), 0o622)?;
-        let (hierarchies, scope) = if self.systemd_cgroup {
-            let (h, scope) = self.systemd_cgroups(plan, dirs)?;
-            *unit = Some(scope.unit.clone());
-            (h, Some(scope))
-        } else {
-            (self.make_cgroups(plan, dirs)?, None)
-        };
+        let fifo = debug::step("create/exec fifo", || -> Result<OwnedFd> {
+            let dirfd = sys::openat(
+                sys::cwd(),
+                &sd.dir.to_string_lossy(),
+                libc::O_PATH | libc::O_DIRECTORY,
+                0,
+            )?;
+            sys::mkfifoat(dirfd.as_fd(), state::FIFO, 0o622)?;
+            if process::notify::host_socket().is_some() {
+                sys::mkdirat(dirfd.as_fd(), process::notify::DIR, 0o755)?;
+            }
+            let fifo = sys::openat(dirfd.as_fd(), state::FIFO, libc::O_PATH, 0)?;
+            // Writable by the init whatever user it has become (past umask).
+            sys::fchmod(fifo.as_fd(), 0o622)?;
+            Ok(fifo)
+        })?;
+        let (hierarchies, scope) = debug::step("create/cgroups", || -> Result<_> {
+            if self.systemd_cgroup {
+                let (h, scope) = self.systemd_cgroups(plan, dirs)?;
+                *unit = Some(scope.unit.clone());
+                Ok((h, Some(scope)))
+            } else {
+                Ok((self.make_cgroups(plan, dirs)?, None))
+            }
+        })?;
         let idmaps = idmap_namespaces(plan)?;
         let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
-            Some(v) => Some(crate::seccomp::compile(v, Some(&self.root))?),
+            Some(v) => Some(debug::step("create/seccomp", || {
+                crate::seccomp::compile(v, Some(&self.root))
+            })?),
             None => None,
         };
         let init_opts = InitOptions {
@@ -210,17 +228,19 @@ impl Runtime {
         let mut saved = saved_state(plan, init.pid, dirs);
         saved.systemd = unit.clone();
         saved.notify_socket = process::notify::host_socket().is_some();
-        let r = intel_rdt_group(plan, init.pid)
-            .map(|g| saved.intel_rdt = g)
-            .and_then(|_| sd.save(&saved))
-            .and_then(|_| match &opts.pid_file {
-                Some(p) => write_pid_file(p, init.pid),
-                None => Ok(()),
-            })
-            .and_then(|_| match &opts.pidfd_socket {
-                Some(p) => send_pidfd(p, init.pidfd.as_fd()),
-                None => Ok(()),
-            });
+        let r = debug::step("create/save state", || {
+            intel_rdt_group(plan, init.pid)
+                .map(|g| saved.intel_rdt = g)
+                .and_then(|_| sd.save(&saved))
+                .and_then(|_| match &opts.pid_file {
+                    Some(p) => write_pid_file(p, init.pid),
+                    None => Ok(()),
+                })
+                .and_then(|_| match &opts.pidfd_socket {
+                    Some(p) => send_pidfd(p, init.pidfd.as_fd()),
+                    None => Ok(()),
+                })
+        });
         if let Err(e) = r {
             init.abort();
             if let Some(g) = &saved.intel_rdt {

@@ -13,8 +13,18 @@ use std::os::fd::AsFd;
 
 impl Runtime {
     pub fn start(&self, id: &str) -> Result<()> {
-        let (sd, _lock, saved) = StateDir::open_locked(&self.root, id)?;
-        match state::status(&sd, &saved) {
+        crate::debug::step("start", || self.start_steps(id))
+    }
+
+    /// start's steps, each timed with --debug (debug.rs).
+    fn start_steps(&self, id: &str) -> Result<()> {
+        let (sd, _lock, saved, status) = crate::debug::step("start/state", || {
+            StateDir::open_locked(&self.root, id).map(|(sd, lock, saved)| {
+                let status = state::status(&sd, &saved);
+                (sd, lock, saved, status)
+            })
+        })?;
+        match status {
             Status::Created => {}
             Status::Stopped => {
                 return Err(Error::new(
@@ -42,7 +52,9 @@ impl Runtime {
         }
         if let Some(h) = saved.config.hooks.as_ref() {
             let state = hooks::saved_state(&saved, "running");
-            hooks::run_all_warn("poststart", &h.poststart, &state, self.warn);
+            crate::debug::step("start/hooks poststart", || {
+                hooks::run_all_warn("poststart", &h.poststart, &state, self.warn)
+            });
         }
         Ok(())
     }
@@ -200,6 +212,9 @@ impl Runtime {
 /// (close-on-exec) then reads end-of-file, or the error text if the hooks
 /// or the exec failed.
 fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
+    // With --debug: "start/release" until the init answers, "start/exec"
+    // until its end of the fifo closes (startContainer hooks, execve).
+    let t = crate::debug::enabled().then(std::time::Instant::now);
     let path = sd.fifo_path();
     let fifo = sys::openat(
         sys::cwd(),
@@ -222,6 +237,10 @@ fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
             ));
         }
     }
+    let t = t.map(|t| {
+        crate::debug::record("start/release", t.elapsed());
+        std::time::Instant::now()
+    });
     let _ = std::fs::remove_file(&path);
     let mut report = Vec::new();
     let mut chunk = [0u8; 1024];
@@ -234,6 +253,9 @@ fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
             Err(e) if e.errno() == Some(libc::EAGAIN) && ev & libc::POLLHUP == 0 => {}
             Err(e) => return Err(e),
         }
+    }
+    if let Some(t) = t {
+        crate::debug::record("start/exec", t.elapsed());
     }
     if report.is_empty() {
         Ok(())

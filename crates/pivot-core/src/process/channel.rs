@@ -37,6 +37,9 @@ pub enum Msg {
     /// MOUNT_ATTR_IDMAP; clone mounts[index]'s source idmapped from the
     /// host's user namespace (answer: Source, or Failed).
     IdmapTree(usize),
+    /// init -> parent (with --debug): the durations of its steps so far,
+    /// name and nanoseconds, for the parent to log (debug.rs).
+    Steps(Vec<(String, u64)>),
     /// init -> parent: set up and about to wait for `start`.
     Ready,
     /// init -> parent: failed; the chain as text.

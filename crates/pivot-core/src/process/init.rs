@@ -5,6 +5,7 @@
 use super::channel::{Channel, Msg};
 use super::{attrs, caps, podproc, rlimits, sysctl, user};
 use crate::cgroups::{CgroupDir, Hierarchy};
+use crate::debug::step;
 use crate::error::{Context, Error, Result};
 use crate::hooks;
 use crate::procfs::ProcFs;
@@ -59,20 +60,24 @@ fn setup(
     let mut keep = vec![ch.raw_fd(), opts.fifo.as_raw_fd()];
     keep.extend(opts.idmaps.iter().map(|(_, fd)| fd.as_raw_fd()));
     keep.extend(opts.console.iter().map(|fd| fd.as_raw_fd()));
-    sys::close_fds_from(3 + opts.preserve_fds, &keep)?;
+    step("close fds", || {
+        sys::close_fds_from(3 + opts.preserve_fds, &keep)
+    })?;
     // Die with the parent while it still supervises the setup.
     sys::set_pdeathsig(libc::SIGKILL)?;
     // Into the container's cgroups before anything else (and before the
     // cgroup namespace is made, so that is its root). With the systemd
     // driver the parent puts it into its unit before Go.
     if opts.systemd.is_none() {
-        crate::cgroups::join_self(&opts.cgroups, v2_joined)?;
+        step("join cgroups", || {
+            crate::cgroups::join_self(&opts.cgroups, v2_joined)
+        })?;
     }
     // The parent writes a new user namespace's id maps before Go; an
     // unprivileged parent can open /proc/<pid>/uid_map only while the init
     // is dumpable (as runc's nsexec keeps it for SYNC_USERMAP_PLS). Until
     // Go the init is alone in namespaces of its own.
-    let mut host_pid = ch.expect_go()?;
+    let mut host_pid = step("wait for the parent", || ch.expect_go())?;
     // Until execve the init is pivot's own image: keep container processes
     // from opening /proc/<pid>/exe or ptracing it (CVE-2019-5736,
     // CVE-2016-9962). execve resets this for the user process.
@@ -82,7 +87,7 @@ fn setup(
         Some(path) => Some(Pod::open(plan, path)?),
         None => None,
     };
-    if join_namespaces(plan, ch, pod_ns.is_some())? {
+    if step("namespaces", || join_namespaces(plan, ch, pod_ns.is_some()))? {
         host_pid = ch.expect_go()?;
     }
     if plan.namespaces.has(NsKind::User) {
@@ -102,10 +107,10 @@ fn setup(
     // fully visible one). Without it, the container's /proc is used.
     // Joining a pod, that is the pid namespace this process is in, the
     // host's: it serves until enter_pod, never after.
-    let mut proc = ProcFs::new_instance().ok();
+    let mut proc = step("procfs", || ProcFs::new_instance().ok());
     if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
         if !sysctl.is_empty() {
-            sysctl::apply(sysctl, &ProcFs::open()?)?;
+            step("sysctl", || sysctl::apply(sysctl, &ProcFs::open()?))?;
         }
     }
     let pod_procfs = match pod_ns.as_mut() {
@@ -163,8 +168,8 @@ fn setup(
         proc: proc.as_ref(),
         proc_context: &proc_context,
     };
-    rootfs::prepare_rootfs(&ctx).ctx("prepare rootfs")?;
-    set_names(plan)?;
+    step("rootfs", || rootfs::prepare_rootfs(&ctx)).ctx("prepare rootfs")?;
+    step("hostname", || set_names(plan))?;
     if let Some(sock) = &opts.console {
         super::tty::setup_console(
             sock.as_fd(),
@@ -177,14 +182,18 @@ fn setup(
         own_session(opts)?;
     }
     if !opts.no_new_keyring {
-        match sys::join_session_keyring(&format!("_ses.{}", plan.id)) {
+        match step("session keyring", || {
+            sys::join_session_keyring(&format!("_ses.{}", plan.id))
+        }) {
             // Kernels without keyrings: nothing to isolate.
             Err(e) if e.errno() == Some(libc::ENOSYS) => {}
             r => r.ctx("new session keyring")?,
         }
     }
-    rlimits::apply(&plan.process.rlimits)?;
-    attrs::apply(plan, proc.as_ref().or(host_proc.as_ref()))?;
+    step("rlimits", || rlimits::apply(&plan.process.rlimits))?;
+    step("process attributes", || {
+        attrs::apply(plan, proc.as_ref().or(host_proc.as_ref()))
+    })?;
     if let Some(p) = pod_ns.take() {
         // Only children enter it, and no child is made from here on but
         // the init (enter_pod); a profile may refuse setns once loaded.
@@ -199,7 +208,7 @@ fn setup(
     // parent, which is gone after Ready. Otherwise it goes in last, just
     // before Ready (late_seccomp).
     if let Some(f) = opts.seccomp.as_ref().filter(|f| f.notify || !nnp) {
-        if let Some(fd) = f.load()? {
+        if let Some(fd) = step("seccomp", || f.load())? {
             ch.send_fd(&Msg::SeccompFd, fd.as_fd())?;
             ch.expect(Msg::SeccompDone)?;
         }
@@ -208,21 +217,23 @@ fn setup(
     // the runtime may enter), and again as the user if that failed (one
     // only the user may enter), as runc does.
     let cwd = &plan.process.cwd;
-    let cwd_done = sys::chdir(cwd).is_ok();
-    let last = caps::last_cap();
-    let capsets = caps::parse(plan.process.capabilities.as_ref(), last);
-    caps::before_user_switch(&capsets, last)?;
-    user::switch(&plan.process.user)?;
-    caps::after_user_switch(&capsets, last)?;
-    if !cwd_done {
-        sys::chdir(cwd).with_ctx(|| format!("process.cwd {cwd:?}"))?;
-    }
-    // A cwd that escaped the root (CVE-2024-21626) has no name here.
-    sys::getcwd().ctx("process.cwd: the working directory is outside the container")?;
-    user::lookup_executable(&plan.process)?;
-    // HOME from /etc/passwd now, before the filter, which need not allow
-    // reading it.
-    let env = user::env_with_home(&plan.process);
+    let env = step("user, capabilities and cwd", || -> Result<Vec<String>> {
+        let cwd_done = sys::chdir(cwd).is_ok();
+        let last = caps::last_cap();
+        let capsets = caps::parse(plan.process.capabilities.as_ref(), last);
+        caps::before_user_switch(&capsets, last)?;
+        user::switch(&plan.process.user)?;
+        caps::after_user_switch(&capsets, last)?;
+        if !cwd_done {
+            sys::chdir(cwd).with_ctx(|| format!("process.cwd {cwd:?}"))?;
+        }
+        // A cwd that escaped the root (CVE-2024-21626) has no name here.
+        sys::getcwd().ctx("process.cwd: the working directory is outside the container")?;
+        user::lookup_executable(&plan.process)?;
+        // HOME from /etc/passwd now, before the filter, which need not
+        // allow reading it.
+        Ok(user::env_with_home(&plan.process))
+    })?;
     // The parent exits after Ready; the init must outlive it (a child
     // forked into a pod starts without one anyway).
     sys::set_pdeathsig(0)?;
@@ -234,14 +245,28 @@ fn setup(
         // The filter goes in before the init enters the pod, as it does
         // without no_new_privs: from its first moment there, a sibling
         // that may ptrace it finds it under the container's profile.
-        late_seccomp(plan, opts)?;
+        step("seccomp", || late_seccomp(plan, opts))?;
         host_pid = enter_pod(ch, opts, proc.as_ref())?;
         own_session(opts)?;
     } else {
-        late_seccomp(plan, opts)?;
+        step("seccomp", || late_seccomp(plan, opts))?;
     }
+    send_steps(ch)?;
     ch.send(&Msg::Ready)?;
     Ok((host_pid, proc, env))
+}
+
+/// With --debug: the steps timed so far go to the parent, which logs them
+/// (a few messages, so that no datagram grows large).
+fn send_steps(ch: &Channel) -> Result<()> {
+    if !crate::debug::enabled() {
+        return Ok(());
+    }
+    let steps = crate::debug::take_held();
+    for chunk in steps.chunks(100) {
+        ch.send(&Msg::Steps(chunk.to_vec()))?;
+    }
+    Ok(())
 }
 
 /// As runc's init: a session of its own, terminal or not (CRIU refuses to

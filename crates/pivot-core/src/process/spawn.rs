@@ -254,6 +254,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &mut [CgroupDir]) -> Resu
         Some(_) => None,
         None => cgroups::v2_dir_fd(cgroups),
     };
+    let t_clone = crate::debug::enabled().then(std::time::Instant::now);
     let forked = match v2.as_ref().map(|fd| sys::clone3(flags, Some(fd.as_fd()))) {
         Some(Ok(f)) => Ok((f, true)),
         _ => sys::clone3(flags, None).map(|f| (f, false)),
@@ -261,16 +262,27 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &mut [CgroupDir]) -> Resu
     let (forked, v2_joined) = forked?;
     match forked {
         Forked::Child => {
+            // Its steps reach the log through the parent (Msg::Steps).
+            crate::debug::hold_steps();
+            if let Some(t) = t_clone {
+                crate::debug::record("clone3 until the init runs", t.elapsed());
+            }
             drop(parent_ch);
             drop(v2);
             let code = init::run(plan, opts, &child_ch, v2_joined);
             sys::exit_now(code)
         }
         Forked::Parent { pid, pidfd } => {
+            if let Some(t) = t_clone {
+                crate::debug::record("create/clone", t.elapsed());
+            }
             drop(child_ch);
             crate::debug::log(|| format!("child process in init(): pid {pid}, setting up"));
             let mut child = Init { pid, pidfd };
-            match drive(plan, opts, &parent_ch, &mut child, fast, cgroups) {
+            let driven = crate::debug::step("create/init", || {
+                drive(plan, opts, &parent_ch, &mut child, fast, cgroups)
+            });
+            match driven {
                 Ok(()) => Ok(child),
                 Err(e) => {
                     child.abort();
@@ -348,6 +360,7 @@ fn drive(
                     })?;
                 }
             },
+            Some(Msg::Steps(steps)) => crate::debug::report_held("create/init", &steps),
             Some(Msg::Hooks) => {
                 crate::debug::log(|| "running the prestart and createRuntime hooks".into());
                 run_create_hooks(plan, child.pid)?;

@@ -11,9 +11,11 @@ pub mod resolve;
 mod switch_root;
 
 use crate::cgroups::{CgroupDir, Hierarchy};
+use crate::debug::{self, step};
 use crate::error::{Context as _, Result};
 use crate::spec::{NsKind, Plan};
 use resolve::Root;
+use std::time::Instant;
 
 /// A procfs context opened elsewhere, with the (device, inode) of the pid
 /// namespace it must show.
@@ -60,42 +62,59 @@ impl Setup<'_> {
 pub fn prepare_rootfs(ctx: &Setup) -> Result<()> {
     if !ctx.plan.namespaces.has(NsKind::Mount) {
         // Without a mount namespace, touch nothing of the host's mounts.
-        (ctx.before_pivot)()?;
-        return switch_root::chroot_only(ctx);
+        step("rootfs/hooks", || (ctx.before_pivot)())?;
+        return step("rootfs/chroot", || switch_root::chroot_only(ctx));
     }
     crate::sys::umask(0);
     // 1. The rootfs bound onto itself, its mount tree cut off the host's.
-    let root = prepare_root::prepare_root(ctx)?;
+    let root = step("rootfs/prepare_root", || prepare_root::prepare_root(ctx))?;
     // 2. config.json's mounts.
     let mut later_ro = Vec::new();
     for m in &ctx.plan.mounts {
+        let name = || format!("rootfs/mounts[{}] {}", m.index, m.destination);
+        let t = debug::enabled().then(Instant::now);
         mounts::mount_entry(ctx, &root, m, &mut later_ro).with_ctx(|| m.field())?;
+        if let Some(t) = t {
+            debug::record(&name(), t.elapsed());
+        }
     }
     // 3. /dev, unless it is the host's.
     if dev::needs_setup(ctx.plan) && !dev::is_hosts_dev(&root)? {
-        dev::create_devices(ctx, &root)?;
-        dev::setup_ptmx(&root)?;
-        dev::setup_dev_symlinks(&root)?;
-        dev::make_console_mountpoint(ctx, &root)?;
+        step("rootfs/dev", || -> Result<()> {
+            dev::create_devices(ctx, &root)?;
+            dev::setup_ptmx(&root)?;
+            dev::setup_dev_symlinks(&root)?;
+            dev::make_console_mountpoint(ctx, &root)
+        })?;
     }
     // 4. Read-only tmpfs mounts turn read-only.
-    mounts::remount_readonly_tmpfs(later_ro)?;
+    step("rootfs/remount_readonly_tmpfs", || {
+        mounts::remount_readonly_tmpfs(later_ro)
+    })?;
     // 5. The working directory.
-    root.mkdir_all(&ctx.plan.process.cwd, 0o755)
-        .ctx("process.cwd")?;
-    // 6. The createContainer hooks.
-    (ctx.before_pivot)()?;
+    step("rootfs/cwd", || {
+        root.mkdir_all(&ctx.plan.process.cwd, 0o755)
+    })
+    .ctx("process.cwd")?;
+    // 6. The prestart, createRuntime and createContainer hooks.
+    step("rootfs/hooks", || (ctx.before_pivot)())?;
     // 7. pivot_root (or MS_MOVE and chroot).
-    switch_root::switch_root(ctx, root)?;
+    step("rootfs/switch_root", || switch_root::switch_root(ctx, root))?;
     // 8. linux.rootfsPropagation on the new `/`.
-    prepare_root::propagation_after_switch(ctx)?;
+    step("rootfs/propagation", || {
+        prepare_root::propagation_after_switch(ctx)
+    })?;
     // 9. Stdio on the host's /dev/null moves to the container's.
-    dev::reopen_dev_null(ctx.proc)?;
+    step("rootfs/reopen_dev_null", || dev::reopen_dev_null(ctx.proc))?;
     // 10. Read-only root, read-only paths, masked paths.
     let root = Root::open("/")?;
-    finalize::set_readonly_root(ctx, &root)?;
-    finalize::readonly_paths(ctx, &root)?;
-    finalize::mask_paths(ctx, &root)?;
+    step("rootfs/set_readonly_root", || {
+        finalize::set_readonly_root(ctx, &root)
+    })?;
+    step("rootfs/readonly_paths", || {
+        finalize::readonly_paths(ctx, &root)
+    })?;
+    step("rootfs/mask_paths", || finalize::mask_paths(ctx, &root))?;
     crate::sys::umask(0o022);
     Ok(())
 }
