@@ -115,8 +115,15 @@ fn find(steps: &[(String, f64)], name: &str) -> Option<f64> {
 
 /// Checks the steps of `cmd` (create or start): each of `named` is there,
 /// and those directly below `cmd` add up to its own line, which covers
-/// most of `wall_ms`. Returns the share of `wall_ms` its own line covers.
-fn check_command(steps: &[(String, f64)], cmd: &str, named: &[&str], wall_ms: f64) -> f64 {
+/// most of `wall_ms`. Returns the share of `wall_ms` its own line covers,
+/// or why the steps did not add up (a busy machine may stall the process
+/// between two steps: the caller tries again).
+fn check_command(
+    steps: &[(String, f64)],
+    cmd: &str,
+    named: &[&str],
+    wall_ms: f64,
+) -> Result<f64, String> {
     let all: Vec<&str> = steps.iter().map(|(s, _)| s.as_str()).collect();
     for n in named {
         assert!(
@@ -138,14 +145,15 @@ fn check_command(steps: &[(String, f64)], cmd: &str, named: &[&str], wall_ms: f6
         "{cmd}: its steps add up to {children:.3} ms, more than its {total:.3} ms"
     );
     assert!(
-        children >= 0.8 * total,
-        "{cmd}: its steps add up to {children:.3} ms, under 80% of its {total:.3} ms: {steps:?}"
-    );
-    assert!(
         total <= wall_ms,
         "{cmd}: {total:.3} ms logged, more than the {wall_ms:.3} ms measured around the command"
     );
-    total / wall_ms
+    if children < 0.8 * total {
+        return Err(format!(
+            "{cmd}: its steps add up to {children:.3} ms, under 80% of its {total:.3} ms: {steps:?}"
+        ));
+    }
+    Ok(total / wall_ms)
 }
 
 /// `create` then `start`, each with its own JSON log: every named step,
@@ -157,6 +165,7 @@ fn check_command(steps: &[(String, f64)], cmd: &str, named: &[&str], wall_ms: f6
 fn debug_times_each_step_of_create_and_start(s: &Scratch) {
     let bundle = bundle_with_work(s, &["/probe", "exit", "0"]);
     let mut best = (0.0f64, 0.0f64);
+    let mut why = String::new();
     for round in 0..3 {
         let id = s.id(&format!("steps{round}"));
         let clog = s.path(&format!("create{round}.json"));
@@ -225,15 +234,22 @@ fn debug_times_each_step_of_create_and_start(s: &Scratch) {
         // Nothing of start in create's log and the other way round.
         assert!(created.iter().all(|(n, _)| n.starts_with("create")));
         assert!(started.iter().all(|(n, _)| n.starts_with("start")));
-        best = (best.0.max(c), best.1.max(st));
+        match (c, st) {
+            (Ok(c), Ok(st)) => best = (best.0.max(c), best.1.max(st)),
+            (Err(e), _) | (_, Err(e)) => {
+                why = e;
+                continue;
+            }
+        }
         if best.0 >= 0.5 && best.1 >= 0.25 {
             return;
         }
     }
     panic!(
-        "in three runs pivot's own lines covered at best {:.0}% of create's wall time (want 50%) and {:.0}% of start's (want 25%)",
+        "in three runs pivot's own lines covered at best {:.0}% of create's wall time (want 50%) and {:.0}% of start's (want 25%){}",
         best.0 * 100.0,
-        best.1 * 100.0
+        best.1 * 100.0,
+        if why.is_empty() { String::new() } else { format!("; last: {why}") }
     );
 }
 

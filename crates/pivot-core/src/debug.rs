@@ -14,9 +14,9 @@
 //! add up to about the command's own line. The container's init cannot
 //! reach the log itself (it has left the host's mount namespace), so it
 //! holds its steps (`hold_steps`) and sends them to the parent, which
-//! reports them (`report_held`). Lines of steps inside another step wait
-//! until the outermost one ends, so that writing them costs no step any
-//! time. Without --debug, `step` is one check of a static and the closure.
+//! reports them (`report_held`). Lines logged inside a step (its nested
+//! steps, milestones) wait until the outermost step ends, so that writing
+//! them costs no step any time. Without --debug, `step` is one check of a static and the closure.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -36,7 +36,22 @@ static HELD: Mutex<Option<Vec<(String, u64)>>> = Mutex::new(None);
 /// How many steps are running (nested); while any is, lines wait in
 /// PENDING.
 static DEPTH: AtomicUsize = AtomicUsize::new(0);
-static PENDING: Mutex<Vec<(String, Duration)>> = Mutex::new(Vec::new());
+static PENDING: Mutex<Vec<Line>> = Mutex::new(Vec::new());
+
+/// A line waiting for the outermost step to end.
+enum Line {
+    Msg(String),
+    Step(String, Duration),
+}
+
+impl Line {
+    fn write(self, sink: &Sink) {
+        match self {
+            Line::Msg(m) => sink(&m, &[]),
+            Line::Step(name, d) => sink("step done", &[("step", name), ("duration", duration(d))]),
+        }
+    }
+}
 
 /// Install the sink (the first call wins).
 pub fn set_sink(f: impl Fn(&str, Fields<'_>) + Send + Sync + 'static) {
@@ -51,6 +66,13 @@ pub fn enabled() -> bool {
 /// Report one line; `msg` is only called when a sink is installed.
 pub fn log(msg: impl FnOnce() -> String) {
     if let Some(sink) = SINK.get() {
+        let held = HELD.lock().map(|h| h.is_some()).unwrap_or(false);
+        if !held && DEPTH.load(Ordering::SeqCst) > 0 {
+            if let Ok(mut pending) = PENDING.lock() {
+                pending.push(Line::Msg(msg()));
+                return;
+            }
+        }
         sink(&msg(), &[]);
     }
 }
@@ -82,12 +104,12 @@ pub fn record(name: &str, d: Duration) {
     let Ok(mut pending) = PENDING.lock() else {
         return;
     };
-    pending.push((name.to_string(), d));
+    pending.push(Line::Step(name.to_string(), d));
     if DEPTH.load(Ordering::SeqCst) > 0 {
         return;
     }
-    for (name, d) in pending.drain(..) {
-        sink("step done", &[("step", name), ("duration", duration(d))]);
+    for line in pending.drain(..) {
+        line.write(sink);
     }
 }
 

@@ -225,11 +225,11 @@ impl Runtime {
             systemd: scope,
         };
         let init = process::spawn(plan, &init_opts, dirs)?;
-        let mut saved = saved_state(plan, init.pid, dirs);
-        saved.systemd = unit.clone();
-        saved.notify_socket = process::notify::host_socket().is_some();
-        let r = debug::step("create/save state", || {
-            intel_rdt_group(plan, init.pid)
+        let (saved, r) = debug::step("create/save state", || {
+            let mut saved = saved_state(plan, init.pid, dirs);
+            saved.systemd = unit.clone();
+            saved.notify_socket = process::notify::host_socket().is_some();
+            let r = intel_rdt_group(plan, init.pid)
                 .map(|g| saved.intel_rdt = g)
                 .and_then(|_| sd.save(&saved))
                 .and_then(|_| match &opts.pid_file {
@@ -239,7 +239,8 @@ impl Runtime {
                 .and_then(|_| match &opts.pidfd_socket {
                     Some(p) => send_pidfd(p, init.pidfd.as_fd()),
                     None => Ok(()),
-                })
+                });
+            (saved, r)
         });
         if let Err(e) = r {
             init.abort();
