@@ -78,7 +78,7 @@ pub fn validate(hooks: &crate::spec::types::Hooks) -> Result<()> {
                 )));
             }
             let st = sys::fstatat(sys::cwd(), &h.path, 0).map_err(|e| e.context(field.clone()))?;
-            if st.st_mode & libc::S_IFMT != libc::S_IFREG || st.st_mode & 0o111 == 0 {
+            if sys::file_type(&st) != sys::FileType::Regular || st.st_mode & 0o111 == 0 {
                 return Err(Error::invalid(format!(
                     "{field}: {:?} is not an executable file",
                     h.path

@@ -262,7 +262,7 @@ fn is_dir_in(pid: i32, path: &str) -> Option<bool> {
     let root = Root::open(&format!("/proc/{pid}/root")).ok()?;
     let fd = root.open_path(path, false).ok()?;
     let st = sys::fstat(fd.as_fd()).ok()?;
-    Some(st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+    Some(sys::file_type(&st) == sys::FileType::Dir)
 }
 
 fn masked_paths(spec: &spec::Spec) -> &[String] {

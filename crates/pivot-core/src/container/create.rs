@@ -27,7 +27,7 @@ impl Runtime {
             return Ok(());
         }
         crate::selfexe::run_read_only(&self.root)?;
-        let Some(path) = joined_pid_ns(plan) else {
+        let Some(path) = plan.namespaces.joined(NsKind::Pid) else {
             return Ok(());
         };
         if !crate::selfexe::may_ptrace(&plan.process, plan.namespaces.has(NsKind::User)) {
@@ -535,17 +535,9 @@ pub(crate) fn saved_state(plan: &Plan, pid: i32, dirs: &[CgroupDir]) -> Saved {
 /// processes may ptrace (selfexe.rs).
 fn pid_ns_exposed(plan: &Plan) -> bool {
     let own_user_ns = plan.namespaces.has(NsKind::User);
-    joined_pid_ns(plan).is_some()
+    plan.namespaces.joined(NsKind::Pid).is_some()
         || !plan.namespaces.has(NsKind::Pid)
         || crate::selfexe::may_ptrace(&plan.process, own_user_ns)
-}
-
-fn joined_pid_ns(plan: &Plan) -> Option<&str> {
-    plan.namespaces
-        .join
-        .iter()
-        .find(|(k, _)| *k == NsKind::Pid)
-        .map(|(_, p)| p.as_str())
 }
 
 /// Send a pidfd over a unix socket (SCM_RIGHTS), as runc's --pidfd-socket.

@@ -82,7 +82,7 @@ fn setup(
     // from opening /proc/<pid>/exe or ptracing it (CVE-2019-5736,
     // CVE-2016-9962). execve resets this for the user process.
     sys::set_dumpable(false)?;
-    let pod = joined_pid_ns(plan);
+    let pod = plan.namespaces.joined(NsKind::Pid);
     let mut pod_ns = match pod {
         Some(path) => Some(Pod::open(plan, path)?),
         None => None,
@@ -278,15 +278,6 @@ fn own_session(opts: &InitOptions) -> Result<()> {
     } else {
         sys::tty::new_session()
     }
-}
-
-/// The pid namespace the container joins, if it joins one (a pod).
-fn joined_pid_ns(plan: &Plan) -> Option<&str> {
-    plan.namespaces
-        .join
-        .iter()
-        .find(|(k, _)| *k == NsKind::Pid)
-        .map(|(_, p)| p.as_str())
 }
 
 /// The pid namespace of a pod the container joins: a handle on it until
@@ -500,8 +491,8 @@ fn join_namespaces(plan: &Plan, ch: &Channel, pod: bool) -> Result<bool> {
             .write("self/timens_offsets", offsets)
             .ctx("linux.timeOffsets: write /proc/self/timens_offsets")?;
     }
-    let pid_changed =
-        joined_pid_ns(plan).is_none() && (ns.has(NsKind::Pid) || ns.has(NsKind::Time));
+    let pid_changed = plan.namespaces.joined(NsKind::Pid).is_none()
+        && (ns.has(NsKind::Pid) || ns.has(NsKind::Time));
     if pid_changed {
         // No parent-death signal for the new init: its parent exits now.
         match sys::fork()? {

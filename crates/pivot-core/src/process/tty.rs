@@ -26,7 +26,7 @@ pub fn setup_console(
     let master = sys::openat(sys::cwd(), "/dev/ptmx", libc::O_RDWR | libc::O_NOCTTY, 0)
         .ctx("process.terminal: open the container's /dev/ptmx")?;
     let st = sys::fstat(master.as_fd())?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFCHR || sys::major(st.st_rdev) != 5 {
+    if sys::file_type(&st) != sys::FileType::Char || sys::major(st.st_rdev) != 5 {
         return Err(Error::invalid(
             "process.terminal: /dev/ptmx in the container is not a pty multiplexer",
         ));

@@ -51,7 +51,7 @@ fn passwd_home(uid: u32) -> Option<String> {
         0,
     )
     .ok()?;
-    if sys::fstat(fd.as_fd()).ok()?.st_mode & libc::S_IFMT != libc::S_IFREG {
+    if sys::file_type(&sys::fstat(fd.as_fd()).ok()?) != sys::FileType::Regular {
         return None;
     }
     let mut text = Vec::new();
@@ -75,7 +75,7 @@ fn env_path(p: &Process) -> Option<&str> {
 
 fn is_executable(path: &str) -> bool {
     match sys::fstatat(sys::cwd(), path, 0) {
-        Ok(st) => st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_mode & 0o111 != 0,
+        Ok(st) => sys::file_type(&st) == sys::FileType::Regular && st.st_mode & 0o111 != 0,
         Err(_) => false,
     }
 }

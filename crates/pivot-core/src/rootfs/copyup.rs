@@ -28,8 +28,8 @@ fn copy_dir(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, depth: usize) -> Result<()
 fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &str, depth: usize) -> Result<()> {
     let st = sys::fstatat(src, name, libc::AT_SYMLINK_NOFOLLOW)?;
     let perm = st.st_mode & 0o7777;
-    match st.st_mode & libc::S_IFMT {
-        libc::S_IFDIR => {
+    match sys::file_type(&st) {
+        sys::FileType::Dir => {
             sys::mkdirat(dst, name, 0o700)?;
             let s = sys::openat(
                 src,
@@ -46,7 +46,7 @@ fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &str, depth: usize
             copy_dir(s.as_fd(), d.as_fd(), depth + 1)?;
             own(d.as_fd(), &st, perm)
         }
-        libc::S_IFREG => {
+        sys::FileType::Regular => {
             let s = sys::openat(src, name, libc::O_RDONLY | libc::O_NOFOLLOW, 0)?;
             let d = sys::openat(
                 dst,
@@ -57,7 +57,7 @@ fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &str, depth: usize
             sys::copy_fd(s.as_fd(), d.as_fd())?;
             own(d.as_fd(), &st, perm)
         }
-        libc::S_IFLNK => {
+        sys::FileType::Symlink => {
             let target = sys::readlinkat(src, name)?;
             sys::symlinkat(&target, dst, name)?;
             let l = sys::openat(dst, name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;

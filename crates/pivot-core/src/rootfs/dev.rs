@@ -115,7 +115,7 @@ fn create_device(root: &Root, d: &Device, bind: bool) -> Result<()> {
     // Check what is there now (ours, or one the image had).
     let node = sys::openat(dir.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
     let st = sys::fstat(node.as_fd())?;
-    let same_kind = st.st_mode & libc::S_IFMT == type_bits(&d.kind);
+    let same_kind = sys::file_type(&st) == sys::FileType::of_mode(type_bits(&d.kind));
     let same_dev = d.kind == "p" || st.st_rdev == rdev;
     if !same_kind || !same_dev {
         return Err(Error::new(
@@ -177,7 +177,7 @@ fn link(dir: BorrowedFd<'_>, target: &str, name: &str) -> Result<()> {
 }
 
 fn is_null(st: &sys::Stat) -> bool {
-    st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == sys::makedev(1, 3)
+    sys::file_type(st) == sys::FileType::Char && st.st_rdev == sys::makedev(1, 3)
 }
 
 /// Open the container's /dev/null and check it is the null device, not

@@ -78,7 +78,7 @@ impl Masks {
             return Ok(());
         };
         let st = sys::fstat(target.as_fd())?;
-        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        if sys::file_type(&st) != sys::FileType::Dir {
             let mnt = sys::open_tree(self.null.as_fd(), "", false)?;
             return sys::move_mount(mnt.as_fd(), target.as_fd(), path);
         }

@@ -51,7 +51,7 @@ pub fn open_destination(root: &Root, m: &PlannedMount, file: bool) -> Result<Own
         match root.open_path(lexical, true) {
             Ok(fd) => {
                 let st = sys::fstat(fd.as_fd())?;
-                if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+                if sys::file_type(&st) != sys::FileType::Dir {
                     return Err(Error::invalid(format!(
                         "{lexical:?} in the rootfs is not a directory (a symlink or a file): {lexical} must be mounted on ordinary directory"
                     )));

@@ -25,7 +25,7 @@ pub fn mount_entry(
         MountKind::Bind if m.options.idmap.is_some() && ctx.in_userns() => {
             let tree = (ctx.host_idmap)(m.index).with_ctx(|| format!("{}: idmap", describe(m)))?;
             let st = sys::fstat(tree.as_fd()).ctx("source")?;
-            let dest = open_destination(root, m, st.st_mode & libc::S_IFMT != libc::S_IFDIR)?;
+            let dest = open_destination(root, m, sys::file_type(&st) != sys::FileType::Dir)?;
             attach(m, tree, dest)
         }
         MountKind::Bind => {
@@ -84,7 +84,7 @@ fn existing_dir_mode(root: &Root, path: &str) -> Result<Option<u32>> {
     match root.open_path(path, false) {
         Ok(fd) => {
             let st = sys::fstat(fd.as_fd())?;
-            Ok((st.st_mode & libc::S_IFMT == libc::S_IFDIR).then_some(st.st_mode & 0o7777))
+            Ok((sys::file_type(&st) == sys::FileType::Dir).then_some(st.st_mode & 0o7777))
         }
         Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
         Err(e) => Err(e),
@@ -219,7 +219,7 @@ pub fn bind(
     userns: Option<BorrowedFd<'_>>,
 ) -> Result<()> {
     let st = sys::fstat(source).ctx("source")?;
-    let dest = open_destination(root, m, st.st_mode & libc::S_IFMT != libc::S_IFDIR)?;
+    let dest = open_destination(root, m, sys::file_type(&st) != sys::FileType::Dir)?;
     let tree =
         sys::open_tree(source, "", m.options.is_recursive_bind()).with_ctx(|| describe(m))?;
     if let (Some(userns), Some(recursive)) = (userns, m.options.idmap) {

@@ -28,11 +28,11 @@ fn components(path: &str) -> VecDeque<String> {
 }
 
 fn is_dir(st: &sys::Stat) -> bool {
-    st.st_mode & libc::S_IFMT == libc::S_IFDIR
+    sys::file_type(st) == sys::FileType::Dir
 }
 
 fn is_symlink(st: &sys::Stat) -> bool {
-    st.st_mode & libc::S_IFMT == libc::S_IFLNK
+    sys::file_type(st) == sys::FileType::Symlink
 }
 
 impl Root {

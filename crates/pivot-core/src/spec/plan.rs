@@ -91,6 +91,13 @@ pub struct Namespaces {
 }
 
 impl Namespaces {
+    /// The path of the namespace of `kind` the container joins, if any.
+    pub fn joined(&self, kind: NsKind) -> Option<&str> {
+        self.join
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, p)| p.as_str())
+    }
     pub fn has(&self, kind: NsKind) -> bool {
         self.new & kind.clone_flag() != 0 || self.join.iter().any(|(k, _)| *k == kind)
     }

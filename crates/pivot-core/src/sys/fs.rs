@@ -222,6 +222,39 @@ pub fn readlinkat(dir: BorrowedFd<'_>, path: &str) -> Result<String> {
 
 pub type Stat = libc::stat;
 
+/// The type of a file, from the S_IFMT bits of its mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileType {
+    Dir,
+    Regular,
+    Symlink,
+    Char,
+    Block,
+    Fifo,
+    Socket,
+    Unknown,
+}
+
+impl FileType {
+    pub fn of_mode(mode: mode_t) -> FileType {
+        match mode & libc::S_IFMT {
+            libc::S_IFDIR => FileType::Dir,
+            libc::S_IFREG => FileType::Regular,
+            libc::S_IFLNK => FileType::Symlink,
+            libc::S_IFCHR => FileType::Char,
+            libc::S_IFBLK => FileType::Block,
+            libc::S_IFIFO => FileType::Fifo,
+            libc::S_IFSOCK => FileType::Socket,
+            _ => FileType::Unknown,
+        }
+    }
+}
+
+/// The type of the file a stat describes.
+pub fn file_type(st: &Stat) -> FileType {
+    FileType::of_mode(st.st_mode)
+}
+
 pub fn fstatat(dir: BorrowedFd<'_>, path: &str, flags: i32) -> Result<Stat> {
     let p = c(path)?;
     // SAFETY: zeroed stat is a valid out-buffer.

@@ -150,17 +150,7 @@ pub fn unix_connect(path: &str) -> Result<OwnedFd> {
     let r = unsafe { libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) }
         as libc::c_long;
     let sock = owned(check(r, || "socket(AF_UNIX, SOCK_STREAM)".into())?);
-    // SAFETY: zeroed sockaddr_un is valid; we fill family and path.
-    let mut addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let bytes = path.as_bytes();
-    if bytes.len() >= addr.sun_path.len() {
-        return Err(Error::invalid(format!("socket path {path:?} is too long")));
-    }
-    for (d, s) in addr.sun_path.iter_mut().zip(bytes) {
-        *d = *s as libc::c_char;
-    }
-    let len = (std::mem::size_of::<libc::sa_family_t>() + bytes.len() + 1) as libc::socklen_t;
+    let (addr, len) = sockaddr_un(path)?;
     // SAFETY: addr is a valid sockaddr_un of length len.
     let r = retry(|| unsafe {
         libc::connect(
