@@ -266,20 +266,23 @@ fn check(p: &Profile) -> Result<Checked> {
 /// program compiled before for the very same profile is taken from the
 /// cache there (cache.rs), and one compiled now is stored.
 pub fn compile(value: &serde_json::Value, cache: Option<&Path>) -> Result<Filter> {
-    let p: Profile = serde_path_to_error::deserialize(value)
-        .map_err(|e| Error::invalid(format!("linux.seccomp.{}: {}", e.path(), e.inner())))?;
-    let listener_path = p.listener_path.clone().filter(|s| !s.is_empty());
-    let listener_metadata = p.listener_metadata.clone().unwrap_or_default();
     let store = cache.and_then(|root| cache::Store::open(root, value));
     if let Some(hit) = store.as_ref().and_then(cache::Store::load) {
+        // The very same profile compiled before, so it is well-formed: only
+        // the listener's fields are needed from it.
+        let text = |k: &str| value.get(k).and_then(|v| v.as_str()).map(String::from);
         return Ok(Filter {
             program: hit.program,
             flags: hit.flags,
             notify: hit.notify,
-            listener_path,
-            listener_metadata,
+            listener_path: text("listenerPath").filter(|s| !s.is_empty()),
+            listener_metadata: text("listenerMetadata").unwrap_or_default(),
         });
     }
+    let p: Profile = serde_path_to_error::deserialize(value)
+        .map_err(|e| Error::invalid(format!("linux.seccomp.{}: {}", e.path(), e.inner())))?;
+    let listener_path = p.listener_path.clone().filter(|s| !s.is_empty());
+    let listener_metadata = p.listener_metadata.clone().unwrap_or_default();
     let (program, flags, notify) = build(&p)?;
     if let Some(s) = &store {
         s.save(&program, flags, notify);
