@@ -126,6 +126,49 @@ impl<T> Context<T> for Result<T> {
     }
 }
 
+/// Problems gathered instead of returned at the first: every check of a
+/// config runs and adds what it finds here. `create` stops at the first
+/// (`into_result`), `explain` reports them all, so both see the same
+/// checks in the same order.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<Error>);
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn push(&mut self, e: Error) {
+        self.0.push(e);
+    }
+    /// Keep the error of `r`, if any; the value otherwise.
+    pub fn take<T>(&mut self, r: Result<T>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+    /// Keep the error of a check; whether it passed.
+    pub fn check(&mut self, r: Result<()>) -> bool {
+        self.take(r).is_some()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn errors(&self) -> &[Error] {
+        &self.0
+    }
+    /// The first problem, as a check that stops there would return it.
+    pub fn into_result(self) -> Result<()> {
+        match self.0.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The symbolic name of an errno, as strace prints it, with the text.
 pub fn errno_name(errno: i32) -> String {
     let name = match errno {

@@ -61,6 +61,13 @@ pub fn saved_state(saved: &Saved, status: &str) -> String {
 /// Check the host-side hooks exist and are executable (startContainer
 /// hooks live in the container and are found only there).
 pub fn validate(hooks: &crate::spec::types::Hooks) -> Result<()> {
+    let mut problems = crate::error::Problems::new();
+    check(hooks, &mut problems);
+    problems.into_result()
+}
+
+/// Every problem of every hook.
+pub fn check(hooks: &crate::spec::types::Hooks, problems: &mut crate::error::Problems) {
     let host_side = [
         ("prestart", &hooks.prestart),
         ("createRuntime", &hooks.create_runtime),
@@ -70,29 +77,33 @@ pub fn validate(hooks: &crate::spec::types::Hooks) -> Result<()> {
     ];
     for (kind, list) in host_side {
         for (i, h) in list.iter().enumerate() {
-            let field = format!("hooks.{kind}[{i}].path");
-            if !h.path.starts_with('/') {
-                return Err(Error::invalid(format!(
-                    "{field}: {:?} is not an absolute path",
-                    h.path
-                )));
-            }
-            let st = sys::fstatat(sys::cwd(), &h.path, 0).map_err(|e| e.context(field.clone()))?;
-            if sys::file_type(&st) != sys::FileType::Regular || st.st_mode & 0o111 == 0 {
-                return Err(Error::invalid(format!(
-                    "{field}: {:?} is not an executable file",
-                    h.path
-                )));
-            }
+            problems.check(check_host_side(&format!("hooks.{kind}[{i}].path"), h));
         }
     }
     for (i, h) in hooks.start_container.iter().enumerate() {
         if !h.path.starts_with('/') {
-            return Err(Error::invalid(format!(
+            problems.push(Error::invalid(format!(
                 "hooks.startContainer[{i}].path: {:?} is not an absolute path",
                 h.path
             )));
         }
+    }
+}
+
+/// A hook run on the host: an absolute path to an executable file.
+fn check_host_side(field: &str, h: &Hook) -> Result<()> {
+    if !h.path.starts_with('/') {
+        return Err(Error::invalid(format!(
+            "{field}: {:?} is not an absolute path",
+            h.path
+        )));
+    }
+    let st = sys::fstatat(sys::cwd(), &h.path, 0).map_err(|e| e.context(field))?;
+    if sys::file_type(&st) != sys::FileType::Regular || st.st_mode & 0o111 == 0 {
+        return Err(Error::invalid(format!(
+            "{field}: {:?} is not an executable file",
+            h.path
+        )));
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use super::{absolute, Runtime};
 use crate::cgroups::{self, CgroupDir};
 use crate::debug;
-use crate::error::{Context, Error, ErrorKind, Result};
+use crate::error::{Context, Error, ErrorKind, Problems, Result};
 use crate::hooks;
 use crate::process::{self, caps, rlimits, Init, InitOptions};
 use crate::spec::{self, NsKind, Plan};
@@ -408,6 +408,19 @@ fn check_rootless(plan: &Plan) -> Result<()> {
 /// system, so that bad input leaves nothing behind.
 pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
     spec::validate_id(id)?;
+    let mut problems = Problems::new();
+    let plan = check_plan(id, opts, &mut problems)?;
+    problems.into_result()?;
+    plan.ok_or_else(|| Error::other("no plan and no problem"))
+}
+
+/// The same checks with every problem added to `problems` (what `explain`
+/// reports); an error only where the bundle cannot be read at all.
+pub fn check_plan(
+    id: &str,
+    opts: &CreateOptions,
+    problems: &mut Problems,
+) -> Result<Option<Plan>> {
     let bundle = absolute(&opts.bundle)?;
     if !bundle.is_dir() {
         return Err(Error::new(
@@ -419,24 +432,26 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
         ));
     }
     let (spec, folded) = spec::load_spec_noting(&bundle)?;
-    let mut plan = spec::build_plan(id, &bundle, spec)?;
+    let Some(mut plan) = spec::plan::build_plan_checked(id, &bundle, spec, problems) else {
+        return Ok(None);
+    };
     plan.warnings.splice(0..0, folded);
-    rlimits::validate(&plan.process.rlimits)?;
+    rlimits::check(&plan.process.rlimits, problems);
     if let Some(sysctl) = plan.spec.linux.as_ref().and_then(|l| l.sysctl.as_ref()) {
-        process::sysctl::validate(sysctl, &plan.namespaces)?;
+        process::sysctl::check(sysctl, &plan.namespaces, problems);
     }
     if let Some(h) = plan.spec.hooks.as_ref() {
-        hooks::validate(h)?;
+        hooks::check(h, problems);
     }
-    process::attrs::validate(&plan)?;
-    check_rootless(&plan)?;
+    process::attrs::check(&plan, problems);
+    problems.check(check_rootless(&plan));
     if opts.console_socket.is_some() && !plan.process.terminal {
-        return Err(Error::invalid(
+        problems.push(Error::invalid(
             "--console-socket: the process has no terminal (process.terminal is false)",
         ));
     }
     if !plan.rootfs.is_dir() {
-        return Err(Error::new(
+        problems.push(Error::new(
             ErrorKind::NotFound,
             format!(
                 "root.path: rootfs {:?} does not exist or is not a directory",
@@ -444,7 +459,7 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
             ),
         ));
     }
-    Ok(plan)
+    Ok(Some(plan))
 }
 
 /// One user namespace per idmapped mount, with the mount's mappings or,

@@ -38,12 +38,19 @@ use std::os::fd::AsFd;
 /// Check these fields while nothing has been made yet (parent, before
 /// create reserves anything); errors name the field.
 pub fn validate(plan: &Plan) -> Result<()> {
-    sched::validate(&plan.process)?;
-    lsm::validate(plan)?;
-    numa::validate(plan)?;
-    personality::validate(plan)?;
-    intel_rdt(plan)?;
-    netdev::validate(plan)
+    let mut problems = crate::error::Problems::new();
+    check(plan, &mut problems);
+    problems.into_result()
+}
+
+/// The same, every field's problem kept.
+pub fn check(plan: &Plan, problems: &mut crate::error::Problems) {
+    problems.check(sched::validate(&plan.process));
+    problems.check(lsm::validate(plan));
+    problems.check(numa::validate(plan));
+    problems.check(personality::validate(plan));
+    problems.check(intel_rdt(plan));
+    problems.check(netdev::validate(plan));
 }
 
 /// Apply them in the init, in the container's namespaces, after the root

@@ -1,6 +1,6 @@
 //! process.rlimits: names to RLIMIT_* numbers, applied with prlimit.
 
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Problems, Result};
 use crate::spec::types::Rlimit;
 use crate::sys;
 
@@ -29,21 +29,27 @@ pub fn resource(name: &str) -> Option<u32> {
 
 /// Check every name (for the plan) without applying.
 pub fn validate(limits: &[Rlimit]) -> Result<()> {
+    let mut problems = Problems::new();
+    check(limits, &mut problems);
+    problems.into_result()
+}
+
+/// Every problem of every entry.
+pub fn check(limits: &[Rlimit], problems: &mut Problems) {
     for (i, l) in limits.iter().enumerate() {
         if resource(&l.kind).is_none() {
-            return Err(Error::invalid(format!(
+            problems.push(Error::invalid(format!(
                 "process.rlimits[{i}].type: unknown rlimit {:?}",
                 l.kind
             )));
         }
         if l.soft > l.hard {
-            return Err(Error::invalid(format!(
+            problems.push(Error::invalid(format!(
                 "process.rlimits[{i}]: soft limit {} is above hard limit {}",
                 l.soft, l.hard
             )));
         }
     }
-    Ok(())
 }
 
 pub fn apply(limits: &[Rlimit]) -> Result<()> {

@@ -33,31 +33,46 @@ fn namespace_of(key: &str) -> Option<NsKind> {
 }
 
 pub fn validate(sysctl: &BTreeMap<String, String>, ns: &Namespaces) -> Result<()> {
+    let mut problems = crate::error::Problems::new();
+    check(sysctl, ns, &mut problems);
+    problems.into_result()
+}
+
+/// Every problem of every key.
+pub fn check(
+    sysctl: &BTreeMap<String, String>,
+    ns: &Namespaces,
+    problems: &mut crate::error::Problems,
+) {
     for key in sysctl.keys() {
-        let field = format!("linux.sysctl[{key:?}]");
-        if key.contains("..") || key.starts_with('/') || key.starts_with('.') {
-            return Err(Error::invalid(format!("{field}: invalid key")));
-        }
-        match namespace_of(&key.replace('/', ".")) {
-            Some(kind) if ns.has(kind) => {
-                if is_callers(ns, kind)? {
-                    return Err(Error::invalid(format!(
-                        "{field}: not allowed in host {} namespace (linux.namespaces joins pivot's own)",
-                        kind.spec_name()
-                    )));
-                }
-            }
-            Some(kind) => {
+        problems.check(check_key(key, ns));
+    }
+}
+
+fn check_key(key: &str, ns: &Namespaces) -> Result<()> {
+    let field = format!("linux.sysctl[{key:?}]");
+    if key.contains("..") || key.starts_with('/') || key.starts_with('.') {
+        return Err(Error::invalid(format!("{field}: invalid key")));
+    }
+    match namespace_of(&key.replace('/', ".")) {
+        Some(kind) if ns.has(kind) => {
+            if is_callers(ns, kind)? {
                 return Err(Error::invalid(format!(
-                    "{field}: needs a {} namespace, which the container does not have",
+                    "{field}: not allowed in host {} namespace (linux.namespaces joins pivot's own)",
                     kind.spec_name()
-                )))
+                )));
             }
-            None => {
-                return Err(Error::invalid(format!(
-                    "{field}: not in a namespace the container can have its own of; it would change the host"
-                )))
-            }
+        }
+        Some(kind) => {
+            return Err(Error::invalid(format!(
+                "{field}: needs a {} namespace, which the container does not have",
+                kind.spec_name()
+            )))
+        }
+        None => {
+            return Err(Error::invalid(format!(
+                "{field}: not in a namespace the container can have its own of; it would change the host"
+            )))
         }
     }
     Ok(())

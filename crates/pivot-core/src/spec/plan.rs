@@ -3,7 +3,7 @@
 
 use super::mountopts::{self, MountOptions};
 use super::types::{IdMapping, Mount, Process, Spec};
-use crate::error::{Error, Result};
+use crate::error::{Error, Problems, Result};
 use std::path::{Path, PathBuf};
 
 /// A namespace kind and how the kernel and procfs name it.
@@ -302,7 +302,7 @@ fn check_version(v: &str) -> Result<()> {
     Ok(())
 }
 
-fn plan_namespaces(spec: &Spec) -> Result<Namespaces> {
+fn plan_namespaces(spec: &Spec, problems: &mut Problems) -> Namespaces {
     let mut ns = Namespaces::default();
     let mut seen = Vec::new();
     let list = spec
@@ -312,22 +312,28 @@ fn plan_namespaces(spec: &Spec) -> Result<Namespaces> {
         .unwrap_or(&[]);
     for (i, n) in list.iter().enumerate() {
         let field = format!("linux.namespaces[{i}]");
-        let kind = NsKind::from_spec_name(&n.kind).ok_or_else(|| {
-            Error::invalid(format!("{field}.type: unknown namespace type {:?}", n.kind))
-        })?;
+        let Some(kind) = NsKind::from_spec_name(&n.kind) else {
+            problems.push(Error::invalid(format!(
+                "{field}.type: unknown namespace type {:?}",
+                n.kind
+            )));
+            continue;
+        };
         if seen.contains(&kind) {
-            return Err(Error::invalid(format!(
+            problems.push(Error::invalid(format!(
                 "{field}.type: namespace {:?} is listed twice",
                 n.kind
             )));
+            continue;
         }
         seen.push(kind);
         match n.path.as_deref() {
             Some(p) if !p.is_empty() => {
                 if !p.starts_with('/') {
-                    return Err(Error::invalid(format!(
+                    problems.push(Error::invalid(format!(
                         "{field}.path: {p:?} is not an absolute path"
                     )));
+                    continue;
                 }
                 ns.join.push((kind, p.to_string()));
             }
@@ -337,8 +343,8 @@ fn plan_namespaces(spec: &Spec) -> Result<Namespaces> {
     // setns into a user namespace must come before the others, whose
     // permission checks depend on it.
     ns.join.sort_by_key(|(k, _)| *k != NsKind::User);
-    ns.time_offsets = plan_time_offsets(spec, &ns)?;
-    Ok(ns)
+    ns.time_offsets = problems.take(plan_time_offsets(spec, &ns)).flatten();
+    ns
 }
 
 /// linux.timeOffsets, checked, as the lines /proc/<pid>/timens_offsets
@@ -473,24 +479,24 @@ fn plan_mount(
     })
 }
 
-fn check_process(p: &Process) -> Result<()> {
+fn check_process(p: &Process, problems: &mut Problems) {
     if p.args.is_empty() && p.command_line.is_none() {
-        return Err(Error::invalid("process.args: must not be empty"));
+        problems.push(Error::invalid("process.args: must not be empty"));
     }
     if !p.cwd.starts_with('/') {
-        return Err(Error::invalid(format!(
+        problems.push(Error::invalid(format!(
             "process.cwd: {:?} is not an absolute path",
             p.cwd
         )));
     }
     for (i, e) in p.env.iter().enumerate() {
         if !e.contains('=') {
-            return Err(Error::invalid(format!(
+            problems.push(Error::invalid(format!(
                 "process.env[{i}]: {e:?} is not of the form KEY=VALUE"
             )));
         }
     }
-    check_process_values(p)
+    process_values(p, problems)
 }
 
 /// The kernel's "no change" id: setresuid(-1) and setresgid(-1) leave the
@@ -513,6 +519,12 @@ fn check_no_nul(field: &str, s: &str) -> Result<()> {
 /// The values of process fields that the kernel would take wrongly
 /// (also for a process `pivot exec` starts): ids and C strings.
 pub fn check_process_values(p: &Process) -> Result<()> {
+    let mut problems = Problems::new();
+    process_values(p, &mut problems);
+    problems.into_result()
+}
+
+fn process_values(p: &Process, problems: &mut Problems) {
     let u = &p.user;
     let ids = [
         ("process.user.uid".to_string(), u.uid),
@@ -525,18 +537,18 @@ pub fn check_process_values(p: &Process) -> Result<()> {
         .map(|(i, g)| (format!("process.user.additionalGids[{i}]"), *g));
     for (field, id) in ids.into_iter().chain(extra) {
         if id == NO_ID {
-            return Err(Error::invalid(format!(
+            problems.push(Error::invalid(format!(
                 "{field}: {id} is not a valid id (it is the kernel's \"no change\", which would leave the process root)"
             )));
         }
     }
     for (i, a) in p.args.iter().enumerate() {
-        check_no_nul(&format!("process.args[{i}]"), a)?;
+        problems.check(check_no_nul(&format!("process.args[{i}]"), a));
     }
     for (i, e) in p.env.iter().enumerate() {
-        check_no_nul(&format!("process.env[{i}]"), e)?;
+        problems.check(check_no_nul(&format!("process.env[{i}]"), e));
     }
-    check_no_nul("process.cwd", &p.cwd)
+    problems.check(check_no_nul("process.cwd", &p.cwd));
 }
 
 /// Device nodes get the permission bits of fileMode only. runc passes
@@ -583,79 +595,131 @@ fn check_mappings(ns: &Namespaces, uid: &[IdMapping], gid: &[IdMapping]) -> Resu
     Ok(())
 }
 
-/// Build and validate the plan for container `id` from bundle `bundle`
-/// (absolute) and its parsed spec.
-pub fn build_plan(id: &str, bundle: &Path, mut spec: Spec) -> Result<Plan> {
-    validate_id(id)?;
-    check_version(&spec.oci_version)?;
-    let process = spec
-        .process
-        .clone()
-        .ok_or_else(|| Error::invalid("process: missing (a container needs a process)"))?;
-    check_process(&process)?;
-    let root = spec
-        .root
-        .clone()
-        .ok_or_else(|| Error::invalid("root: missing"))?;
-    if root.path.is_empty() {
-        return Err(Error::invalid("root.path: must not be empty"));
-    }
-    let rootfs = if root.path.starts_with('/') {
-        PathBuf::from(&root.path)
-    } else {
-        bundle.join(&root.path)
-    };
-    let namespaces = plan_namespaces(&spec)?;
-    let linux = spec.linux.clone().unwrap_or_default();
-    check_mappings(&namespaces, &linux.uid_mappings, &linux.gid_mappings)?;
+/// hostname and domainname: C strings, and only with a UTS namespace.
+fn check_names(spec: &Spec, ns: &Namespaces, problems: &mut Problems) {
     if let Some(h) = spec.hostname.as_deref() {
-        check_no_nul("hostname", h)?;
+        problems.check(check_no_nul("hostname", h));
     }
     if let Some(d) = spec.domainname.as_deref() {
-        check_no_nul("domainname", d)?;
+        problems.check(check_no_nul("domainname", d));
     }
-    if !namespaces.has(NsKind::Uts) {
+    if !ns.has(NsKind::Uts) {
         if spec.hostname.as_deref().is_some_and(|h| !h.is_empty()) {
-            return Err(Error::invalid(
+            problems.push(Error::invalid(
                 "hostname: setting it needs a new UTS namespace (linux.namespaces has no \"uts\")",
             ));
         }
         if spec.domainname.as_deref().is_some_and(|h| !h.is_empty()) {
-            return Err(Error::invalid(
+            problems.push(Error::invalid(
                 "domainname: setting it needs a new UTS namespace (linux.namespaces has no \"uts\")",
             ));
         }
     }
+}
+
+/// Without a mount namespace everything that mounts would change the
+/// host's own mount table.
+fn check_without_mount_ns(
+    spec: &Spec,
+    linux: &super::types::Linux,
+    readonly_root: bool,
+    problems: &mut Problems,
+) {
+    let why = "needs a mount namespace (linux.namespaces has no \"mount\")";
+    let set = [
+        ("mounts", !spec.mounts.is_empty()),
+        ("linux.maskedPaths", !linux.masked_paths.is_empty()),
+        ("linux.readonlyPaths", !linux.readonly_paths.is_empty()),
+        ("root.readonly", readonly_root),
+        (
+            "linux.rootfsPropagation",
+            linux
+                .rootfs_propagation
+                .as_deref()
+                .is_some_and(|p| !p.is_empty()),
+        ),
+    ];
+    for (field, _) in set.iter().filter(|(_, on)| *on) {
+        problems.push(Error::invalid(format!("{field}: {why}")));
+    }
+}
+
+fn check_devices(linux: &super::types::Linux, problems: &mut Problems) {
+    for (i, d) in linux.devices.iter().enumerate() {
+        if !d.path.starts_with('/') {
+            problems.push(Error::invalid(format!(
+                "linux.devices[{i}].path: {:?} is not an absolute path",
+                d.path
+            )));
+        }
+        if !matches!(d.kind.as_str(), "c" | "u" | "b" | "p") {
+            problems.push(Error::invalid(format!(
+                "linux.devices[{i}].type: unknown device type {:?} (c, u, b or p)",
+                d.kind
+            )));
+        }
+    }
+}
+
+/// Build and validate the plan for container `id` from bundle `bundle`
+/// (absolute) and its parsed spec; the first problem is the error.
+pub fn build_plan(id: &str, bundle: &Path, spec: Spec) -> Result<Plan> {
+    let mut problems = Problems::new();
+    let plan = build_plan_checked(id, bundle, spec, &mut problems);
+    problems.into_result()?;
+    plan.ok_or_else(|| Error::other("no plan and no problem"))
+}
+
+/// The plan with every problem of the spec added to `problems`, in the
+/// order `build_plan` meets them: a field with a problem is left out of
+/// the plan (a bad mount is not planned), and the plan is None only where
+/// there is no process or root to plan.
+pub fn build_plan_checked(
+    id: &str,
+    bundle: &Path,
+    mut spec: Spec,
+    problems: &mut Problems,
+) -> Option<Plan> {
+    problems.check(validate_id(id));
+    problems.check(check_version(&spec.oci_version));
+    let process = spec.process.clone();
+    match &process {
+        Some(p) => check_process(p, problems),
+        None => problems.push(Error::invalid(
+            "process: missing (a container needs a process)",
+        )),
+    }
+    let root = spec.root.clone();
+    match &root {
+        None => problems.push(Error::invalid("root: missing")),
+        Some(r) if r.path.is_empty() => {
+            problems.push(Error::invalid("root.path: must not be empty"))
+        }
+        Some(_) => {}
+    }
+    let namespaces = plan_namespaces(&spec, problems);
+    let linux = spec.linux.clone().unwrap_or_default();
+    problems.check(check_mappings(
+        &namespaces,
+        &linux.uid_mappings,
+        &linux.gid_mappings,
+    ));
+    check_names(&spec, &namespaces, problems);
+    let readonly_root = root.as_ref().is_some_and(|r| r.readonly);
     if !namespaces.has(NsKind::Mount) {
-        // Everything below would change the host's own mount table.
-        let why = "needs a mount namespace (linux.namespaces has no \"mount\")";
-        if !spec.mounts.is_empty() {
-            return Err(Error::invalid(format!("mounts: {why}")));
-        }
-        if !linux.masked_paths.is_empty() {
-            return Err(Error::invalid(format!("linux.maskedPaths: {why}")));
-        }
-        if !linux.readonly_paths.is_empty() {
-            return Err(Error::invalid(format!("linux.readonlyPaths: {why}")));
-        }
-        if root.readonly {
-            return Err(Error::invalid(format!("root.readonly: {why}")));
-        }
-        if linux
-            .rootfs_propagation
-            .as_deref()
-            .is_some_and(|p| !p.is_empty())
-        {
-            return Err(Error::invalid(format!("linux.rootfsPropagation: {why}")));
-        }
+        check_without_mount_ns(&spec, &linux, readonly_root, problems);
     }
     let rootfs_propagation = match linux.rootfs_propagation.as_deref() {
         None | Some("") => None,
-        Some(p) => Some(mountopts::propagation_flag(p).ok_or_else(|| {
-            Error::invalid(format!(
-                "linux.rootfsPropagation: unknown propagation {p:?}"
-            ))
-        })?),
+        Some(p) => {
+            let flag = mountopts::propagation_flag(p);
+            if flag.is_none() {
+                problems.push(Error::invalid(format!(
+                    "linux.rootfsPropagation: unknown propagation {p:?}"
+                )));
+            }
+            flag
+        }
     };
     // A user namespace joined by path implies its own mapping.
     let has_userns_maps =
@@ -664,28 +728,21 @@ pub fn build_plan(id: &str, bundle: &Path, mut spec: Spec) -> Result<Plan> {
         .mounts
         .iter()
         .enumerate()
-        .map(|(i, m)| plan_mount(bundle, i, m, has_userns_maps))
-        .collect::<Result<Vec<_>>>()?;
-    for (i, d) in linux.devices.iter().enumerate() {
-        if !d.path.starts_with('/') {
-            return Err(Error::invalid(format!(
-                "linux.devices[{i}].path: {:?} is not an absolute path",
-                d.path
-            )));
-        }
-        if !matches!(d.kind.as_str(), "c" | "u" | "b" | "p") {
-            return Err(Error::invalid(format!(
-                "linux.devices[{i}].type: unknown device type {:?} (c, u, b or p)",
-                d.kind
-            )));
-        }
-    }
+        .filter_map(|(i, m)| problems.take(plan_mount(bundle, i, m, has_userns_maps)))
+        .collect();
+    check_devices(&linux, problems);
     let warnings = strip_device_special_bits(&mut spec);
-    Ok(Plan {
+    let (process, root) = (process?, root?);
+    let rootfs = if root.path.starts_with('/') {
+        PathBuf::from(&root.path)
+    } else {
+        bundle.join(&root.path)
+    };
+    Some(Plan {
         id: id.to_string(),
         bundle: bundle.to_path_buf(),
         rootfs,
-        readonly_root: root.readonly,
+        readonly_root,
         process,
         namespaces,
         mounts,
@@ -776,6 +833,43 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("linux.uidMappings"));
+    }
+
+    #[test]
+    fn every_problem_is_collected_in_order() {
+        let mut s = default_spec();
+        s.oci_version = "2.0.0".into();
+        s.process.as_mut().unwrap().cwd = "rel".into();
+        s.mounts[2].destination = "dev/pts".into();
+        s.mounts[4].destination = "nowhere".into();
+        let l = s.linux.as_mut().unwrap();
+        l.namespaces[1].kind = "bogus".into();
+        l.rootfs_propagation = Some("sideways".into());
+        let mut problems = Problems::new();
+        let p = build_plan_checked("c1", Path::new("/b"), s, &mut problems).unwrap();
+        let fields: Vec<String> = problems
+            .errors()
+            .iter()
+            .map(|e| e.to_string().split(':').next().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "ociVersion \"2.0.0\"",
+                "process.cwd",
+                "linux.namespaces[1].type",
+                "linux.rootfsPropagation",
+                "mounts[2].destination",
+                "mounts[4].destination",
+            ]
+        );
+        // The bad mounts are left out of the plan, the others kept.
+        assert_eq!(p.mounts.len(), 5);
+        // create stops at the first, with the same text.
+        let mut s = default_spec();
+        s.oci_version = "2.0.0".into();
+        s.mounts[2].destination = "dev/pts".into();
+        assert!(plan(s).unwrap_err().to_string().starts_with("ociVersion"));
     }
 
     #[test]
