@@ -13,6 +13,7 @@ pub mod container;
 pub mod criu;
 pub mod debug;
 pub mod error;
+pub mod explain;
 pub mod features;
 pub mod hooks;
 pub mod hostcheck;

@@ -61,6 +61,12 @@ pub enum LogFormat {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExplainFormat {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ListFormat {
     Table,
     Json,
@@ -250,6 +256,22 @@ pub enum Command {
     Restore {
         #[command(flatten)]
         flags: Box<RestoreFlags>,
+        id: String,
+    },
+    /// Print what create would do for a bundle, and every problem
+    /// its checks would report (no root needed)
+    Explain {
+        /// Path to the bundle directory
+        #[arg(short = 'b', long, default_value = ".")]
+        bundle: PathBuf,
+        /// Output format
+        #[arg(short = 'f', long, value_enum, default_value = "text")]
+        format: ExplainFormat,
+        /// Explain with --no-pivot, as create would take it
+        #[arg(long = "no-pivot")]
+        no_pivot: bool,
+        /// The container ID create would get (names its default cgroup)
+        #[arg(default_value = "explain")]
         id: String,
     },
     /// Print container stats and OOM events as JSON

@@ -606,9 +606,72 @@ impl Apply {
     };
 }
 
+/// One write `apply` makes: the file, the value and the field it is for.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Write {
+    pub file: PathBuf,
+    pub value: String,
+    pub field: String,
+}
+
+thread_local! {
+    /// While `record` runs, the writes `apply` would make, kept instead
+    /// of made: `explain` shows exactly what `create` writes, from the
+    /// same code.
+    static RECORDING: std::cell::RefCell<Option<Vec<Write>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn recording() -> bool {
+    RECORDING.with(|r| r.borrow().is_some())
+}
+
+/// What `apply` at create would write into `dirs` (which need not
+/// exist), in order; the error is the one `apply` would meet first
+/// without touching the host. Files whose presence decides a write
+/// (blkio.bfq.weight, the rsvd hugetlb limits, unified keys) are looked
+/// up in the nearest directory that exists, whose files the new cgroup
+/// will have.
+pub fn record(l: &Limits, dirs: &[CgroupDir]) -> (Vec<Write>, Result<()>) {
+    RECORDING.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    let res = apply(l, dirs, Apply::CREATE);
+    let writes = RECORDING.with(|r| r.borrow_mut().take()).unwrap_or_default();
+    (writes, res)
+}
+
+/// Write `value` to `path`, or note it while recording.
+fn write_or_record(path: &Path, value: &str, field: &str) -> Result<()> {
+    let noted = RECORDING.with(|r| match r.borrow_mut().as_mut() {
+        Some(w) => {
+            w.push(Write {
+                file: path.to_path_buf(),
+                value: value.to_string(),
+                field: field.to_string(),
+            });
+            true
+        }
+        None => false,
+    });
+    if noted {
+        return Ok(());
+    }
+    write_file(path, value)
+}
+
+/// Whether the cgroup `dir` has `file` (while recording: its nearest
+/// existing ancestor).
+fn has(dir: &Path, file: &str) -> bool {
+    if !recording() {
+        return dir.join(file).exists();
+    }
+    dir.ancestors()
+        .find(|d| d.is_dir())
+        .is_some_and(|d| d.join(file).exists())
+}
+
 /// Write one file in the container's cgroup dir, naming the field.
 fn put(dir: &Path, file: &str, value: &str, f: &str) -> Result<()> {
-    write_file(&dir.join(file), value).with_ctx(|| format!("{F}.{f}"))
+    write_or_record(&dir.join(file), value, &format!("{F}.{f}")).with_ctx(|| format!("{F}.{f}"))
 }
 
 fn read_u64(dir: &Path, file: &str) -> Option<u64> {
@@ -684,7 +747,7 @@ fn apply_v1(l: &Limits, dirs: &[CgroupDir], how: Apply) -> Result<()> {
     }
     if let Some(b) = &l.block_io {
         let d = dir_of(dirs, "blkio", "blockIO")?;
-        let bfq = d.join("blkio.bfq.weight").exists();
+        let bfq = has(&d, "blkio.bfq.weight");
         let (wfile, wdfile) = if bfq {
             ("blkio.bfq.weight", "blkio.bfq.weight_device")
         } else {
@@ -730,7 +793,7 @@ fn apply_v1(l: &Limits, dirs: &[CgroupDir], how: Apply) -> Result<()> {
         let file = format!("hugetlb.{}.limit_in_bytes", h.page_size);
         put(&d, &file, &h.limit.to_string(), &f)?;
         let rsvd = format!("hugetlb.{}.rsvd.limit_in_bytes", h.page_size);
-        if d.join(&rsvd).exists() {
+        if has(&d, &rsvd) {
             put(&d, &rsvd, &h.limit.to_string(), &f)?;
         }
     }
@@ -781,7 +844,7 @@ fn memory_v1(m: &Memory, d: &Path, how: Apply) -> Result<()> {
     let limit = m.limit.unwrap_or(0);
     let mut swap = m.swap.unwrap_or(0);
     let swap_file = "memory.memsw.limit_in_bytes";
-    if limit == -1 && swap == 0 && d.join(swap_file).exists() {
+    if limit == -1 && swap == 0 && has(d, swap_file) {
         swap = -1;
     }
     check_usage(m, d, "memory.usage_in_bytes", how)?;
@@ -805,7 +868,7 @@ fn memory_v1(m: &Memory, d: &Path, how: Apply) -> Result<()> {
         if v == 0 {
             return Ok(());
         }
-        if !d.join(swap_file).exists() {
+        if !has(d, swap_file) {
             return Err(Error::unsupported(format!(
                 "{F}.memory.swap: swap accounting is not enabled on this host"
             )));
@@ -1012,8 +1075,12 @@ fn enable_controllers(d: &CgroupDir) -> Result<()> {
             .map(|c| format!("+{c}"))
             .collect();
         if !want.is_empty() {
-            write_file(&cur.join("cgroup.subtree_control"), &want.join(" "))
-                .ctx("enable cgroup v2 controllers")?;
+            write_or_record(
+                &cur.join("cgroup.subtree_control"),
+                &want.join(" "),
+                "(controllers enabled down to the container's parent)",
+            )
+            .ctx("enable cgroup v2 controllers")?;
         }
         if matches!(c, std::path::Component::CurDir) {
             break;
@@ -1071,7 +1138,7 @@ fn apply_v2(l: &Limits, d: &CgroupDir, how: Apply) -> Result<()> {
         }
     }
     if let Some(b) = &l.block_io {
-        let bfq = p.join("io.bfq.weight").exists();
+        let bfq = has(p, "io.bfq.weight");
         if let Some(w) = b.weight.filter(|w| *w != 0) {
             if bfq {
                 put(p, "io.bfq.weight", &w.to_string(), "blockIO.weight")?;
@@ -1132,7 +1199,10 @@ fn apply_v2(l: &Limits, d: &CgroupDir, how: Apply) -> Result<()> {
     }
     if how.devices {
         let rules = effective_device_rules(&l.devices);
-        if !allows_all(&rules) {
+        if !allows_all(&rules) && recording() {
+            let v = format!("eBPF device program of {} rule(s)", rules.len());
+            write_or_record(&d.path(), &v, &format!("{F}.devices"))?;
+        } else if !allows_all(&rules) {
             super::devices::attach(d, &rules).ctx(&format!("{F}.devices"))?;
         }
     }
@@ -1153,7 +1223,7 @@ fn apply_v2(l: &Limits, d: &CgroupDir, how: Apply) -> Result<()> {
             &f,
         )?;
         let rsvd = format!("hugetlb.{}.rsvd.max", h.page_size);
-        if p.join(&rsvd).exists() {
+        if has(p, &rsvd) {
             put(p, &rsvd, &h.limit.to_string(), &f)?;
         }
     }
@@ -1162,7 +1232,7 @@ fn apply_v2(l: &Limits, d: &CgroupDir, how: Apply) -> Result<()> {
     }
     for (k, v) in &l.unified {
         let file = p.join(k);
-        if !file.exists() {
+        if !has(p, k) {
             return Err(Error::new(
                 ErrorKind::Unsupported,
                 format!("{F}.unified[{k:?}]: no such cgroup file {}", file.display()),

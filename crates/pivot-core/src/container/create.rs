@@ -14,6 +14,29 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+/// Where the caller set NOTIFY_SOCKET: the bind of the socket's
+/// directory (after config.json's mounts) and the variable the container
+/// gets.
+pub(crate) fn add_notify_socket(plan: &mut Plan, state_dir: &Path) {
+    if process::notify::host_socket().is_none() {
+        return;
+    }
+    let m = process::notify::container_mount(state_dir);
+    plan.mounts.push(spec::PlannedMount {
+        index: plan.mounts.len(),
+        destination: m.destination.clone(),
+        written_destination: m.destination.clone(),
+        kind: spec::MountKind::Bind,
+        source: m.source.clone().unwrap_or_default(),
+        options: spec::mountopts::parse(&m.options),
+        uid_mappings: Vec::new(),
+        gid_mappings: Vec::new(),
+    });
+    plan.process
+        .env
+        .push(format!("NOTIFY_SOCKET={}", process::notify::IN_CONTAINER));
+}
+
 impl Runtime {
     /// Guard against CVE-2019-5736 (selfexe.rs): where something that may
     /// ptrace pivot's processes can see the init before `start` (a shared
@@ -111,24 +134,7 @@ impl Runtime {
             opts.preserve_fds += listen;
         }
         let opts = &opts;
-        let notify = process::notify::host_socket().is_some();
-        if notify {
-            let state_dir = StateDir::new(&self.root, id).dir;
-            let m = process::notify::container_mount(&state_dir);
-            plan.mounts.push(spec::PlannedMount {
-                index: plan.mounts.len(),
-                destination: m.destination.clone(),
-                written_destination: m.destination.clone(),
-                kind: spec::MountKind::Bind,
-                source: m.source.clone().unwrap_or_default(),
-                options: spec::mountopts::parse(&m.options),
-                uid_mappings: Vec::new(),
-                gid_mappings: Vec::new(),
-            });
-            plan.process
-                .env
-                .push(format!("NOTIFY_SOCKET={}", process::notify::IN_CONTAINER));
-        }
+        add_notify_socket(&mut plan, &StateDir::new(&self.root, id).dir);
         for w in &plan.warnings {
             (self.warn)(w);
         }

@@ -8,7 +8,7 @@
 //! container (state, list, ps, events) is here.
 
 pub mod checkpoint;
-mod create;
+pub(crate) mod create;
 mod exec;
 mod lifecycle;
 mod update;

@@ -97,6 +97,16 @@ fn bit(name: &str, last: u32) -> Option<u32> {
         .filter(|&b| b <= last)
 }
 
+/// The names of the capabilities in `mask`, in bit order.
+pub fn names(mask: u64) -> Vec<&'static str> {
+    NAMES
+        .iter()
+        .enumerate()
+        .filter(|(b, _)| mask & 1 << b != 0)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
 /// Decode the spec's sets; absent capabilities mean none at all. Names
 /// that are unknown, or that this kernel does not have, are left out, as
 /// runc and crun leave them out (`warnings` names them).

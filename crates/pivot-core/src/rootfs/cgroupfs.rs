@@ -14,7 +14,7 @@ use crate::sys::{self, mountflags::*, FsContext};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 pub fn mount_cgroup(ctx: &Setup, root: &Root, m: &PlannedMount) -> Result<()> {
-    let unified = ctx.hierarchies.len() == 1 && ctx.hierarchies[0].is_v2();
+    let unified = is_unified(ctx.hierarchies);
     let cgroupns = ctx.plan.namespaces.has(NsKind::Cgroup);
     let dest = open_destination(root, m, false)?;
     let mnt = if unified {
@@ -108,11 +108,7 @@ fn v1_tree(
     let tmpfs = new_filesystem("tmpfs", "tmpfs", &tmpfs_opts).ctx("cgroup: tmpfs")?;
     sys::move_mount(tmpfs.as_fd(), dest, dest_name)?;
     for h in ctx.hierarchies.iter().filter(|h| !h.is_v2()) {
-        let name = h
-            .mount
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| h.controllers.clone());
+        let name = v1_name(h);
         sys::mkdirat(tmpfs.as_fd(), &name, 0o755)?;
         let sub = sys::openat(
             tmpfs.as_fd(),
@@ -129,6 +125,20 @@ fn v1_tree(
             .ctx("cgroup: read-only tmpfs")?;
     }
     Ok(tmpfs)
+}
+
+/// The directory a v1 hierarchy gets in the tmpfs: its name on the host.
+pub fn v1_name(h: &Hierarchy) -> String {
+    h.mount
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| h.controllers.clone())
+}
+
+/// Whether the `cgroup` mount is one cgroup2 mount (unified v2) rather
+/// than a tmpfs of v1 hierarchies.
+pub fn is_unified(hierarchies: &[Hierarchy]) -> bool {
+    hierarchies.len() == 1 && hierarchies[0].is_v2()
 }
 
 /// "cpu,cpuacct" gets "cpu" and "cpuacct" symlinks beside it.

@@ -76,16 +76,29 @@ pub fn default_devices() -> Vec<Device> {
 /// runc's createDevices: the default nodes, then linux.devices.
 pub fn create_devices(ctx: &Setup, root: &Root) -> Result<()> {
     let bind = ctx.in_userns();
-    for d in default_devices() {
-        // A config entry for the same path replaces the default.
-        if !ctx.plan.spec_devices().iter().any(|s| s.path == d.path) {
-            create_device(root, &d, bind).with_ctx(|| format!("device {}", d.path))?;
-        }
-    }
-    for (i, d) in ctx.plan.spec_devices().iter().enumerate() {
-        create_device(root, d, bind).with_ctx(|| format!("linux.devices[{i}] {}", d.path))?;
+    for (d, what) in planned_devices(ctx.plan) {
+        create_device(root, &d, bind).ctx(&what)?;
     }
     Ok(())
+}
+
+/// The nodes made, in order, each with what names it in errors: the
+/// defaults a config entry for the same path does not replace, then
+/// linux.devices.
+pub fn planned_devices(plan: &Plan) -> Vec<(Device, String)> {
+    let spec = plan.spec_devices();
+    let defaults = default_devices()
+        .into_iter()
+        .filter(|d| !spec.iter().any(|s| s.path == d.path))
+        .map(|d| {
+            let what = format!("device {}", d.path);
+            (d, what)
+        });
+    let given = spec
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.clone(), format!("linux.devices[{i}] {}", d.path)));
+    defaults.chain(given).collect()
 }
 
 fn type_bits(kind: &str) -> u32 {
@@ -152,8 +165,9 @@ pub fn setup_ptmx(root: &Root) -> Result<()> {
 }
 
 /// /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr (and /dev/core), as runc.
-pub fn setup_dev_symlinks(root: &Root) -> Result<()> {
-    let dev = dev_dir(root)?;
+/// The links under /dev, (target, name), as runc makes them (core only
+/// where the kernel has /proc/kcore).
+pub fn dev_symlinks() -> Vec<(&'static str, &'static str)> {
     let mut links = vec![
         ("/proc/self/fd", "fd"),
         ("/proc/self/fd/0", "stdin"),
@@ -163,7 +177,12 @@ pub fn setup_dev_symlinks(root: &Root) -> Result<()> {
     if std::path::Path::new("/proc/kcore").exists() {
         links.push(("/proc/kcore", "core"));
     }
-    for (target, name) in links {
+    links
+}
+
+pub fn setup_dev_symlinks(root: &Root) -> Result<()> {
+    let dev = dev_dir(root)?;
+    for (target, name) in dev_symlinks() {
         link(dev.as_fd(), target, name)?;
     }
     Ok(())

@@ -6,9 +6,12 @@ mod dev;
 mod finalize;
 mod mount_api;
 mod mounts;
+pub mod outline;
 mod prepare_root;
 pub mod resolve;
-mod switch_root;
+pub mod switch_root;
+
+pub use dev::planned_devices;
 
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::debug::{self, step};
@@ -60,7 +63,7 @@ impl Setup<'_> {
 /// The whole flow, runc's prepareRootfs and finalizeRootfs; each step is
 /// a function named for what it does, in a file named for it.
 pub fn prepare_rootfs(ctx: &Setup) -> Result<()> {
-    if !ctx.plan.namespaces.has(NsKind::Mount) {
+    if switch_root::RootSwitch::of(ctx.plan, ctx.no_pivot) == switch_root::RootSwitch::Chroot {
         // Without a mount namespace, touch nothing of the host's mounts.
         step("rootfs/hooks", || (ctx.before_pivot)())?;
         return step("rootfs/chroot", || switch_root::chroot_only(ctx));

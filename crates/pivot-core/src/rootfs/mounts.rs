@@ -15,28 +15,58 @@ use crate::sys::{self, mountflags::*};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// Mount one entry; read-only tmpfs mounts are added to `later_ro`.
+/// How a config.json mount is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// An idmapped bind in a user namespace: cloned and idmapped by pivot
+    /// from the host's user namespace, attached by the init.
+    IdmapFromHost,
+    /// open_tree of the source (with MS_REC: the whole tree), remounted
+    /// with the options' flags when it sets or clears any.
+    Bind,
+    /// The `cgroup` type: cgroupfs.rs.
+    Cgroup,
+    /// sysfs in a user namespace without its own network namespace: a
+    /// user namespace may not mount sysfs for a network namespace it does
+    /// not own, so the host's /sys is bound, as runc does.
+    HostSysfs,
+    /// fsopen/fsconfig/fsmount of a new filesystem.
+    Filesystem,
+}
+
+pub fn method(plan: &crate::spec::Plan, m: &PlannedMount) -> Method {
+    let in_userns = plan.namespaces.has(NsKind::User);
+    match m.kind {
+        MountKind::Bind if m.options.idmap.is_some() && in_userns => Method::IdmapFromHost,
+        MountKind::Bind => Method::Bind,
+        MountKind::Cgroup => Method::Cgroup,
+        MountKind::Sysfs if in_userns && !plan.namespaces.is_new(NsKind::Net) => {
+            Method::HostSysfs
+        }
+        _ => Method::Filesystem,
+    }
+}
+
 pub fn mount_entry(
     ctx: &Setup,
     root: &Root,
     m: &PlannedMount,
     later_ro: &mut Vec<OwnedFd>,
 ) -> Result<()> {
-    match m.kind {
-        MountKind::Bind if m.options.idmap.is_some() && ctx.in_userns() => {
+    match method(ctx.plan, m) {
+        Method::IdmapFromHost => {
             let tree = (ctx.host_idmap)(m.index).with_ctx(|| format!("{}: idmap", describe(m)))?;
             let st = sys::fstat(tree.as_fd()).ctx("source")?;
             let dest = open_destination(root, m, sys::file_type(&st) != sys::FileType::Dir)?;
             attach(m, tree, dest)
         }
-        MountKind::Bind => {
+        Method::Bind => {
             let userns = ctx.idmaps.iter().find(|(i, _)| *i == m.index);
             let source = open_source(ctx, m)?;
             bind(root, m, source.as_fd(), userns.map(|(_, fd)| fd.as_fd()))
         }
-        MountKind::Cgroup => super::cgroupfs::mount_cgroup(ctx, root, m),
-        MountKind::Sysfs if ctx.in_userns() && !ctx.plan.namespaces.is_new(NsKind::Net) => {
-            // A user namespace may not mount sysfs for a network namespace
-            // it does not own: bind the host's, as runc does.
+        Method::Cgroup => super::cgroupfs::mount_cgroup(ctx, root, m),
+        Method::HostSysfs => {
             let host = PlannedMount {
                 source: "/sys".into(),
                 kind: MountKind::Bind,
@@ -49,8 +79,10 @@ pub fn mount_entry(
             let source = sys::openat(sys::cwd(), "/sys", libc::O_PATH, 0).ctx("source")?;
             bind(root, &host, source.as_fd(), None)
         }
-        MountKind::Proc => filesystem(root, m, later_ro, (ctx.proc_context)()?),
-        _ => filesystem(root, m, later_ro, None),
+        Method::Filesystem if m.kind == MountKind::Proc => {
+            filesystem(root, m, later_ro, (ctx.proc_context)()?)
+        }
+        Method::Filesystem => filesystem(root, m, later_ro, None),
     }
 }
 
@@ -187,7 +219,7 @@ fn lockable_flags_of(mnt: BorrowedFd<'_>) -> Result<(u64, u64)> {
 /// Whether runc would remount this bind with its flags: when any flag is
 /// set or cleared (runc >= 1.2; a lone "suid" or "rw" also replaces the
 /// source's other flags).
-fn remounts(opts: &MountOptions) -> bool {
+pub fn remounts(opts: &MountOptions) -> bool {
     opts.flags & !(MS_BIND | MS_REC | MS_REMOUNT) != 0 || opts.cleared != 0
 }
 

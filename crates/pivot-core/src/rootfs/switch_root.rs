@@ -8,8 +8,43 @@ use crate::mountinfo::{self, MountInfo};
 use crate::sys::{self, mountflags::*};
 use std::os::fd::AsFd;
 
+/// How the container's root becomes `/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootSwitch {
+    PivotRoot,
+    /// --no-pivot: the host's procfs and sysfs hidden, the rootfs moved
+    /// onto `/` (MS_MOVE) and chroot into it.
+    MoveAndChroot,
+    /// No mount namespace: chroot alone, no mount is made.
+    Chroot,
+}
+
+impl RootSwitch {
+    pub fn of(plan: &crate::spec::Plan, no_pivot: bool) -> RootSwitch {
+        if !plan.namespaces.has(crate::spec::NsKind::Mount) {
+            RootSwitch::Chroot
+        } else if no_pivot {
+            RootSwitch::MoveAndChroot
+        } else {
+            RootSwitch::PivotRoot
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            RootSwitch::PivotRoot => {
+                "pivot_root(\".\", \".\") into the rootfs, the old root made rslave and detached"
+            }
+            RootSwitch::MoveAndChroot => {
+                "--no-pivot: the host's procfs and sysfs outside the rootfs detached, the rootfs moved onto / (MS_MOVE), chroot(\".\")"
+            }
+            RootSwitch::Chroot => "no mount namespace: chroot(root.path), no mount made",
+        }
+    }
+}
+
 pub fn switch_root(ctx: &Setup, root: Root) -> Result<()> {
-    if ctx.no_pivot {
+    if RootSwitch::of(ctx.plan, ctx.no_pivot) == RootSwitch::MoveAndChroot {
         // The rootfs as the kernel names it (root.path may be a symlink).
         let real = sys::readlink_fd(root.fd())?;
         hide_host_proc_sys(&real).ctx("--no-pivot: hide the host's procfs and sysfs")?;

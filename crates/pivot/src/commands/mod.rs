@@ -6,6 +6,7 @@ mod create;
 mod delete;
 mod events;
 mod exec;
+mod explain;
 mod features;
 mod kill;
 mod list;
@@ -71,6 +72,16 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             ("checkpoint", Some(id), checkpoint::run(&rt, flags, id))
         }
         Command::Restore { flags, id } => ("restore", Some(id), restore::run(&rt, flags, id)),
+        Command::Explain {
+            bundle,
+            format,
+            no_pivot,
+            id,
+        } => (
+            "explain",
+            None,
+            explain::run(g, bundle, *format, *no_pivot, id),
+        ),
         Command::Events {
             stats,
             interval,

@@ -1,0 +1,31 @@
+use crate::cli::{ExplainFormat, Global};
+use pivot_core::explain::{explain, ExplainOptions};
+use pivot_core::{Error, Result};
+use std::path::Path;
+
+/// Exit status 1 when create would refuse the bundle.
+pub fn run(
+    g: &Global,
+    bundle: &Path,
+    format: ExplainFormat,
+    no_pivot: bool,
+    id: &str,
+) -> Result<i32> {
+    let mut e = explain(&ExplainOptions {
+        id: id.to_string(),
+        bundle: bundle.to_path_buf(),
+        state_root: g.root.clone(),
+        no_pivot,
+        systemd_cgroup: g.systemd_cgroup,
+    })?;
+    if let Err(refused) = super::refuse_unsupported(g) {
+        e.problems.insert(0, refused.to_string());
+    }
+    match format {
+        ExplainFormat::Text => crate::out(e.to_text().trim_end()),
+        ExplainFormat::Json => crate::out(
+            &serde_json::to_string_pretty(&e).map_err(|e| Error::other(e.to_string()))?,
+        ),
+    }
+    Ok(if e.problems.is_empty() { 0 } else { 1 })
+}
