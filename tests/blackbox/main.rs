@@ -22,6 +22,7 @@ mod dev;
 mod differential;
 mod escape;
 mod exec;
+mod explain;
 mod harness;
 mod hooks;
 mod host;
@@ -81,6 +82,7 @@ fn main() {
         ("escape", escape::TESTS),
         ("differential", differential::TESTS),
         ("exec", exec::TESTS),
+        ("explain", explain::TESTS),
         ("tty", tty::TESTS),
         ("rootless", rootless::TESTS),
         ("plumbing", plumbing::TESTS),

@@ -82,6 +82,14 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ("pivot check --format json", "The same as JSON, for tools; \"ok\" and \"missing\" sum it up."),
         ],
     ),
+    (
+        "explain",
+        &[
+            ("pivot explain --bundle /srv/web", "What create would do for the bundle, in order (namespaces, each mount, devices, the root switch, masks, capabilities, seccomp, hooks, cgroup writes), and every problem its checks find."),
+            ("pivot explain --format json --id web --bundle .", "The same as JSON, for the ID create would get (it names the default cgroup)."),
+            ("pivot --systemd-cgroup explain --no-pivot", "As create would take these flags."),
+        ],
+    ),
     ("features", &[("pivot features", "The OCI features document of this build.")]),
     ("pause", &[("pivot pause web", "Freeze every process of \"web\".")]),
     ("resume", &[("pivot resume web", "Thaw them.")]),
@@ -127,6 +135,7 @@ fn exit_status(name: &str) -> &'static str {
         "run" => "Without --detach: the exit status of the container's process, 128+N when signal N killed it. 0 with --detach once the process started. 1 when pivot failed (the error is on stderr, or in the --log file); 2 for a command line pivot cannot parse.",
         "exec" => "Without --detach: the exit status of the process, 128+N when signal N killed it. 0 with --detach once the process started. 255 when pivot could not run the process (the error is on stderr, or in the --log file), so that a caller can tell it from the process's own status; 2 for a command line pivot cannot parse.",
         "restore" => "Without --detach: the exit status of the restored process, 128+N when signal N killed it. 0 with --detach once the container is restored. 1 when pivot failed; 2 for a command line pivot cannot parse.",
+        "explain" => "0 when create's checks find no problem in the bundle; 1 when they find one or more (each is listed, naming its config.json field) or the bundle cannot be read; 2 for a command line pivot cannot parse.",
         "check" => "0 when this host has everything pivot needs to run containers; 1 when something is missing (the last line, or \"missing\" in JSON, names it); 2 for a command line pivot cannot parse.",
         _ => "0 on success; 1 on failure (the error is one line on stderr, or in the --log file); 2 for a command line pivot cannot parse.",
     }

@@ -271,7 +271,7 @@ pub enum Command {
         #[arg(long = "no-pivot")]
         no_pivot: bool,
         /// The container ID create would get (names its default cgroup)
-        #[arg(default_value = "explain")]
+        #[arg(long, default_value = "explain")]
         id: String,
     },
     /// Print container stats and OOM events as JSON

@@ -635,7 +635,9 @@ fn recording() -> bool {
 pub fn record(l: &Limits, dirs: &[CgroupDir]) -> (Vec<Write>, Result<()>) {
     RECORDING.with(|r| *r.borrow_mut() = Some(Vec::new()));
     let res = apply(l, dirs, Apply::CREATE);
-    let writes = RECORDING.with(|r| r.borrow_mut().take()).unwrap_or_default();
+    let writes = RECORDING
+        .with(|r| r.borrow_mut().take())
+        .unwrap_or_default();
     (writes, res)
 }
 

@@ -422,11 +422,7 @@ pub fn load_plan(id: &str, opts: &CreateOptions) -> Result<Plan> {
 
 /// The same checks with every problem added to `problems` (what `explain`
 /// reports); an error only where the bundle cannot be read at all.
-pub fn check_plan(
-    id: &str,
-    opts: &CreateOptions,
-    problems: &mut Problems,
-) -> Result<Option<Plan>> {
+pub fn check_plan(id: &str, opts: &CreateOptions, problems: &mut Problems) -> Result<Option<Plan>> {
     let bundle = absolute(&opts.bundle)?;
     if !bundle.is_dir() {
         return Err(Error::new(

@@ -381,7 +381,7 @@ fn cgroup(plan: &Plan, systemd: bool, problems: &mut Problems) -> Option<Cgroup>
     let v2 = hierarchies.iter().filter(|h| h.is_v2()).count();
     let version = match (hierarchies.len(), v2) {
         (0, _) => "none",
-        (n, 1) if n == 1 => "v2",
+        (1, 1) => "v2",
         (_, 1) => "v1 (hybrid: a cgroup2 tree beside)",
         _ => "v1",
     };

@@ -18,7 +18,11 @@ pub fn render(e: &Explanation) -> String {
     if !e.namespaces.is_empty() {
         let _ = writeln!(w, "\nnamespaces:");
         for n in &e.namespaces {
-            let path = n.path.as_deref().map(|p| format!(" {p}")).unwrap_or_default();
+            let path = n
+                .path
+                .as_deref()
+                .map(|p| format!(" {p}"))
+                .unwrap_or_default();
             let _ = writeln!(w, "  {:<8} {}{path}: {}", n.kind, n.action, n.detail);
         }
     }

@@ -40,9 +40,7 @@ pub fn method(plan: &crate::spec::Plan, m: &PlannedMount) -> Method {
         MountKind::Bind if m.options.idmap.is_some() && in_userns => Method::IdmapFromHost,
         MountKind::Bind => Method::Bind,
         MountKind::Cgroup => Method::Cgroup,
-        MountKind::Sysfs if in_userns && !plan.namespaces.is_new(NsKind::Net) => {
-            Method::HostSysfs
-        }
+        MountKind::Sysfs if in_userns && !plan.namespaces.is_new(NsKind::Net) => Method::HostSysfs,
         _ => Method::Filesystem,
     }
 }

@@ -5,8 +5,8 @@
 //! `devices::planned`, `dev::symlinks`, and the masks' de-duplication;
 //! the order is `prepare_rootfs`'s.
 
-use super::switch_root::RootSwitch;
 use super::resolve::Root;
+use super::switch_root::RootSwitch;
 use super::{cgroupfs, dev, mounts};
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::spec::mountopts::MountOptions;
@@ -145,8 +145,12 @@ pub fn outline(plan: &Plan, host: &Host) -> Vec<Step> {
     out.push(step("root switch", "/", switch.describe()));
     if let Some(flag) = plan.rootfs_propagation.filter(|f| f & MS_PRIVATE == 0) {
         out.push(
-            step("propagation", "/", format!("{} on the container's /", flags_str(flag)))
-                .field("linux.rootfsPropagation"),
+            step(
+                "propagation",
+                "/",
+                format!("{} on the container's /", flags_str(flag)),
+            )
+            .field("linux.rootfsPropagation"),
         );
     }
     finalize_steps(plan, &mut out);
@@ -372,12 +376,20 @@ fn dev_steps(plan: &Plan, out: &mut Vec<Step>) {
         "-> pts/ptmx (the container's devpts instance)",
     ));
     for (target, name) in dev::dev_symlinks() {
-        out.push(step("symlink", &format!("/dev/{name}"), format!("-> {target}")));
+        out.push(step(
+            "symlink",
+            &format!("/dev/{name}"),
+            format!("-> {target}"),
+        ));
     }
     if plan.process.terminal {
         out.push(
-            step("file", "/dev/console", "the pty's mount point, an empty file")
-                .field("process.terminal"),
+            step(
+                "file",
+                "/dev/console",
+                "the pty's mount point, an empty file",
+            )
+            .field("process.terminal"),
         );
     }
 }
@@ -385,8 +397,12 @@ fn dev_steps(plan: &Plan, out: &mut Vec<Step>) {
 fn finalize_steps(plan: &Plan, out: &mut Vec<Step>) {
     if plan.readonly_root {
         out.push(
-            step("read-only", "/", "the root mount made read-only (mount_setattr)")
-                .field("root.readonly"),
+            step(
+                "read-only",
+                "/",
+                "the root mount made read-only (mount_setattr)",
+            )
+            .field("root.readonly"),
         );
     }
     let linux = plan.spec.linux.as_ref();
@@ -400,13 +416,9 @@ fn finalize_steps(plan: &Plan, out: &mut Vec<Step>) {
     {
         let field = format!("linux.readonlyPaths[{i}]");
         out.push(match kind(p) {
-            Some(_) => step(
-                "read-only",
-                p,
-                "a read-only recursive bind of itself",
-            )
-            .mounts("bind", p, &flags(MS_BIND | MS_REC | MS_RDONLY))
-            .field(field),
+            Some(_) => step("read-only", p, "a read-only recursive bind of itself")
+                .mounts("bind", p, &flags(MS_BIND | MS_REC | MS_RDONLY))
+                .field(field),
             None => step("skip", p, "not there: nothing to make read-only").field(field),
         });
     }

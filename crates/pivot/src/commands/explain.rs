@@ -23,9 +23,9 @@ pub fn run(
     }
     match format {
         ExplainFormat::Text => crate::out(e.to_text().trim_end()),
-        ExplainFormat::Json => crate::out(
-            &serde_json::to_string_pretty(&e).map_err(|e| Error::other(e.to_string()))?,
-        ),
+        ExplainFormat::Json => {
+            crate::out(&serde_json::to_string_pretty(&e).map_err(|e| Error::other(e.to_string()))?)
+        }
     }
     Ok(if e.problems.is_empty() { 0 } else { 1 })
 }

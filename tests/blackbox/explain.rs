@@ -1,0 +1,492 @@
+//! `pivot explain`: what create would do for a bundle, checked against
+//! what the container then sees (its mount table in order, its device
+//! nodes, its masked paths, from probe), every bad field of a broken
+//! config named at once, run as an unprivileged user, and the JSON form
+//! saying what the text says. runc has no such command: these tests are
+//! pivot's alone and pass without asserting anything when PIVOT_BIN is
+//! runc or crun.
+
+use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
+
+use crate::bundle::{chown_tree, Bundle};
+use crate::harness::{pivot_bin, tests, Scratch};
+use crate::runtime::Out;
+
+tests![
+    mounts_in_order_match_the_default_bundle,
+    mounts_in_order_match_with_binds_readonly_tmpfs_and_cgroupns,
+    mounts_in_order_match_in_a_user_namespace,
+    mounts_in_order_match_without_a_dev_mount,
+    devices_match_the_nodes_inside,
+    masked_paths_match_what_is_masked_inside,
+    every_bad_field_is_named,
+    runs_as_an_unprivileged_user,
+    json_says_what_the_text_says,
+    no_mount_namespace_is_a_chroot,
+];
+
+fn pivot_only() -> bool {
+    let bin = pivot_bin().expect("PIVOT_BIN");
+    let name = bin.file_name().unwrap_or_default().to_string_lossy();
+    name != "runc" && name != "crun"
+}
+
+/// `explain --format json` for the bundle and the id create will get.
+fn explain_json(s: &Scratch, bundle: &Bundle, id: &str) -> (Out, Value) {
+    let dir = bundle.dir.to_string_lossy().into_owned();
+    let out = s.pivot(&["explain", "--bundle", &dir, "--format", "json", "--id", id]);
+    let doc = out.json();
+    (out, doc)
+}
+
+/// The mount points explain says the container's table will hold, in
+/// order.
+fn planned_mount_points(doc: &Value) -> Vec<String> {
+    doc["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|s| s["mounted"] == true)
+        .map(|s| s["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn seen_mount_points(mounts: &Value) -> Vec<String> {
+    mounts
+        .as_array()
+        .expect("probe mounts")
+        .iter()
+        .map(|m| m["mount_point"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Explain, then run the bundle (whose process is `/probe mounts`) with
+/// the same id: the mount table inside is the plan's, in order.
+fn assert_plan_matches_inside(s: &Scratch, bundle: &Bundle) -> Value {
+    let id = s.id("ex");
+    let (out, doc) = explain_json(s, bundle, &id);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(doc["problems"], json!([]), "{out}");
+    let mounts = s.run_json(&bundle.dir, &id);
+    assert_eq!(
+        planned_mount_points(&doc),
+        seen_mount_points(&mounts),
+        "explain's mounts (left) against the container's mountinfo (right)\n{}",
+        out.stdout
+    );
+    doc
+}
+
+fn mounts_in_order_match_the_default_bundle(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    let doc = assert_plan_matches_inside(s, &bundle);
+    let steps = doc["steps"].as_array().unwrap();
+    // What pivot adds on its own is there, unnamed by any field.
+    for (action, path) in [
+        ("device", "/dev/null"),
+        ("symlink", "/dev/ptmx"),
+        ("symlink", "/dev/fd"),
+        ("root switch", "/"),
+    ] {
+        assert!(
+            steps
+                .iter()
+                .any(|s| s["action"] == action && s["path"] == path && s["field"].is_null()),
+            "no {action} {path}: {doc}"
+        );
+    }
+}
+
+fn mounts_in_order_match_with_binds_readonly_tmpfs_and_cgroupns(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let (bundle, _result) = s.bundle_with_result(&["/probe", "mounts"]);
+    bundle.add_mount(json!({
+        "destination": "/ro", "type": "tmpfs", "source": "tmpfs",
+        "options": ["ro", "nosuid", "size=64k"],
+    }));
+    let inner = s.mkdir("inner");
+    bundle.add_mount(json!({
+        "destination": "/ro/inner", "type": "bind", "source": inner,
+        "options": ["bind", "ro", "nodev"],
+    }));
+    bundle.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "cgroup"}));
+        c["root"]["readonly"] = json!(false);
+    });
+    let doc = assert_plan_matches_inside(s, &bundle);
+    let ro = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["action"] == "read-only" && s["path"] == "/ro")
+        .unwrap_or_else(|| panic!("the read-only tmpfs is not made read-only late: {doc}"));
+    assert_eq!(ro["field"], "mounts[8]", "{ro}");
+}
+
+fn mounts_in_order_match_in_a_user_namespace(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    chown_tree(&bundle.rootfs(), 100_000, 100_000);
+    bundle.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        let map = json!([{"containerID": 0, "hostID": 100_000, "size": 65_536}]);
+        c["linux"]["uidMappings"] = map.clone();
+        c["linux"]["gidMappings"] = map;
+    });
+    let doc = assert_plan_matches_inside(s, &bundle);
+    // Device nodes are binds of the host's there, and in the table.
+    assert!(
+        doc["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["how"] == "bind"),
+        "{doc}"
+    );
+    let user = doc["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["type"] == "user")
+        .unwrap();
+    assert_eq!(user["action"], "new", "{user}");
+    assert_eq!(doc["uid_mappings"][0]["hostID"], 100_000, "{doc}");
+}
+
+fn mounts_in_order_match_without_a_dev_mount(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    bundle.edit(|c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/dev");
+    });
+    assert_plan_matches_inside(s, &bundle);
+}
+
+fn devices_match_the_nodes_inside(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "stat"]);
+    bundle.edit(|c| {
+        c["linux"]["devices"] = json!([
+            {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229,
+             "fileMode": 0o640, "uid": 0, "gid": 0},
+            {"path": "/dev/zero", "type": "c", "major": 1, "minor": 5,
+             "fileMode": 0o600, "uid": 0, "gid": 0},
+        ]);
+    });
+    let id = s.id("exdev");
+    let (out, doc) = explain_json(s, &bundle, &id);
+    assert_eq!(out.code, 0, "{out}");
+    let devices = doc["devices"].as_array().expect("devices");
+    let paths: Vec<&str> = devices
+        .iter()
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    // The defaults config.json does not replace, then linux.devices.
+    assert_eq!(
+        paths,
+        [
+            "/dev/null",
+            "/dev/random",
+            "/dev/full",
+            "/dev/tty",
+            "/dev/urandom",
+            "/dev/fuse",
+            "/dev/zero"
+        ],
+        "{out}"
+    );
+    assert_eq!(devices[6]["field"], "linux.devices[1]", "{out}");
+    let mut args = vec!["/probe", "stat"];
+    args.extend(&paths);
+    bundle.edit(|c| c["process"]["args"] = json!(args));
+    let seen = s.run_json(&bundle.dir, &id);
+    for (d, st) in devices.iter().zip(seen.as_array().unwrap()) {
+        assert_eq!(st["type"], "char", "{d} vs {st}");
+        assert_eq!(st["major"], d["major"], "{d} vs {st}");
+        assert_eq!(st["minor"], d["minor"], "{d} vs {st}");
+        let mode = d["mode"].as_str().unwrap().trim_start_matches("0o");
+        assert_eq!(
+            st["mode"].as_str().unwrap().trim_start_matches('0'),
+            mode,
+            "{d} vs {st}"
+        );
+        assert_eq!(st["uid"], d["uid"], "{d} vs {st}");
+    }
+}
+
+fn masked_paths_match_what_is_masked_inside(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    bundle.edit(|c| {
+        let masked = c["linux"]["maskedPaths"].as_array_mut().unwrap();
+        // A missing path, a file and a directory of the image, one twice.
+        masked.push(json!("/no/such/path"));
+        masked.push(json!("/etc/passwd"));
+        masked.push(json!("/root"));
+        masked.push(json!("/root/"));
+    });
+    let id = s.id("exmask");
+    let (out, doc) = explain_json(s, &bundle, &id);
+    assert_eq!(out.code, 0, "{out}");
+    let mounts = s.run_json(&bundle.dir, &id);
+    let seen = seen_mount_points(&mounts);
+    let n = doc["masked_paths"].as_array().unwrap().len();
+    let mut masked = 0;
+    for i in 0..n {
+        let field = format!("linux.maskedPaths[{i}]");
+        let step = doc["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["field"] == field.as_str())
+            .unwrap_or_else(|| panic!("no step for {field}: {out}"));
+        let path = step["path"].as_str().unwrap().trim_end_matches('/');
+        let mounted_there = seen.iter().filter(|p| *p == path).count();
+        match step["action"].as_str().unwrap() {
+            "mask" => {
+                masked += 1;
+                assert!(mounted_there > 0, "{field} {path} is not masked inside");
+                let kind = &step["mount"]["type"];
+                let m = mounts
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .rev()
+                    .find(|m| m["mount_point"] == path)
+                    .unwrap();
+                let want = if kind == "tmpfs" {
+                    "tmpfs"
+                } else {
+                    "devtmpfs|tmpfs"
+                };
+                assert!(
+                    want.split('|').any(|t| m["fs_type"] == t),
+                    "{field}: planned {kind}, inside {m}"
+                );
+            }
+            "skip" if path != "/root" => {
+                assert_eq!(mounted_there, 0, "{field} {path} skipped but mounted")
+            }
+            _ => {}
+        }
+    }
+    assert!(masked >= 3, "masks planned: {masked}\n{}", out.stdout);
+}
+
+fn every_bad_field_is_named(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    bundle.edit(|c| {
+        c["process"]["cwd"] = json!("relative");
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]);
+        c["mounts"][2]["destination"] = json!("dev/pts");
+        c["linux"]["namespaces"][1]["type"] = json!("bogus");
+        c["linux"]["devices"] = json!([{"path": "/dev/x", "type": "q", "major": 1, "minor": 1}]);
+        c["linux"]["sysctl"] = json!({"kernel.bogus_global": "1"});
+        c["linux"]["rootfsPropagation"] = json!("sideways");
+        c["hooks"] = json!({"prestart": [{"path": "relative/hook"}]});
+        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_BOGUS"});
+        c["linux"]["resources"]["memory"] = json!({"limit": 1_048_576, "swap": 4096});
+    });
+    let id = s.id("exbad");
+    let (out, doc) = explain_json(s, &bundle, &id);
+    assert_eq!(out.code, 1, "problems must fail the command:\n{out}");
+    let problems: Vec<&str> = doc["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for field in [
+        "process.cwd",
+        "process.rlimits[0].type",
+        "mounts[2].destination",
+        "linux.namespaces[1].type",
+        "linux.devices[0].type",
+        "linux.sysctl[\"kernel.bogus_global\"]",
+        "linux.rootfsPropagation",
+        "hooks.prestart[0].path",
+        "linux.seccomp.defaultAction",
+        "linux.resources.memory",
+    ] {
+        assert!(
+            problems.iter().any(|p| p.starts_with(field)),
+            "{field} is not named: {problems:#?}"
+        );
+    }
+    // create stops at the first of them, with the same words.
+    let dir = bundle.dir.to_string_lossy().into_owned();
+    let created = s.pivot(&["create", "--bundle", &dir, &id]);
+    assert_ne!(created.code, 0, "{created}");
+    assert!(
+        created.stderr.contains(problems[0]),
+        "create's error is not explain's first problem {:?}:\n{created}",
+        problems[0]
+    );
+    assert!(s.list_ids().is_empty());
+    // The text form lists them all too.
+    let text = s.pivot(&["explain", "--bundle", &dir, "--id", &id]);
+    assert_eq!(text.code, 1, "{text}");
+    for p in &problems {
+        assert!(text.stdout.contains(p), "text lacks {p:?}:\n{text}");
+    }
+}
+
+/// explain needs no privileges: as nobody, on a bundle nobody can read,
+/// it says what it says as root.
+fn runs_as_an_unprivileged_user(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    for dir in [&s.dir, &bundle.dir] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let id = s.id("exnobody");
+    let (root_out, as_root) = explain_json(s, &bundle, &id);
+    assert_eq!(root_out.code, 0, "{root_out}");
+    let mut cmd = std::process::Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(pivot_bin().unwrap())
+        .arg("--root")
+        .arg(&s.root)
+        .args(["explain", "--format", "json", "--bundle"])
+        .arg(&bundle.dir)
+        .args(["--id", &id]);
+    let out = s.run_command(cmd, "setpriv --reuid=65534 pivot explain".into());
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.json(), as_root, "as nobody (left) and as root (right)");
+}
+
+/// Every step, device, problem and cgroup write of the JSON form is in
+/// the text form, in the same order.
+fn json_says_what_the_text_says(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let (bundle, _result) = s.bundle_with_result(&["/probe", "mounts"]);
+    bundle.edit(|c| {
+        c["linux"]["resources"]["pids"] = json!({"limit": 64});
+        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+        c["process"]["rlimits"] = json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]);
+    });
+    let id = s.id("extext");
+    let dir = bundle.dir.to_string_lossy().into_owned();
+    let (_, doc) = explain_json(s, &bundle, &id);
+    let text = s.pivot(&["explain", "--bundle", &dir, "--id", &id]);
+    assert_eq!(text.code, 1, "{text}");
+    let mut at = 0;
+    let mut expect = |what: String| {
+        let found = text.stdout[at..]
+            .find(&what)
+            .unwrap_or_else(|| panic!("{what:?} not in the text after byte {at}:\n{text}"));
+        at += found + what.len();
+    };
+    for n in doc["namespaces"].as_array().unwrap() {
+        expect(format!("{} ", n["type"].as_str().unwrap()));
+        expect(n["action"].as_str().unwrap().to_string());
+    }
+    for (i, st) in doc["steps"].as_array().unwrap().iter().enumerate() {
+        expect(format!(
+            "{}. {:<12} {}",
+            i + 1,
+            st["action"].as_str().unwrap(),
+            st["path"].as_str().unwrap()
+        ));
+        if let Some(src) = st["mount"]["source"].as_str() {
+            expect(format!(
+                "{src:?} flags {}",
+                st["mount"]["flags"].as_str().unwrap()
+            ));
+        }
+        if let Some(f) = st["field"].as_str() {
+            expect(format!("[{f}]"));
+        }
+    }
+    for d in doc["devices"].as_array().unwrap() {
+        expect(d["path"].as_str().unwrap().to_string());
+    }
+    expect(doc["root_switch"].as_str().unwrap().to_string());
+    for (k, v) in doc["sysctls"].as_object().unwrap() {
+        expect(format!("{k} = {}", v.as_str().unwrap()));
+    }
+    for w in doc["cgroup"]["writes"].as_array().unwrap() {
+        expect(format!(
+            "{} <- {:?}",
+            w["file"].as_str().unwrap(),
+            w["value"].as_str().unwrap()
+        ));
+    }
+    let writes = doc["cgroup"]["writes"].as_array().unwrap();
+    assert!(
+        writes
+            .iter()
+            .any(|w| w["value"] == "64" && w["field"] == "linux.resources.pids.limit"),
+        "pids.limit is not written: {writes:?}"
+    );
+    let problems = doc["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    for p in problems {
+        expect(p.as_str().unwrap().to_string());
+    }
+}
+
+/// Without a mount namespace nothing is mounted: chroot alone.
+fn no_mount_namespace_is_a_chroot(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    bundle.edit(|c| {
+        c["mounts"] = json!([]);
+        c["linux"]["maskedPaths"] = json!([]);
+        c["linux"]["readonlyPaths"] = json!([]);
+        c["root"]["readonly"] = json!(false);
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| n["type"] != "mount");
+    });
+    let (out, doc) = explain_json(s, &bundle, &s.id("exchroot"));
+    assert_eq!(out.code, 0, "{out}");
+    assert!(planned_mount_points(&doc).is_empty(), "{out}");
+    assert!(
+        doc["root_switch"].as_str().unwrap().contains("chroot"),
+        "{out}"
+    );
+    // With the mounts back, every entry is a problem.
+    bundle.edit(|c| {
+        c["linux"]["maskedPaths"] = json!(["/proc/kcore"]);
+        c["root"]["readonly"] = json!(true);
+    });
+    let (out, doc) = explain_json(s, &bundle, &s.id("exchroot"));
+    assert_eq!(out.code, 1, "{out}");
+    let problems = doc["problems"].to_string();
+    assert!(problems.contains("linux.maskedPaths:"), "{out}");
+    assert!(problems.contains("root.readonly:"), "{out}");
+}
