@@ -30,6 +30,8 @@ pub struct ExplainOptions {
     pub state_root: PathBuf,
     pub no_pivot: bool,
     pub systemd_cgroup: bool,
+    /// Whether create would use the rootless cgroup manager.
+    pub rootless_cgroups: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -135,7 +137,7 @@ pub fn explain(opts: &ExplainOptions) -> Result<Explanation> {
         return Ok(Explanation::only_problems(bundle, &problems));
     };
     add_notify_socket(&mut plan, &StateDir::new(&opts.state_root, &opts.id).dir);
-    let cgroup = cgroup(&plan, opts.systemd_cgroup, &mut problems);
+    let cgroup = cgroup(&plan, opts, &mut problems);
     let seccomp = seccomp(&plan, &mut problems);
     let (hierarchies, dirs) = cgroup_dirs(&plan).unwrap_or_default();
     let host = outline::Host {
@@ -319,7 +321,7 @@ fn hooks(plan: &Plan) -> Vec<HookStage> {
 
 fn seccomp(plan: &Plan, problems: &mut Problems) -> Option<Seccomp> {
     let v = plan.spec.linux.as_ref()?.seccomp.as_ref()?;
-    problems.check(crate::seccomp::compile(v).map(|_| ()));
+    problems.check(crate::seccomp::compile(v, None).map(|_| ()));
     let strings = |key: &str| -> Vec<String> {
         v.get(key)
             .and_then(|a| a.as_array())
@@ -365,7 +367,8 @@ fn cgroup_dirs(plan: &Plan) -> Result<(Vec<Hierarchy>, Vec<CgroupDir>)> {
 
 /// The cgroup `make_cgroups` makes, and what it writes there; its
 /// checks add their problems.
-fn cgroup(plan: &Plan, systemd: bool, problems: &mut Problems) -> Option<Cgroup> {
+fn cgroup(plan: &Plan, opts: &ExplainOptions, problems: &mut Problems) -> Option<Cgroup> {
+    let systemd = opts.systemd_cgroup;
     let (hierarchies, dirs) = problems.take(cgroup_dirs(plan))?;
     let limits = problems.take(resources::Limits::parse(
         plan.spec.linux.as_ref().and_then(|l| l.resources.as_ref()),
@@ -390,8 +393,21 @@ fn cgroup(plan: &Plan, systemd: bool, problems: &mut Problems) -> Option<Cgroup>
         version,
         paths: dirs.iter().map(|d| d.path()).collect(),
         writes,
-        note: systemd.then(|| {
-            "pivot has no systemd cgroup driver yet: create refuses --systemd-cgroup; these are the cgroupfs driver's files".into()
-        }),
+        note: cgroup_note(plan, opts),
     })
+}
+
+fn cgroup_note(plan: &Plan, opts: &ExplainOptions) -> Option<String> {
+    let given = plan
+        .spec
+        .linux
+        .as_ref()
+        .is_some_and(|l| l.cgroups_path.is_some());
+    if opts.systemd_cgroup {
+        Some("pivot has no systemd cgroup driver yet: create refuses --systemd-cgroup; these are the cgroupfs driver's files".into())
+    } else if opts.rootless_cgroups && !given {
+        Some("rootless: the container's cgroup is made only in the hierarchies where the caller may make it (a limit that needs another is an error); device rules are tried and their errors ignored".into())
+    } else {
+        None
+    }
 }

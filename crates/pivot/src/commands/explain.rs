@@ -1,11 +1,12 @@
 use crate::cli::{ExplainFormat, Global};
 use pivot_core::explain::{explain, ExplainOptions};
-use pivot_core::{Error, Result};
+use pivot_core::{Error, Result, Runtime};
 use std::path::Path;
 
 /// Exit status 1 when create would refuse the bundle.
 pub fn run(
     g: &Global,
+    rt: &Runtime,
     bundle: &Path,
     format: ExplainFormat,
     no_pivot: bool,
@@ -14,8 +15,9 @@ pub fn run(
     let mut e = explain(&ExplainOptions {
         id: id.to_string(),
         bundle: bundle.to_path_buf(),
-        state_root: g.root.clone(),
+        state_root: rt.root.clone(),
         no_pivot,
+        rootless_cgroups: rt.rootless_cgroups,
         systemd_cgroup: g.systemd_cgroup,
     })?;
     if let Err(refused) = super::refuse_unsupported(g) {

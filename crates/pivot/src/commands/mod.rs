@@ -80,7 +80,7 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
         } => (
             "explain",
             None,
-            explain::run(g, bundle, *format, *no_pivot, id),
+            explain::run(g, &rt, bundle, *format, *no_pivot, id),
         ),
         Command::Events {
             stats,
