@@ -24,6 +24,7 @@ tests![
     runs_as_an_unprivileged_user,
     json_says_what_the_text_says,
     no_mount_namespace_is_a_chroot,
+    systemd_driver_shows_the_unit_and_its_properties,
 ];
 
 fn pivot_only() -> bool {
@@ -498,4 +499,55 @@ fn no_mount_namespace_is_a_chroot(s: &Scratch) {
     let problems = doc["problems"].to_string();
     assert!(problems.contains("linux.maskedPaths:"), "{out}");
     assert!(problems.contains("root.readonly:"), "{out}");
+}
+
+/// With --systemd-cgroup: the unit, its properties (the resources among
+/// them) and the files written below the unit's cgroup.
+fn systemd_driver_shows_the_unit_and_its_properties(s: &Scratch) {
+    if !pivot_only() {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    bundle.edit(|c| c["linux"]["resources"]["pids"] = json!({"limit": 64}));
+    let id = s.id("exsd");
+    let dir = bundle.dir.to_string_lossy().into_owned();
+    let out = s.pivot(&[
+        "--systemd-cgroup",
+        "explain",
+        "--format",
+        "json",
+        "--bundle",
+        &dir,
+        "--id",
+        &id,
+    ]);
+    assert_eq!(out.code, 0, "{out}");
+    let doc = out.json();
+    let cg = &doc["cgroup"];
+    assert_eq!(cg["driver"], "systemd", "{out}");
+    let unit = format!("pivot-{id}.scope");
+    assert_eq!(cg["unit"], unit.as_str(), "{out}");
+    let props = cg["properties"].as_array().expect("properties");
+    let has = |stage: &str, name: &str, value: &str| {
+        props
+            .iter()
+            .any(|p| p["stage"] == stage && p["name"] == name && p["value"] == value)
+    };
+    assert!(has("start", "Delegate", "yes"), "{out}");
+    assert!(has("set", "TasksMax", "64"), "{out}");
+    let pids = cg["writes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["field"] == "linux.resources.pids.limit")
+        .unwrap_or_else(|| panic!("no pids write: {out}"));
+    let file = pids["file"].as_str().unwrap();
+    assert!(
+        file.ends_with(&format!("/{unit}/pids.max")),
+        "pids.max not in the unit's cgroup: {file}"
+    );
+    // The cgroupfs driver puts it elsewhere, with no unit.
+    let (_, plain) = explain_json(s, &bundle, &id);
+    assert_eq!(plain["cgroup"]["driver"], "cgroupfs");
+    assert!(plain["cgroup"].get("unit").is_none(), "{plain}");
 }

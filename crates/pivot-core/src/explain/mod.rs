@@ -7,6 +7,8 @@
 
 mod text;
 
+use crate::cgroups::resources::Limits;
+use crate::cgroups::systemd::{self, props::Variant};
 use crate::cgroups::{self, resources, CgroupDir, Hierarchy};
 use crate::container::create::{add_notify_socket, check_plan};
 use crate::container::CreateOptions;
@@ -83,12 +85,26 @@ pub struct Cgroup {
     pub driver: &'static str,
     /// v1, v1 (hybrid: a cgroup2 tree beside), v2, or none.
     pub version: &'static str,
+    /// The systemd unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// The container's directory in each hierarchy.
     pub paths: Vec<PathBuf>,
+    /// systemd: the unit's properties, at its start and then set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<UnitProperty>,
     /// Every write of linux.resources, in order.
     pub writes: Vec<resources::Write>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnitProperty {
+    /// start (StartTransientUnit) or set (SetUnitProperties).
+    pub stage: &'static str,
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,9 +153,22 @@ pub fn explain(opts: &ExplainOptions) -> Result<Explanation> {
         return Ok(Explanation::only_problems(bundle, &problems));
     };
     add_notify_socket(&mut plan, &StateDir::new(&opts.state_root, &opts.id).dir);
-    let cgroup = cgroup(&plan, opts, &mut problems);
+    let limits = problems.take(Limits::parse(
+        plan.spec.linux.as_ref().and_then(|l| l.resources.as_ref()),
+    ));
+    let parsed = limits.clone().unwrap_or_default();
+    let placed = problems.take(cgroup_dirs(&plan, opts, &parsed));
+    let cgroup = placed.as_ref().map(|p| {
+        cgroup(
+            &plan,
+            opts,
+            p,
+            limits.is_some().then_some(&parsed),
+            &mut problems,
+        )
+    });
     let seccomp = seccomp(&plan, &mut problems);
-    let (hierarchies, dirs) = cgroup_dirs(&plan).unwrap_or_default();
+    let (hierarchies, dirs, _) = placed.unwrap_or_default();
     let host = outline::Host {
         no_pivot: opts.no_pivot,
         hierarchies: &hierarchies,
@@ -351,35 +380,58 @@ fn seccomp(plan: &Plan, problems: &mut Problems) -> Option<Seccomp> {
     })
 }
 
-/// The host's hierarchies and the container's directory in each, as
-/// `make_cgroups` places it.
-fn cgroup_dirs(plan: &Plan) -> Result<(Vec<Hierarchy>, Vec<CgroupDir>)> {
+/// Where the container's cgroup goes: the host's hierarchies and its
+/// directory in each, as `make_cgroups` places it (cgroupfs) or as
+/// `systemd_cgroups` plans the unit (systemd, with the unit).
+fn cgroup_dirs(plan: &Plan, opts: &ExplainOptions, limits: &Limits) -> Result<Placement> {
     let hierarchies = cgroups::hierarchies()?;
+    let linux = plan.spec.linux.as_ref();
+    let path = linux.and_then(|l| l.cgroups_path.as_deref());
+    if opts.systemd_cgroup {
+        let annotations = plan.spec.annotations.as_ref();
+        let (scope, dirs) = systemd::plan(&hierarchies, path, &plan.id, annotations, limits)?;
+        return Ok((hierarchies, dirs, Some(scope)));
+    }
     let own = cgroups::own_cgroups()?;
-    let path = plan
-        .spec
-        .linux
-        .as_ref()
-        .and_then(|l| l.cgroups_path.as_deref());
     let dirs = cgroups::plan_dirs(&hierarchies, &own, path, &plan.id)?;
-    Ok((hierarchies, dirs))
+    Ok((hierarchies, dirs, None))
 }
 
-/// The cgroup `make_cgroups` makes, and what it writes there; its
-/// checks add their problems.
-fn cgroup(plan: &Plan, opts: &ExplainOptions, problems: &mut Problems) -> Option<Cgroup> {
-    let systemd = opts.systemd_cgroup;
-    let (hierarchies, dirs) = problems.take(cgroup_dirs(plan))?;
-    let limits = problems.take(resources::Limits::parse(
-        plan.spec.linux.as_ref().and_then(|l| l.resources.as_ref()),
-    ));
+type Placement = (Vec<Hierarchy>, Vec<CgroupDir>, Option<systemd::Scope>);
+
+/// The cgroup create makes, and what it writes there (for systemd: the
+/// unit's properties, then the files); its checks add their problems.
+fn cgroup(
+    plan: &Plan,
+    opts: &ExplainOptions,
+    (hierarchies, dirs, scope): &Placement,
+    limits: Option<&Limits>,
+    problems: &mut Problems,
+) -> Cgroup {
     let mut writes = Vec::new();
-    if let Some(l) = &limits {
-        if problems.check(resources::check_host(l, &dirs)) {
-            let (w, r) = resources::record(l, &dirs);
-            problems.check(r);
-            writes = w;
-        }
+    let mut properties = Vec::new();
+    if let Some(parsed) = limits.filter(|l| problems.check(resources::check_host(l, dirs))) {
+        let files = match scope {
+            Some(s) => match problems.take(systemd::preview(s, dirs)) {
+                Some(p) => {
+                    let stage = |st: &'static str| {
+                        move |(name, v): systemd::props::Property| UnitProperty {
+                            stage: st,
+                            name,
+                            value: variant_text(&v),
+                        }
+                    };
+                    properties.extend(p.start.into_iter().map(stage("start")));
+                    properties.extend(p.resources.into_iter().map(stage("set")));
+                    p.files
+                }
+                None => parsed.clone(),
+            },
+            None => parsed.clone(),
+        };
+        let (w, r) = resources::record(&files, dirs);
+        problems.check(r);
+        writes = w;
     }
     let v2 = hierarchies.iter().filter(|h| h.is_v2()).count();
     let version = match (hierarchies.len(), v2) {
@@ -388,13 +440,52 @@ fn cgroup(plan: &Plan, opts: &ExplainOptions, problems: &mut Problems) -> Option
         (_, 1) => "v1 (hybrid: a cgroup2 tree beside)",
         _ => "v1",
     };
-    Some(Cgroup {
-        driver: if systemd { "systemd" } else { "cgroupfs" },
+    Cgroup {
+        driver: if scope.is_some() {
+            "systemd"
+        } else {
+            "cgroupfs"
+        },
         version,
+        unit: scope.as_ref().map(|s| s.unit.name.clone()),
         paths: dirs.iter().map(|d| d.path()).collect(),
+        properties,
         writes,
         note: cgroup_note(plan, opts),
-    })
+    }
+}
+
+/// A D-Bus value as systemctl show prints it, roughly.
+fn variant_text(v: &Variant) -> String {
+    match v {
+        Variant::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Variant::Byte(n) => n.to_string(),
+        Variant::I16(n) => n.to_string(),
+        Variant::U16(n) => n.to_string(),
+        Variant::I32(n) => n.to_string(),
+        Variant::U32(n) => n.to_string(),
+        Variant::I64(n) => n.to_string(),
+        Variant::U64(u64::MAX) => "infinity".into(),
+        Variant::U64(n) => n.to_string(),
+        Variant::Double(n) => n.to_string(),
+        Variant::Str(s) | Variant::ObjectPath(s) | Variant::Signature(s) => s.clone(),
+        Variant::Array(_, items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(variant_text)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Variant::Struct(fields) => format!(
+            "({})",
+            fields
+                .iter()
+                .map(variant_text)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    }
 }
 
 fn cgroup_note(plan: &Plan, opts: &ExplainOptions) -> Option<String> {
@@ -404,7 +495,7 @@ fn cgroup_note(plan: &Plan, opts: &ExplainOptions) -> Option<String> {
         .as_ref()
         .is_some_and(|l| l.cgroups_path.is_some());
     if opts.systemd_cgroup {
-        Some("pivot has no systemd cgroup driver yet: create refuses --systemd-cgroup; these are the cgroupfs driver's files".into())
+        Some("systemd makes the unit with the init in it (StartTransientUnit), sets the resources as properties, then pivot writes the files".into())
     } else if opts.rootless_cgroups && !given {
         Some("rootless: the container's cgroup is made only in the hierarchies where the caller may make it (a limit that needs another is an error); device rules are tried and their errors ignored".into())
     } else {

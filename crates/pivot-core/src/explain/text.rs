@@ -124,8 +124,17 @@ pub fn render(e: &Explanation) -> String {
         if let Some(n) = &c.note {
             let _ = writeln!(w, "  note: {n}");
         }
+        if let Some(u) = &c.unit {
+            let _ = writeln!(w, "  unit {u}");
+        }
         for p in &c.paths {
             let _ = writeln!(w, "  {}", p.display());
+        }
+        if !c.properties.is_empty() {
+            let _ = writeln!(w, "unit properties:");
+        }
+        for p in &c.properties {
+            let _ = writeln!(w, "  {:<5} {}={}", p.stage, p.name, p.value);
         }
         if !c.writes.is_empty() {
             let _ = writeln!(w, "writes:");

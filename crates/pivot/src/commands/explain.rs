@@ -12,7 +12,7 @@ pub fn run(
     no_pivot: bool,
     id: &str,
 ) -> Result<i32> {
-    let mut e = explain(&ExplainOptions {
+    let e = explain(&ExplainOptions {
         id: id.to_string(),
         bundle: bundle.to_path_buf(),
         state_root: rt.root.clone(),
@@ -20,9 +20,6 @@ pub fn run(
         rootless_cgroups: rt.rootless_cgroups,
         systemd_cgroup: g.systemd_cgroup,
     })?;
-    if let Err(refused) = super::refuse_unsupported(g) {
-        e.problems.insert(0, refused.to_string());
-    }
     match format {
         ExplainFormat::Text => crate::out(e.to_text().trim_end()),
         ExplainFormat::Json => {

@@ -133,6 +133,37 @@ pub fn place(s: &Scope, pid: i32, dirs: &mut [CgroupDir]) -> Result<()> {
     resources::apply(&files, dirs, resources::Apply::CREATE)
 }
 
+/// What `place` would send to systemd and then write, for `explain`:
+/// the new unit's properties (without the init's pid, not there yet),
+/// the resources' properties and the limits the cgroup files get.
+/// Some properties depend on systemd's version: it is asked of the bus
+/// where that answers (None: the newest's properties).
+pub fn preview(s: &Scope, dirs: &[CgroupDir]) -> Result<Preview> {
+    let v2 = is_v2(dirs);
+    let mut start = props::unit(&s.unit, &s.container, None, v2);
+    if v2 {
+        start.extend(props::oom_policy(&s.limits)?);
+    }
+    start.extend(s.extra.iter().cloned());
+    let user = s.unit.user;
+    let version = in_helper(move || Ok(dbus::Manager::connect(user)?.version())).ok();
+    let (resources, files) = props::resources(&s.limits, v2, version.unwrap_or(u32::MAX))?;
+    Ok(Preview {
+        start,
+        resources,
+        files,
+        version,
+    })
+}
+
+/// `preview`'s answer.
+pub struct Preview {
+    pub start: Vec<Property>,
+    pub resources: Vec<Property>,
+    pub files: Limits,
+    pub version: Option<u32>,
+}
+
 /// A systemd error about a property that came from an annotation names
 /// the annotation.
 fn name_annotation(e: Error, extra: &[Property]) -> Error {
