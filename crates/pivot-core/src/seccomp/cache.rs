@@ -20,6 +20,7 @@
 //! store empties it first.
 
 use super::sha256::{self, Sha256};
+use sha2::Digest;
 use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -69,7 +70,7 @@ fn key(profile: &serde_json::Value) -> Option<[u8; 32]> {
     let lib = libseccomp::ScmpVersion::current().ok()?;
     let mut h = Sha256::default();
     let mut field = |b: &[u8]| {
-        h.update(&(b.len() as u64).to_le_bytes());
+        h.update((b.len() as u64).to_le_bytes());
         h.update(b);
     };
     field(b"pivot seccomp cache 1");
@@ -84,7 +85,7 @@ fn key(profile: &serde_json::Value) -> Option<[u8; 32]> {
             .as_slice(),
     );
     field(&serde_json::to_vec(profile).ok()?);
-    Some(h.finish())
+    Some(sha256::finish(h))
 }
 
 /// Whether `m` is ours alone: owned by pivot's user, no group or other
