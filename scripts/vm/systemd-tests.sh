@@ -18,7 +18,7 @@ cp -a /pivot-vm/root/. / || {
 kver=$(uname -r)
 # The kernel's modules, with their modules.dep, for modprobe.
 mkdir -p /usr/lib/modules && mount --bind -o ro /pivot-vm/modules /usr/lib/modules
-[ -s /pivot-vm/modules ] && modprobe -a $(cat /pivot-vm/modules) 2>&1 | sed 's/^/pivot-vm: modprobe: /'
+[ -s /pivot-vm/modprobe ] && modprobe -a $(cat /pivot-vm/modprobe) 2>&1 | sed 's/^/pivot-vm: modprobe: /'
 
 read -r up _ </proc/uptime
 say "payload installed ${up%.*}s after the kernel; $(systemctl --version | head -n 1)"

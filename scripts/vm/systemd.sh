@@ -212,7 +212,7 @@ cp -a "$moddir"/modules.* "$pl/modules/$kver/"
 tar -C "$moddir" -cf - --exclude=kernel/sound --exclude=kernel/drivers kernel |
     tar -C "$pl/modules/$kver" -xf -
 tar -C "$moddir" -cf - kernel/drivers/net kernel/drivers/block | tar -C "$pl/modules/$kver" -xf -
-echo "overlay veth" >"$pl/modules"
+echo "overlay veth" >"$pl/modprobe"
 for f in /usr/share/containers/seccomp.json /usr/include/x86_64-linux-gnu/asm/unistd_64.h; do
     [ -f "$f" ] && install -D -m 0644 "$f" "$pl/root$f"
 done
