@@ -314,7 +314,11 @@ fn every_bad_field_is_named(s: &Scratch) {
         c["linux"]["rootfsPropagation"] = json!("sideways");
         c["hooks"] = json!({"prestart": [{"path": "relative/hook"}]});
         c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_BOGUS"});
-        c["linux"]["resources"]["memory"] = json!({"limit": 1_048_576, "swap": 4096});
+        let r = &mut c["linux"]["resources"];
+        r["memory"] = json!({"limit": 1_048_576, "swap": 4096});
+        r["cpu"] = json!({"quota": 5, "period": 100_000});
+        r["pids"] = json!({"limit": -5});
+        r["blockIO"] = json!({"weight": 5});
     });
     let id = s.id("exbad");
     let (out, doc) = explain_json(s, &bundle, &id);
@@ -335,7 +339,10 @@ fn every_bad_field_is_named(s: &Scratch) {
         "linux.rootfsPropagation",
         "hooks.prestart[0].path",
         "linux.seccomp.defaultAction",
-        "linux.resources.memory",
+        "linux.resources.memory.swap",
+        "linux.resources.cpu.quota",
+        "linux.resources.pids.limit",
+        "linux.resources.blockIO.weight",
     ] {
         assert!(
             problems.iter().any(|p| p.starts_with(field)),

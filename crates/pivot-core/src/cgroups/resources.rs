@@ -8,7 +8,7 @@
 
 use super::devices::{allows_all, device_rule_string, effective_device_rules};
 use super::{write_file, CgroupDir, Hierarchy};
-use crate::error::{Context, Error, ErrorKind, Result};
+use crate::error::{Context, Error, ErrorKind, Problems, Result};
 use crate::spec::types::{DeviceRule, Resources};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -174,43 +174,59 @@ fn page_size_ok(s: &str) -> bool {
 }
 
 impl Limits {
-    /// Parse and check everything that needs no host.
+    /// Parse and check everything that needs no host; the first problem.
     pub fn parse(r: Option<&Resources>) -> Result<Limits> {
+        let mut problems = Problems::new();
+        let limits = Self::gather(r, &mut problems);
+        problems.into_result()?;
+        Ok(limits.expect("no problem, so parsed"))
+    }
+
+    /// Parse and check everything that needs no host, adding every
+    /// problem to `p`; the limits if there was none.
+    pub fn gather(r: Option<&Resources>, p: &mut Problems) -> Option<Limits> {
         let Some(r) = r else {
-            return Ok(Limits::default());
+            return Some(Limits::default());
         };
+        let before = p.errors().len();
         let o = &r.other;
         let mut l = Limits {
             devices: r.devices.clone(),
-            memory: field(o, "memory")?,
-            cpu: field(o, "cpu")?,
-            pids: field(o, "pids")?,
-            block_io: field(o, "blockIO")?,
-            hugepage_limits: field(o, "hugepageLimits")?.unwrap_or_default(),
-            network: field(o, "network")?,
-            rdma: field(o, "rdma")?.unwrap_or_default(),
-            unified: field(o, "unified")?.unwrap_or_default(),
+            memory: p.take(field(o, "memory")).flatten(),
+            cpu: p.take(field(o, "cpu")).flatten(),
+            pids: p.take(field(o, "pids")).flatten(),
+            block_io: p.take(field(o, "blockIO")).flatten(),
+            hugepage_limits: p
+                .take(field(o, "hugepageLimits"))
+                .flatten()
+                .unwrap_or_default(),
+            network: p.take(field(o, "network")).flatten(),
+            rdma: p.take(field(o, "rdma")).flatten().unwrap_or_default(),
+            unified: p.take(field(o, "unified")).flatten().unwrap_or_default(),
         };
-        l.validate()?;
+        l.validate(p);
+        if p.errors().len() != before {
+            return None;
+        }
         for d in &mut l.devices {
             if let Some(a) = &mut d.access {
                 a.retain(|c| matches!(c, 'r' | 'w' | 'm'));
             }
         }
-        Ok(l)
+        Some(l)
     }
 
-    fn validate(&self) -> Result<()> {
+    fn validate(&self, problems: &mut Problems) {
         for (i, d) in self.devices.iter().enumerate() {
             let f = format!("devices[{i}]");
             if let Some(k) = &d.kind {
                 if !matches!(k.as_str(), "a" | "b" | "c") {
-                    return Err(bad(&format!("{f}.type"), format!("{k:?} is not a, b or c")));
+                    problems.push(bad(&format!("{f}.type"), format!("{k:?} is not a, b or c")));
                 }
             }
             for (n, v) in [("major", d.major), ("minor", d.minor)] {
                 if let Some(v) = v.filter(|v| *v < -1) {
-                    return Err(bad(&format!("{f}.{n}"), format!("{v} is negative")));
+                    problems.push(bad(&format!("{f}.{n}"), format!("{v} is negative")));
                 }
             }
             // runc 1.1.5 takes r, w and m from the string and ignores any
@@ -218,7 +234,7 @@ impl Limits {
             // three is still refused.
             if let Some(a) = &d.access {
                 if !a.chars().any(|c| matches!(c, 'r' | 'w' | 'm')) {
-                    return Err(bad(
+                    problems.push(bad(
                         &format!("{f}.access"),
                         format!("{a:?} has none of r, w and m"),
                     ));
@@ -226,12 +242,12 @@ impl Limits {
             }
         }
         if let Some(m) = &self.memory {
-            limit_ok("memory.limit", m.limit)?;
-            limit_ok("memory.reservation", m.reservation)?;
-            limit_ok("memory.swap", m.swap)?;
+            problems.check(limit_ok("memory.limit", m.limit));
+            problems.check(limit_ok("memory.reservation", m.reservation));
+            problems.check(limit_ok("memory.swap", m.swap));
             if let (Some(l), Some(s)) = (m.limit, m.swap) {
                 if l > 0 && s > 0 && s < l {
-                    return Err(bad(
+                    problems.push(bad(
                         "memory.swap",
                         format!("{s} is below memory.limit {l} (swap is memory+swap)"),
                     ));
@@ -239,29 +255,29 @@ impl Limits {
             }
             if let Some(s) = m.swappiness {
                 if !(-1..=100).contains(&s) {
-                    return Err(bad("memory.swappiness", format!("{s} is not in 0..100")));
+                    problems.push(bad("memory.swappiness", format!("{s} is not in 0..100")));
                 }
             }
         }
         if let Some(c) = &self.cpu {
-            limit_ok("cpu.quota", c.quota)?;
+            problems.check(limit_ok("cpu.quota", c.quota));
             if let Some(q) = c.quota.filter(|q| *q > 0 && *q < 1000) {
-                return Err(bad("cpu.quota", format!("{q} is below the minimum 1000")));
+                problems.push(bad("cpu.quota", format!("{q} is below the minimum 1000")));
             }
             if let Some(p) = c
                 .period
                 .filter(|p| *p != 0 && !(1000..=1_000_000).contains(p))
             {
-                return Err(bad("cpu.period", format!("{p} is not in 1000..1000000")));
+                problems.push(bad("cpu.period", format!("{p} is not in 1000..1000000")));
             }
             if let Some(s) = c.shares.filter(|s| *s != 0 && *s < 2) {
-                return Err(bad("cpu.shares", format!("{s} is below the minimum 2")));
+                problems.push(bad("cpu.shares", format!("{s} is below the minimum 2")));
             }
             if let Some(r) = c.realtime_runtime.filter(|r| *r < -1) {
-                return Err(bad("cpu.realtimeRuntime", format!("{r} is negative")));
+                problems.push(bad("cpu.realtimeRuntime", format!("{r} is negative")));
             }
             if let Some(i) = c.idle.filter(|i| !matches!(i, 0 | 1)) {
-                return Err(bad("cpu.idle", format!("{i} is not 0 or 1")));
+                problems.push(bad("cpu.idle", format!("{i} is not 0 or 1")));
             }
             for (n, v) in [("cpus", &c.cpus), ("mems", &c.mems)] {
                 if let Some(v) = v {
@@ -270,7 +286,7 @@ impl Limits {
                         .filter(|p| !p.is_empty())
                         .all(|p| p.split('-').all(|n| n.parse::<u32>().is_ok()));
                     if !ok {
-                        return Err(bad(
+                        problems.push(bad(
                             &format!("cpu.{n}"),
                             format!("{v:?} is not a list like 0-2,4"),
                         ));
@@ -279,22 +295,26 @@ impl Limits {
             }
         }
         if let Some(p) = &self.pids {
-            limit_ok("pids.limit", p.limit)?;
+            problems.check(limit_ok("pids.limit", p.limit));
         }
         if let Some(b) = &self.block_io {
             for (n, w) in [("weight", b.weight), ("leafWeight", b.leaf_weight)] {
                 if let Some(w) = w.filter(|w| *w != 0 && !(10..=1000).contains(w)) {
-                    return Err(bad(
+                    problems.push(bad(
                         &format!("blockIO.{n}"),
                         format!("{w} is not in 10..1000"),
                     ));
                 }
             }
             for (i, d) in b.weight_device.iter().enumerate() {
-                dev_ok(&format!("blockIO.weightDevice[{i}]"), d.major, d.minor)?;
+                problems.check(dev_ok(
+                    &format!("blockIO.weightDevice[{i}]"),
+                    d.major,
+                    d.minor,
+                ));
                 for w in [d.weight, d.leaf_weight].into_iter().flatten() {
                     if w != 0 && !(10..=1000).contains(&w) {
-                        return Err(bad(
+                        problems.push(bad(
                             &format!("blockIO.weightDevice[{i}]"),
                             format!("weight {w} is not in 10..1000"),
                         ));
@@ -303,13 +323,13 @@ impl Limits {
             }
             for (n, list) in b.throttles() {
                 for (i, d) in list.iter().enumerate() {
-                    dev_ok(&format!("blockIO.{n}[{i}]"), d.major, d.minor)?;
+                    problems.check(dev_ok(&format!("blockIO.{n}[{i}]"), d.major, d.minor));
                 }
             }
         }
         for (i, h) in self.hugepage_limits.iter().enumerate() {
             if !page_size_ok(&h.page_size) {
-                return Err(bad(
+                problems.push(bad(
                     &format!("hugepageLimits[{i}].pageSize"),
                     format!("{:?} is not a size like 2MB or 1GB", h.page_size),
                 ));
@@ -317,10 +337,9 @@ impl Limits {
         }
         for k in self.unified.keys() {
             if k.contains('/') || !k.contains('.') || k.starts_with('.') {
-                return Err(bad(&format!("unified[{k:?}]"), "is not a cgroup file name"));
+                problems.push(bad(&format!("unified[{k:?}]"), "is not a cgroup file name"));
             }
         }
-        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -441,27 +460,37 @@ fn needs(l: &Limits, v2: bool) -> Vec<(&'static str, &'static str)> {
     n
 }
 
-/// Refuse, before anything is created, what this host cannot do.
+/// Refuse, before anything is created, what this host cannot do: the
+/// first problem.
 pub fn check_host(l: &Limits, dirs: &[CgroupDir]) -> Result<()> {
+    let mut problems = Problems::new();
+    gather_host(l, dirs, &mut problems);
+    problems.into_result()
+}
+
+/// What this host cannot do of `l`, every problem added to `p`.
+pub fn gather_host(l: &Limits, dirs: &[CgroupDir], problems: &mut Problems) {
     match layout(dirs) {
         Layout::V1(dirs) => {
             for (f, ctl) in needs(l, false) {
                 if v1_dir(dirs, ctl).is_none() {
-                    return Err(Error::unsupported(format!(
+                    problems.push(Error::unsupported(format!(
                         "{F}.{f}: the {ctl} cgroup controller is not mounted on this host"
                     )));
                 }
             }
             if let Some(k) = l.unified.keys().next() {
-                return Err(Error::unsupported(format!(
+                problems.push(Error::unsupported(format!(
                     "{F}.unified[{k:?}]: invalid configuration: unified resources need cgroup v2 (this host uses cgroup v1)"
                 )));
             }
             for (i, h) in l.hugepage_limits.iter().enumerate() {
-                let d = v1_dir(dirs, "hugetlb").expect("checked");
+                let Some(d) = v1_dir(dirs, "hugetlb") else {
+                    break;
+                };
                 let file = format!("hugetlb.{}.limit_in_bytes", h.page_size);
                 if !d.hierarchy.mount.join(&file).exists() {
-                    return Err(Error::unsupported(format!(
+                    problems.push(Error::unsupported(format!(
                         "{F}.hugepageLimits[{i}].pageSize: {:?} is not a huge page size of this host",
                         h.page_size
                     )));
@@ -472,12 +501,13 @@ pub fn check_host(l: &Limits, dirs: &[CgroupDir]) -> Result<()> {
             let avail = v2_available(d);
             for (f, ctl) in needs(l, true) {
                 if matches!(ctl, "net_cls" | "net_prio") {
-                    return Err(Error::unsupported(format!(
+                    problems.push(Error::unsupported(format!(
                         "{F}.{f}: {ctl} is a cgroup v1 controller (this host uses cgroup v2)"
                     )));
+                    continue;
                 }
                 if !avail.iter().any(|a| a == ctl) {
-                    return Err(Error::unsupported(format!(
+                    problems.push(Error::unsupported(format!(
                         "{F}.{f}: the {ctl} cgroup controller is not available on this host"
                     )));
                 }
@@ -486,32 +516,32 @@ pub fn check_host(l: &Limits, dirs: &[CgroupDir]) -> Result<()> {
                 if c.realtime_period.is_some_and(|v| v != 0)
                     || c.realtime_runtime.is_some_and(|v| v != 0)
                 {
-                    return Err(Error::unsupported(format!(
+                    problems.push(Error::unsupported(format!(
                         "{F}.cpu.realtimeRuntime: realtime scheduling limits are not supported on cgroup v2"
                     )));
                 }
                 if c.shares.is_some_and(|s| s > 262144) {
-                    return Err(bad("cpu.shares", "is above the maximum 262144"));
+                    problems.push(bad("cpu.shares", "is above the maximum 262144"));
                 }
             }
             if let Some(m) = &l.memory {
                 if m.swappiness.is_some_and(|s| s != -1) {
-                    return Err(Error::unsupported(format!(
+                    problems.push(Error::unsupported(format!(
                         "{F}.memory.swappiness: not supported on cgroup v2"
                     )));
                 }
                 if m.disable_oom_killer == Some(true) {
-                    return Err(Error::unsupported(format!(
+                    problems.push(Error::unsupported(format!(
                         "{F}.memory.disableOOMKiller: not supported on cgroup v2"
                     )));
                 }
-                v2_swap(m)?;
+                problems.take(v2_swap(m));
             }
             for (k, _) in l.unified.iter() {
                 if let Some((ctl, _)) = k.split_once('.') {
                     let core = ctl == "cgroup";
                     if !core && !avail.iter().any(|a| a == ctl) {
-                        return Err(Error::unsupported(format!(
+                        problems.push(Error::unsupported(format!(
                             "{F}.unified[{k:?}]: the {ctl} controller is not available on this host"
                         )));
                     }
@@ -530,27 +560,26 @@ pub fn check_host(l: &Limits, dirs: &[CgroupDir]) -> Result<()> {
                     .map(|rd| rd.flatten().count())
                     .unwrap_or(0);
                 if !root_has && sizes == 0 {
-                    return Err(Error::unsupported(format!(
+                    problems.push(Error::unsupported(format!(
                         "{F}.hugepageLimits[{i}].pageSize: {:?} is not a huge page size of this host",
                         h.page_size
                     )));
                 }
             }
             if !allows_all(&effective_device_rules(&l.devices)) && !super::devices::supported() {
-                return Err(Error::unsupported(format!(
+                problems.push(Error::unsupported(format!(
                     "{F}.devices: device rules on cgroup v2 need an eBPF device program, which this host refused"
                 )));
             }
         }
         Layout::None => {
             if let Some((f, _)) = needs(l, false).first() {
-                return Err(Error::unsupported(format!(
+                problems.push(Error::unsupported(format!(
                     "{F}.{f}: no cgroup hierarchy is mounted on this host"
                 )));
             }
         }
     }
-    Ok(())
 }
 
 /// runc's rootless cgroup manager: a limit whose hierarchy was done

@@ -153,9 +153,10 @@ pub fn explain(opts: &ExplainOptions) -> Result<Explanation> {
         return Ok(Explanation::only_problems(bundle, &problems));
     };
     add_notify_socket(&mut plan, &StateDir::new(&opts.state_root, &opts.id).dir);
-    let limits = problems.take(Limits::parse(
+    let limits = Limits::gather(
         plan.spec.linux.as_ref().and_then(|l| l.resources.as_ref()),
-    ));
+        &mut problems,
+    );
     let parsed = limits.clone().unwrap_or_default();
     let placed = problems.take(cgroup_dirs(&plan, opts, &parsed));
     let cgroup = placed.as_ref().map(|p| {
@@ -410,7 +411,11 @@ fn cgroup(
 ) -> Cgroup {
     let mut writes = Vec::new();
     let mut properties = Vec::new();
-    if let Some(parsed) = limits.filter(|l| problems.check(resources::check_host(l, dirs))) {
+    let found = problems.errors().len();
+    if let Some(parsed) = limits.filter(|l| {
+        resources::gather_host(l, dirs, problems);
+        problems.errors().len() == found
+    }) {
         let files = match scope {
             Some(s) => match problems.take(systemd::preview(s, dirs)) {
                 Some(p) => {
