@@ -147,6 +147,13 @@ new_dirs=()
 for d in /var/lib/containers /var/lib/containers/cache; do
     [ -e "$d" ] || new_dirs+=("$d")
 done
+# podman gives the runtime the root /run/<its name>, where pivot keeps its
+# seccomp filter cache (pivot@seccomp) beside the containers' state.
+runtime_root=/run/$(basename "$RUNTIME")
+new_runtime_dirs=()
+for d in "$runtime_root" "$runtime_root/pivot@seccomp"; do
+    [ -e "$d" ] || new_runtime_dirs+=("$d")
+done
 
 cleaned=0
 cleanup() {
@@ -200,6 +207,13 @@ cleanup() {
     for ((i = ${#new_dirs[@]} - 1; i >= 0; i--)); do
         d=${new_dirs[i]}
         [ -d "$d" ] || continue
+        rmdir "$d" 2>/dev/null || leftovers+=("directory $d (not empty)")
+    done
+    # the runtime's root and filter cache, if this run made them
+    for ((i = ${#new_runtime_dirs[@]} - 1; i >= 0; i--)); do
+        d=${new_runtime_dirs[i]}
+        [ -d "$d" ] || continue
+        [ "$d" = "$runtime_root/pivot@seccomp" ] && rm -f "$d"/*.bpf
         rmdir "$d" 2>/dev/null || leftovers+=("directory $d (not empty)")
     done
     if [ ${#leftovers[@]} -gt 0 ]; then
