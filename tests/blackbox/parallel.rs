@@ -66,7 +66,9 @@ fn twenty_containers_at_once(s: &Scratch) {
 /// every one running, and a parallel `delete --force` leaves nothing.
 fn two_hundred_created_and_started_at_once(s: &Scratch) {
     const MANY: usize = 200;
-    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    // Long enough to outlast the creates on a slow machine (an emulated
+    // CPU takes over a minute for 200): the delete ends them.
+    let bundle = s.bundle(&["/probe", "sleep", "3600"]);
     let ids: Vec<String> = (0..MANY).map(|_| s.id("many")).collect();
     let each = |f: &(dyn Fn(&str) + Sync)| -> Vec<String> {
         std::thread::scope(|scope| {
