@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::harness::{busybox_bin, probe_bin, Scratch, MARKER};
+use crate::harness::{busybox_bin, probe_bin, Scratch, MARKER, SPAWN_LOCK};
 
 /// Busybox applets linked into /bin, enough for shell snippets in tests.
 const APPLETS: &[&str] = &[
@@ -138,8 +138,10 @@ pub fn make_rootfs(rootfs: &Path) {
 /// Copies (never links: a container must not reach the host's file) an
 /// executable into the rootfs.
 fn copy_exec(from: &Path, to: &Path) {
+    let writing = SPAWN_LOCK.write().unwrap_or_else(|e| e.into_inner());
     std::fs::copy(from, to)
         .unwrap_or_else(|e| panic!("copy {} to {}: {e}", from.display(), to.display()));
+    drop(writing);
     set_mode(to, 0o755);
 }
 

@@ -9,11 +9,17 @@ use std::fs::OpenOptions;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use libtest_mimic::{Failed, Trial};
 use serde_json::Value;
+
+/// Spawning a command and writing an executable into a bundle exclude each
+/// other. A child forked while another thread has a bundle's executable
+/// open for writing holds that descriptor until its own exec, and a
+/// container exec'ing the file in that window fails with ETXTBSY.
+pub static SPAWN_LOCK: RwLock<()> = RwLock::new(());
 
 use crate::host::{mount_points, try_reap, wait_for};
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{pivot_bin, Scratch, NAME_SEQ, WAIT};
+use crate::harness::{pivot_bin, Scratch, NAME_SEQ, SPAWN_LOCK, WAIT};
 use crate::host::wait_for;
 
 /// How long one invocation of the runtime may take before the test fails
@@ -214,7 +214,11 @@ impl Scratch {
         cmd.stdin(Stdio::null())
             .stdout(open(&out_path))
             .stderr(open(&err_path));
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {shown}: {e}"));
+        let spawned = {
+            let _spawning = SPAWN_LOCK.read().unwrap_or_else(|e| e.into_inner());
+            cmd.spawn()
+        };
+        let mut child = spawned.unwrap_or_else(|e| panic!("spawn {shown}: {e}"));
         let status = wait_child(&mut child, COMMAND_TIMEOUT)
             .unwrap_or_else(|| panic!("{shown}: still running after {COMMAND_TIMEOUT:?}, killed"));
         let read =
