@@ -47,18 +47,7 @@ fn twenty_containers_at_once(s: &Scratch) {
         failures.len(),
         failures.join("\n")
     );
-    s.reap();
-    assert!(s.list_ids().is_empty(), "left in list: {:?}", s.list_ids());
-    assert!(
-        wait_for(WAIT, || s.find_processes().is_empty()),
-        "processes left: {:?}",
-        s.find_processes()
-    );
-    assert!(
-        s.find_cgroups().is_empty(),
-        "cgroups left: {:?}",
-        s.find_cgroups()
-    );
+    assert_all_gone(s);
 }
 
 /// 200 containers of one bundle created and started at once (the scale
@@ -102,6 +91,11 @@ fn two_hundred_created_and_started_at_once(s: &Scratch) {
         s.pivot(&["delete", "--force", id]).ok();
     });
     assert!(failures.is_empty(), "delete: {}", failures.join("\n"));
+    assert_all_gone(s);
+}
+
+/// Once every container is deleted: none listed, no process, no cgroup.
+fn assert_all_gone(s: &Scratch) {
     s.reap();
     assert!(s.list_ids().is_empty(), "left in list: {:?}", s.list_ids());
     assert!(
