@@ -7,6 +7,10 @@
 #               profile, eleven capabilities, eleven masked paths, rlimits)
 #   containerd  containerd 1.6's default spec with its default seccomp
 #               profile (`ctr run --seccomp`)
+#   seccomp     pivot alone, podman's config three ways: as it is with the
+#               compiled filter cached (warm), as it is with the cache
+#               removed before every create (cold), and without
+#               linux.seccomp: what the profile adds to a lifecycle
 # (scripts/bench/configs/generate.sh made the last two templates from the
 # callers themselves and says exactly how; scripts/bench/configs/SOURCES
 # has the versions). The runtimes alternate within each iteration. Every
@@ -25,10 +29,17 @@
 #                cgroup v1 a create that follows another runtime's create
 #                within an RCU grace period skips a ~10 ms wait (see
 #                docs/PERFORMANCE.md); 0 runs back to back
-#   --scenarios LIST  comma-separated, from plain,podman,containerd (default
-#                all three)
+#   --scenarios LIST  comma-separated, from plain,podman,containerd,seccomp
+#                (default all four)
 #   --no-build   use target/x86_64-unknown-linux-gnu/release/{pivot,pivot-bench} as they are
 #   --no-doc     print the tables, leave docs/ alone
+#   --no-scale   skip the scale test: scripts/bench/scale.sh with pivot and
+#                every runtime but crun (which refuses this hybrid host
+#                without a hugetlb hierarchy in the host's mount
+#                namespace): state, ps and list with 1, 100 and 1,000
+#                created containers, and 200 created and started at once
+#   --scale-counts LIST  the container counts of the scale test (default
+#                "1 100 1000")
 #   --profile    afterwards, profile pivot alone in the plain scenario: the
 #                time of each write of one create (strace -T), syscall
 #                counts (strace -c -f), where the CPU goes (perf record +
@@ -61,8 +72,10 @@ runs=30
 build=1
 doc=1
 profile=0
+scale=1
+scale_counts="1 100 1000"
 gap_ms=50
-scenarios=plain,podman,containerd
+scenarios=plain,podman,containerd,seccomp
 extra=()
 argv_line="scripts/bench/run.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
@@ -90,6 +103,12 @@ while [ $# -gt 0 ]; do
         --scenarios=*) scenarios=${1#--scenarios=}; shift ;;
         --no-build) build=0; shift ;;
         --no-doc) doc=0; shift ;;
+        --no-scale) scale=0; shift ;;
+        --scale-counts)
+            [ $# -ge 2 ] && [[ $2 =~ ^[0-9\ ]+$ ]] || { echo "bench: --scale-counts needs a list of numbers" >&2; exit 2; }
+            scale_counts=$2
+            shift 2
+            ;;
         --profile) profile=1; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -98,7 +117,7 @@ while [ $# -gt 0 ]; do
 done
 IFS=, read -r -a scenario_list <<<"$scenarios"
 for s in "${scenario_list[@]}"; do
-    case $s in plain|podman|containerd) ;; *) echo "bench: unknown scenario $s (plain, podman, containerd)" >&2; exit 2 ;; esac
+    case $s in plain|podman|containerd|seccomp) ;; *) echo "bench: unknown scenario $s (plain, podman, containerd, seccomp)" >&2; exit 2 ;; esac
 done
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -345,10 +364,15 @@ make_bundle() { # DIR TEMPLATE ARGS-JSON
 mkdir -p "$tmp/state" "$tmp/out" "$tmp/templates"
 "$pivot" spec --bundle "$tmp/templates" && mv "$tmp/templates/config.json" "$tmp/templates/plain.json"
 cp "$repo/scripts/bench/configs/podman.json" "$repo/scripts/bench/configs/containerd.json" "$tmp/templates/"
+jq 'del(.linux.seccomp)' "$tmp/templates/podman.json" >"$tmp/templates/podman-no-seccomp.json"
+cp "$tmp/templates/podman.json" "$tmp/templates/seccomp.json"
 for s in "${scenario_list[@]}"; do
     make_bundle "$tmp/$s/bundle" "$tmp/templates/$s.json" '["/bin/true"]'
     make_bundle "$tmp/$s/bundle-sleep" "$tmp/templates/$s.json" '["/bin/sleep","1000"]'
 done
+case ",$scenarios," in
+    *,seccomp,*) make_bundle "$tmp/seccomp/bundle-no-seccomp" "$tmp/templates/podman-no-seccomp.json" '["/bin/true"]' ;;
+esac
 
 exec_iters=$(( runs / 3 > 0 ? runs / 3 : 1 ))
 rounds=$(( runs / 30 > 0 ? runs / 30 : 1 ))
@@ -412,12 +436,19 @@ for s in "${scenario_list[@]}"; do
             title="containerd: containerd 1.6's default spec with its default seccomp profile"
             extra_args=(--tests lifecycle,exec)
             ;;
+        seccomp)
+            title="seccomp: pivot alone with podman's config, its filter cached (pivot), compiled afresh (pivot-cold) and without linux.seccomp (pivot-no-seccomp)"
+            extra_args=(--tests lifecycle --cold-seccomp pivot-cold
+                --bundle-for "pivot-no-seccomp=$tmp/seccomp/bundle-no-seccomp")
+            ;;
     esac
-    echo "bench: scenario $s: ${names[*]}; $runs iterations" >&2
+    run_pairs=("${pairs[@]}")
+    [ "$s" = seccomp ] && run_pairs=("pivot=$pivot" "pivot-cold=$pivot" "pivot-no-seccomp=$pivot")
+    echo "bench: scenario $s: ${run_pairs[*]%%=*}; $runs iterations" >&2
     "$harness" --out "$tmp/out/$s" --bundle "$tmp/$s/bundle" --sleep-bundle "$tmp/$s/bundle-sleep" \
         --state "$tmp/state" --tag "$tag-$s" --scenario "$s" --reference "$reference" \
         --iters "$runs" --exec-iters "$exec_iters" --rounds "$rounds" --parallel 50 --gap-ms "$gap_ms" \
-        "${mntns_args[@]}" "${extra_args[@]}" "${pairs[@]}" &
+        "${mntns_args[@]}" "${extra_args[@]}" "${run_pairs[@]}" &
     # In the background so that a signal reaches the trap at once (a trap
     # waits for a foreground command); the trap then stops the harness.
     harness_pid=$!
@@ -426,12 +457,29 @@ for s in "${scenario_list[@]}"; do
     echo "$title" >"$tmp/out/$s/title"
 done
 
+# Scale: pivot (the snapshot) and the others but crun, one after another.
+if [ "$scale" = 1 ]; then
+    scale_bins=()
+    for i in "${!names[@]}"; do
+        [ "$i" = 0 ] || [ "${names[$i]}" = crun ] || scale_bins+=("${bins[$i]}")
+    done
+    echo "bench: scale: state, ps and list with $scale_counts containers; 200 at once" >&2
+    PIVOT_BIN=$pivot TMPDIR=$tmp bash "$repo/scripts/bench/scale.sh" --counts "$scale_counts" "${scale_bins[@]}" >"$tmp/out/scale.txt" &
+    harness_pid=$!
+    wait "$harness_pid"
+    harness_pid=
+fi
+
 # The report: the run's description, a summary over the scenarios, then
-# each scenario's tables and chart.
+# each scenario's tables and chart (and the scale test's).
 {
     echo "$cfg"
     echo
-    "$harness" summary --reference "$reference" "${scenario_list[@]/#/$tmp/out/}"
+    summed=()
+    for s in "${scenario_list[@]}"; do [ "$s" = seccomp ] || summed+=("$tmp/out/$s"); done
+    if [ "${#summed[@]}" -gt 0 ]; then
+        "$harness" summary --reference "$reference" "${summed[@]}"
+    fi
     for s in "${scenario_list[@]}"; do
         echo
         echo "### Scenario $(cat "$tmp/out/$s/title")"
@@ -440,6 +488,20 @@ done
         echo
         cat "$tmp/out/$s/report.md"
     done
+    if [ -s "$tmp/out/scale.txt" ]; then
+        echo
+        echo "### Many containers: \`scripts/bench/scale.sh\`"
+        echo
+        echo "Medians of 15 calls in ms, under one \`--root\` holding that many created containers (\`state\` and \`ps\` of the first); then 200 containers created and started at once."
+        echo
+        echo "| runtime | containers | state | ps | list | list per container |"
+        echo "|---|---:|---:|---:|---:|---:|"
+        awk '$1 == "scale" {printf "| %s | %s | %s | %s | %s | %.3f |\n", $2, $3, $5, $7, $9, $9 / $3}' "$tmp/out/scale.txt"
+        echo
+        echo "| runtime | created and started at once | failed | wall time (ms) |"
+        echo "|---|---:|---:|---:|"
+        awk '$1 == "parallel" {printf "| %s | %s | %s | %s |\n", $2, $3, $5, $7}' "$tmp/out/scale.txt"
+    fi
 } >"$tmp/out/report.md"
 
 echo

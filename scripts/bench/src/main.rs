@@ -212,6 +212,11 @@ struct Rt {
     bin: String,
     state: String,
     exec: bool,
+    /// Its own bundle instead of the scenario's (`--bundle-for`).
+    bundle: Option<String>,
+    /// Its seccomp filter cache is removed before every lifecycle
+    /// (`--cold-seccomp`): each create compiles the profile afresh.
+    cold_seccomp: bool,
     /// The mount namespace its commands run in (crun: one where the
     /// cgroup-v1 hugetlb hierarchy is mounted), or the harness's own.
     mntns: Option<Arc<File>>,
@@ -296,6 +301,9 @@ fn read_pid(path: &Path) -> Option<i32> {
     fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
+/// pivot's cache of compiled seccomp filters, under its `--root`.
+const SECCOMP_CACHE: &str = "pivot@seccomp";
+
 struct Lc {
     create: Outcome,
     start: Outcome,
@@ -311,10 +319,17 @@ fn lifecycle(rt: &Rt, id: &str, ctx: &Ctx, slot: &str) -> Result<Lc, String> {
     let err = ctx.err_path(slot);
     let pidfile = ctx.out.join(format!("{id}.pid"));
     let pf = pidfile.to_string_lossy().to_string();
-    let c = rt.run(
-        &["create", "--bundle", &ctx.bundle, "--pid-file", &pf, id],
-        &err,
-    );
+    if rt.cold_seccomp {
+        // Untimed: the next create finds no compiled filter.
+        let cache = Path::new(&rt.state).join(SECCOMP_CACHE);
+        if let Err(e) = fs::remove_dir_all(&cache) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                return Err(format!("removing {}: {e}", cache.display()));
+            }
+        }
+    }
+    let bundle = rt.bundle.as_deref().unwrap_or(&ctx.bundle);
+    let c = rt.run(&["create", "--bundle", bundle, "--pid-file", &pf, id], &err);
     if !c.ok {
         force_delete(rt, id, ctx, None);
         return Err(format!("create: {}", c.detail));
@@ -1006,6 +1021,10 @@ fn report(ctx: &Ctx, rts: &[Rt], sizes: &Sizes, cfg: &str, opts: &Opts) -> Strin
         }
     }
 
+    if opts.scenario == "seccomp" {
+        m += &seccomp_cost(ctx);
+        return m;
+    }
     let _ = writeln!(m, "\n#### Targets (medians of this run)\n");
     let _ = writeln!(m, "| target | pivot vs other → ratio | met |");
     let _ = writeln!(m, "|---|---|:---:|");
@@ -1072,6 +1091,46 @@ fn report(ctx: &Ctx, rts: &[Rt], sizes: &Sizes, cfg: &str, opts: &Opts) -> Strin
             } else {
                 "**no**"
             }
+        );
+    }
+    m
+}
+
+/// The seccomp scenario's verdict: what the profile adds to pivot's
+/// lifecycle when its compiled filter is cached (`pivot`, warm) and when
+/// it is not (`pivot-cold`), against the same config without
+/// `linux.seccomp` (`pivot-no-seccomp`), each the difference of medians.
+fn seccomp_cost(ctx: &Ctx) -> String {
+    let total = |n: &str| med(&ctx.get("lifecycle", n, "total"));
+    let create = |n: &str| med(&ctx.get("lifecycle", n, "create"));
+    let mut m = String::from("\n#### What the seccomp profile costs (medians of this run)\n\n");
+    m += "| | lifecycle total | of it, create | added by the profile | target | met |\n";
+    m += "|---|---:|---:|---:|---:|:---:|\n";
+    let base = total("pivot-no-seccomp");
+    let fmt = |v: Option<f64>| v.map(num).unwrap_or_else(|| "—".into());
+    let _ = writeln!(
+        m,
+        "| no `linux.seccomp` | {} | {} | — | — | — |",
+        fmt(base),
+        fmt(create("pivot-no-seccomp"))
+    );
+    for (n, what, limit) in [
+        ("pivot", "profile cached (warm)", 2.0),
+        ("pivot-cold", "first container of the profile (cold)", 5.0),
+    ] {
+        let t = total(n);
+        let (added, met) = match (t, base) {
+            (Some(t), Some(b)) => (
+                format!("{:+.2}", t - b),
+                if t - b <= limit { "yes" } else { "**no**" },
+            ),
+            _ => ("not measured".into(), "**no**"),
+        };
+        let _ = writeln!(
+            m,
+            "| {what} | {} | {} | {added} | ≤ {limit} ms | {met} |",
+            fmt(t),
+            fmt(create(n))
         );
     }
     m
@@ -1197,6 +1256,8 @@ fn main() {
     let mut sizes = Sizes(BTreeMap::new());
     let mut rts: Vec<(String, String)> = Vec::new();
     let mut mntns: BTreeMap<String, String> = BTreeMap::new();
+    let mut bundle_for: BTreeMap<String, String> = BTreeMap::new();
+    let mut cold: Vec<String> = Vec::new();
     let mut opts = Opts {
         scenario: "plain".into(),
         tests: ["lifecycle", "run", "exec", "parallel"]
@@ -1240,6 +1301,15 @@ fn main() {
                     .unwrap_or_else(|| die("--mntns NAME=PATH"));
                 mntns.insert(n.into(), path.into());
             }
+            // NAME=DIR: that runtime's lifecycle uses this bundle.
+            "--bundle-for" => {
+                let v = val();
+                let (n, dir) = v
+                    .split_once('=')
+                    .unwrap_or_else(|| die("--bundle-for NAME=DIR"));
+                bundle_for.insert(n.into(), dir.into());
+            }
+            "--cold-seccomp" => cold.push(val()),
             // NAME=BYTES:WITHLIBS:LINKAGE
             "--size" => {
                 let v = val();
@@ -1304,6 +1374,8 @@ fn main() {
                 Arc::new(File::open(p).unwrap_or_else(|e| die(&format!("--mntns {p}: {e}"))))
             });
             Rt {
+                bundle: bundle_for.get(&name).cloned(),
+                cold_seccomp: cold.contains(&name),
                 name,
                 bin,
                 state: st,
