@@ -27,6 +27,7 @@ tests![
     subordinate_ranges_are_mapped,
     exec_kill_and_delete,
     terminal_with_console_socket,
+    run_t_on_the_callers_terminal,
     unowned_mapping_is_refused_leaving_nothing,
     limits_without_cgroup_permission_are_refused,
     pause_and_ps_need_a_cgroup,
@@ -645,6 +646,74 @@ fn terminal_with_console_socket(s: &Scratch) {
     let stopped = wait_for(WAIT, || user_state(s, &u, &id)["status"] == "stopped");
     assert!(stopped, "the shell did not exit");
     u.pivot(s, &["delete", &id]).ok();
+    assert_nothing_left(s, &u);
+}
+
+/// `run` in the foreground with `"terminal": true`, as the user, on a pty
+/// the test owns (its slave is the runtime's stdin, stdout and stderr;
+/// closed in the test right after the spawn, so the master reads EIO once
+/// the runtime is gone): the container's process has a terminal of its
+/// own on fd 0, 1 and 2 as its controlling terminal, with the caller's
+/// size; the runtime exits with the process's status and gives the
+/// caller's terminal its modes back.
+fn run_t_on_the_callers_terminal(s: &Scratch) {
+    use std::process::Stdio;
+    let u = TestUser::new(s);
+    let b = rootless_bundle(
+        s,
+        &u,
+        &[
+            "/bin/sh",
+            "-c",
+            "stty size; /probe isatty; : </dev/tty && echo ctty-ok; exit 7",
+        ],
+    );
+    b.edit(|c| c["process"]["terminal"] = json!(true));
+    let (master, slave) = crate::tty::openpty(33, 101);
+    let before = crate::tty::lflag(&master);
+    let id = s.id("rlrunt");
+    let (mut cmd, shown) = u.command(&s.dir, &run_args("run", &b, &id));
+    let io = || Stdio::from(slave.try_clone().expect("dup pty slave"));
+    let mut child = cmd
+        .stdin(io())
+        .stdout(io())
+        .stderr(io())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{shown}: {e}"));
+    // The Command holds its copies of the slave until dropped.
+    drop(cmd);
+    drop(slave);
+    // Bounded: ends at EIO (no slave open any more) or after the wait.
+    let out = crate::tty::read_all(&master, WAIT);
+    let mut code = None;
+    wait_for(WAIT, || {
+        code = child.try_wait().expect("wait").map(|st| st.code());
+        code.is_some()
+    });
+    if code.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{shown} did not exit:\n{out}");
+    }
+    let after = crate::tty::lflag(&master);
+    assert_eq!(
+        code,
+        Some(Some(7)),
+        "exit status not passed through:\n{out}"
+    );
+    assert!(out.contains("33 101"), "window size not passed on:\n{out}");
+    assert!(
+        out.contains(r#""stdin":true"#) && out.contains(r#""stdout":true"#),
+        "the process's stdio is not a terminal:\n{out}"
+    );
+    assert!(
+        out.contains("ctty-ok"),
+        "the terminal is not the process's controlling terminal:\n{out}"
+    );
+    assert_eq!(
+        before, after,
+        "the caller's terminal modes were not restored"
+    );
     assert_nothing_left(s, &u);
 }
 

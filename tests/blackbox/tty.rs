@@ -119,7 +119,7 @@ fn terminal_without_console_socket_is_refused(s: &Scratch) {
 }
 
 /// A pty pair the test owns: (master, slave).
-fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
+pub(crate) fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
     let (mut m, mut sl) = (0, 0);
     let ws = libc::winsize {
         ws_row: rows,
@@ -157,7 +157,7 @@ fn wait_code(child: &mut Child) -> i32 {
     }
 }
 
-fn lflag(fd: &OwnedFd) -> libc::tcflag_t {
+pub(crate) fn lflag(fd: &OwnedFd) -> libc::tcflag_t {
     // SAFETY: termios is plain data filled by tcgetattr on a live tty.
     let mut t: libc::termios = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
