@@ -160,6 +160,17 @@ impl Problems {
     pub fn errors(&self) -> &[Error] {
         &self.0
     }
+    /// Run a check that gathers its problems; its value, or its first
+    /// problem as a check that stops there would return it.
+    pub fn first<T>(check: impl FnOnce(&mut Problems) -> T) -> Result<T> {
+        let mut problems = Problems::new();
+        let value = check(&mut problems);
+        problems.into_result().map(|()| value)
+    }
+    /// Whether problems were added since `errors().len()` was `before`.
+    pub fn since(&self, before: usize) -> bool {
+        self.0.len() > before
+    }
     /// The first problem, as a check that stops there would return it.
     pub fn into_result(self) -> Result<()> {
         match self.0.into_iter().next() {

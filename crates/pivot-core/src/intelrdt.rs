@@ -56,53 +56,17 @@ pub fn parse(v: Option<&Value>) -> Result<Option<IntelRdt>> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
-    let obj = v
-        .as_object()
-        .ok_or_else(|| Error::invalid("linux.intelRdt: must be an object"))?;
-    let string = |k: &str| -> Result<Option<String>> {
-        match obj.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(Error::invalid(format!(
-                "linux.intelRdt.{k}: must be a string"
-            ))),
-        }
-    };
-    let flag = |k: &str| -> Result<bool> {
-        match obj.get(k) {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(Error::invalid(format!(
-                "linux.intelRdt.{k}: must be true or false"
-            ))),
-        }
-    };
-    let schemata = match obj.get("schemata") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a
-            .iter()
-            .enumerate()
-            .map(|(i, l)| {
-                l.as_str().map(str::to_string).ok_or_else(|| {
-                    Error::invalid(format!("linux.intelRdt.schemata[{i}]: must be a string"))
-                })
-            })
-            .collect::<Result<_>>()?,
-        Some(_) => {
-            return Err(Error::invalid(
-                "linux.intelRdt.schemata: must be an array of strings",
-            ))
-        }
-    };
+    let raw: crate::spec::attrs::IntelRdt = crate::spec::decode("linux.intelRdt", v)?;
+    // An empty string is no value, as runc reads them.
+    let string = |s: Option<String>| s.filter(|s| !s.is_empty());
     let rdt = IntelRdt {
-        clos_id: string("closID")?,
-        l3_cache_schema: string("l3CacheSchema")?,
-        mem_bw_schema: string("memBwSchema")?,
-        schemata,
-        enable_monitoring: flag("enableMonitoring")?,
-        enable_cmt: flag("enableCMT")?,
-        enable_mbm: flag("enableMBM")?,
+        clos_id: string(raw.clos_id),
+        l3_cache_schema: string(raw.l3_cache_schema),
+        mem_bw_schema: string(raw.mem_bw_schema),
+        schemata: raw.schemata.unwrap_or_default(),
+        enable_monitoring: raw.enable_monitoring.unwrap_or(false),
+        enable_cmt: raw.enable_cmt.unwrap_or(false),
+        enable_mbm: raw.enable_mbm.unwrap_or(false),
     };
     if let Some(c) = &rdt.clos_id {
         if c == "." || c == ".." || c.contains('/') || c.contains('\n') {

@@ -9,51 +9,17 @@
 use super::devices::{allows_all, device_rule_string, effective_device_rules};
 use super::{write_file, CgroupDir, Hierarchy};
 use crate::error::{Context, Error, ErrorKind, Problems, Result};
+pub use crate::spec::resources::{
+    BlockIo, Cpu, Hugepage, Memory, Network, Pids, Priority, Rdma, ThrottleDevice, WeightDevice,
+};
 use crate::spec::types::{DeviceRule, Resources};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const F: &str = "linux.resources";
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Memory {
-    pub limit: Option<i64>,
-    pub reservation: Option<i64>,
-    pub swap: Option<i64>,
-    pub kernel: Option<i64>,
-    #[serde(rename = "kernelTCP")]
-    pub kernel_tcp: Option<i64>,
-    pub swappiness: Option<i64>,
-    #[serde(rename = "disableOOMKiller")]
-    pub disable_oom_killer: Option<bool>,
-    pub use_hierarchy: Option<bool>,
-    pub check_before_update: Option<bool>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Cpu {
-    pub shares: Option<u64>,
-    pub quota: Option<i64>,
-    pub burst: Option<u64>,
-    pub period: Option<u64>,
-    pub realtime_runtime: Option<i64>,
-    pub realtime_period: Option<u64>,
-    pub cpus: Option<String>,
-    pub mems: Option<String>,
-    pub idle: Option<i64>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Pids {
-    /// Optional since runtime-spec 1.3: without it pids.max is left alone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<i64>,
-}
 
 impl Pids {
     /// What pids.max gets, if anything: 0 means 1 (as runc 1.5 writes it,
@@ -66,68 +32,6 @@ impl Pids {
             _ => "max".into(),
         })
     }
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WeightDevice {
-    pub major: i64,
-    pub minor: i64,
-    pub weight: Option<u16>,
-    pub leaf_weight: Option<u16>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ThrottleDevice {
-    pub major: i64,
-    pub minor: i64,
-    pub rate: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BlockIo {
-    pub weight: Option<u16>,
-    pub leaf_weight: Option<u16>,
-    #[serde(default)]
-    pub weight_device: Vec<WeightDevice>,
-    #[serde(default)]
-    pub throttle_read_bps_device: Vec<ThrottleDevice>,
-    #[serde(default)]
-    pub throttle_write_bps_device: Vec<ThrottleDevice>,
-    #[serde(default, rename = "throttleReadIOPSDevice")]
-    pub throttle_read_iops_device: Vec<ThrottleDevice>,
-    #[serde(default, rename = "throttleWriteIOPSDevice")]
-    pub throttle_write_iops_device: Vec<ThrottleDevice>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Hugepage {
-    pub page_size: String,
-    pub limit: u64,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct Priority {
-    pub name: String,
-    pub priority: u32,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Network {
-    #[serde(rename = "classID")]
-    pub class_id: Option<u32>,
-    #[serde(default)]
-    pub priorities: Vec<Priority>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rdma {
-    pub hca_handles: Option<u32>,
-    pub hca_objects: Option<u32>,
 }
 
 /// `linux.resources`, typed and checked.
@@ -145,12 +49,7 @@ pub struct Limits {
 }
 
 fn field<T: DeserializeOwned>(other: &BTreeMap<String, Value>, key: &str) -> Result<Option<T>> {
-    match other.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => serde_json::from_value(v.clone())
-            .map(Some)
-            .map_err(|e| Error::invalid(format!("{F}.{key}: {e}"))),
-    }
+    crate::spec::decode_some(&format!("{F}.{key}"), other.get(key))
 }
 
 fn bad(field: &str, msg: impl std::fmt::Display) -> Error {

@@ -45,12 +45,12 @@ pub fn validate(plan: &Plan) -> Result<()> {
 
 /// The same, every field's problem kept.
 pub fn check(plan: &Plan, problems: &mut crate::error::Problems) {
-    problems.check(sched::validate(&plan.process));
+    sched::check(&plan.process, problems);
     problems.check(lsm::validate(plan));
-    problems.check(numa::validate(plan));
-    problems.check(personality::validate(plan));
+    numa::check(plan, problems);
+    personality::check(plan, problems);
     problems.check(intel_rdt(plan));
-    problems.check(netdev::validate(plan));
+    netdev::check(plan, problems);
 }
 
 /// Apply them in the init, in the container's namespaces, after the root

@@ -7,52 +7,12 @@ mod enosys;
 mod sha256;
 
 use crate::error::{Error, Result};
+use crate::spec::seccomp::{Arg, Profile};
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
-use serde::Deserialize;
 use std::path::Path;
 use std::str::FromStr;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Profile {
-    pub default_action: String,
-    #[serde(default)]
-    pub default_errno_ret: Option<u32>,
-    #[serde(default)]
-    pub architectures: Vec<String>,
-    #[serde(default)]
-    pub flags: Vec<String>,
-    #[serde(default)]
-    pub listener_path: Option<String>,
-    #[serde(default)]
-    pub listener_metadata: Option<String>,
-    #[serde(default)]
-    pub syscalls: Vec<Rule>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Rule {
-    #[serde(default)]
-    pub names: Vec<String>,
-    pub action: String,
-    #[serde(default)]
-    pub errno_ret: Option<u32>,
-    #[serde(default)]
-    pub args: Vec<Arg>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Arg {
-    pub index: u32,
-    pub value: u64,
-    #[serde(default)]
-    pub value_two: u64,
-    pub op: String,
-}
 
 /// The actions, operators and flags pivot knows (also for `features`).
 pub const ACTIONS: &[&str] = &[
@@ -279,8 +239,7 @@ pub fn compile(value: &serde_json::Value, cache: Option<&Path>) -> Result<Filter
             listener_metadata: text("listenerMetadata").unwrap_or_default(),
         });
     }
-    let p: Profile = serde_path_to_error::deserialize(value)
-        .map_err(|e| Error::invalid(format!("linux.seccomp.{}: {}", e.path(), e.inner())))?;
+    let p: Profile = crate::spec::decode("linux.seccomp", value)?;
     let listener_path = p.listener_path.clone().filter(|s| !s.is_empty());
     let listener_metadata = p.listener_metadata.clone().unwrap_or_default();
     let (program, flags, notify) = build(&p)?;

@@ -38,6 +38,34 @@ pub fn parse_json_noting<T: serde::de::DeserializeOwned>(
     Ok((value, warnings))
 }
 
+/// Decode a part of config.json the spec keeps as raw JSON (`field` says
+/// where it is: `process.scheduler`, `linux.resources.memory`), naming the
+/// field path of an error (`process.scheduler.flags[1]`). Null is read as
+/// the type reads it (an `Option` is None).
+pub fn decode<T: serde::de::DeserializeOwned>(field: &str, value: &serde_json::Value) -> Result<T> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let at = match path.as_str() {
+            "." | "" => String::new(),
+            p if p.starts_with('[') => p.to_string(),
+            p => format!(".{p}"),
+        };
+        Error::invalid(format!("{field}{at}: {inner}"))
+    })
+}
+
+/// `decode` of a field that may be absent or null (None then).
+pub fn decode_some<T: serde::de::DeserializeOwned>(
+    field: &str,
+    value: Option<&serde_json::Value>,
+) -> Result<Option<T>> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => decode(field, v).map(Some),
+    }
+}
+
 fn named<E: std::fmt::Display>(name: &str, e: serde_path_to_error::Error<E>) -> Error {
     let path = e.path().to_string();
     let inner = e.into_inner();
@@ -101,6 +129,26 @@ mod tests {
         let text = "{\"ociversion\": \"1.0.0\", \"process\": {\"cwd\": \"/\", \"user\": {\"uid\": \"x\"}}}";
         let err = parse_spec("config.json", text).unwrap_err().to_string();
         assert!(err.contains("field process.user.uid"), "{err}");
+    }
+
+    #[test]
+    fn decoded_parts_name_their_path() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Part {
+            #[allow(dead_code)]
+            flags: Vec<String>,
+        }
+        let v = serde_json::json!({"flags": ["a", 3]});
+        let err = decode::<Part>("process.x", &v).unwrap_err().to_string();
+        assert!(err.starts_with("process.x.flags[1]: "), "{err}");
+        let err = decode::<Part>("process.x", &serde_json::json!(1))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("process.x: invalid type"), "{err}");
+        let err = decode::<Vec<u8>>("l", &serde_json::json!([1, -1]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("l[1]: "), "{err}");
     }
 
     #[test]

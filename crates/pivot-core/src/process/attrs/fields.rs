@@ -1,90 +1,8 @@
-//! Reading the spec objects pivot keeps as raw JSON (process.scheduler,
-//! linux.memoryPolicy, ...): every error names the field it is about, down
-//! to the key or list index (`process.scheduler.flags[1]`).
+//! Names and lists in the spec's process and linux fields: a name looked
+//! up in a table of the kernel's, a list of numbers like "0-3,7". Errors
+//! name the field.
 
 use crate::error::{Error, Result};
-use serde_json::{Map, Value};
-
-/// A JSON object at a named place in config.json.
-pub struct Obj<'a> {
-    pub field: &'a str,
-    map: &'a Map<String, Value>,
-}
-
-impl<'a> Obj<'a> {
-    pub fn new(field: &'a str, value: &'a Value) -> Result<Obj<'a>> {
-        match value {
-            Value::Object(map) => Ok(Obj { field, map }),
-            _ => Err(Error::invalid(format!("{field}: expected an object"))),
-        }
-    }
-
-    /// `field.key`, for error text.
-    pub fn name(&self, key: &str) -> String {
-        format!("{}.{key}", self.field)
-    }
-
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.map.get(key).filter(|v| !v.is_null())
-    }
-
-    pub fn str(&self, key: &str) -> Result<Option<&'a str>> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(Error::invalid(format!(
-                "{}: expected a string",
-                self.name(key)
-            ))),
-        }
-    }
-
-    /// An integer that must fit `T` (i32 for nice, u64 for nanoseconds).
-    pub fn int<T: TryFrom<i128>>(&self, key: &str) -> Result<Option<T>> {
-        let Some(v) = self.get(key) else {
-            return Ok(None);
-        };
-        let n = v
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| v.as_u64().map(i128::from));
-        match n.map(T::try_from) {
-            Some(Ok(n)) => Ok(Some(n)),
-            Some(Err(_)) => Err(Error::invalid(format!(
-                "{}: {v} is out of range",
-                self.name(key)
-            ))),
-            None => Err(Error::invalid(format!(
-                "{}: expected an integer",
-                self.name(key)
-            ))),
-        }
-    }
-
-    /// A list of strings, each with its index.
-    pub fn strs(&self, key: &str) -> Result<Vec<(usize, &'a str)>> {
-        let Some(v) = self.get(key) else {
-            return Ok(Vec::new());
-        };
-        let Value::Array(items) = v else {
-            return Err(Error::invalid(format!(
-                "{}: expected a list of strings",
-                self.name(key)
-            )));
-        };
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| match item {
-                Value::String(s) => Ok((i, s.as_str())),
-                _ => Err(Error::invalid(format!(
-                    "{}[{i}]: expected a string",
-                    self.name(key)
-                ))),
-            })
-            .collect()
-    }
-}
 
 /// Look a name up in a table of (name, value), or say what was expected.
 pub fn lookup<T: Copy>(table: &[(&str, T)], name: &str, field: &str, what: &str) -> Result<T> {
@@ -146,7 +64,6 @@ pub fn parse_list(text: &str, max: usize, field: &str) -> Result<Vec<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn lists_parse_and_reject() {
@@ -159,20 +76,5 @@ mod tests {
                 .to_string();
             assert!(e.starts_with("linux.x.nodes: "), "{bad}: {e}");
         }
-    }
-
-    #[test]
-    fn fields_name_themselves() {
-        let v = json!({"a": "x", "n": 300, "l": ["p", 3], "neg": -1});
-        let o = Obj::new("process.thing", &v).unwrap();
-        assert_eq!(o.str("a").unwrap(), Some("x"));
-        assert_eq!(o.str("missing").unwrap(), None);
-        let e = o.int::<u8>("n").unwrap_err().to_string();
-        assert!(e.starts_with("process.thing.n: 300"), "{e}");
-        assert_eq!(o.int::<i32>("neg").unwrap(), Some(-1));
-        assert!(o.int::<u64>("neg").is_err());
-        let e = o.strs("l").unwrap_err().to_string();
-        assert!(e.starts_with("process.thing.l[1]"), "{e}");
-        assert!(Obj::new("x", &json!([1])).is_err());
     }
 }

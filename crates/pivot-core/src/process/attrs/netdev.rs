@@ -12,50 +12,50 @@
 //! A namespace joined by path would outlive the container with the device
 //! in it, so pivot requires a new one.
 
-use super::fields::Obj;
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Error, Problems, Result};
+use crate::spec::attrs::NetDevice;
+use crate::spec::decode_some;
 use crate::spec::{NsKind, Plan};
 use crate::sys;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd};
 
-/// (host name, name in the container), in config order (sorted by key).
-fn devices(plan: &Plan) -> Result<Vec<(String, String)>> {
-    let Some(v) = plan
+/// (host name, name in the container), in config order (sorted by key);
+/// every problem of every entry kept.
+fn devices(plan: &Plan, problems: &mut Problems) -> Vec<(String, String)> {
+    const F: &str = "linux.netDevices";
+    let v = plan
         .spec
         .linux
         .as_ref()
-        .and_then(|l| l.other.get("netDevices"))
-        .filter(|v| !v.is_null())
-    else {
-        return Ok(Vec::new());
-    };
-    let serde_json::Value::Object(map) = v else {
-        return Err(Error::invalid("linux.netDevices: expected an object"));
+        .and_then(|l| l.other.get("netDevices"));
+    let Some(Some(map)) = problems.take(decode_some::<BTreeMap<String, Value>>(F, v)) else {
+        return Vec::new();
     };
     let mut out: Vec<(String, String)> = Vec::new();
-    for (host, dev) in map {
-        let field = format!("linux.netDevices[{host:?}]");
-        check_name(host, false, &field)?;
+    for (host, dev) in &map {
+        let field = format!("{F}[{host:?}]");
+        let host_ok = problems.check(check_name(host, false, &field));
         // `{}` or null: keep the host's name.
-        let given = match dev {
-            serde_json::Value::Null => None,
-            _ => Obj::new(&field, dev)?.str("name")?,
+        let Some(dev) = problems.take(decode_some::<NetDevice>(&field, Some(dev))) else {
+            continue;
         };
-        let name = match given {
-            Some(n) if !n.is_empty() => {
-                check_name(n, true, &format!("{field}.name"))?;
-                n
-            }
-            _ => host,
+        let name = match dev.and_then(|d| d.name).filter(|n| !n.is_empty()) {
+            Some(n) if !problems.check(check_name(&n, true, &format!("{field}.name"))) => continue,
+            Some(n) => n,
+            None if !host_ok => continue,
+            None => host.clone(),
         };
-        if let Some((other, _)) = out.iter().find(|(_, n)| n == name && !is_template(n)) {
-            return Err(Error::invalid(format!(
-                "{field}: name {name:?} is also the name of linux.netDevices[{other:?}] in the container"
+        if let Some((other, _)) = out.iter().find(|(_, n)| *n == name && !is_template(n)) {
+            problems.push(Error::invalid(format!(
+                "{field}: name {name:?} is also the name of {F}[{other:?}] in the container"
             )));
+            continue;
         }
-        out.push((host.clone(), name.to_string()));
+        out.push((host.clone(), name));
     }
-    Ok(out)
+    out
 }
 
 /// The kernel's rule for interface names (dev_valid_name); a name in the
@@ -86,33 +86,40 @@ fn check_name(name: &str, template: bool, field: &str) -> Result<()> {
     Err(Error::invalid(format!("{field}: {name:?}: {why}")))
 }
 
-pub fn validate(plan: &Plan) -> Result<()> {
-    let devs = devices(plan)?;
-    if devs.is_empty() {
-        return Ok(());
+pub fn check(plan: &Plan, problems: &mut Problems) {
+    let devs = devices(plan, problems);
+    let given = plan
+        .spec
+        .linux
+        .as_ref()
+        .and_then(|l| l.other.get("netDevices"))
+        .is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()));
+    if !given {
+        return;
     }
     let ns = &plan.namespaces;
     if !ns.is_new(NsKind::Net) {
-        return Err(Error::invalid(if ns.has(NsKind::Net) {
+        problems.push(Error::invalid(if ns.has(NsKind::Net) {
             "linux.netDevices: needs a new network namespace; pivot does not move devices into one joined by path (it would outlive the container)"
         } else {
             "linux.netDevices: needs a network namespace (linux.namespaces has no \"network\"); the devices would stay on the host"
         }));
+        return;
     }
     if let Some((kind, path)) = ns.join.first() {
-        return Err(Error::unsupported(format!(
+        problems.push(Error::unsupported(format!(
             "linux.netDevices: not supported yet together with joining an existing namespace (linux.namespaces {} path {path:?})",
             kind.spec_name()
         )));
+        return;
     }
     // The runtime-spec asks the runtime to check the move is possible; the
     // device has to be there now.
     for (host, _) in &devs {
-        sys::if_nametoindex(host).with_ctx(|| {
+        problems.check(sys::if_nametoindex(host).map(drop).with_ctx(|| {
             format!("linux.netDevices[{host:?}]: no such network interface on the host")
-        })?;
+        }));
     }
-    Ok(())
 }
 
 /// In the parent, once clone3 has made the init's network namespace and
@@ -120,7 +127,7 @@ pub fn validate(plan: &Plan) -> Result<()> {
 /// global addresses (the kernel drops addresses on a move; the
 /// runtime-spec asks for them to be kept, as runc does).
 pub fn move_into(plan: &Plan, pid: i32) -> Result<()> {
-    let devs = devices(plan)?;
+    let devs = Problems::first(|pr| devices(plan, pr))?;
     if devs.is_empty() {
         return Ok(());
     }

@@ -1,10 +1,11 @@
 //! linux.memoryPolicy: the NUMA memory policy (set_mempolicy) of the init
 //! and of each process `exec` starts, kept across fork and execve.
 
-use super::fields::{lookup, parse_list, Obj};
-use crate::error::{Context, Error, Result};
+use super::fields::{lookup, parse_list};
+use crate::error::{Context, Error, Problems, Result};
 use crate::spec::types::Linux;
 use crate::spec::Plan;
+use crate::spec::{attrs as spec, decode_some};
 use crate::sys;
 
 pub const MODES: &[(&str, i32)] = &[
@@ -34,63 +35,68 @@ struct Policy {
     shown: String,
 }
 
-fn policy(linux: Option<&Linux>) -> Result<Option<Policy>> {
-    let Some(v) = linux
-        .and_then(|l| l.other.get("memoryPolicy"))
-        .filter(|v| !v.is_null())
-    else {
-        return Ok(None);
+/// linux.memoryPolicy (None when absent), every problem of it kept.
+fn policy(linux: Option<&Linux>, problems: &mut Problems) -> Option<Policy> {
+    const F: &str = "linux.memoryPolicy";
+    let v = linux.and_then(|l| l.other.get("memoryPolicy"));
+    let p: spec::MemoryPolicy = problems.take(decode_some(F, v))??;
+    let before = problems.errors().len();
+    let name = p.mode.as_deref().unwrap_or_default();
+    let mut mode = match p.mode.as_deref() {
+        None => problems.take(Err(Error::invalid(format!("{F}.mode: missing")))),
+        Some(n) => problems.take(lookup(MODES, n, &format!("{F}.mode"), "mode")),
     };
-    let o = Obj::new("linux.memoryPolicy", v)?;
-    let name = o
-        .str("mode")?
-        .ok_or_else(|| Error::invalid("linux.memoryPolicy.mode: missing"))?;
-    let mut mode = lookup(MODES, name, &o.name("mode"), "mode")?;
+    let flags = p.flags.unwrap_or_default();
     let mut shown = vec![name];
-    for (i, f) in o.strs("flags")? {
-        mode |= lookup(FLAGS, f, &format!("linux.memoryPolicy.flags[{i}]"), "flag")?;
+    let mut bits = 0;
+    for (i, f) in flags.iter().enumerate() {
+        let field = format!("{F}.flags[{i}]");
+        bits |= problems.take(lookup(FLAGS, f, &field, "flag")).unwrap_or(0);
         shown.push(f);
     }
     let both = FLAGS[1].1 | FLAGS[2].1;
-    if mode & both == both {
-        return Err(Error::invalid(
-            "linux.memoryPolicy.flags: MPOL_F_RELATIVE_NODES and MPOL_F_STATIC_NODES exclude each other",
-        ));
+    if bits & both == both {
+        problems.push(Error::invalid(format!(
+            "{F}.flags: MPOL_F_RELATIVE_NODES and MPOL_F_STATIC_NODES exclude each other"
+        )));
     }
-    let text = o.str("nodes")?.unwrap_or("");
-    let nodes = parse_list(text, MAX_NODE, &o.name("nodes"))?;
+    let text = p.nodes.as_deref().unwrap_or("");
+    let nodes = problems.take(parse_list(text, MAX_NODE, &format!("{F}.nodes")));
     // What set_mempolicy(2) asks of the nodemask, said before the init
     // is made rather than as a bare EINVAL from it.
+    let empty = nodes.as_ref().is_some_and(|n| n.is_empty());
     match name {
-        "MPOL_DEFAULT" | "MPOL_LOCAL" if !nodes.is_empty() => {
-            return Err(Error::invalid(format!(
-                "linux.memoryPolicy.nodes: {name} takes no nodes, not {text:?}"
-            )))
-        }
+        "MPOL_DEFAULT" | "MPOL_LOCAL" if nodes.is_some() && !empty => problems.push(
+            Error::invalid(format!("{F}.nodes: {name} takes no nodes, not {text:?}")),
+        ),
         "MPOL_BIND" | "MPOL_INTERLEAVE" | "MPOL_WEIGHTED_INTERLEAVE" | "MPOL_PREFERRED_MANY"
-            if nodes.is_empty() =>
+            if empty =>
         {
-            return Err(Error::invalid(format!(
-                "linux.memoryPolicy.nodes: {name} needs at least one node"
+            problems.push(Error::invalid(format!(
+                "{F}.nodes: {name} needs at least one node"
             )))
         }
         _ => {}
     }
-    Ok(Some(Policy {
-        mode,
-        nodes,
+    if problems.since(before) {
+        return None;
+    }
+    mode = mode.map(|m| m | bits);
+    Some(Policy {
+        mode: mode?,
+        nodes: nodes?,
         shown: format!("{}, nodes [{text}]", shown.join("|")),
-    }))
+    })
 }
 
-pub fn validate(plan: &Plan) -> Result<()> {
-    policy(plan.spec.linux.as_ref()).map(drop)
+pub fn check(plan: &Plan, problems: &mut Problems) {
+    policy(plan.spec.linux.as_ref(), problems);
 }
 
 /// For the init and, as runc 1.4 and later, for every process `exec`
 /// starts in the container.
 pub fn apply(linux: Option<&Linux>) -> Result<()> {
-    match policy(linux)? {
+    match Problems::first(|pr| policy(linux, pr))? {
         Some(p) => sys::set_mempolicy(p.mode, &p.nodes, &p.shown).ctx("linux.memoryPolicy"),
         None => Ok(()),
     }

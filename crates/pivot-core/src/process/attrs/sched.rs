@@ -5,9 +5,10 @@
 //! CPU its cpuset allows, as runc does, so that a container does not
 //! inherit the pinning of whoever ran pivot.
 
-use super::fields::{lookup, parse_list, Obj};
-use crate::error::{Context, Error, Result};
+use super::fields::{lookup, parse_list};
+use crate::error::{Context, Error, Problems, Result};
 use crate::spec::types::Process;
+use crate::spec::{attrs as spec, decode_some};
 use crate::sys::{self, SchedAttr};
 
 const POLICIES: &[(&str, u32)] = &[
@@ -45,57 +46,66 @@ struct Scheduler {
     shown: String,
 }
 
-fn scheduler(p: &Process) -> Result<Option<Scheduler>> {
-    let Some(v) = p.scheduler.as_ref().filter(|v| !v.is_null()) else {
-        return Ok(None);
+/// process.scheduler (None when absent), every problem of it kept.
+fn scheduler(p: &Process, problems: &mut Problems) -> Option<Scheduler> {
+    const F: &str = "process.scheduler";
+    let s: spec::Scheduler = problems.take(decode_some(F, p.scheduler.as_ref()))??;
+    let before = problems.errors().len();
+    let name = s.policy.as_deref().unwrap_or_default();
+    let policy = match s.policy.as_deref() {
+        None => problems.take(Err(Error::invalid(format!("{F}.policy: missing")))),
+        Some(n) => problems.take(lookup(POLICIES, n, &format!("{F}.policy"), "policy")),
     };
-    let o = Obj::new("process.scheduler", v)?;
-    let name = o
-        .str("policy")?
-        .ok_or_else(|| Error::invalid("process.scheduler.policy: missing"))?;
-    let policy = lookup(POLICIES, name, &o.name("policy"), "policy")?;
-    let nice: i32 = o.int("nice")?.unwrap_or(0);
+    let nice = s.nice.unwrap_or(0);
     if !(-20..=19).contains(&nice) {
-        return Err(Error::invalid(format!(
-            "process.scheduler.nice: {nice} is outside -20..19"
+        problems.push(Error::invalid(format!(
+            "{F}.nice: {nice} is outside -20..19"
         )));
     }
-    let priority: u32 = o.int("priority")?.unwrap_or(0);
+    let priority = s.priority.unwrap_or(0);
     let realtime = matches!(name, "SCHED_FIFO" | "SCHED_RR");
     // As runc's validator, plus the kernel's range for the two policies
-    // that take one.
-    if priority != 0 && !realtime {
-        return Err(Error::invalid(format!(
-            "process.scheduler.priority: only SCHED_FIFO and SCHED_RR take a priority, not {name}"
+    // that take one (said only of a policy pivot knows).
+    if policy.is_some() && priority != 0 && !realtime {
+        problems.push(Error::invalid(format!(
+            "{F}.priority: only SCHED_FIFO and SCHED_RR take a priority, not {name}"
         )));
     }
     if realtime && !(1..=99).contains(&priority) {
-        return Err(Error::invalid(format!(
-            "process.scheduler.priority: {name} needs a priority of 1 to 99, not {priority}"
+        problems.push(Error::invalid(format!(
+            "{F}.priority: {name} needs a priority of 1 to 99, not {priority}"
         )));
     }
+    let flag_names = s.flags.unwrap_or_default();
     let mut flags = 0;
-    let mut flag_names = Vec::new();
-    for (i, f) in o.strs("flags")? {
-        flags |= lookup(FLAGS, f, &format!("process.scheduler.flags[{i}]"), "flag")?;
-        flag_names.push(f);
+    for (i, f) in flag_names.iter().enumerate() {
+        let field = format!("{F}.flags[{i}]");
+        flags |= problems.take(lookup(FLAGS, f, &field, "flag")).unwrap_or(0);
     }
-    let runtime: u64 = o.int("runtime")?.unwrap_or(0);
-    let deadline: u64 = o.int("deadline")?.unwrap_or(0);
-    let period: u64 = o.int("period")?.unwrap_or(0);
-    if name != "SCHED_DEADLINE" && (runtime != 0 || deadline != 0 || period != 0) {
-        return Err(Error::invalid(format!(
-            "process.scheduler: runtime, deadline and period are for SCHED_DEADLINE only, not {name}"
+    let (runtime, deadline, period) = (
+        s.runtime.unwrap_or(0),
+        s.deadline.unwrap_or(0),
+        s.period.unwrap_or(0),
+    );
+    if policy.is_some()
+        && name != "SCHED_DEADLINE"
+        && (runtime != 0 || deadline != 0 || period != 0)
+    {
+        problems.push(Error::invalid(format!(
+            "{F}: runtime, deadline and period are for SCHED_DEADLINE only, not {name}"
         )));
+    }
+    if problems.since(before) {
+        return None;
     }
     let flags_shown = if flag_names.is_empty() {
         "0".to_string()
     } else {
         flag_names.join("|")
     };
-    Ok(Some(Scheduler {
+    Some(Scheduler {
         attr: SchedAttr {
-            sched_policy: policy,
+            sched_policy: policy?,
             sched_flags: flags,
             sched_nice: nice,
             sched_priority: priority,
@@ -108,47 +118,56 @@ fn scheduler(p: &Process) -> Result<Option<Scheduler>> {
             "{name}, nice {nice}, priority {priority}, flags {flags_shown}, \
              runtime {runtime}, deadline {deadline}, period {period}"
         ),
-    }))
+    })
 }
 
-/// process.ioPriority as (class number, class name, level).
-fn io_priority(p: &Process) -> Result<Option<(u32, &str, u32)>> {
-    let Some(v) = p.io_priority.as_ref().filter(|v| !v.is_null()) else {
-        return Ok(None);
+/// process.ioPriority as (class number, class name, level), every
+/// problem of it kept.
+fn io_priority(p: &Process, problems: &mut Problems) -> Option<(u32, String, u32)> {
+    const F: &str = "process.ioPriority";
+    let io: spec::IoPriority = problems.take(decode_some(F, p.io_priority.as_ref()))??;
+    let class = match io.class.as_deref() {
+        None => problems.take(Err(Error::invalid(format!("{F}.class: missing")))),
+        Some(n) => problems.take(lookup(IOPRIO_CLASSES, n, &format!("{F}.class"), "class")),
     };
-    let o = Obj::new("process.ioPriority", v)?;
-    let name = o
-        .str("class")?
-        .ok_or_else(|| Error::invalid("process.ioPriority.class: missing"))?;
-    let class = lookup(IOPRIO_CLASSES, name, &o.name("class"), "class")?;
     // runc takes a missing priority as 0 (Go's zero value); so does pivot.
-    let level: i64 = o.int("priority")?.unwrap_or(0);
+    let level = io.priority.unwrap_or(0);
     if !(0..=7).contains(&level) {
-        return Err(Error::invalid(format!(
-            "process.ioPriority.priority: {level} is outside 0 (highest) to 7 (lowest)"
+        problems.push(Error::invalid(format!(
+            "{F}.priority: {level} is outside 0 (highest) to 7 (lowest)"
         )));
+        return None;
     }
-    Ok(Some((class, name, level as u32)))
+    Some((class?, io.class?, level as u32))
+}
+
+/// process.execCPUAffinity, decoded (None when absent).
+fn affinity(p: &Process) -> Result<Option<spec::ExecCpuAffinity>> {
+    decode_some("process.execCPUAffinity", p.exec_cpu_affinity.as_ref())
 }
 
 /// process.execCPUAffinity: both lists must parse (for `pivot exec`).
-fn exec_cpu_affinity(p: &Process) -> Result<()> {
-    let Some(v) = p.exec_cpu_affinity.as_ref().filter(|v| !v.is_null()) else {
-        return Ok(());
+fn exec_cpu_affinity(p: &Process, problems: &mut Problems) {
+    let Some(Some(a)) = problems.take(affinity(p)) else {
+        return;
     };
-    let o = Obj::new("process.execCPUAffinity", v)?;
-    for key in ["initial", "final"] {
-        if let Some(list) = o.str(key)? {
-            parse_list(list, MAX_CPU, &o.name(key))?;
+    for (key, list) in [("initial", &a.initial), ("final", &a.final_)] {
+        if let Some(list) = list {
+            let field = format!("process.execCPUAffinity.{key}");
+            problems.check(parse_list(list, MAX_CPU, &field).map(drop));
         }
     }
-    Ok(())
+}
+
+/// Check every field, each problem kept.
+pub fn check(p: &Process, problems: &mut Problems) {
+    scheduler(p, problems);
+    io_priority(p, problems);
+    exec_cpu_affinity(p, problems);
 }
 
 pub fn validate(p: &Process) -> Result<()> {
-    scheduler(p)?;
-    io_priority(p)?;
-    exec_cpu_affinity(p)
+    Problems::first(|problems| check(p, problems))
 }
 
 /// Every CPU the kernel could have; it keeps those the cpuset allows.
@@ -166,25 +185,27 @@ fn reset_affinity() {
 /// cgroups, to every CPU the container's cpuset allows, as runc 1.2.7 and
 /// later: it must not keep the pinning of whoever ran `pivot exec`.
 pub fn set_exec_affinity(p: &Process, final_: bool) -> Result<()> {
-    let given = |o: &Obj, key: &str| -> Result<bool> {
-        Ok(o.str(key)?.is_some_and(|l| !l.trim().is_empty()))
-    };
-    let Some(v) = p.exec_cpu_affinity.as_ref().filter(|v| !v.is_null()) else {
+    let given = |l: &Option<String>| l.as_deref().is_some_and(|l| !l.trim().is_empty());
+    let Some(a) = affinity(p)? else {
         if final_ {
             reset_affinity();
         }
         return Ok(());
     };
-    let o = Obj::new("process.execCPUAffinity", v)?;
-    if final_ && !given(&o, "initial")? && !given(&o, "final")? {
+    if final_ && !given(&a.initial) && !given(&a.final_) {
         reset_affinity();
         return Ok(());
     }
-    let key = if final_ { "final" } else { "initial" };
-    match o.str(key)? {
+    let (key, list) = if final_ {
+        ("final", &a.final_)
+    } else {
+        ("initial", &a.initial)
+    };
+    match list {
         Some(list) if !list.trim().is_empty() => {
-            let mask = parse_list(list, MAX_CPU, &o.name(key))?;
-            sys::sched_setaffinity(&mask, list).with_ctx(|| o.name(key))
+            let field = format!("process.execCPUAffinity.{key}");
+            let mask = parse_list(list, MAX_CPU, &field)?;
+            sys::sched_setaffinity(&mask, list).ctx(&field)
         }
         _ => Ok(()),
     }
@@ -200,7 +221,7 @@ pub fn apply_init(p: &Process) -> Result<()> {
 
 /// process.scheduler and process.ioPriority, for the init or an exec.
 pub fn apply(p: &Process) -> Result<()> {
-    if let Some(s) = scheduler(p)? {
+    if let Some(s) = Problems::first(|pr| scheduler(p, pr))? {
         sys::sched_setattr(&s.attr, &s.shown).map_err(|e| {
             let realtime = matches!(s.attr.sched_policy, 1 | 2);
             let no_runtime = realtime && e.errno() == Some(libc::EPERM);
@@ -213,8 +234,8 @@ pub fn apply(p: &Process) -> Result<()> {
             })
         })?;
     }
-    if let Some((class, name, level)) = io_priority(p)? {
-        sys::ioprio_set(class, level, name).ctx("process.ioPriority")?;
+    if let Some((class, name, level)) = Problems::first(|pr| io_priority(p, pr))? {
+        sys::ioprio_set(class, level, &name).ctx("process.ioPriority")?;
     }
     Ok(())
 }
@@ -245,7 +266,7 @@ mod tests {
             json!({"policy": "SCHED_FIFO", "priority": 10,
                    "flags": ["SCHED_FLAG_RESET_ON_FORK", "SCHED_FLAG_KEEP_PARAMS"]}),
         );
-        let s = scheduler(&p).unwrap().unwrap();
+        let s = Problems::first(|pr| scheduler(&p, pr)).unwrap().unwrap();
         assert_eq!(s.attr.sched_policy, 1);
         assert_eq!(s.attr.sched_priority, 10);
         assert_eq!(s.attr.sched_flags, 0x11);
@@ -255,7 +276,7 @@ mod tests {
             json!({"policy": "SCHED_DEADLINE", "runtime": 1000000u64,
                    "deadline": 2000000u64, "period": 3000000u64}),
         );
-        let s = scheduler(&p).unwrap().unwrap();
+        let s = Problems::first(|pr| scheduler(&p, pr)).unwrap().unwrap();
         assert_eq!(
             (s.attr.sched_runtime, s.attr.sched_period),
             (1000000, 3000000)
@@ -288,10 +309,7 @@ mod tests {
                 json!({"policy": "SCHED_OTHER", "runtime": 5}),
                 "process.scheduler: runtime",
             ),
-            (
-                json!("SCHED_OTHER"),
-                "process.scheduler: expected an object",
-            ),
+            (json!("SCHED_OTHER"), "process.scheduler: invalid type"),
         ];
         for (v, want) in cases {
             let e = err("scheduler", v.clone());
@@ -305,7 +323,10 @@ mod tests {
             "ioPriority",
             json!({"class": "IOPRIO_CLASS_BE", "priority": 6}),
         );
-        assert_eq!(io_priority(&p).unwrap(), Some((2, "IOPRIO_CLASS_BE", 6)));
+        assert_eq!(
+            Problems::first(|pr| io_priority(&p, pr)).unwrap(),
+            Some((2, "IOPRIO_CLASS_BE".to_string(), 6))
+        );
         let e = err("ioPriority", json!({"class": "IOPRIO_CLASS_NONE"}));
         assert!(e.starts_with("process.ioPriority.class"), "{e}");
         let e = err(
