@@ -31,6 +31,7 @@ tests![
     update_of_stopped_container_fails,
     ps_lists_container_processes,
     update_cpu_share_and_unlimited_memory,
+    cpu_shares_become_cpu_weight,
     cpu_idle_with_shares_is_no_einval,
     device_access_takes_r_w_and_m,
     bad_values_are_refused_before_create,
@@ -227,8 +228,8 @@ fn limits_land_in_cgroup_files(s: &Scratch) {
             if d.join("memory.swap.max").exists() {
                 assert_eq!(read(&d, "memory.swap.max"), (32 * MIB).to_string());
             }
-            // runc: 1 + ((512 - 2) * 9999) / 262142
-            assert_eq!(read(&d, "cpu.weight"), "20");
+            // runc 1.5's conversion (cpu_shares_become_cpu_weight)
+            assert_eq!(read(&d, "cpu.weight"), "59");
             assert_eq!(read(&d, "cpu.max"), "50000 100000");
             assert_eq!(read(&d, "pids.max"), "20");
             assert_eq!(read(&d, "cpuset.cpus"), "0");
@@ -855,6 +856,52 @@ fn update_cpu_share_and_unlimited_memory(s: &Scratch) {
                 unlimited("memory.memsw.limit_in_bytes"),
                 "swap limit not lifted"
             );
+        }
+    });
+    stop_delete_gone(s, &id, &dirs);
+    check.unwrap_or_else(|e| std::panic::resume_unwind(e));
+}
+
+/// `cpu.shares` at create and at `update --cpu-share` on cgroup v2 becomes
+/// cpu.weight by runc 1.5's conversion (a quadratic in log2(shares) through
+/// 2 -> 1, 1024 -> 100 and 262144 -> 10000), with `--systemd-cgroup` also
+/// the unit's CPUWeight; on cgroup v1 cpu.shares is the value itself.
+fn cpu_shares_become_cpu_weight(s: &Scratch) {
+    let steps: [(u64, u64); 5] = [(2, 1), (512, 59), (1024, 100), (4096, 303), (262144, 10000)];
+    let (bundle, _) = with_resources(
+        s,
+        &["/probe", "sleep", "30"],
+        json!({"cpu": {"shares": steps[0].0}}),
+    );
+    let id = s.id("weight");
+    let pid = s.create_started(&bundle.dir, &id);
+    let dirs = all_dirs(pid);
+    let check = std::panic::catch_unwind(|| {
+        for (i, (shares, weight)) in steps.into_iter().enumerate() {
+            if i > 0 {
+                s.pivot(&["update", "--cpu-share", &shares.to_string(), &id])
+                    .ok();
+            }
+            if is_v1() {
+                assert_eq!(read(&cg_dir(pid, "cpu"), "cpu.shares"), shares.to_string());
+                continue;
+            }
+            let got = read(&cg_dir(pid, ""), "cpu.weight");
+            assert_eq!(got, weight.to_string(), "cpu.weight for shares {shares}");
+            if crate::harness::systemd_cgroup() {
+                let unit = crate::harness::systemd_cgroup_of(&id);
+                let unit = unit.rsplit('/').next().unwrap_or_default();
+                let out = Command::new("systemctl")
+                    .args(["show", "-p", "CPUWeight", "--value", unit])
+                    .output()
+                    .expect("systemctl show");
+                let shown = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                assert_eq!(
+                    shown,
+                    weight.to_string(),
+                    "{unit}'s CPUWeight for shares {shares}"
+                );
+            }
         }
     });
     stop_delete_gone(s, &id, &dirs);

@@ -932,12 +932,23 @@ fn cpu_v1(c: &Cpu, d: &Path) -> Result<()> {
     Ok(())
 }
 
-/// runc's ConvertCPUSharesToCgroupV2Value.
+/// cgroup v1's cpu.shares (2..=262144, default 1024) as cgroup v2's
+/// cpu.weight (1..=10000, default 100): runc 1.5's
+/// ConvertCPUSharesToCgroupV2Value, a quadratic in log2(shares) that maps
+/// 2, 1024 and 262144 onto 1, 100 and 10000 (512 is 59, 4096 is 303). The
+/// linear formula of older runc made the default 1024 a weight of 39, below
+/// every systemd unit's 100. 0 stays 0 (unset).
 pub fn shares_to_weight(shares: u64) -> u64 {
-    if shares == 0 {
-        return 0;
+    match shares {
+        0 => 0,
+        1..=2 => 1,
+        262144.. => 10000,
+        _ => {
+            let l = (shares as f64).log2();
+            let exponent = (l * l + 125.0 * l) / 612.0 - 7.0 / 34.0;
+            10f64.powf(exponent).ceil() as u64
+        }
     }
-    1 + (shares.saturating_sub(2) * 9999) / 262142
 }
 
 /// runc's ConvertBlkIOToIOWeightValue.
@@ -1179,9 +1190,24 @@ mod tests {
 
     #[test]
     fn conversions_like_runc() {
-        assert_eq!(shares_to_weight(2), 1);
-        assert_eq!(shares_to_weight(1024), 39);
-        assert_eq!(shares_to_weight(262144), 10000);
+        // runc 1.5.1's values (cpu.weight and systemd's CPUWeight).
+        for (shares, weight) in [
+            (0, 0),
+            (1, 1),
+            (2, 1),
+            (3, 2),
+            (100, 17),
+            (512, 59),
+            (1024, 100),
+            (2048, 174),
+            (4096, 303),
+            (100000, 4340),
+            (262143, 10000),
+            (262144, 10000),
+            (1 << 20, 10000),
+        ] {
+            assert_eq!(shares_to_weight(shares), weight, "shares {shares}");
+        }
         assert_eq!(blkio_to_io_weight(10), 1);
         assert_eq!(blkio_to_io_weight(1000), 10000);
         let m = Memory {
