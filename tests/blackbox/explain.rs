@@ -2,9 +2,10 @@
 //! what the container then sees (its mount table in order, its device
 //! nodes, its masked paths, from probe), every bad field of a broken
 //! config named at once, run as an unprivileged user, and the JSON form
-//! saying what the text says. runc has no such command: these tests are
-//! pivot's alone and pass without asserting anything when PIVOT_BIN is
-//! runc or crun.
+//! saying what the text says. runc has no such command: explain's side of
+//! these tests is pivot's alone, skipped when PIVOT_BIN is another
+//! runtime (its --version does not start with "pivot"); the container's
+//! side of the --no-pivot and terminal tests is checked for every runtime.
 
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
@@ -12,6 +13,7 @@ use std::os::unix::process::CommandExt;
 
 use crate::bundle::{chown_tree, Bundle};
 use crate::harness::{pivot_bin, tests, Scratch};
+use crate::mountinfo::host_mounts;
 use crate::runtime::Out;
 
 tests![
@@ -25,13 +27,13 @@ tests![
     runs_as_an_unprivileged_user,
     json_says_what_the_text_says,
     no_mount_namespace_is_a_chroot,
+    no_pivot_moves_the_rootfs_onto_the_old_root,
+    terminal_binds_the_pty_over_dev_console,
     systemd_driver_shows_the_unit_and_its_properties,
 ];
 
 fn pivot_only() -> bool {
-    let bin = pivot_bin().expect("PIVOT_BIN");
-    let name = bin.file_name().unwrap_or_default().to_string_lossy();
-    name != "runc" && name != "crun"
+    crate::harness::is_pivot()
 }
 
 /// `explain --format json` for the bundle and the id create will get.
@@ -559,4 +561,262 @@ fn systemd_driver_shows_the_unit_and_its_properties(s: &Scratch) {
     let (_, plain) = explain_json(s, &bundle, &id);
     assert_eq!(plain["cgroup"]["driver"], "cgroupfs");
     assert!(plain["cgroup"].get("unit").is_none(), "{plain}");
+}
+
+/// Whether the suite runs every create with --no-pivot.
+fn suite_without_pivot() -> bool {
+    std::env::var_os("PIVOT_TEST_NO_PIVOT").is_some_and(|v| v == "1")
+}
+
+/// `path` as the root of a mount of it shows it: relative to the root
+/// of the filesystem holding it, as the host's mount table says.
+fn root_in_its_filesystem(path: &std::path::Path) -> String {
+    let mounts = host_mounts();
+    let holder = mounts
+        .iter()
+        .filter(|m| path.starts_with(&m.mount_point))
+        .max_by_key(|m| m.mount_point.components().count())
+        .expect("a mount holding the path");
+    let rest = path.strip_prefix(&holder.mount_point).unwrap();
+    std::path::Path::new(&holder.root)
+        .join(rest)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// --no-pivot: explain says MS_MOVE and chroot, and lists the host's
+/// procfs and sysfs mounts the switch detaches first (deepest first).
+/// Inside, the mount table is the plan's, its root the bundle's rootfs;
+/// below the root (statmount, listmount: probe root-chain with
+/// CAP_SYS_ADMIN) sits the old root, the host's "/" with its other
+/// mounts, but no procfs or sysfs. With pivot_root the root's parent is
+/// the mount namespace's root and nothing else is left below. The
+/// container's side is checked for every runtime (runc's --no-pivot
+/// does the same), explain's for pivot.
+fn no_pivot_moves_the_rootfs_onto_the_old_root(s: &Scratch) {
+    let bundle = s.bundle(&["/probe", "mounts"]);
+    let dir = bundle.dir.to_string_lossy().into_owned();
+    let rootfs = std::fs::canonicalize(bundle.rootfs()).unwrap();
+    let rel = root_in_its_filesystem(&rootfs);
+    let id = s.id("exnp");
+    let explained = pivot_only().then(|| {
+        let out = s.pivot(&[
+            "explain",
+            "--no-pivot",
+            "--bundle",
+            &dir,
+            "--format",
+            "json",
+            "--id",
+            &id,
+        ]);
+        assert_eq!(out.code, 0, "{out}");
+        let doc = out.json();
+        assert_eq!(doc["problems"], json!([]), "{out}");
+        let switch = doc["root_switch"].as_str().unwrap();
+        assert!(
+            switch.contains("MS_MOVE")
+                && switch.contains("chroot")
+                && !switch.contains("pivot_root"),
+            "{switch}"
+        );
+        // The host's whole procfs and sysfs mounts outside the rootfs,
+        // in mountinfo's order, deepest first.
+        let mut host: Vec<String> = host_mounts()
+            .into_iter()
+            .filter(|m| matches!(m.fs_type.as_str(), "proc" | "sysfs") && m.root == "/")
+            .filter(|m| !m.mount_point.starts_with(&rootfs))
+            .map(|m| m.mount_point.to_string_lossy().into_owned())
+            .collect();
+        host.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let detached: Vec<&str> = doc["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["action"] == "detach")
+            .map(|s| s["path"].as_str().unwrap())
+            .collect();
+        assert!(!host.is_empty(), "the host has no procfs?");
+        assert_eq!(detached, host, "detached (left), the host's (right)");
+        doc
+    });
+    let mounts = s
+        .pivot(&["run", "--no-pivot", "--bundle", &dir, &id])
+        .ok()
+        .json();
+    if let Some(doc) = &explained {
+        assert_eq!(
+            planned_mount_points(doc),
+            seen_mount_points(&mounts),
+            "explain's mounts (left) against the container's mountinfo (right)"
+        );
+    }
+    let root = &mounts[0];
+    assert_eq!(root["mount_point"], "/", "{mounts}");
+    assert_eq!(
+        root["root"],
+        rel.as_str(),
+        "the root is not the rootfs: {root}"
+    );
+
+    bundle.edit(|c| {
+        c["process"]["args"] = json!(["/probe", "root-chain"]);
+        for set in c["process"]["capabilities"]
+            .as_object_mut()
+            .unwrap()
+            .values_mut()
+        {
+            set.as_array_mut().unwrap().push(json!("CAP_SYS_ADMIN"));
+        }
+    });
+    let seen = s
+        .pivot(&["run", "--no-pivot", "--bundle", &dir, &s.id("exnp")])
+        .ok()
+        .json();
+    let chain = seen["chain"].as_array().expect("chain");
+    assert_eq!(chain[0]["root"], rel.as_str(), "{seen}");
+    assert_eq!(chain[0]["mount_point"], "/", "{seen}");
+    // Right below it the host's root, as this process sees it.
+    let host_root = host_mounts()
+        .into_iter()
+        .rev()
+        .find(|m| m.mount_point == std::path::Path::new("/"))
+        .unwrap();
+    assert!(
+        chain.len() >= 2,
+        "the rootfs is the namespace's root: {seen}"
+    );
+    assert_eq!(chain[1]["fs_type"], host_root.fs_type.as_str(), "{seen}");
+    assert_eq!(chain[1]["root"], host_root.root.as_str(), "{seen}");
+    assert!(
+        chain[1]["mount_point"].is_null(),
+        "the old root is reachable: {seen}"
+    );
+    let below = seen["below"].as_array().unwrap();
+    assert!(
+        !below
+            .iter()
+            .chain(&chain[1..])
+            .any(|m| m["fs_type"] == "proc" || m["fs_type"] == "sysfs"),
+        "a procfs or sysfs is left below the root: {seen}"
+    );
+
+    if suite_without_pivot() {
+        return;
+    }
+    let seen = s
+        .pivot(&["run", "--bundle", &dir, &s.id("exnp")])
+        .ok()
+        .json();
+    let chain = seen["chain"].as_array().expect("chain");
+    assert_eq!(
+        chain.len(),
+        2,
+        "pivot_root: the root's parent is not the namespace's root: {seen}"
+    );
+    assert_eq!(chain[1]["id"], chain[1]["parent"], "{seen}");
+    assert_eq!(
+        seen["below"],
+        json!([]),
+        "pivot_root left mounts below: {seen}"
+    );
+    if pivot_only() {
+        let (out, doc) = explain_json(s, &bundle, &s.id("exnp"));
+        assert_eq!(out.code, 0, "{out}");
+        assert!(
+            doc["root_switch"].as_str().unwrap().contains("pivot_root"),
+            "{out}"
+        );
+        assert!(
+            !doc["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["action"] == "detach"),
+            "{out}"
+        );
+    }
+}
+
+/// process.terminal with --console-socket: explain makes /dev/console an
+/// empty file with /dev's nodes and binds the pty's peer over it last.
+/// Inside, the mount table is the plan's and ends with /dev/console, a
+/// devpts mount of pts/N, whose node is the process's terminal (its
+/// stdin) with devpts' major and minor N.
+fn terminal_binds_the_pty_over_dev_console(s: &Scratch) {
+    let (bundle, result) = s.bundle_with_result(&[
+        "/bin/sh",
+        "-c",
+        "/probe mounts >/result/mounts; t=$(readlink /proc/self/fd/0); \
+         /probe stat /dev/console \"$t\" >/result/stat",
+    ]);
+    bundle.edit(|c| c["process"]["terminal"] = json!(true));
+    let id = s.id("exterm");
+    let explained = pivot_only().then(|| {
+        let (out, doc) = explain_json(s, &bundle, &id);
+        assert_eq!(out.code, 0, "{out}");
+        let steps = doc["steps"].as_array().unwrap();
+        assert!(
+            steps.iter().any(|s| s["action"] == "file"
+                && s["path"] == "/dev/console"
+                && s["field"] == "process.terminal"),
+            "no /dev/console file: {out}"
+        );
+        let last = steps.iter().rfind(|s| s["mounted"] == true).unwrap();
+        assert_eq!(last["path"], "/dev/console", "{out}");
+        assert_eq!(last["field"], "process.terminal", "{out}");
+        assert_eq!(last["mount"]["type"], "bind", "{out}");
+        assert!(
+            last["mount"]["source"]
+                .as_str()
+                .unwrap()
+                .starts_with("/dev/pts/"),
+            "{out}"
+        );
+        doc
+    });
+    let master = crate::tty::create_with_console(s, &bundle, &id);
+    s.pivot(&["start", &id]).ok();
+    let said = crate::tty::read_all(&master, std::time::Duration::from_secs(10));
+    s.wait_status(&id, "stopped");
+    let read = |name: &str| -> Value {
+        let text = std::fs::read_to_string(result.join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}; the terminal said:\n{said}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text}"))
+    };
+    let mounts = read("mounts");
+    if let Some(doc) = &explained {
+        assert_eq!(
+            planned_mount_points(doc),
+            seen_mount_points(&mounts),
+            "explain's mounts (left) against the container's mountinfo (right)"
+        );
+    }
+    // (Last in pivot's table, as explained; runc 1.1.5 binds it before
+    // the masks.)
+    let console = mounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|m| m["mount_point"] == "/dev/console")
+        .unwrap_or_else(|| panic!("no /dev/console mount: {mounts}"));
+    assert_eq!(console["fs_type"], "devpts", "{console}");
+    let n: u64 = console["root"]
+        .as_str()
+        .unwrap()
+        .strip_prefix('/')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("not a pts/N: {console}"));
+    let stat = read("stat");
+    let (node, tty) = (&stat[0], &stat[1]);
+    assert_eq!(
+        tty["path"],
+        format!("/dev/pts/{n}"),
+        "stdin is not pts/{n}: {stat}"
+    );
+    for st in [node, tty] {
+        assert_eq!(st["type"], "char", "{stat}");
+        assert_eq!(st["major"], 136, "{stat}");
+        assert_eq!(st["minor"], n, "{stat}");
+    }
 }

@@ -56,6 +56,23 @@ pub fn pivot_bin() -> Option<PathBuf> {
     env_path("PIVOT_BIN")
 }
 
+/// Whether PIVOT_BIN is pivot: its `--version` starts with "pivot" (runc
+/// or another runtime checking the tests themselves, under any file
+/// name, has no explain, check or step timings).
+pub fn is_pivot() -> bool {
+    static IS_PIVOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *IS_PIVOT.get_or_init(|| {
+        let Some(bin) = pivot_bin() else {
+            return false;
+        };
+        std::process::Command::new(bin)
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).starts_with("pivot"))
+            .unwrap_or(false)
+    })
+}
+
 pub fn probe_bin() -> Option<PathBuf> {
     env_path("PROBE_BIN")
 }

@@ -38,9 +38,7 @@ const NAMES: &[&str] = &[
 ];
 
 fn pivot_only() -> bool {
-    let bin = pivot_bin().expect("PIVOT_BIN");
-    let name = bin.file_name().unwrap_or_default().to_string_lossy();
-    name != "runc" && name != "crun"
+    crate::harness::is_pivot()
 }
 
 fn check_json(s: &Scratch) -> (Out, Value) {

@@ -13,7 +13,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use crate::bundle::Bundle;
-use crate::harness::{pivot_bin, tests, Scratch};
+use crate::harness::{tests, Scratch};
 
 tests![
     debug_times_each_step_of_create_and_start,
@@ -21,15 +21,8 @@ tests![
     no_step_lines_without_debug,
 ];
 
-/// Whether PIVOT_BIN is pivot (not runc or another runtime checking the
-/// tests themselves): only pivot logs step durations.
 fn is_pivot() -> bool {
-    let bin = pivot_bin().expect("PIVOT_BIN");
-    std::process::Command::new(bin)
-        .arg("--version")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).starts_with("pivot"))
-        .unwrap_or(false)
+    crate::harness::is_pivot()
 }
 
 /// A bundle running `args` with a seccomp profile and a createRuntime

@@ -320,7 +320,11 @@ fn exec_t_with_console_socket(s: &Scratch) {
 }
 
 /// Create `bundle` with a console socket; returns the pty master.
-fn create_with_console(s: &Scratch, bundle: &crate::bundle::Bundle, id: &str) -> OwnedFd {
+pub(crate) fn create_with_console(
+    s: &Scratch,
+    bundle: &crate::bundle::Bundle,
+    id: &str,
+) -> OwnedFd {
     let sock_path = s.path("console.sock");
     let listener = UnixListener::bind(&sock_path).unwrap();
     let receiver = std::thread::spawn(move || {

@@ -13,6 +13,7 @@ mod error;
 mod fileops;
 mod hunt;
 mod mountinfo;
+mod mounttree;
 mod proc_status;
 mod process;
 mod stat;
@@ -35,6 +36,10 @@ usage: probe SUBCOMMAND [ARGS...]
 Prints one JSON document on stdout; on failure {\"error\": ...} and exit 1.
 
   mounts             /proc/self/mountinfo as an array of objects
+  root-chain         the root mount and its parents up to the mount
+                     namespace's root (statmount), and every mount below
+                     them outside the root (listmount): Linux 6.8 and
+                     CAP_SYS_ADMIN
   ids                uid, euid, gid, egid, groups, umask
   caps               Cap{Inh,Prm,Eff,Bnd,Amb}, no_new_privs, seccomp
   status             /proc/self/status as key -> string
@@ -110,6 +115,7 @@ fn emit(value: &Value, code: ExitCode) -> ExitCode {
 fn run(command: &str, args: &[OsString]) -> Result<Option<Value>> {
     let value = match command {
         "mounts" => no_args(command, args, mountinfo::mounts)?,
+        "root-chain" => no_args(command, args, mounttree::root_chain)?,
         "ids" => no_args(command, args, proc_status::ids)?,
         "caps" => no_args(command, args, proc_status::caps)?,
         "status" => no_args(command, args, proc_status::status)?,

@@ -19,7 +19,7 @@ use std::path::Path;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Step {
     /// propagation, mount, device, symlink, file, read-only, mkdir,
-    /// hooks, root switch, mask, skip.
+    /// hooks, detach, root switch, mask, skip.
     pub action: &'static str,
     /// The path in the container ("/" is the container's root).
     pub path: String,
@@ -105,15 +105,16 @@ pub fn outline(plan: &Plan, host: &Host) -> Vec<Step> {
         return out;
     }
     propagation(plan, &mut out);
-    out.push(
-        step(
-            "mount",
-            "/",
-            "root.path bound onto itself (open_tree AT_RECURSIVE, move_mount): the mount pivot_root takes",
-        )
-        .field("root.path")
-        .mounts("bind", &plan.rootfs.to_string_lossy(), &flags(MS_BIND | MS_REC)),
-    );
+    let root_how = if switch == RootSwitch::MoveAndChroot {
+        "root.path bound onto itself (open_tree AT_RECURSIVE, move_mount): the mount moved onto / (MS_MOVE) and chrooted into"
+    } else {
+        "root.path bound onto itself (open_tree AT_RECURSIVE, move_mount): the mount pivot_root takes"
+    };
+    out.push(step("mount", "/", root_how).field("root.path").mounts(
+        "bind",
+        &plan.rootfs.to_string_lossy(),
+        &flags(MS_BIND | MS_REC),
+    ));
     let mut later_ro = Vec::new();
     for m in &plan.mounts {
         mount_steps(plan, host, m, &mut out);
@@ -142,6 +143,9 @@ pub fn outline(plan: &Plan, host: &Host) -> Vec<Step> {
     }
     out.push(step("mkdir", cwd, "the working directory, if missing").field("process.cwd"));
     out.extend(create_container_hooks(plan));
+    if switch == RootSwitch::MoveAndChroot {
+        out.extend(detach_steps(plan));
+    }
     out.push(step("root switch", "/", switch.describe()));
     if let Some(flag) = plan.rootfs_propagation.filter(|f| f & MS_PRIVATE == 0) {
         out.push(
@@ -166,6 +170,34 @@ pub fn outline(plan: &Plan, host: &Host) -> Vec<Step> {
         );
     }
     out
+}
+
+/// --no-pivot: the whole procfs and sysfs mounts outside the rootfs
+/// that the root switch detaches first, deepest first, as this process
+/// sees them (the container's mount namespace starts as a copy of its
+/// caller's). Host paths: they end up below the container's root, out
+/// of its mount table either way.
+fn detach_steps(plan: &Plan) -> Vec<Step> {
+    // The rootfs as the kernel names it, as the switch takes it.
+    let rootfs = plan.rootfs.to_string_lossy();
+    let real = Root::open(&rootfs)
+        .and_then(|r| crate::sys::readlink_fd(r.fd()))
+        .unwrap_or_else(|_| rootfs.into_owned());
+    let Ok(table) = crate::mountinfo::read() else {
+        return Vec::new();
+    };
+    let mut found = super::switch_root::host_proc_sys_mounts(&table, &real);
+    found.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+    found
+        .into_iter()
+        .map(|(p, _)| {
+            step(
+                "detach",
+                &p,
+                "the host's procfs or sysfs (a host path) made rslave and detached (MNT_DETACH), or covered by an empty read-only tmpfs where it is locked: a fully visible one would let the container mount a new procfs or sysfs",
+            )
+        })
+        .collect()
 }
 
 fn propagation(plan: &Plan, out: &mut Vec<Step>) {

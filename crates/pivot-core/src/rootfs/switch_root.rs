@@ -109,7 +109,10 @@ fn hide_host_proc_sys(rootfs: &str) -> Result<()> {
 
 /// The mount points of whole (root "/") procfs and sysfs mounts that are
 /// not the rootfs or below it, with their parents' mount points.
-fn host_proc_sys_mounts(mounts: &[MountInfo], rootfs: &str) -> Vec<(String, Option<String>)> {
+pub(crate) fn host_proc_sys_mounts(
+    mounts: &[MountInfo],
+    rootfs: &str,
+) -> Vec<(String, Option<String>)> {
     let inside =
         |mp: &str| mp == rootfs || mp.starts_with(&format!("{}/", rootfs.trim_end_matches('/')));
     mounts
