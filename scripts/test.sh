@@ -4,8 +4,8 @@
 # (its rootfs tests once more with --no-pivot), then the harnesses that
 # drive pivot through real callers and another host: the Debian package
 # installed into a scratch root (scripts/package), containerd's runc
-# shim (scripts/containerd), podman (scripts/podman), runc's own
-# integration suite (scripts/conformance) and the black-box suite again on
+# shim (scripts/containerd), podman as root and rootless (scripts/podman),
+# runc's own integration suite (scripts/conformance) and the black-box suite again on
 # a cgroup v2 kernel in QEMU (scripts/vm). Each harness installs what it
 # needs (apt-get) the first time.
 #
@@ -81,6 +81,8 @@ if [ -z "${1:-}" ] && [ "${PIVOT_TEST_QUICK:-}" != 1 ]; then
     harness "containerd (its runc shim driving pivot)" \
         bash scripts/containerd/run.sh || harnesses=1
     harness "podman" bash scripts/podman/run.sh || harnesses=1
+    harness "podman rootless (as a user made for the run)" \
+        bash scripts/podman/rootless.sh || harnesses=1
     conformance() {
         bash scripts/conformance/setup.sh &&
             bash scripts/conformance/run.sh --report-only &&

@@ -73,9 +73,11 @@ pub fn default_devices() -> Vec<Device> {
     .collect()
 }
 
-/// runc's createDevices: the default nodes, then linux.devices.
+/// runc's createDevices: the default nodes, then linux.devices. Bound
+/// from the host when the container has a user namespace of its own or
+/// pivot already runs in one (rootless podman's: its spec has none).
 pub fn create_devices(ctx: &Setup, root: &Root) -> Result<()> {
-    let bind = ctx.in_userns();
+    let bind = ctx.in_userns() || crate::rootless::running_in_user_namespace();
     for (d, what) in planned_devices(ctx.plan) {
         create_device(root, &d, bind).ctx(&what)?;
     }
@@ -123,6 +125,9 @@ fn create_device(root: &Root, d: &Device, bind: bool) -> Result<()> {
     let made = match sys::mknodat(dir_rw.as_fd(), name, mode, rdev) {
         Ok(()) => true,
         Err(e) if e.errno() == Some(libc::EEXIST) => false,
+        // Refused (no CAP_MKNOD in the initial user namespace): a bind of
+        // the host's node, as runc falls back to.
+        Err(e) if e.errno() == Some(libc::EPERM) => return create_device(root, d, true),
         Err(e) => return Err(e),
     };
     // Check what is there now (ours, or one the image had).
