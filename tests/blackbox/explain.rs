@@ -308,14 +308,35 @@ fn every_bad_field_is_named(s: &Scratch) {
     let bundle = s.bundle(&["/probe", "mounts"]);
     bundle.edit(|c| {
         c["process"]["cwd"] = json!("relative");
-        c["process"]["rlimits"] = json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]);
+        c["process"]["rlimits"] = json!([
+            {"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1},
+            {"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024},
+            {"type": "RLIMIT_CORE", "soft": 2, "hard": 1}
+        ]);
+        c["process"]["scheduler"] = json!({"policy": "SCHED_BOGUS", "nice": 40,
+                                           "flags": ["SCHED_FLAG_BOGUS"]});
+        c["process"]["ioPriority"] = json!({"class": "IOPRIO_CLASS_BOGUS", "priority": 9});
+        c["process"]["execCPUAffinity"] = json!({"initial": "0-x", "final": "3-1"});
+        c["linux"]["memoryPolicy"] = json!({"mode": "MPOL_BOGUS", "flags": ["MPOL_F_BOGUS"]});
         c["mounts"][2]["destination"] = json!("dev/pts");
         c["linux"]["namespaces"][1]["type"] = json!("bogus");
         c["linux"]["devices"] = json!([{"path": "/dev/x", "type": "q", "major": 1, "minor": 1}]);
         c["linux"]["sysctl"] = json!({"kernel.bogus_global": "1"});
         c["linux"]["rootfsPropagation"] = json!("sideways");
         c["hooks"] = json!({"prestart": [{"path": "relative/hook"}]});
-        c["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_BOGUS"});
+        c["linux"]["seccomp"] = json!({
+            "defaultAction": "SCMP_ACT_BOGUS",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_BOGUS"],
+            "flags": ["SECCOMP_FILTER_FLAG_BOGUS"],
+            "syscalls": [
+                {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"},
+                {"names": ["chmod"], "action": "SCMP_ACT_BOGUS"},
+                {"names": ["write"], "action": "SCMP_ACT_NOTIFY"},
+                {"names": ["kill"], "action": "SCMP_ACT_ERRNO",
+                 "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_BOGUS"},
+                          {"index": 7, "value": 1, "op": "SCMP_CMP_EQ"}]}
+            ]
+        });
         let r = &mut c["linux"]["resources"];
         r["memory"] = json!({"limit": 1_048_576, "swap": 4096});
         r["cpu"] = json!({"quota": 5, "period": 100_000});
@@ -334,6 +355,16 @@ fn every_bad_field_is_named(s: &Scratch) {
     for field in [
         "process.cwd",
         "process.rlimits[0].type",
+        "process.rlimits[2]: soft limit",
+        "process.scheduler.policy",
+        "process.scheduler.nice",
+        "process.scheduler.flags[0]",
+        "process.ioPriority.class",
+        "process.ioPriority.priority",
+        "process.execCPUAffinity.initial",
+        "process.execCPUAffinity.final",
+        "linux.memoryPolicy.mode",
+        "linux.memoryPolicy.flags[0]",
         "mounts[2].destination",
         "linux.namespaces[1].type",
         "linux.devices[0].type",
@@ -341,6 +372,13 @@ fn every_bad_field_is_named(s: &Scratch) {
         "linux.rootfsPropagation",
         "hooks.prestart[0].path",
         "linux.seccomp.defaultAction",
+        "linux.seccomp.architectures[1]",
+        "linux.seccomp.flags[0]",
+        "linux.seccomp.syscalls[1].action",
+        "linux.seccomp.syscalls[2]: SCMP_ACT_NOTIFY cannot be used for the write syscall",
+        "linux.seccomp.syscalls[3].args[0].op",
+        "linux.seccomp.syscalls[3].args[1].index",
+        "linux.seccomp.listenerPath",
         "linux.resources.memory.swap",
         "linux.resources.cpu.quota",
         "linux.resources.pids.limit",

@@ -2,7 +2,7 @@
 //! any of it and without privileges, and every problem its checks would
 //! find. Built from the plan `create` executes and the functions its
 //! steps decide with (container::check_plan, rootfs::outline,
-//! cgroups::plan_dirs, cgroups::resources::record, seccomp::compile,
+//! cgroups::plan_dirs, cgroups::resources::record, seccomp::gather,
 //! caps::parse), so it cannot tell another story than `create` acts.
 
 mod text;
@@ -351,7 +351,7 @@ fn hooks(plan: &Plan) -> Vec<HookStage> {
 
 fn seccomp(plan: &Plan, problems: &mut Problems) -> Option<Seccomp> {
     let v = plan.spec.linux.as_ref()?.seccomp.as_ref()?;
-    problems.check(crate::seccomp::compile(v, None).map(|_| ()));
+    crate::seccomp::gather(v, problems);
     let strings = |key: &str| -> Vec<String> {
         v.get(key)
             .and_then(|a| a.as_array())

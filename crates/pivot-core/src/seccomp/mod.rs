@@ -6,8 +6,8 @@ mod cache;
 mod enosys;
 mod sha256;
 
-use crate::error::{Error, Result};
-use crate::spec::seccomp::{Arg, Profile};
+use crate::error::{Error, Problems, Result};
+use crate::spec::seccomp::{Arg, Profile, Rule};
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
@@ -79,29 +79,33 @@ fn action(field: &str, name: &str, errno: Option<u32>) -> Result<ScmpAction> {
     })
 }
 
-fn compare(field: &str, a: &Arg) -> Result<ScmpArgCompare> {
-    let (op, datum) = match a.op.as_str() {
-        "SCMP_CMP_NE" => (ScmpCompareOp::NotEqual, a.value),
-        "SCMP_CMP_LT" => (ScmpCompareOp::Less, a.value),
-        "SCMP_CMP_LE" => (ScmpCompareOp::LessOrEqual, a.value),
-        "SCMP_CMP_EQ" => (ScmpCompareOp::Equal, a.value),
-        "SCMP_CMP_GE" => (ScmpCompareOp::GreaterEqual, a.value),
-        "SCMP_CMP_GT" => (ScmpCompareOp::Greater, a.value),
+/// One condition of a rule; its operator's and its index's problems kept.
+fn compare(field: &str, a: &Arg, problems: &mut Problems) -> Option<ScmpArgCompare> {
+    let op = match a.op.as_str() {
+        "SCMP_CMP_NE" => Some((ScmpCompareOp::NotEqual, a.value)),
+        "SCMP_CMP_LT" => Some((ScmpCompareOp::Less, a.value)),
+        "SCMP_CMP_LE" => Some((ScmpCompareOp::LessOrEqual, a.value)),
+        "SCMP_CMP_EQ" => Some((ScmpCompareOp::Equal, a.value)),
+        "SCMP_CMP_GE" => Some((ScmpCompareOp::GreaterEqual, a.value)),
+        "SCMP_CMP_GT" => Some((ScmpCompareOp::Greater, a.value)),
         // value is the mask, valueTwo what the masked argument must equal.
-        "SCMP_CMP_MASKED_EQ" => (ScmpCompareOp::MaskedEqual(a.value), a.value_two),
+        "SCMP_CMP_MASKED_EQ" => Some((ScmpCompareOp::MaskedEqual(a.value), a.value_two)),
         other => {
-            return Err(Error::invalid(format!(
+            problems.push(Error::invalid(format!(
                 "{field}.op: unknown seccomp operator {other:?}"
-            )))
+            )));
+            None
         }
     };
     if a.index > 5 {
-        return Err(Error::invalid(format!(
+        problems.push(Error::invalid(format!(
             "{field}.index: {} is not a syscall argument (0-5)",
             a.index
         )));
+        return None;
     }
-    Ok(ScmpArgCompare::new(a.index, op, datum))
+    let (op, datum) = op?;
+    Some(ScmpArgCompare::new(a.index, op, datum))
 }
 
 /// A profile checked, its names resolved once, ready for libseccomp.
@@ -124,21 +128,59 @@ struct CheckedRule {
     conds: Vec<ScmpArgCompare>,
 }
 
-fn check(p: &Profile) -> Result<Checked> {
-    let default = action(
+/// Check a profile, every problem of it kept (None if there is one).
+fn check(p: &Profile, problems: &mut Problems) -> Option<Checked> {
+    let before = problems.errors().len();
+    let default = problems.take(action(
         "linux.seccomp.defaultAction",
         &p.default_action,
         p.default_errno_ret,
-    )?;
-    // A context of libseccomp's own, only to check what it checks (the
-    // flags it supports; its API level probed once, before any thread).
-    let mut ctx =
-        ScmpFilterContext::new(default).map_err(lib_err("linux.seccomp: libseccomp".into()))?;
+    ));
+    let arches = architectures(p, problems);
+    let flags = filter_flags(p, default, problems);
+    let mut notify = false;
+    let mut rules = Vec::new();
+    for (i, rule) in p.syscalls.iter().enumerate() {
+        // Said of a rule with other problems too.
+        notify |= rule.action == "SCMP_ACT_NOTIFY";
+        let field = format!("linux.seccomp.syscalls[{i}]");
+        let Some(r) = check_rule(field, rule, problems) else {
+            continue;
+        };
+        // Rules with the default's action are no-ops; libseccomp refuses
+        // them.
+        if Some(r.act) != default {
+            rules.push(r);
+        }
+    }
+    if notify && p.listener_path.as_deref().unwrap_or("").is_empty() {
+        problems.push(Error::invalid(
+            "linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a listener",
+        ));
+    }
+    if problems.since(before) {
+        return None;
+    }
+    Some(Checked {
+        default: default?,
+        arches,
+        flags,
+        notify,
+        rules,
+    })
+}
+
+/// The filter's architectures: the native one first, then the profile's.
+fn architectures(p: &Profile, problems: &mut Problems) -> Vec<ScmpArch> {
     let mut arches = vec![ScmpArch::X8664];
     for (i, a) in p.architectures.iter().enumerate() {
         let field = format!("linux.seccomp.architectures[{i}]");
-        let arch = ScmpArch::from_str(a)
-            .map_err(|_| Error::invalid(format!("{field}: unknown architecture {a:?}")))?;
+        let Some(arch) = problems.take(
+            ScmpArch::from_str(a)
+                .map_err(|_| Error::invalid(format!("{field}: unknown architecture {a:?}"))),
+        ) else {
+            continue;
+        };
         let arch = if arch == ScmpArch::Native {
             ScmpArch::X8664
         } else {
@@ -148,78 +190,97 @@ fn check(p: &Profile) -> Result<Checked> {
             arches.push(arch);
         }
     }
+    arches
+}
+
+/// linux.seccomp.flags as seccomp(2) flags. A context of libseccomp's
+/// own (with the default action, when that is known) checks what it
+/// checks: the flags it supports (its API level probed once, before any
+/// thread).
+fn filter_flags(p: &Profile, default: Option<ScmpAction>, problems: &mut Problems) -> u32 {
+    let mut ctx = default.and_then(|d| {
+        problems
+            .take(ScmpFilterContext::new(d).map_err(lib_err("linux.seccomp: libseccomp".into())))
+    });
     let mut flags = 0u32;
     for (i, f) in p.flags.iter().enumerate() {
         let field = format!("linux.seccomp.flags[{i}]");
-        flags |= match f.as_str() {
+        let bit = match f.as_str() {
             "SECCOMP_FILTER_FLAG_TSYNC" => 1,
             "SECCOMP_FILTER_FLAG_LOG" => 2,
             "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => 4,
             "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => 32,
-            _ => 0,
-        };
-        let r = match f.as_str() {
-            "SECCOMP_FILTER_FLAG_TSYNC" => ctx.set_ctl_tsync(true),
-            "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => ctx.set_ctl_ssb(true),
-            "SECCOMP_FILTER_FLAG_LOG" => ctx.set_ctl_log(true),
-            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => ctx.set_ctl_waitkill(true),
             _ => {
-                return Err(Error::invalid(format!(
+                problems.push(Error::invalid(format!(
                     "{field}: unknown seccomp flag {f:?}"
-                )))
+                )));
+                continue;
             }
         };
-        r.map_err(lib_err(format!("{field} {f}")))?;
-    }
-    let mut notify = false;
-    let mut rules = Vec::new();
-    for (i, rule) in p.syscalls.iter().enumerate() {
-        let field = format!("linux.seccomp.syscalls[{i}]");
-        let act = action(&format!("{field}.action"), &rule.action, rule.errno_ret)?;
-        notify |= act == ScmpAction::Notify;
-        // pivot writes (exec.fifo, its error text) after the filter is in;
-        // an agent answering those would break or stall the start (runc
-        // refuses this too).
-        if act == ScmpAction::Notify && rule.names.iter().any(|n| n == "write") {
-            return Err(Error::invalid(format!(
-                "{field}: SCMP_ACT_NOTIFY cannot be used for the write syscall"
-            )));
-        }
-        let conds = rule
-            .args
-            .iter()
-            .enumerate()
-            .map(|(j, a)| compare(&format!("{field}.args[{j}]"), a))
-            .collect::<Result<Vec<_>>>()?;
-        if act == default {
+        flags |= bit;
+        let Some(ctx) = ctx.as_mut() else {
             continue;
-        }
-        // Names this kernel or libseccomp do not know are skipped, as
-        // runc does: profiles list syscalls of every architecture.
-        let syscalls = rule
-            .names
-            .iter()
-            .filter_map(|n| ScmpSyscall::from_name(n).ok().map(|sc| (sc, n.clone())))
-            .collect();
-        rules.push(CheckedRule {
-            field,
-            act,
-            syscalls,
-            conds,
-        });
+        };
+        let r = match bit {
+            1 => ctx.set_ctl_tsync(true),
+            4 => ctx.set_ctl_ssb(true),
+            2 => ctx.set_ctl_log(true),
+            _ => ctx.set_ctl_waitkill(true),
+        };
+        problems.check(r.map(drop).map_err(lib_err(format!("{field} {f}"))));
     }
-    if notify && p.listener_path.as_deref().unwrap_or("").is_empty() {
-        return Err(Error::invalid(
-            "linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a listener",
-        ));
+    flags
+}
+
+/// One entry of linux.seccomp.syscalls, every problem of it kept.
+fn check_rule(field: String, rule: &Rule, problems: &mut Problems) -> Option<CheckedRule> {
+    let before = problems.errors().len();
+    let act = problems.take(action(
+        &format!("{field}.action"),
+        &rule.action,
+        rule.errno_ret,
+    ));
+    // pivot writes (exec.fifo, its error text) after the filter is in;
+    // an agent answering those would break or stall the start (runc
+    // refuses this too).
+    if act == Some(ScmpAction::Notify) && rule.names.iter().any(|n| n == "write") {
+        problems.push(Error::invalid(format!(
+            "{field}: SCMP_ACT_NOTIFY cannot be used for the write syscall"
+        )));
     }
-    Ok(Checked {
-        default,
-        arches,
-        flags,
-        notify,
-        rules,
+    let conds: Vec<ScmpArgCompare> = rule
+        .args
+        .iter()
+        .enumerate()
+        .filter_map(|(j, a)| compare(&format!("{field}.args[{j}]"), a, problems))
+        .collect();
+    if problems.since(before) {
+        return None;
+    }
+    // Names this kernel or libseccomp do not know are skipped, as
+    // runc does: profiles list syscalls of every architecture.
+    let syscalls = rule
+        .names
+        .iter()
+        .filter_map(|n| ScmpSyscall::from_name(n).ok().map(|sc| (sc, n.clone())))
+        .collect();
+    Some(CheckedRule {
+        field,
+        act: act?,
+        syscalls,
+        conds,
     })
+}
+
+/// Every problem of `linux.seccomp`, for `pivot explain`: `compile`
+/// (which `create` calls) stops at the first of the same.
+pub fn gather(value: &serde_json::Value, problems: &mut Problems) {
+    let Some(p) = problems.take(crate::spec::decode::<Profile>("linux.seccomp", value)) else {
+        return;
+    };
+    if check(&p, problems).is_some() {
+        problems.check(build(&p).map(drop));
+    }
 }
 
 /// Check and compile `linux.seccomp`; with `cache` (pivot's --root), a
@@ -257,7 +318,8 @@ pub fn compile(value: &serde_json::Value, cache: Option<&Path>) -> Result<Filter
 
 /// The program, its load flags and whether it notifies.
 fn build(p: &Profile) -> Result<(Vec<libc::sock_filter>, u32, bool)> {
-    let c = check(p)?;
+    let checked = Problems::first(|problems| check(p, problems))?;
+    let c = checked.ok_or_else(|| Error::other("linux.seccomp: the profile was not checked"))?;
     let body = programs(&c)?;
     let mut flags = c.flags;
     if c.notify {
@@ -505,6 +567,50 @@ mod tests {
         let e = compile(&bad_arch, None).err().unwrap().to_string();
         assert!(e.starts_with("linux.seccomp.architectures[0]"), "{e}");
     }
+
+    #[test]
+    fn every_problem_is_gathered_and_compile_stops_at_the_first() {
+        let bad = json!({
+            "defaultAction": "SCMP_ACT_NOPE",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_Z80", "SCMP_ARCH_PDP11"],
+            "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_NOPE"],
+            "syscalls": [
+                {"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"},
+                {"names": ["x"], "action": "SCMP_ACT_NOPE"},
+                {"names": ["write"], "action": "SCMP_ACT_NOTIFY"},
+                {"names": ["kill"], "action": "SCMP_ACT_ERRNO",
+                 "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_NOPE"},
+                          {"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}
+            ]
+        });
+        let mut problems = Problems::new();
+        gather(&bad, &mut problems);
+        let got: Vec<String> = problems.errors().iter().map(|e| e.to_string()).collect();
+        let want = [
+            "linux.seccomp.defaultAction: ",
+            "linux.seccomp.architectures[1]: ",
+            "linux.seccomp.architectures[2]: ",
+            "linux.seccomp.flags[1]: ",
+            "linux.seccomp.syscalls[1].action: ",
+            "linux.seccomp.syscalls[2]: SCMP_ACT_NOTIFY cannot be used for the write syscall",
+            "linux.seccomp.syscalls[3].args[0].op: ",
+            "linux.seccomp.syscalls[3].args[1].index: ",
+            "linux.seccomp.listenerPath: ",
+        ];
+        assert_eq!(got.len(), want.len(), "{got:#?}");
+        for (g, w) in got.iter().zip(want) {
+            assert!(g.starts_with(w), "{g:?} is not {w:?}: {got:#?}");
+        }
+        let e = compile(&bad, None).err().unwrap().to_string();
+        assert_eq!(e, got[0]);
+        let mut problems = Problems::new();
+        gather(&json!({"defaultAction": 3}), &mut problems);
+        let got = problems.errors()[0].to_string();
+        assert!(
+            got.starts_with("linux.seccomp.defaultAction: invalid type"),
+            "{got}"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -552,7 +658,7 @@ mod equivalence {
 
     fn compare(profile: &serde_json::Value) {
         let p: Profile = serde_json::from_value(profile.clone()).unwrap();
-        let c = check(&p).unwrap();
+        let c = Problems::first(|pr| check(&p, pr)).unwrap().unwrap();
         assert!(c.arches.len() > 1);
         let one = export(&filter_for(&c, &c.arches, None).unwrap()).unwrap();
         let chained = programs(&c).unwrap();
@@ -628,7 +734,7 @@ mod equivalence {
             "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_TRACE", "errnoRet": CHAIN_MSG}]
         });
         let p: Profile = serde_json::from_value(v).unwrap();
-        let c = check(&p).unwrap();
+        let c = Problems::first(|pr| check(&p, pr)).unwrap().unwrap();
         let prog = programs(&c).unwrap();
         let mkdir64 = 83;
         assert_eq!(

@@ -318,6 +318,34 @@ mod tests {
     }
 
     #[test]
+    fn every_problem_of_each_field_is_gathered() {
+        let mut p = with(
+            "scheduler",
+            json!({"policy": "SCHED_RR", "nice": 40, "flags": ["X", "SCHED_FLAG_RECLAIM", "Y"]}),
+        );
+        p.io_priority = Some(json!({"class": "IOPRIO_CLASS_NOPE", "priority": 9}));
+        p.exec_cpu_affinity = Some(json!({"initial": "x", "final": "3-1"}));
+        let mut problems = Problems::new();
+        check(&p, &mut problems);
+        let got: Vec<String> = problems.errors().iter().map(|e| e.to_string()).collect();
+        let want = [
+            "process.scheduler.nice: ",
+            "process.scheduler.priority: SCHED_RR needs",
+            "process.scheduler.flags[0]: ",
+            "process.scheduler.flags[2]: ",
+            "process.ioPriority.class: ",
+            "process.ioPriority.priority: ",
+            "process.execCPUAffinity.initial: ",
+            "process.execCPUAffinity.final: ",
+        ];
+        assert_eq!(got.len(), want.len(), "{got:#?}");
+        for (g, w) in got.iter().zip(want) {
+            assert!(g.starts_with(w), "{g:?} is not {w:?}: {got:#?}");
+        }
+        assert_eq!(validate(&p).unwrap_err().to_string(), got[0]);
+    }
+
+    #[test]
     fn io_priority_and_affinity() {
         let p = with(
             "ioPriority",
