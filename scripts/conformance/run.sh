@@ -24,6 +24,11 @@
 #   RUNC_SRC=DIR  run the suite of this runc source tree (a checkout or an
 #                 unpacked release) instead of Debian's runc 1.1.5 one; see
 #                 setup.sh
+#   PIVOT_CONFORMANCE_USER=NAME  run bats as this (existing) user, as
+#                 runc's tests/rootless.sh does with its user "rootless"
+#                 (ROOTLESS_FEATURES and ROOTLESS_UIDMAP_*/GIDMAP_*, AUX_UID
+#                 and AUX_DIR are passed on); scripts/conformance/rootless.sh
+#                 makes the user and sets the features up
 #
 # Prints one line per file and, last, the total as "N passed, N failed, N skipped".
 # Exit status: 0 all passed (or --report-only), 1 some test failed, 2 harness error.
@@ -129,6 +134,12 @@ run_tmp=$(mktemp -d /tmp/pivot-conformance.XXXXXX)
 chmod 0755 "$run_tmp"
 mkdir -p "$run_tmp/bin" "$run_tmp/tmp"
 chmod 0755 "$run_tmp/bin" "$run_tmp/tmp"
+# bats as another user (rootless): its temporary files are the user's
+as_user=
+if [ -n "${PIVOT_CONFORMANCE_USER:-}" ]; then
+    chown "$PIVOT_CONFORMANCE_USER:" "$run_tmp/tmp"
+    as_user="setpriv --reuid $(id -u "$PIVOT_CONFORMANCE_USER") --regid $(id -g "$PIVOT_CONFORMANCE_USER") --clear-groups env -u XDG_RUNTIME_DIR HOME=$run_tmp/tmp USER=$PIVOT_CONFORMANCE_USER LOGNAME=$PIVOT_CONFORMANCE_USER "
+fi
 # A snapshot of the binary: a rebuild during the run must not change it.
 cp "$runtime" "$run_tmp/bin/$name"
 RUNC=$run_tmp/bin/$name
@@ -310,7 +321,8 @@ export RUNC
 export TMPDIR=$run_tmp/tmp
 export PATH=$CACHE/bin/shims:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export TERM=${TERM:-xterm}
-unset RUNC_USE_SYSTEMD ROOTLESS_FEATURES BATS_TEST_TIMEOUT
+unset RUNC_USE_SYSTEMD BATS_TEST_TIMEOUT
+[ -n "$as_user" ] || unset ROOTLESS_FEATURES
 
 t_start=$(date +%s)
 total_p=0 total_f=0 total_s=0
@@ -327,7 +339,7 @@ for f in "${files[@]}"; do
     # events.bats).
     set +e
     (cd "$INTEG" && exec "$CACHE/bin/subreaper" -t "$file_timeout" \
-        script -qefc "bats ${bats_args[*]@Q} $(printf '%q' "$f")" /dev/null) </dev/null >"$tap.raw" 2>&1 9>&- &
+        script -qefc "${as_user}bats ${bats_args[*]@Q} $(printf '%q' "$f")" /dev/null) </dev/null >"$tap.raw" 2>&1 9>&- &
     runner=$!
     watchdog "$tap.raw" "$runner" "$f" "$expected" 9>&- &
     watchdog_pid=$!
