@@ -9,7 +9,7 @@ use crate::error::{Context, Error, Result};
 use crate::rootfs::resolve::Root;
 use crate::spec::types::ConsoleSize;
 use crate::sys;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// In the process-to-be, inside the container: make the pty, (for the
 /// init) bind the peer over /dev/console, send the master over `socket`,
@@ -50,7 +50,7 @@ pub fn setup_console(
     sys::send_msg(socket, b"/dev/ptmx", Some(master.as_fd())).ctx("--console-socket")?;
     drop(master);
     for fd in 0..3 {
-        sys::dup2(peer.as_raw_fd(), fd)?;
+        sys::dup2(peer.as_fd(), fd)?;
     }
     Ok(())
 }

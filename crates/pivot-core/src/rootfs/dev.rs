@@ -12,7 +12,7 @@ use crate::procfs::ProcFs;
 use crate::spec::types::Device;
 use crate::spec::{MountKind, Plan};
 use crate::sys;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// Whether pivot sets /dev up (device nodes, /dev/ptmx, the stdio
 /// links). runc does unless /dev is a bind mount (a bind of the host's
@@ -236,7 +236,7 @@ pub fn reopen_dev_null(proc: Option<&ProcFs>) -> Result<()> {
             );
         }
         if let Some(n) = &null {
-            sys::dup2(n.as_raw_fd(), fd)?;
+            sys::dup2(n.as_fd(), fd)?;
         }
     }
     Ok(())

@@ -87,7 +87,7 @@ impl Lock {
     /// drops the shared lock first, so two converting holders cannot
     /// deadlock), waiting for every other holder to let go.
     pub fn make_exclusive(&self) -> Result<()> {
-        sys::flock(self._fd.as_fd(), libc::LOCK_EX)
+        sys::flock(self._fd.as_fd(), sys::Lock::Exclusive)
     }
 
     /// Whether the locked file is still `sd`'s lock file: a create that
@@ -174,7 +174,7 @@ impl StateDir {
             .open(&path)
             .map_err(|e| Error::io(format!("open {}", path.display()), e))?;
         let fd = OwnedFd::from(fd);
-        sys::flock(fd.as_fd(), libc::LOCK_EX)?;
+        sys::flock(fd.as_fd(), sys::Lock::Exclusive)?;
         Ok(Lock { _fd: fd })
     }
 
@@ -191,7 +191,7 @@ impl StateDir {
             0,
         )
         .ok()?;
-        sys::flock(fd.as_fd(), libc::LOCK_SH).ok()?;
+        sys::flock(fd.as_fd(), sys::Lock::Shared).ok()?;
         Some(Lock { _fd: fd })
     }
 

@@ -5,15 +5,7 @@ use super::*;
 
 /// Mark every fd from `first` up close-on-exec.
 pub fn cloexec_from(first: u32) -> Result<()> {
-    // SAFETY: no pointers.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
+    let r = close_range_raw(first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
     let r = check(r, || {
         format!("close_range({first}, ~0, CLOSE_RANGE_CLOEXEC)")
     });
@@ -33,10 +25,10 @@ fn cloexec_each_from(first: u32) -> Result<()> {
         .filter(|&fd: &RawFd| fd >= 0 && fd as u32 >= first)
         .collect();
     for fd in fds {
-        // SAFETY: no pointers; an fd closed meanwhile (the directory's own)
-        // fails with EBADF, which is fine.
-        let r = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } as libc::c_long;
-        match check(r, || format!("fcntl({fd}, F_SETFD, FD_CLOEXEC)")) {
+        // An fd closed meanwhile (the directory's own) fails with EBADF,
+        // which is fine.
+        let r = rustix::io::fcntl_setfd(fd_number(fd)?, rustix::io::FdFlags::CLOEXEC);
+        match rx(r, || format!("fcntl({fd}, F_SETFD, FD_CLOEXEC)")) {
             Err(e) if e.errno() != Some(libc::EBADF) => return Err(e),
             _ => {}
         }
@@ -47,81 +39,92 @@ fn cloexec_each_from(first: u32) -> Result<()> {
 /// Write to an fd known only by its number (one the caller passed down,
 /// such as --status-fd); EBADF if it is not open.
 pub fn write_fd_number(fd: RawFd, data: &[u8]) -> Result<usize> {
-    // SAFETY: data is readable for its length; a bad fd number only makes
-    // write(2) fail.
-    let r = retry(|| unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) } as libc::c_long);
-    check(r, || format!("write({fd})")).map(|n| n as usize)
+    let f = fd_number(fd).map_err(|e| e.context(format!("write({fd})")))?;
+    rx(rx_retry(|| rustix::io::write(f, data)), || {
+        format!("write({fd})")
+    })
 }
 
 /// FD_CLOEXEC and the other fd flags of an fd known only by its number;
 /// EBADF if nothing is open there.
 pub fn fd_flags(fd: RawFd) -> Result<i32> {
-    // SAFETY: no pointers; a bad fd number only makes fcntl fail.
-    let r = unsafe { libc::fcntl(fd, libc::F_GETFD) } as libc::c_long;
-    check(r, || format!("fcntl({fd}, F_GETFD)")).map(|v| v as i32)
+    let f = fd_number(fd).map_err(|e| e.context(format!("fcntl({fd}, F_GETFD)")))?;
+    let r = rustix::io::fcntl_getfd(f);
+    rx(r, || format!("fcntl({fd}, F_GETFD)")).map(|v| v.bits() as i32)
 }
 
 /// Set or clear FD_CLOEXEC on one fd.
 pub fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> Result<()> {
     let flag = if on { libc::FD_CLOEXEC } else { 0 };
-    // SAFETY: no pointers.
-    let r = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, flag) } as libc::c_long;
-    check(r, || format!("fcntl({}, F_SETFD, {flag})", fd.as_raw_fd())).map(drop)
+    let flags = rustix::io::FdFlags::from_bits_retain(flag as u32);
+    let r = rustix::io::fcntl_setfd(fd, flags);
+    rx(r, || format!("fcntl({}, F_SETFD, {flag})", fd.as_raw_fd()))
 }
 
-pub fn dup2(old: RawFd, new: RawFd) -> Result<()> {
-    // SAFETY: no pointers.
-    let r = unsafe { libc::dup2(old, new) } as libc::c_long;
-    check(r, || format!("dup2({old}, {new})")).map(drop)
+/// dup2 onto one of the standard streams (0, 1 or 2).
+pub fn dup2(old: BorrowedFd<'_>, new: RawFd) -> Result<()> {
+    let r = match new {
+        0 => rustix::stdio::dup2_stdin(old),
+        1 => rustix::stdio::dup2_stdout(old),
+        2 => rustix::stdio::dup2_stderr(old),
+        _ => Err(rustix::io::Errno::BADF),
+    };
+    rx(r, || format!("dup2({}, {new})", old.as_raw_fd()))
 }
 
-pub fn flock(fd: BorrowedFd<'_>, op: i32) -> Result<()> {
-    // SAFETY: live fd.
-    let r = retry(|| unsafe { libc::flock(fd.as_raw_fd(), op) } as libc::c_long);
-    check(r, || format!("flock({}, {op})", fd.as_raw_fd())).map(drop)
+/// A whole-file lock (flock(2)), blocking until it is granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    Shared,
+    Exclusive,
+}
+
+pub fn flock(fd: BorrowedFd<'_>, lock: Lock) -> Result<()> {
+    use rustix::fs::FlockOperation as Op;
+    let (op, n) = match lock {
+        Lock::Shared => (Op::LockShared, libc::LOCK_SH),
+        Lock::Exclusive => (Op::LockExclusive, libc::LOCK_EX),
+    };
+    let r = rx_retry(|| rustix::fs::flock(fd, op));
+    rx(r, || format!("flock({}, {n})", fd.as_raw_fd()))
 }
 
 pub fn isatty(fd: RawFd) -> bool {
-    // SAFETY: no pointers.
-    unsafe { libc::isatty(fd) == 1 }
+    fd_number(fd).is_ok_and(rustix::termios::isatty)
 }
 
 /// poll one fd for `events`; returns the revents, 0 on timeout.
 pub fn poll_one(fd: BorrowedFd<'_>, events: i16, timeout_ms: i32) -> Result<i16> {
-    let mut p = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd.
-    let r = retry(|| unsafe { libc::poll(&mut p, 1, timeout_ms) } as libc::c_long);
-    check(r, || format!("poll({})", fd.as_raw_fd()))?;
-    Ok(p.revents)
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut p = [PollFd::from_borrowed_fd(
+        fd,
+        PollFlags::from_bits_retain(events as u16),
+    )];
+    let timeout = (timeout_ms >= 0).then(|| Timespec {
+        tv_sec: i64::from(timeout_ms / 1000),
+        tv_nsec: i64::from(timeout_ms % 1000) * 1_000_000,
+    });
+    let r = rx_retry(|| rustix::event::poll(&mut p, timeout.as_ref()));
+    rx(r, || format!("poll({})", fd.as_raw_fd()))?;
+    Ok(p[0].revents().bits() as i16)
 }
 
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {
-    // SAFETY: buf is writable for its length.
-    let r = retry(
-        || unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) }
-            as libc::c_long,
-    );
-    check(r, || format!("read({})", fd.as_raw_fd())).map(|n| n as usize)
+    let r = rx_retry(|| rustix::io::read(fd, &mut *buf));
+    rx(r, || format!("read({})", fd.as_raw_fd()))
 }
 
 pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> Result<usize> {
-    // SAFETY: buf is readable for its length.
-    let r = retry(
-        || unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) } as libc::c_long,
-    );
-    check(r, || format!("write({})", fd.as_raw_fd())).map(|n| n as usize)
+    let r = rx_retry(|| rustix::io::write(fd, buf));
+    rx(r, || format!("write({})", fd.as_raw_fd()))
 }
 
 /// A standard stream (0, 1 or 2) as a borrowed fd.
 pub fn stdio(fd: RawFd) -> BorrowedFd<'static> {
     assert!((0..3).contains(&fd), "stdio fd {fd}");
-    // SAFETY: fds 0-2 stay open for the life of the process (a closed one
-    // only makes the calls on it fail with EBADF).
-    unsafe { BorrowedFd::borrow_raw(fd) }
+    // fds 0-2 stay open for the life of the process (a closed one only
+    // makes the calls on it fail with EBADF).
+    fd_number(fd).expect("fd 0-2")
 }
 
 /// Close every fd from `first` up except those in `keep`: the init must
@@ -146,9 +149,15 @@ pub fn close_fds_from(first: u32, keep: &[RawFd]) -> Result<()> {
 }
 
 fn close_range(first: u32, last: u32) -> Result<()> {
-    // SAFETY: no pointers; closing fds this process owns and no longer uses.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+    let r = close_range_raw(first, last, 0);
     check(r, || format!("close_range({first}, {last}, 0)")).map(drop)
+}
+
+/// close_range(2), which rustix lacks.
+fn close_range_raw(first: u32, last: u32, flags: libc::c_uint) -> libc::c_long {
+    // SAFETY: no pointers; the callers close (or mark close-on-exec) only
+    // fds this process owns and no longer uses past this point.
+    unsafe { libc::syscall(libc::SYS_close_range, first, last, flags) }
 }
 
 /// Copy the contents of one open file to another.
@@ -169,9 +178,8 @@ pub fn copy_fd(from: BorrowedFd<'_>, to: BorrowedFd<'_>) -> Result<()> {
 /// An anonymous in-memory file (for capturing a hook's output).
 pub fn memfd(name: &str) -> Result<OwnedFd> {
     let n = c(name)?;
-    // SAFETY: n is NUL-terminated.
-    let r = unsafe { libc::memfd_create(n.as_ptr(), libc::MFD_CLOEXEC) } as libc::c_long;
-    check(r, || format!("memfd_create({name:?})")).map(owned)
+    let r = rustix::fs::memfd_create(&n, rustix::fs::MemfdFlags::CLOEXEC);
+    rx(r, || format!("memfd_create({name:?})"))
 }
 
 /// Take ownership of a raw fd a library handed over.

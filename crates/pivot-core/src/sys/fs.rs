@@ -35,18 +35,16 @@ pub fn open_flags_str(flags: i32) -> String {
 
 pub fn openat(dir: BorrowedFd<'_>, path: &str, flags: i32, mode: mode_t) -> Result<OwnedFd> {
     let p = c(path)?;
-    // SAFETY: p is a valid NUL-terminated string; dir is a live fd or AT_FDCWD.
-    let r = retry(|| unsafe {
-        libc::openat(dir.as_raw_fd(), p.as_ptr(), flags | libc::O_CLOEXEC, mode) as libc::c_long
-    });
-    check(r, || {
+    let oflags = rustix::fs::OFlags::from_bits_retain((flags | libc::O_CLOEXEC) as u32);
+    let mode = rustix::fs::Mode::from_bits_retain(mode);
+    let r = rx_retry(|| rustix::fs::openat(dir, &p, oflags, mode));
+    rx(r, || {
         format!(
             "openat({}, {path:?}, {})",
             dirname(dir),
             open_flags_str(flags | libc::O_CLOEXEC)
         )
     })
-    .map(owned)
 }
 
 pub const RESOLVE_NO_XDEV: u64 = 0x01;
@@ -54,13 +52,6 @@ pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
 pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
 pub const RESOLVE_BENEATH: u64 = 0x08;
 pub const RESOLVE_IN_ROOT: u64 = 0x10;
-
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
 
 /// Set by tests and by `PIVOT_NO_OPENAT2=1` to exercise the fallback
 /// resolver exactly as on a kernel without openat2.
@@ -106,23 +97,11 @@ pub fn openat2(dir: BorrowedFd<'_>, path: &str, flags: i32, resolve: u64) -> Res
         ));
     }
     let p = c(path)?;
-    let how = OpenHow {
-        flags: (flags | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve,
-    };
-    // SAFETY: how is a properly laid out struct open_how whose size we pass;
-    // p is NUL-terminated.
-    let r = retry(|| unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            dir.as_raw_fd(),
-            p.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    });
-    check(r, || {
+    let oflags = rustix::fs::OFlags::from_bits_retain((flags | libc::O_CLOEXEC) as u32);
+    let how = rustix::fs::ResolveFlags::from_bits_retain(resolve);
+    let mode = rustix::fs::Mode::empty();
+    let r = rx_retry(|| rustix::fs::openat2(dir, &p, oflags, mode, how));
+    rx(r, || {
         format!(
             "openat2({}, {path:?}, {}, {})",
             dirname(dir),
@@ -130,24 +109,22 @@ pub fn openat2(dir: BorrowedFd<'_>, path: &str, flags: i32, resolve: u64) -> Res
             resolve_str(resolve)
         )
     })
-    .map(owned)
 }
 
 pub fn mkdirat(dir: BorrowedFd<'_>, path: &str, mode: mode_t) -> Result<()> {
     let p = c(path)?;
-    // SAFETY: valid fd and NUL-terminated path.
-    let r = unsafe { libc::mkdirat(dir.as_raw_fd(), p.as_ptr(), mode) } as libc::c_long;
-    check(r, || {
+    let r = rustix::fs::mkdirat(dir, &p, rustix::fs::Mode::from_bits_retain(mode));
+    rx(r, || {
         format!("mkdirat({}, {path:?}, 0{mode:o})", dirname(dir))
     })
-    .map(drop)
 }
 
 pub fn mknodat(dir: BorrowedFd<'_>, path: &str, mode: mode_t, dev: libc::dev_t) -> Result<()> {
     let p = c(path)?;
-    // SAFETY: valid fd and NUL-terminated path.
-    let r = unsafe { libc::mknodat(dir.as_raw_fd(), p.as_ptr(), mode, dev) } as libc::c_long;
-    check(r, || {
+    let kind = rustix::fs::FileType::from_raw_mode(mode);
+    let perm = rustix::fs::Mode::from_raw_mode(mode);
+    let r = rustix::fs::mknodat(dir, &p, kind, perm, dev);
+    rx(r, || {
         format!(
             "mknodat({}, {path:?}, 0{mode:o}, makedev({}, {}))",
             dirname(dir),
@@ -155,72 +132,50 @@ pub fn mknodat(dir: BorrowedFd<'_>, path: &str, mode: mode_t, dev: libc::dev_t) 
             libc::minor(dev)
         )
     })
-    .map(drop)
 }
 
 pub fn mkfifoat(dir: BorrowedFd<'_>, path: &str, mode: mode_t) -> Result<()> {
     let p = c(path)?;
-    // SAFETY: valid fd and NUL-terminated path.
-    let r = unsafe { libc::mkfifoat(dir.as_raw_fd(), p.as_ptr(), mode) } as libc::c_long;
-    check(r, || {
+    let fifo = rustix::fs::FileType::Fifo;
+    let r = rustix::fs::mknodat(dir, &p, fifo, rustix::fs::Mode::from_raw_mode(mode), 0);
+    rx(r, || {
         format!("mkfifoat({}, {path:?}, 0{mode:o})", dirname(dir))
     })
-    .map(drop)
 }
 
 pub fn symlinkat(target: &str, dir: BorrowedFd<'_>, path: &str) -> Result<()> {
     let t = c(target)?;
     let p = c(path)?;
-    // SAFETY: valid fd and NUL-terminated strings.
-    let r = unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), p.as_ptr()) } as libc::c_long;
-    check(r, || {
+    let r = rustix::fs::symlinkat(&t, dir, &p);
+    rx(r, || {
         format!("symlinkat({target:?}, {}, {path:?})", dirname(dir))
     })
-    .map(drop)
 }
 
 pub fn unlinkat(dir: BorrowedFd<'_>, path: &str, flags: i32) -> Result<()> {
     let p = c(path)?;
-    // SAFETY: valid fd and NUL-terminated path.
-    let r = unsafe { libc::unlinkat(dir.as_raw_fd(), p.as_ptr(), flags) } as libc::c_long;
-    check(r, || format!("unlinkat({}, {path:?})", dirname(dir))).map(drop)
+    let r = rustix::fs::unlinkat(dir, &p, rustix::fs::AtFlags::from_bits_retain(flags as u32));
+    rx(r, || format!("unlinkat({}, {path:?})", dirname(dir)))
 }
 
 /// linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW): names an
 /// O_TMPFILE file through its /proc/self/fd link.
 pub fn link_follow(from: &str, to: &str) -> Result<()> {
     let (f, t) = (c(from)?, c(to)?);
-    // SAFETY: both paths are NUL-terminated.
-    let r = unsafe {
-        libc::linkat(
-            libc::AT_FDCWD,
-            f.as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            libc::AT_SYMLINK_FOLLOW,
-        )
-    } as libc::c_long;
-    check(r, || format!("linkat({from:?}, {to:?}, AT_SYMLINK_FOLLOW)")).map(drop)
+    let follow = rustix::fs::AtFlags::SYMLINK_FOLLOW;
+    let r = rustix::fs::linkat(cwd(), &f, cwd(), &t, follow);
+    rx(r, || format!("linkat({from:?}, {to:?}, AT_SYMLINK_FOLLOW)"))
 }
 
 pub fn readlinkat(dir: BorrowedFd<'_>, path: &str) -> Result<String> {
     let p = c(path)?;
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: buf is writable for its length; p is NUL-terminated.
-    let r = unsafe {
-        libc::readlinkat(
-            dir.as_raw_fd(),
-            p.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    } as libc::c_long;
-    let n = check(r, || format!("readlinkat({}, {path:?})", dirname(dir)))? as usize;
-    buf.truncate(n);
-    String::from_utf8(buf).map_err(|_| Error::invalid(format!("symlink {path:?} is not UTF-8")))
+    let r = rustix::fs::readlinkat(dir, &p, Vec::new());
+    let target = rx(r, || format!("readlinkat({}, {path:?})", dirname(dir)))?;
+    String::from_utf8(target.into_bytes())
+        .map_err(|_| Error::invalid(format!("symlink {path:?} is not UTF-8")))
 }
 
-pub type Stat = libc::stat;
+pub type Stat = rustix::fs::Stat;
 
 /// The type of a file, from the S_IFMT bits of its mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,61 +212,51 @@ pub fn file_type(st: &Stat) -> FileType {
 
 pub fn fstatat(dir: BorrowedFd<'_>, path: &str, flags: i32) -> Result<Stat> {
     let p = c(path)?;
-    // SAFETY: zeroed stat is a valid out-buffer.
-    let mut st: Stat = unsafe { std::mem::zeroed() };
-    // SAFETY: st is writable; p NUL-terminated.
-    let r = unsafe { libc::fstatat(dir.as_raw_fd(), p.as_ptr(), &mut st, flags) } as libc::c_long;
-    check(r, || format!("fstatat({}, {path:?})", dirname(dir)))?;
-    Ok(st)
+    let r = rustix::fs::statat(dir, &p, rustix::fs::AtFlags::from_bits_retain(flags as u32));
+    rx(r, || format!("fstatat({}, {path:?})", dirname(dir)))
 }
 
 pub fn fstat(fd: BorrowedFd<'_>) -> Result<Stat> {
     fstatat(fd, "", libc::AT_EMPTY_PATH)
 }
 
-pub fn fstatfs(fd: BorrowedFd<'_>) -> Result<libc::statfs> {
-    // SAFETY: zeroed statfs is a valid out-buffer.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: st is writable, fd is live.
-    let r = unsafe { libc::fstatfs(fd.as_raw_fd(), &mut st) } as libc::c_long;
-    check(r, || format!("fstatfs({})", fd.as_raw_fd()))?;
-    Ok(st)
+pub fn fstatfs(fd: BorrowedFd<'_>) -> Result<rustix::fs::StatFs> {
+    rx(rustix::fs::fstatfs(fd), || {
+        format!("fstatfs({})", fd.as_raw_fd())
+    })
 }
 
 pub fn fchown(fd: BorrowedFd<'_>, uid: uid_t, gid: gid_t) -> Result<()> {
-    let e = c("")?;
-    // SAFETY: fchownat with AT_EMPTY_PATH on a live fd (works for O_PATH).
-    let r = unsafe {
-        libc::fchownat(
-            fd.as_raw_fd(),
-            e.as_ptr(),
-            uid,
-            gid,
-            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
-        )
-    } as libc::c_long;
-    check(r, || {
+    use rustix::fs::AtFlags;
+    // fchownat with AT_EMPTY_PATH works for O_PATH handles too.
+    let (owner, group) = (
+        rustix::fs::Uid::from_raw(uid),
+        rustix::fs::Gid::from_raw(gid),
+    );
+    let flags = AtFlags::EMPTY_PATH | AtFlags::SYMLINK_NOFOLLOW;
+    let r = rustix::fs::chownat(fd, c"", Some(owner), Some(group), flags);
+    rx(r, || {
         format!(
             "fchownat({}, \"\", {uid}, {gid}, AT_EMPTY_PATH)",
             fd.as_raw_fd()
         )
     })
-    .map(drop)
 }
 
 /// chmod through a handle, which may be O_PATH (via fchmodat2's
 /// AT_EMPTY_PATH on new kernels).
 pub fn fchmod(fd: BorrowedFd<'_>, mode: mode_t) -> Result<()> {
-    // SAFETY: plain fchmod on a live fd.
-    let r = unsafe { libc::fchmod(fd.as_raw_fd(), mode) } as libc::c_long;
-    if r == -1 && errno() == libc::EBADF {
-        let e = c("")?;
-        // SAFETY: fchmodat2(fd, "", mode, AT_EMPTY_PATH); fd live, e NUL-terminated.
+    let perm = rustix::fs::Mode::from_bits_retain(mode);
+    let r = rustix::fs::fchmod(fd, perm);
+    if r == Err(rustix::io::Errno::BADF) {
+        // rustix has no fchmodat2 (chmodat refuses AT_EMPTY_PATH).
+        // SAFETY: fchmodat2(fd, "", mode, AT_EMPTY_PATH); fd live, the path
+        // the empty NUL-terminated string.
         let r2 = unsafe {
             libc::syscall(
                 452, /* fchmodat2 */
                 fd.as_raw_fd(),
-                e.as_ptr(),
+                c"".as_ptr(),
                 mode,
                 libc::AT_EMPTY_PATH,
             )
@@ -321,14 +266,12 @@ pub fn fchmod(fd: BorrowedFd<'_>, mode: mode_t) -> Result<()> {
             // handle names through its magic link (not a path walk).
             let (dir, path) = self_proc(&format!("fd/{}", fd.as_raw_fd()));
             let p = c(&path)?;
-            // SAFETY: p is NUL-terminated; fchmodat follows the magic link
-            // to exactly the object the fd refers to.
-            let r3 =
-                unsafe { libc::fchmodat(dir.as_raw_fd(), p.as_ptr(), mode, 0) } as libc::c_long;
-            return check(r3, || {
+            // fchmodat follows the magic link to exactly the object the fd
+            // refers to.
+            let r3 = rustix::fs::chmodat(dir, &p, perm, rustix::fs::AtFlags::empty());
+            return rx(r3, || {
                 format!("fchmodat({}, {path:?}, 0{mode:o})", dir.as_raw_fd())
-            })
-            .map(drop);
+            });
         }
         return check(r2, || {
             format!(
@@ -338,27 +281,23 @@ pub fn fchmod(fd: BorrowedFd<'_>, mode: mode_t) -> Result<()> {
         })
         .map(drop);
     }
-    check(r, || format!("fchmod({}, 0{mode:o})", fd.as_raw_fd())).map(drop)
+    rx(r, || format!("fchmod({}, 0{mode:o})", fd.as_raw_fd()))
 }
 
 pub fn fchdir(fd: BorrowedFd<'_>) -> Result<()> {
-    // SAFETY: live fd.
-    let r = unsafe { libc::fchdir(fd.as_raw_fd()) } as libc::c_long;
-    check(r, || format!("fchdir({})", fd.as_raw_fd())).map(drop)
+    rx(rustix::process::fchdir(fd), || {
+        format!("fchdir({})", fd.as_raw_fd())
+    })
 }
 
 pub fn chdir(path: &str) -> Result<()> {
     let p = c(path)?;
-    // SAFETY: NUL-terminated path.
-    let r = unsafe { libc::chdir(p.as_ptr()) } as libc::c_long;
-    check(r, || format!("chdir({path:?})")).map(drop)
+    rx(rustix::process::chdir(&p), || format!("chdir({path:?})"))
 }
 
 pub fn chroot(path: &str) -> Result<()> {
     let p = c(path)?;
-    // SAFETY: NUL-terminated path.
-    let r = unsafe { libc::chroot(p.as_ptr()) } as libc::c_long;
-    check(r, || format!("chroot({path:?})")).map(drop)
+    rx(rustix::process::chroot(&p), || format!("chroot({path:?})"))
 }
 
 pub fn getcwd() -> Result<String> {
@@ -400,31 +339,15 @@ pub const SYSFS_MAGIC: i64 = 0x6265_6572;
 /// Names in a directory (without "." and ".."), read through a dup of `dir`.
 pub fn list_dir(dir: BorrowedFd<'_>) -> Result<Vec<String>> {
     let fd = openat(dir, ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-    let raw = std::os::fd::IntoRawFd::into_raw_fd(fd);
-    // SAFETY: fdopendir takes ownership of raw, a directory fd we own.
-    let d = unsafe { libc::fdopendir(raw) };
-    if d.is_null() {
-        let e = errno();
-        // SAFETY: fdopendir failed, so raw is still ours to close.
-        unsafe { libc::close(raw) };
-        return Err(Error::os(format!("fdopendir({raw})"), e));
-    }
+    let raw = fd.as_raw_fd();
+    let d = rx(rustix::fs::Dir::new(fd), || format!("fdopendir({raw})"))?;
     let mut names = Vec::new();
-    loop {
-        // SAFETY: d is a valid DIR*; readdir's result is valid until the
-        // next call on d.
-        let ent = unsafe { libc::readdir(d) };
-        if ent.is_null() {
-            break;
-        }
-        // SAFETY: d_name is a NUL-terminated array inside *ent.
-        let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) };
-        let name = cstr_to_string(name);
+    for ent in d {
+        let ent = rx(ent, || format!("getdents64({raw})"))?;
+        let name = cstr_to_string(ent.file_name());
         if name != "." && name != ".." {
             names.push(name);
         }
     }
-    // SAFETY: d is valid and closed once.
-    unsafe { libc::closedir(d) };
     Ok(names)
 }

@@ -4,6 +4,5 @@
 use libc::gid_t;
 
 pub fn getegid() -> gid_t {
-    // SAFETY: no arguments.
-    unsafe { libc::getegid() }
+    rustix::process::getegid().as_raw()
 }

@@ -44,9 +44,7 @@ pub use libc::{gid_t, mode_t, pid_t, uid_t};
 
 /// `AT_FDCWD` as a borrowed fd, for calls that take a directory fd.
 pub fn cwd() -> BorrowedFd<'static> {
-    // SAFETY: AT_FDCWD is a sentinel the kernel understands in every *at
-    // call; it is never closed or read as a real descriptor.
-    unsafe { BorrowedFd::borrow_raw(libc::AT_FDCWD) }
+    rustix::fs::CWD
 }
 
 fn errno() -> i32 {
@@ -84,6 +82,34 @@ fn retry<F: FnMut() -> libc::c_long>(mut f: F) -> libc::c_long {
             return r;
         }
     }
+}
+
+/// Check a rustix result: the error is the call (as `call` spells it) and
+/// the errno.
+fn rx<T>(r: rustix::io::Result<T>, call: impl FnOnce() -> String) -> Result<T> {
+    r.map_err(|e| Error::os(call(), e.raw_os_error()))
+}
+
+/// Retry a rustix call while it fails with EINTR.
+fn rx_retry<T>(mut f: impl FnMut() -> rustix::io::Result<T>) -> rustix::io::Result<T> {
+    loop {
+        match f() {
+            Err(rustix::io::Errno::INTR) => continue,
+            r => return r,
+        }
+    }
+}
+
+/// An fd known only by its number (one the caller passed down, such as
+/// --status-fd or a preserved fd, or one of 0-2) as a borrowed fd.
+fn fd_number(fd: RawFd) -> Result<BorrowedFd<'static>> {
+    if fd < 0 {
+        return Err(Error::os(format!("fd {fd}"), libc::EBADF));
+    }
+    // SAFETY: the number is not -1, and nothing in pivot closes the fds it
+    // names while a call borrows them; one that is not open only makes the
+    // call fail with EBADF (the kernel checks it, no memory is involved).
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
 fn owned(ret: libc::c_long) -> OwnedFd {

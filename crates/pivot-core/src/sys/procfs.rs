@@ -28,9 +28,9 @@ pub fn open_proc_dir() -> Result<OwnedFd> {
             0,
         );
     }
-    // SAFETY: no pointers; the fd stays open while it is registered.
-    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) } as libc::c_long;
-    check(r, || format!("fcntl({fd}, F_DUPFD_CLOEXEC)")).map(owned)
+    // The fd stays open while it is registered.
+    let r = rustix::io::fcntl_dupfd_cloexec(fd_number(fd)?, 3);
+    rx(r, || format!("fcntl({fd}, F_DUPFD_CLOEXEC)"))
 }
 
 /// (directory, path) naming this process's `/proc/self/<rel>`.
@@ -39,8 +39,9 @@ pub(super) fn self_proc(rel: &str) -> (BorrowedFd<'static>, String) {
     if fd < 0 {
         return (cwd(), format!("/proc/self/{rel}"));
     }
-    // SAFETY: the fd stays open while it is registered (set_self_proc).
-    (unsafe { BorrowedFd::borrow_raw(fd) }, format!("self/{rel}"))
+    // The fd stays open while it is registered (set_self_proc).
+    let dir = fd_number(fd).expect("a registered fd");
+    (dir, format!("self/{rel}"))
 }
 
 /// Where an fd's magic link points (the kernel's name for what it is).
