@@ -565,7 +565,7 @@ impl Runtime {
             &work.join("restore.log"),
             &mut on_notify,
         );
-        let _ = sys::umount2(&criu_root.to_string_lossy(), libc::MNT_DETACH);
+        let _ = sys::umount_detach(&criu_root.to_string_lossy());
         let _ = std::fs::remove_dir(&criu_root);
         let resp = r?;
         if restored.pid.is_none() {

@@ -185,14 +185,13 @@ fn idmap_tree(plan: &Plan, userns: &[(usize, OwnedFd)], pid: i32, index: usize) 
     in_mount_ns(pid, || {
         let source = sys::openat(sys::cwd(), &m.source, libc::O_PATH, 0)?;
         let tree = sys::open_tree(source.as_fd(), "", m.options.is_recursive_bind())?;
-        sys::mount_setattr(
-            tree.as_fd(),
+        let how = sys::MountSetattr {
             recursive,
-            crate::spec::mountopts::MOUNT_ATTR_IDMAP,
-            0,
-            0,
-            Some(userns.as_fd()),
-        )?;
+            set: sys::mountflags::MOUNT_ATTR_IDMAP,
+            userns: Some(userns.as_fd()),
+            ..Default::default()
+        };
+        sys::mount_setattr(tree.as_fd(), &how)?;
         Ok(tree)
     })
 }

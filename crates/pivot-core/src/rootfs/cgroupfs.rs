@@ -10,7 +10,7 @@ use crate::cgroups::Hierarchy;
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::{MountOptions, MOUNT_ATTR_RDONLY};
 use crate::spec::{NsKind, PlannedMount};
-use crate::sys::{self, mountflags::*, FsContext};
+use crate::sys::{self, mountflags::*, FsContext, MountSetattr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 pub fn mount_cgroup(ctx: &Setup, root: &Root, m: &PlannedMount) -> Result<()> {
@@ -62,7 +62,7 @@ fn hierarchy_mount(
     };
     let path = dir.path().to_string_lossy().into_owned();
     let tree = sys::open_tree(sys::cwd(), &path, true).ctx(&what)?;
-    sys::mount_setattr(tree.as_fd(), false, mount_attrs(opts.flags), 0, 0, None).ctx(&what)?;
+    sys::mount_setattr(tree.as_fd(), &MountSetattr::set(mount_attrs(opts.flags))).ctx(&what)?;
     Ok(tree)
 }
 
@@ -121,7 +121,7 @@ fn v1_tree(
         co_mount_links(tmpfs.as_fd(), &name)?;
     }
     if opts.flags & MS_RDONLY != 0 {
-        sys::mount_setattr(tmpfs.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)
+        sys::mount_setattr(tmpfs.as_fd(), &MountSetattr::set(MOUNT_ATTR_RDONLY))
             .ctx("cgroup: read-only tmpfs")?;
     }
     Ok(tmpfs)

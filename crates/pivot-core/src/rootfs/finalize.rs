@@ -7,7 +7,7 @@ use super::Setup;
 use crate::error::{Context as _, Result};
 use crate::spec::mountopts::MountOptions;
 use crate::spec::mountopts::MOUNT_ATTR_RDONLY;
-use crate::sys;
+use crate::sys::{self, MountSetattr};
 use std::os::fd::{AsFd, OwnedFd};
 
 /// root.readonly: the container's `/` read-only (runc's setReadonly).
@@ -15,7 +15,8 @@ use std::os::fd::{AsFd, OwnedFd};
 /// rootfs mount stay as they were.
 pub fn set_readonly_root(ctx: &Setup, root: &Root) -> Result<()> {
     if ctx.plan.readonly_root {
-        sys::mount_setattr(root.fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None).ctx("root.readonly")?;
+        sys::mount_setattr(root.fd(), &MountSetattr::set(MOUNT_ATTR_RDONLY))
+            .ctx("root.readonly")?;
     }
     Ok(())
 }
@@ -124,6 +125,6 @@ fn readonly_path(root: &Root, path: &str) -> Result<()> {
         return Ok(());
     };
     let tree = sys::open_tree(target.as_fd(), "", true)?;
-    sys::mount_setattr(tree.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)?;
+    sys::mount_setattr(tree.as_fd(), &MountSetattr::set(MOUNT_ATTR_RDONLY))?;
     sys::move_mount(tree.as_fd(), target.as_fd(), path)
 }

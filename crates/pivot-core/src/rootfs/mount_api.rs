@@ -7,7 +7,7 @@ use super::resolve::Root;
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::*;
 use crate::spec::{MountKind, PlannedMount};
-use crate::sys::{self, mountflags::*, FsContext};
+use crate::sys::{self, mountflags::*, FsContext, MountSetattr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// Files under /proc that may be covered (lxcfs and friends), as in runc.
@@ -148,12 +148,21 @@ pub fn new_filesystem_in(fs: FsContext, source: &str, opts: &MountOptions) -> Re
 /// Propagation and recursive attributes, once the mount is attached.
 pub fn after_attach(mnt: BorrowedFd<'_>, opts: &MountOptions) -> Result<()> {
     for p in &opts.propagation {
-        sys::mount_setattr(mnt, p & MS_REC != 0, 0, 0, p & !MS_REC, None)
-            .with_ctx(|| format!("propagation {}", flags_str(*p)))?;
+        let how = MountSetattr {
+            recursive: p & MS_REC != 0,
+            propagation: p & !MS_REC,
+            ..Default::default()
+        };
+        sys::mount_setattr(mnt, &how).with_ctx(|| format!("propagation {}", flags_str(*p)))?;
     }
     if opts.attr_set | opts.attr_clr != 0 {
-        sys::mount_setattr(mnt, true, opts.attr_set, opts.attr_clr, 0, None)
-            .ctx("recursive mount attributes")?;
+        let how = MountSetattr {
+            recursive: true,
+            set: opts.attr_set,
+            clear: opts.attr_clr,
+            ..Default::default()
+        };
+        sys::mount_setattr(mnt, &how).ctx("recursive mount attributes")?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use super::Setup;
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::*;
 use crate::spec::{MountKind, NsKind, PlannedMount};
-use crate::sys::{self, mountflags::*};
+use crate::sys::{self, mountflags::*, MountSetattr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// Mount one entry; read-only tmpfs mounts are added to `later_ro`.
@@ -253,15 +253,13 @@ pub fn bind(
     let tree =
         sys::open_tree(source, "", m.options.is_recursive_bind()).with_ctx(|| describe(m))?;
     if let (Some(userns), Some(recursive)) = (userns, m.options.idmap) {
-        sys::mount_setattr(
-            tree.as_fd(),
+        let how = MountSetattr {
             recursive,
-            MOUNT_ATTR_IDMAP,
-            0,
-            0,
-            Some(userns),
-        )
-        .with_ctx(|| format!("{}: idmap", describe(m)))?;
+            set: MOUNT_ATTR_IDMAP,
+            userns: Some(userns),
+            ..Default::default()
+        };
+        sys::mount_setattr(tree.as_fd(), &how).with_ctx(|| format!("{}: idmap", describe(m)))?;
     }
     attach(m, tree, dest)
 }
@@ -270,7 +268,12 @@ pub fn bind(
 fn attach(m: &PlannedMount, tree: OwnedFd, dest: OwnedFd) -> Result<()> {
     if remounts(&m.options) {
         let (set, clr) = bind_attrs(&m.options);
-        if let Err(e) = sys::mount_setattr(tree.as_fd(), false, set, clr, 0, None) {
+        let how = MountSetattr {
+            set,
+            clear: clr,
+            ..Default::default()
+        };
+        if let Err(e) = sys::mount_setattr(tree.as_fd(), &how) {
             if e.errno() != Some(libc::EPERM) {
                 return Err(e.context(describe(m)));
             }
@@ -288,7 +291,12 @@ fn attach(m: &PlannedMount, tree: OwnedFd, dest: OwnedFd) -> Result<()> {
                     flags_str(cleared)
                 )));
             }
-            sys::mount_setattr(tree.as_fd(), false, set | locked, clr & !locked, 0, None)
+            let how = MountSetattr {
+                set: set | locked,
+                clear: clr & !locked,
+                ..Default::default()
+            };
+            sys::mount_setattr(tree.as_fd(), &how)
                 .with_ctx(|| format!("{}: remount with locked flags re-applied", describe(m)))?;
         }
     }
@@ -301,7 +309,7 @@ fn attach(m: &PlannedMount, tree: OwnedFd, dest: OwnedFd) -> Result<()> {
 /// mount point) exists, as runc's remount of read-only tmpfs mounts.
 pub fn remount_readonly_tmpfs(later_ro: Vec<OwnedFd>) -> Result<()> {
     for mnt in later_ro {
-        sys::mount_setattr(mnt.as_fd(), false, MOUNT_ATTR_RDONLY, 0, 0, None)
+        sys::mount_setattr(mnt.as_fd(), &MountSetattr::set(MOUNT_ATTR_RDONLY))
             .ctx("make a read-only tmpfs read-only")?;
     }
     Ok(())

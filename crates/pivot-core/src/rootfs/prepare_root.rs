@@ -9,7 +9,7 @@
 use super::resolve::Root;
 use super::Setup;
 use crate::error::{Context as _, Error, Result};
-use crate::sys::{self, mountflags::*};
+use crate::sys::{self, mountflags::*, MountSetattr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// runc's prepareRoot: open root.path, make the mount tree below it
@@ -60,7 +60,7 @@ fn make_mount_private(rootfs: BorrowedFd<'_>) -> Result<()> {
             )));
         }
         if top {
-            return sys::mount_setattr(dir, false, 0, 0, MS_PRIVATE, None);
+            return sys::mount_setattr(dir, &MountSetattr::propagation(MS_PRIVATE));
         }
         up = Some(sys::openat(
             dir,

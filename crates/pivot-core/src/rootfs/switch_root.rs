@@ -69,7 +69,7 @@ fn pivot_root(root: Root) -> Result<()> {
     }
     sys::fchdir(old.as_fd())?;
     sys::mount(None, ".", None, MS_SLAVE | MS_REC, None)?;
-    sys::umount2(".", libc::MNT_DETACH)?;
+    sys::umount_detach(".")?;
     sys::chdir("/")
 }
 
@@ -97,7 +97,7 @@ fn hide_host_proc_sys(rootfs: &str) -> Result<()> {
         if let Some(parent) = parent {
             sys::mount(None, parent, None, MS_SLAVE, None)?;
         }
-        match sys::umount2(p, libc::MNT_DETACH) {
+        match sys::umount_detach(p) {
             Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::EPERM)) => {
                 sys::mount(Some("tmpfs"), p, Some("tmpfs"), MS_RDONLY, Some("size=0"))?
             }

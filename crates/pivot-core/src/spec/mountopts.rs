@@ -4,17 +4,11 @@
 
 use crate::sys::mountflags::*;
 
-pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
-pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
-pub const MOUNT_ATTR_NODEV: u64 = 0x4;
-pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
-pub const MOUNT_ATTR__ATIME: u64 = 0x70;
-pub const MOUNT_ATTR_RELATIME: u64 = 0x0;
-pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
-pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
-pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
-pub const MOUNT_ATTR_IDMAP: u64 = 0x10_0000;
-pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
+pub use crate::sys::mountflags::{
+    MOUNT_ATTR_IDMAP, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NODIRATIME,
+    MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NOSYMFOLLOW, MOUNT_ATTR_RDONLY,
+    MOUNT_ATTR_RELATIME, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME,
+};
 
 /// What a list of options means.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

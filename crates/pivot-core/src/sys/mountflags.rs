@@ -23,6 +23,19 @@ pub const MS_RELATIME: u64 = libc::MS_RELATIME;
 pub const MS_STRICTATIME: u64 = libc::MS_STRICTATIME;
 pub const MS_LAZYTIME: u64 = 1 << 25;
 
+// mount_setattr(2) and fsmount(2) attributes.
+pub const MOUNT_ATTR_RDONLY: u64 = 0x1;
+pub const MOUNT_ATTR_NOSUID: u64 = 0x2;
+pub const MOUNT_ATTR_NODEV: u64 = 0x4;
+pub const MOUNT_ATTR_NOEXEC: u64 = 0x8;
+pub const MOUNT_ATTR__ATIME: u64 = 0x70;
+pub const MOUNT_ATTR_RELATIME: u64 = 0x0;
+pub const MOUNT_ATTR_NOATIME: u64 = 0x10;
+pub const MOUNT_ATTR_STRICTATIME: u64 = 0x20;
+pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
+pub const MOUNT_ATTR_IDMAP: u64 = 0x10_0000;
+pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
+
 /// Flags that only change propagation.
 pub const PROPAGATION: u64 = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
 
@@ -51,11 +64,45 @@ const NAMES: &[(u64, &str)] = &[
     (MS_LAZYTIME, "MS_LAZYTIME"),
 ];
 
+const ATTR_NAMES: &[(u64, &str)] = &[
+    (MOUNT_ATTR_RDONLY, "MOUNT_ATTR_RDONLY"),
+    (MOUNT_ATTR_NOSUID, "MOUNT_ATTR_NOSUID"),
+    (MOUNT_ATTR_NODEV, "MOUNT_ATTR_NODEV"),
+    (MOUNT_ATTR_NOEXEC, "MOUNT_ATTR_NOEXEC"),
+    (MOUNT_ATTR_NOATIME, "MOUNT_ATTR_NOATIME"),
+    (MOUNT_ATTR_STRICTATIME, "MOUNT_ATTR_STRICTATIME"),
+    (MOUNT_ATTR__ATIME, "MOUNT_ATTR__ATIME"),
+    (MOUNT_ATTR_NODIRATIME, "MOUNT_ATTR_NODIRATIME"),
+    (MOUNT_ATTR_IDMAP, "MOUNT_ATTR_IDMAP"),
+    (MOUNT_ATTR_NOSYMFOLLOW, "MOUNT_ATTR_NOSYMFOLLOW"),
+];
+
 /// `MS_BIND|MS_REC`, or `0`.
 pub fn flags_str(flags: u64) -> String {
+    names_str(NAMES, flags)
+}
+
+/// `MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID`, or `0`. The atime mode is one
+/// value in a 3-bit field: MOUNT_ATTR__ATIME alone is the whole field (as
+/// a mask to clear), else the mode that is set is named.
+pub fn attrs_str(attrs: u64) -> String {
+    let atime = attrs & MOUNT_ATTR__ATIME;
+    let names: Vec<(u64, &str)> = ATTR_NAMES
+        .iter()
+        .copied()
+        .filter(|&(bit, _)| match bit {
+            MOUNT_ATTR__ATIME => atime == MOUNT_ATTR__ATIME,
+            MOUNT_ATTR_NOATIME | MOUNT_ATTR_STRICTATIME => atime == bit,
+            _ => true,
+        })
+        .collect();
+    names_str(&names, attrs)
+}
+
+fn names_str(names: &[(u64, &str)], flags: u64) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut rest = flags;
-    for (bit, name) in NAMES {
+    for (bit, name) in names {
         if flags & bit != 0 {
             parts.push((*name).to_string());
             rest &= !bit;
@@ -79,5 +126,23 @@ mod tests {
     fn names_flags() {
         assert_eq!(flags_str(MS_BIND | MS_REC), "MS_BIND|MS_REC");
         assert_eq!(flags_str(0), "0");
+    }
+
+    #[test]
+    fn names_attrs() {
+        assert_eq!(
+            attrs_str(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID),
+            "MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID"
+        );
+        assert_eq!(attrs_str(MOUNT_ATTR__ATIME), "MOUNT_ATTR__ATIME");
+        assert_eq!(
+            attrs_str(MOUNT_ATTR_NOEXEC | MOUNT_ATTR_STRICTATIME),
+            "MOUNT_ATTR_NOEXEC|MOUNT_ATTR_STRICTATIME"
+        );
+        assert_eq!(
+            attrs_str(MOUNT_ATTR_IDMAP | 0x4000),
+            "MOUNT_ATTR_IDMAP|0x4000"
+        );
+        assert_eq!(attrs_str(0), "0");
     }
 }
