@@ -82,7 +82,7 @@ pub fn receive_master(sock: BorrowedFd<'_>) -> Result<OwnedFd> {
 /// Copy between the caller's terminal and the master until the container
 /// side hangs up. Threads are fine here: the container exists already.
 pub struct Proxy {
-    saved: Option<libc::termios>,
+    saved: Option<sys::tty::Termios>,
     master: std::sync::Arc<OwnedFd>,
     output: Option<std::thread::JoinHandle<()>>,
 }

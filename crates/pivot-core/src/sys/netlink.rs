@@ -5,13 +5,17 @@ use super::*;
 
 /// The index of a network interface in the caller's network namespace.
 pub fn if_nametoindex(name: &str) -> Result<u32> {
-    let n = c(name)?;
-    // SAFETY: n is NUL-terminated; the call reads nothing else of ours.
-    let index = unsafe { libc::if_nametoindex(n.as_ptr()) };
-    if index == 0 {
-        return Err(Error::os(format!("if_nametoindex({name:?})"), errno()));
-    }
-    Ok(index)
+    c(name)?;
+    let what = || format!("if_nametoindex({name:?})");
+    // As glibc's: SIOCGIFINDEX on a socket of the caller's namespace.
+    let sock = rustix::net::socket_with(
+        rustix::net::AddressFamily::UNIX,
+        rustix::net::SocketType::DGRAM,
+        rustix::net::SocketFlags::CLOEXEC,
+        None,
+    );
+    let sock = rx(sock, what)?;
+    rx(rustix::net::netdevice::name_to_index(&sock, name), what)
 }
 
 /// A NETLINK_ROUTE socket. It belongs to the network namespace the caller
@@ -102,17 +106,13 @@ fn ne_u32(b: &[u8]) -> u32 {
 impl Rtnl {
     /// A socket in the caller's current network namespace.
     pub fn open() -> Result<Rtnl> {
-        // SAFETY: plain socket(2).
-        let r = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_ROUTE,
-            )
-        } as libc::c_long;
-        let fd = owned(check(r, || {
-            "socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)".into()
-        })?);
+        let r = rustix::net::socket_with(
+            rustix::net::AddressFamily::NETLINK,
+            rustix::net::SocketType::RAW,
+            rustix::net::SocketFlags::CLOEXEC,
+            None, // NETLINK_ROUTE is protocol 0
+        );
+        let fd = rx(r, || "socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)".into())?;
         Ok(Rtnl { fd })
     }
 
@@ -134,30 +134,17 @@ impl Rtnl {
         msg.extend_from_slice(&1u32.to_ne_bytes()); // sequence number
         msg.extend_from_slice(&0u32.to_ne_bytes()); // port: the kernel assigns it
         msg.extend_from_slice(body);
-        // SAFETY: a zeroed sockaddr_nl is valid; nl_pid 0 is the kernel.
-        let mut kernel: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-        kernel.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        // SAFETY: msg is readable for its length; kernel is a sockaddr_nl
-        // of the size passed.
-        let r = retry(|| unsafe {
-            libc::sendto(
-                self.fd.as_raw_fd(),
-                msg.as_ptr().cast(),
-                msg.len(),
-                0,
-                &kernel as *const libc::sockaddr_nl as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t,
-            )
-        } as libc::c_long);
-        check(r, || format!("sendto(NETLINK_ROUTE, {shown})"))?;
+        // Port 0 is the kernel.
+        let kernel = rustix::net::netlink::SocketAddrNetlink::new(0, 0);
+        let send = rustix::net::SendFlags::empty();
+        let r = rx_retry(|| rustix::net::sendto(&self.fd, &msg, send, &kernel));
+        rx(r, || format!("sendto(NETLINK_ROUTE, {shown})"))?;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 32 * 1024];
         loop {
-            // SAFETY: buf is writable for its length.
-            let n = retry(|| unsafe {
-                libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
-            } as libc::c_long);
-            let n = check(n, || format!("recv(NETLINK_ROUTE) for {shown}"))? as usize;
+            let flags = rustix::net::RecvFlags::empty();
+            let r = rx_retry(|| rustix::net::recv(&self.fd, &mut buf[..], flags));
+            let (n, _) = rx(r, || format!("recv(NETLINK_ROUTE) for {shown}"))?;
             let mut at = 0;
             while at + 16 <= n {
                 let len = ne_u32(&buf[at..]) as usize;
