@@ -5,13 +5,36 @@
 use super::*;
 
 pub fn setrlimit(resource: u32, soft: u64, hard: u64) -> Result<()> {
-    let lim = libc::rlimit {
-        rlim_cur: soft,
-        rlim_max: hard,
+    use rustix::process::{Resource as R, Rlimit};
+    const ALL: [R; 16] = [
+        R::Cpu,
+        R::Fsize,
+        R::Data,
+        R::Stack,
+        R::Core,
+        R::Rss,
+        R::Nproc,
+        R::Nofile,
+        R::Memlock,
+        R::As,
+        R::Locks,
+        R::Sigpending,
+        R::Msgqueue,
+        R::Nice,
+        R::Rtprio,
+        R::Rttime,
+    ];
+    let limit = |v: u64| (v != libc::RLIM_INFINITY).then_some(v);
+    let new = Rlimit {
+        current: limit(soft),
+        maximum: limit(hard),
     };
-    // SAFETY: lim is a valid rlimit; pid 0 means this process.
-    let r = unsafe { libc::prlimit(0, resource as _, &lim, std::ptr::null_mut()) } as libc::c_long;
-    check(r, || format!("prlimit(0, {resource}, {{{soft}, {hard}}})")).map(drop)
+    let r = match ALL.iter().find(|r| **r as u32 == resource) {
+        // pid None: this process.
+        Some(&which) => rustix::process::prlimit(None, which, new).map(drop),
+        None => Err(rustix::io::Errno::INVAL),
+    };
+    rx(r, || format!("prlimit(0, {resource}, {{{soft}, {hard}}})"))
 }
 
 /// `struct sched_attr` as of SCHED_ATTR_SIZE_VER1 (with the utilization

@@ -33,16 +33,16 @@ pub fn seccomp_set_filter(flags: u32, program: &[libc::sock_filter]) -> Result<O
 }
 
 pub fn setns(fd: BorrowedFd<'_>, nstype: i32) -> Result<()> {
-    // SAFETY: live fd.
-    let r = unsafe { libc::setns(fd.as_raw_fd(), nstype) } as libc::c_long;
-    check(r, || {
+    // setns(fd, nstype) with the CLONE_NEW* bits as given (0: any kind).
+    let kinds = rustix::thread::ThreadNameSpaceType::from_bits_retain(nstype as u32);
+    let r = rustix::thread::move_into_thread_name_spaces(fd, kinds);
+    rx(r, || {
         format!(
             "setns({}, {})",
             fd.as_raw_fd(),
             clone_flags_str(nstype as u64)
         )
     })
-    .map(drop)
 }
 
 pub fn unshare(flags: u64) -> Result<()> {
@@ -169,79 +169,94 @@ pub fn wait_status_code(status: i32) -> i32 {
     }
 }
 
-/// waitpid; returns (pid, raw status), pid 0 with WNOHANG and nothing ready.
+/// waitpid for `pid`, or any child with -1; returns (pid, raw status),
+/// pid 0 with WNOHANG and nothing ready.
 pub fn waitpid(pid: pid_t, flags: i32) -> Result<(pid_t, i32)> {
-    let mut status = 0;
-    // SAFETY: status is a valid out pointer.
-    let r = retry(|| unsafe { libc::waitpid(pid, &mut status, flags) } as libc::c_long);
-    let r = check(r, || format!("waitpid({pid})"))?;
-    Ok((r as pid_t, status))
+    use rustix::process::{Pid, WaitOptions};
+    let opts = WaitOptions::from_bits_retain(flags as u32);
+    // rustix's waitpid(None) is pid 0 (the caller's process group);
+    // wait() is -1, any child.
+    let r = match (pid, Pid::from_raw(pid)) {
+        (-1, _) => rx_retry(|| rustix::process::wait(opts)),
+        (_, Some(p)) => rx_retry(|| rustix::process::waitpid(Some(p), opts)),
+        _ => Err(rustix::io::Errno::INVAL),
+    };
+    Ok(match rx(r, || format!("waitpid({pid})"))? {
+        Some((p, status)) => (p.as_raw_nonzero().get(), status.as_raw()),
+        None => (0, 0),
+    })
 }
 
 pub fn getpid() -> pid_t {
-    // SAFETY: no arguments.
-    unsafe { libc::getpid() }
+    rustix::process::getpid().as_raw_nonzero().get()
 }
 
 pub fn sethostname(name: &str) -> Result<()> {
-    // SAFETY: pointer and length describe name's bytes.
-    let r = unsafe { libc::sethostname(name.as_ptr().cast(), name.len()) } as libc::c_long;
-    check(r, || format!("sethostname({name:?})")).map(drop)
+    let r = rustix::system::sethostname(name.as_bytes());
+    rx(r, || format!("sethostname({name:?})"))
 }
 
 pub fn setdomainname(name: &str) -> Result<()> {
-    // SAFETY: pointer and length describe name's bytes.
-    let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) } as libc::c_long;
-    check(r, || format!("setdomainname({name:?})")).map(drop)
+    let r = rustix::system::setdomainname(name.as_bytes());
+    rx(r, || format!("setdomainname({name:?})"))
 }
 
 pub fn setgroups(groups: &[gid_t]) -> Result<()> {
+    // Raw, as rustix's set_thread_groups would need a copy of the list as
+    // Gids (an allocation in the init, between clone3 and exec).
     // SAFETY: pointer and length describe the slice.
     let r = unsafe { libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) };
     check(r, || format!("setgroups({groups:?})")).map(drop)
 }
 
-/// setresgid/setresuid as raw syscalls: glibc's wrappers would try to
-/// broadcast to other threads, and this process has only one.
+/// setresgid/setresuid as raw syscalls (rustix's thread calls): glibc's
+/// wrappers would try to broadcast to other threads, and this process has
+/// only one.
 pub fn setresgid(gid: gid_t) -> Result<()> {
-    // SAFETY: no pointers.
-    let r = unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) };
-    check(r, || format!("setresgid({gid}, {gid}, {gid})")).map(drop)
+    let g = rustix::process::Gid::from_raw(gid);
+    let r = rustix::thread::set_thread_res_gid(g, g, g);
+    rx(r, || format!("setresgid({gid}, {gid}, {gid})"))
 }
 
 pub fn setresuid(uid: uid_t) -> Result<()> {
-    // SAFETY: no pointers.
-    let r = unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) };
-    check(r, || format!("setresuid({uid}, {uid}, {uid})")).map(drop)
+    let u = rustix::process::Uid::from_raw(uid);
+    let r = rustix::thread::set_thread_res_uid(u, u, u);
+    rx(r, || format!("setresuid({uid}, {uid}, {uid})"))
 }
 
 pub fn umask(mask: mode_t) -> mode_t {
-    // SAFETY: no pointers.
-    unsafe { libc::umask(mask) }
-}
-
-pub fn prctl(option: i32, arg: u64, what: &str) -> Result<()> {
-    // SAFETY: the options used take integer arguments only.
-    let r = unsafe { libc::prctl(option, arg, 0, 0, 0) } as libc::c_long;
-    check(r, || format!("prctl({what}, {arg})")).map(drop)
+    rustix::process::umask(rustix::fs::Mode::from_bits_retain(mask)).bits()
 }
 
 pub fn set_child_subreaper() -> Result<()> {
-    prctl(libc::PR_SET_CHILD_SUBREAPER, 1, "PR_SET_CHILD_SUBREAPER")
+    let r = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+    rx(r, || "prctl(PR_SET_CHILD_SUBREAPER, 1)".into())
 }
 
 pub fn set_pdeathsig(sig: i32) -> Result<()> {
-    prctl(libc::PR_SET_PDEATHSIG, sig as u64, "PR_SET_PDEATHSIG")
+    // 0 clears it.
+    let r = match (sig, rustix::process::Signal::from_named_raw(sig)) {
+        (0, _) => rustix::process::set_parent_process_death_signal(None),
+        (_, Some(s)) => rustix::process::set_parent_process_death_signal(Some(s)),
+        _ => Err(rustix::io::Errno::INVAL),
+    };
+    rx(r, || format!("prctl(PR_SET_PDEATHSIG, {sig})"))
 }
 
 pub fn set_dumpable(on: bool) -> Result<()> {
-    prctl(libc::PR_SET_DUMPABLE, on as u64, "PR_SET_DUMPABLE")
+    use rustix::process::DumpableBehavior;
+    let how = if on {
+        DumpableBehavior::Dumpable
+    } else {
+        DumpableBehavior::NotDumpable
+    };
+    let r = rustix::process::set_dumpable_behavior(how);
+    rx(r, || format!("prctl(PR_SET_DUMPABLE, {})", on as u8))
 }
 
 pub fn set_no_new_privs() -> Result<()> {
-    // SAFETY: integer arguments only.
-    let r = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } as libc::c_long;
-    check(r, || "prctl(PR_SET_NO_NEW_PRIVS, 1)".into()).map(drop)
+    let r = rustix::thread::set_no_new_privs(true);
+    rx(r, || "prctl(PR_SET_NO_NEW_PRIVS, 1)".into())
 }
 
 /// execve; returns only on failure.
@@ -277,65 +292,39 @@ pub fn exit_now(code: i32) -> ! {
 }
 
 pub fn getuid() -> uid_t {
-    // SAFETY: no arguments.
-    unsafe { libc::getuid() }
+    rustix::process::getuid().as_raw()
 }
 
 pub fn geteuid() -> uid_t {
-    // SAFETY: no arguments.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
 pub fn getgid() -> gid_t {
-    // SAFETY: no arguments.
-    unsafe { libc::getgid() }
+    rustix::process::getgid().as_raw()
 }
 
-/// prctl with up to three integer arguments.
+/// prctl with up to three integer arguments. Raw: rustix's capability
+/// calls take only the capabilities it knows, and the kernel may have
+/// newer ones (the bounding set is dropped up to cap_last_cap).
 pub fn prctl3(option: i32, a: u64, b: u64, what: &str) -> Result<i32> {
-    // SAFETY: the options used take integer arguments only.
+    // SAFETY: the options used (PR_CAPBSET_*, PR_CAP_AMBIENT,
+    // PR_SET_KEEPCAPS) take integer arguments only.
     let r = unsafe { libc::prctl(option, a, b, 0, 0) } as libc::c_long;
     check(r, || format!("prctl({what}, {a}, {b})")).map(|v| v as i32)
 }
 
 /// capset for this thread: effective, permitted, inheritable as 64-bit sets.
 pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    let hdr = Header {
-        version: 0x2008_0522,
-        pid: 0,
+    use rustix::thread::{CapabilitySet, CapabilitySets};
+    let sets = CapabilitySets {
+        effective: CapabilitySet::from_bits_retain(effective),
+        permitted: CapabilitySet::from_bits_retain(permitted),
+        inheritable: CapabilitySet::from_bits_retain(inheritable),
     };
-    let lo = |v: u64| v as u32;
-    let hi = |v: u64| (v >> 32) as u32;
-    let data = [
-        Data {
-            effective: lo(effective),
-            permitted: lo(permitted),
-            inheritable: lo(inheritable),
-        },
-        Data {
-            effective: hi(effective),
-            permitted: hi(permitted),
-            inheritable: hi(inheritable),
-        },
-    ];
-    // SAFETY: header and two data structs, laid out as the v3 ABI wants.
-    let r = unsafe { libc::syscall(libc::SYS_capset, &hdr as *const Header, data.as_ptr()) };
-    check(r, || {
+    let r = rustix::thread::set_capabilities(None, sets);
+    rx(r, || {
         format!("capset(effective {effective:#x}, permitted {permitted:#x}, inheritable {inheritable:#x})")
     })
-    .map(drop)
 }
 
 /// Join a new session keyring with no name (nothing can join it by name).

@@ -2,6 +2,8 @@
 
 use super::*;
 
+/// kill(2). Raw, as the signal pivot passes on may be any number the user
+/// named (a real-time one too), which rustix's Signal does not take.
 pub fn kill(pid: pid_t, sig: i32) -> Result<()> {
     // SAFETY: no pointers.
     let r = unsafe { libc::kill(pid, sig) } as libc::c_long;
@@ -9,11 +11,14 @@ pub fn kill(pid: pid_t, sig: i32) -> Result<()> {
 }
 
 pub fn pidfd_open(pid: pid_t) -> Result<OwnedFd> {
-    // SAFETY: no pointers.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    check(r, || format!("pidfd_open({pid})")).map(owned)
+    let r = match rustix::process::Pid::from_raw(pid) {
+        Some(p) => rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()),
+        None => Err(rustix::io::Errno::INVAL),
+    };
+    rx(r, || format!("pidfd_open({pid})"))
 }
 
+/// pidfd_send_signal(2); raw for the same reason as kill.
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> Result<()> {
     // SAFETY: NULL siginfo is allowed; pidfd is live.
     let r = unsafe {
