@@ -11,6 +11,7 @@
 // on purpose; clippy.toml's host-path lint is for rootfs code.
 #![allow(clippy::disallowed_methods)]
 
+mod attack;
 mod attrs;
 mod badinput;
 mod bundle;
@@ -79,7 +80,13 @@ fn main() {
         ("mounts", mounts::TESTS),
         ("dev", dev::TESTS),
         ("hostile", hostile::TESTS),
-        ("escape", escape::TESTS),
+        ("escape", escape::exe::TESTS),
+        ("escape", escape::ptrace::TESTS),
+        ("escape", escape::fds::TESTS),
+        ("escape", escape::procfs::TESTS),
+        ("escape", escape::races::TESTS),
+        ("escape", escape::console::TESTS),
+        ("escape", escape::lifecycle::TESTS),
         ("differential", differential::TESTS),
         ("exec", exec::TESTS),
         ("explain", explain::TESTS),
