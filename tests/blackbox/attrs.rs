@@ -21,6 +21,7 @@ use crate::bundle::Bundle;
 use crate::harness::{tests, Scratch, NAME_SEQ};
 use crate::host::mount_points;
 use crate::runtime::assert_error_mentions;
+use rustix::thread::{sched_getaffinity, sched_setaffinity, CpuSet};
 
 tests![
     scheduler_batch_with_nice,
@@ -266,30 +267,21 @@ fn allowed_list(status: &str) -> String {
 }
 
 /// Pins the calling thread (and what it spawns) to one CPU until dropped.
-struct Pinned(libc::cpu_set_t);
+struct Pinned(CpuSet);
 
 impl Pinned {
     fn to(cpu: usize) -> Pinned {
-        // SAFETY: cpu_set_t is plain bits; all zero is a valid value.
-        let mut old: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        // SAFETY: both sets are valid and writable for `size` bytes; pid 0
-        // is the calling thread.
-        unsafe {
-            assert_eq!(libc::sched_getaffinity(0, size, &mut old), 0);
-            libc::CPU_SET(cpu, &mut one);
-            assert_eq!(libc::sched_setaffinity(0, size, &one), 0);
-        }
+        let old = sched_getaffinity(None).expect("sched_getaffinity");
+        let mut one = CpuSet::new();
+        one.set(cpu);
+        sched_setaffinity(None, &one).expect("sched_setaffinity");
         Pinned(old)
     }
 }
 
 impl Drop for Pinned {
     fn drop(&mut self) {
-        let size = std::mem::size_of::<libc::cpu_set_t>();
-        // SAFETY: restores the set saved above for the calling thread.
-        unsafe { libc::sched_setaffinity(0, size, &self.0) };
+        let _ = sched_setaffinity(None, &self.0);
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::ffi::OsStr;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -245,13 +245,9 @@ fn checkpoint_and_restore_keep_the_process_memory(s: &Scratch) {
 }
 
 /// A console socket that hands over the pty master of the next connection.
-fn console(s: &Scratch) -> (PathBuf, std::thread::JoinHandle<OwnedFd>) {
+fn console(s: &Scratch) -> (PathBuf, std::thread::JoinHandle<(String, OwnedFd)>) {
     let path = s.path("console.sock");
-    let listener = UnixListener::bind(&path).unwrap();
-    let receiver = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        crate::plumbing::recv_fd(conn.as_raw_fd()).1
-    });
+    let receiver = crate::sys::fd_receiver(UnixListener::bind(&path).unwrap());
     (path, receiver)
 }
 
@@ -286,7 +282,7 @@ fn checkpoint_and_restore_twice_through_a_terminal(s: &Scratch) {
         OsStr::new(&id),
     ])
     .ok();
-    let mut master = receiver.join().unwrap();
+    let mut master = receiver.join().unwrap().1;
     crate::tty::write_all(&master, "KEPT=from-before; echo set-$((40+2))\n");
     read_until(&master, "set-42");
     for round in 0..2 {
@@ -306,7 +302,7 @@ fn checkpoint_and_restore_twice_through_a_terminal(s: &Scratch) {
             let _ = std::os::unix::net::UnixStream::connect(&sock);
             panic!("restore (round {round}) failed:\n{out}");
         }
-        master = receiver.join().unwrap();
+        master = receiver.join().unwrap().1;
         assert_eq!(s.status(&id), "running");
         crate::tty::write_all(&master, &format!("echo round{round}-$KEPT\n"));
         read_until(&master, &format!("round{round}-from-before"));

@@ -531,8 +531,7 @@ fn delete_after_init_killed_from_host(s: &Scratch) {
     let id = s.id("hostkilled");
     let before = mount_points();
     let pid = s.create_started(&bundle.dir, &id);
-    // SAFETY: kill(2) of the container's init, a process this test started.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    crate::sys::kill(pid, crate::sys::Signal::KILL).expect("kill the init");
     assert!(
         wait_for(WAIT, || !s.alive(pid)),
         "init {pid} survived SIGKILL"

@@ -3,7 +3,7 @@
 //! nodes in a user namespace, nodes the image already has, a /dev bound
 //! from the host (left alone), and stdio that was the host's /dev/null.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -86,16 +86,8 @@ fn assert_node(st: &Value, kind: &str, major: u64, minor: u64, mode: &str, uid: 
 }
 
 fn mknod(path: &Path, kind: libc::mode_t, major: u32, minor: u32) {
-    let c = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: mknod with a NUL-terminated path inside the test's rootfs.
-    let rc = unsafe { libc::mknod(c.as_ptr(), kind | 0o644, libc::makedev(major, minor)) };
-    assert_eq!(
-        rc,
-        0,
-        "mknod {}: {}",
-        path.display(),
-        std::io::Error::last_os_error()
-    );
+    crate::sys::mknod(path, kind | 0o644, major, minor)
+        .unwrap_or_else(|e| panic!("mknod {}: {e}", path.display()));
 }
 
 fn find_mount<'a>(mounts: &'a Value, mount_point: &str) -> Option<&'a Value> {

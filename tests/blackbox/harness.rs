@@ -22,6 +22,7 @@ use serde_json::Value;
 pub static SPAWN_LOCK: RwLock<()> = RwLock::new(());
 
 use crate::host::{mount_points, try_reap, wait_for};
+use crate::sys::{kill, umount_detach, Signal};
 
 /// A test body. It asserts by panicking; the harness turns that into a
 /// failure and still cleans up.
@@ -132,8 +133,7 @@ pub fn busybox_bin() -> PathBuf {
 
 /// Why the suite cannot run here, if it cannot.
 pub fn skip_reason() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         return Some("not running as root".into());
     }
     let executable = |p: &Path| p.is_file();
@@ -166,9 +166,9 @@ pub fn init_process() {
     // Container inits whose runtime process exited are reparented to us, not
     // to the host's pid 1, so the harness can reap them (as containerd's
     // shim does) and no zombie outlives a test.
-    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a process flag.
-    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
-    assert_eq!(rc, 0, "prctl(PR_SET_CHILD_SUBREAPER)");
+    // (rustix passes the pid given as the flag: 1 sets it.)
+    rustix::process::set_child_subreaper(rustix::process::Pid::from_raw(1))
+        .expect("prctl(PR_SET_CHILD_SUBREAPER)");
     crate::host::record_host_nodes();
     // Failures are reported by the harness with their location; the default
     // hook would print them a second time, interleaved between threads.
@@ -301,8 +301,7 @@ impl Scratch {
         // exit until reaped, so delete would wait for nothing.
         let known: Vec<i32> = self.pids.lock().unwrap().iter().copied().collect();
         for pid in known {
-            // SAFETY: plain kill(2) of a process this test started.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(pid, Signal::KILL);
         }
         wait_for(Duration::from_secs(2), || {
             self.reap();
@@ -343,8 +342,7 @@ impl Scratch {
         if !procs.is_empty() {
             left.push(format!("processes {procs:?}"));
             for &pid in &procs {
-                // SAFETY: plain kill(2) of a process of this test's containers.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = kill(pid, Signal::KILL);
                 // Orphans are our children (subreaper): reap them too.
                 self.remember_pid(pid);
             }
@@ -378,9 +376,7 @@ impl Scratch {
             let mut sorted = mounts;
             sorted.sort_by_key(|m| std::cmp::Reverse(m.len()));
             for m in sorted {
-                let c = std::ffi::CString::new(m).unwrap();
-                // SAFETY: umount2 with a valid C string.
-                unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+                let _ = umount_detach(&m);
             }
         }
         // Mounts elsewhere on the host: reported, never touched.

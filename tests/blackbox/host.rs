@@ -27,13 +27,13 @@ pub fn wait_for(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// Reaps `pid` if it is our exited child. True when it is gone for good
 /// (reaped now, or not our child / no such process).
 pub fn try_reap(pid: i32) -> bool {
-    let mut status = 0;
-    // SAFETY: waitpid on one specific pid with a valid status pointer.
-    let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-    match rc {
-        0 => false,
-        r if r == pid => true,
-        _ => !process_alive(pid), // ECHILD: not ours; gone when it is gone
+    let Ok(child) = crate::sys::pid_of(pid) else {
+        return true;
+    };
+    match rustix::process::waitpid(Some(child), rustix::process::WaitOptions::NOHANG) {
+        Ok(None) => false,
+        Ok(Some(_)) => true,
+        Err(_) => !process_alive(pid), // ECHILD: not ours; gone when it is gone
     }
 }
 

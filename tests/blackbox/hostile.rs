@@ -25,8 +25,7 @@
 //! as it was.
 
 use std::collections::BTreeSet;
-use std::ffi::{CString, OsStr};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::OsStr;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -517,22 +516,8 @@ fn standin_dev(s: &Scratch) -> PathBuf {
         ("ptmx", 5, 2, 0o620),
     ] {
         let path = dir.join(name);
-        let c = CString::new(path.as_os_str().as_bytes()).expect("path");
-        // SAFETY: mknod with a NUL-terminated path in the scratch dir.
-        let rc = unsafe {
-            libc::mknod(
-                c.as_ptr(),
-                libc::S_IFCHR | mode,
-                libc::makedev(major, minor),
-            )
-        };
-        assert_eq!(
-            rc,
-            0,
-            "mknod {}: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        );
+        crate::sys::mknod(&path, libc::S_IFCHR | mode, major, minor)
+            .unwrap_or_else(|e| panic!("mknod {}: {e}", path.display()));
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
         std::os::unix::fs::lchown(&path, Some(CANARY_UID), Some(CANARY_GID)).expect("chown node");
     }

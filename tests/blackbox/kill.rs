@@ -119,8 +119,7 @@ fn init_killed_from_host_is_stopped(s: &Scratch) {
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
     let id = s.id("hostkill");
     let pid = s.create_started(&bundle.dir, &id);
-    // SAFETY: kill(2) of the container's init, a process this test started.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    crate::sys::kill(pid, crate::sys::Signal::KILL).expect("kill the init");
     s.wait_status(&id, "stopped");
     s.delete(&id);
     s.pivot(&["state", &id]).fails();

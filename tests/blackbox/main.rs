@@ -46,6 +46,7 @@ mod run;
 mod runtime;
 mod seccomp;
 mod spec;
+mod sys;
 mod systemd;
 mod timings;
 mod tty;

@@ -8,7 +8,7 @@
 //! held by a `HostMount` guard that detaches them even when the test fails.
 
 use std::collections::BTreeSet;
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::fs::OpenOptions;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,7 @@ use serde_json::{json, Value};
 use crate::bundle::Bundle;
 use crate::harness::{pivot_bin, tests, Scratch};
 use crate::runtime::Out;
+use rustix::mount::{MountFlags, MountPropagationFlags};
 
 tests![
     proc_is_procfs,
@@ -186,10 +187,6 @@ fn lchown(path: &Path, uid: u32, gid: u32) {
         .unwrap_or_else(|e| panic!("lchown {}: {e}", path.display()));
 }
 
-fn cstr(p: &Path) -> CString {
-    CString::new(p.as_os_str().as_encoded_bytes()).expect("no NUL in path")
-}
-
 /// A tmpfs the test mounts on the host, only ever inside its own scratch
 /// dir; detached (with everything under it) when dropped, so it goes away
 /// even when the test panics.
@@ -208,26 +205,14 @@ impl HostMount {
         if !path.exists() {
             std::fs::create_dir(path).expect("mkdir host mount point");
         }
-        let (src, fstype, data) = (c"tmpfs", c"tmpfs", c"size=4m,mode=755");
-        let target = cstr(path);
-        // SAFETY: mount(2) with NUL-terminated strings, on a directory of
-        // this test's scratch dir.
-        let rc = unsafe {
-            libc::mount(
-                src.as_ptr(),
-                target.as_ptr(),
-                fstype.as_ptr(),
-                0,
-                data.as_ptr().cast(),
-            )
-        };
-        assert_eq!(
-            rc,
-            0,
-            "mount tmpfs on {}: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        );
+        rustix::mount::mount(
+            "tmpfs",
+            path,
+            "tmpfs",
+            MountFlags::empty(),
+            c"size=4m,mode=755",
+        )
+        .unwrap_or_else(|e| panic!("mount tmpfs on {}: {e}", path.display()));
         HostMount {
             path: path.to_path_buf(),
         }
@@ -242,25 +227,8 @@ impl HostMount {
             "host mounts only inside the scratch dir: {}",
             path.display()
         );
-        let target = cstr(path);
-        // SAFETY: mount(2) with NUL-terminated strings, binding a
-        // directory of this test's scratch dir onto itself.
-        let rc = unsafe {
-            libc::mount(
-                target.as_ptr(),
-                target.as_ptr(),
-                std::ptr::null(),
-                libc::MS_BIND,
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(
-            rc,
-            0,
-            "bind {} onto itself: {}",
-            path.display(),
-            std::io::Error::last_os_error()
-        );
+        rustix::mount::mount_bind(path, path)
+            .unwrap_or_else(|e| panic!("bind {} onto itself: {e}", path.display()));
         HostMount {
             path: path.to_path_buf(),
         }
@@ -269,45 +237,23 @@ impl HostMount {
     /// Sets this mount's per-mount flags (MS_RDONLY, MS_NOSUID, ...).
     #[track_caller]
     pub(crate) fn remount(&self, flags: libc::c_ulong) {
-        self.change(libc::MS_REMOUNT | libc::MS_BIND | flags);
+        let flags = MountFlags::BIND | MountFlags::from_bits_retain(flags as u32);
+        rustix::mount::mount_remount(&self.path, flags, "")
+            .unwrap_or_else(|e| panic!("mount flags {:#x}: {e}", flags.bits()));
     }
 
     /// Makes this mount shared (its own new peer group on the host).
     #[track_caller]
     pub(crate) fn make_shared(&self) {
-        self.change(libc::MS_SHARED);
-    }
-
-    /// mount(2) with no source, type or data: flags or propagation.
-    #[track_caller]
-    fn change(&self, flags: libc::c_ulong) {
-        let target = cstr(&self.path);
-        // SAFETY: changes the flags or propagation of our own scratch-dir
-        // mount.
-        let rc = unsafe {
-            libc::mount(
-                std::ptr::null(),
-                target.as_ptr(),
-                std::ptr::null(),
-                flags,
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(
-            rc,
-            0,
-            "mount flags {flags:#x}: {}",
-            std::io::Error::last_os_error()
-        );
+        rustix::mount::mount_change(&self.path, MountPropagationFlags::SHARED)
+            .unwrap_or_else(|e| panic!("mount --make-shared: {e}"));
     }
 }
 
 impl Drop for HostMount {
     fn drop(&mut self) {
-        let target = cstr(&self.path);
-        // SAFETY: umount2 with a valid C string; MNT_DETACH also takes
-        // whatever was mounted below it.
-        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+        // MNT_DETACH also takes whatever was mounted below it.
+        let _ = crate::sys::umount_detach(&self.path);
     }
 }
 

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use crate::bundle::chown_tree;
 use crate::harness::{tests, Scratch};
+use rustix::mount::MountFlags;
 
 tests![
     join_uts_namespace_by_path,
@@ -25,12 +26,10 @@ tests![
 ];
 
 fn hostname_of_host() -> String {
-    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: uname fills the struct it is given.
-    assert_eq!(unsafe { libc::uname(&mut uts) }, 0);
-    // SAFETY: the kernel NUL-terminates nodename.
-    let name = unsafe { std::ffi::CStr::from_ptr(uts.nodename.as_ptr()) };
-    name.to_string_lossy().into_owned()
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn join_uts_namespace_by_path(s: &Scratch) {
@@ -239,31 +238,20 @@ fn user_namespace_maps_root(s: &Scratch) {
 }
 
 /// A procfs mounted by the test inside its scratch dir, unmounted on drop.
-pub(crate) struct ScratchProc(std::ffi::CString);
+pub(crate) struct ScratchProc(std::path::PathBuf);
 
 impl ScratchProc {
     pub(crate) fn mount(s: &Scratch, path: &std::path::Path) -> ScratchProc {
         assert!(path.starts_with(&s.dir), "only inside the scratch dir");
-        let target = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: mount(2) with NUL-terminated strings on a scratch directory.
-        let rc = unsafe {
-            libc::mount(
-                c"proc".as_ptr(),
-                target.as_ptr(),
-                c"proc".as_ptr(),
-                0,
-                std::ptr::null(),
-            )
-        };
-        assert_eq!(rc, 0, "mount proc: {}", std::io::Error::last_os_error());
-        ScratchProc(target)
+        rustix::mount::mount("proc", path, "proc", MountFlags::empty(), None)
+            .unwrap_or_else(|e| panic!("mount proc: {e}"));
+        ScratchProc(path.to_path_buf())
     }
 }
 
 impl Drop for ScratchProc {
     fn drop(&mut self) {
-        // SAFETY: unmounting the procfs this guard mounted.
-        unsafe { libc::umount2(self.0.as_ptr(), libc::MNT_DETACH) };
+        let _ = crate::sys::umount_detach(&self.0);
     }
 }
 
@@ -319,9 +307,7 @@ fn no_mount_namespace_chroots(s: &Scratch) {
             .collect();
         points.sort_by_key(|p| std::cmp::Reverse(p.len()));
         for p in points {
-            let c = std::ffi::CString::new(p).unwrap();
-            // SAFETY: unmounting mounts under this test's scratch dir.
-            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+            let _ = crate::sys::umount_detach(p);
         }
         panic!("the run changed mounts under the scratch dir");
     }
@@ -393,19 +379,15 @@ fn userns_read_only_bind_keeps_locked_flags(s: &Scratch) {
     let bundle = userns_bundle(s, &["/probe", "mounts"]);
     // A nosuid,nodev,noexec tmpfs of the test's own, in its scratch dir.
     let dir = s.mkdir("locked");
-    let target = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: mount(2) with NUL-terminated strings on a scratch directory.
-    let rc = unsafe {
-        libc::mount(
-            c"tmpfs".as_ptr(),
-            target.as_ptr(),
-            c"tmpfs".as_ptr(),
-            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            c"size=1m".as_ptr().cast(),
-        )
-    };
-    assert_eq!(rc, 0, "mount tmpfs: {}", std::io::Error::last_os_error());
-    let _guard = ScratchProc(target);
+    rustix::mount::mount(
+        "tmpfs",
+        &dir,
+        "tmpfs",
+        MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+        c"size=1m",
+    )
+    .unwrap_or_else(|e| panic!("mount tmpfs: {e}"));
+    let _guard = ScratchProc(dir.clone());
     bundle.add_mount(json!({
         "destination": "/locked", "type": "bind", "source": dir, "options": ["bind", "ro"],
     }));

@@ -2,11 +2,12 @@
 //! activation (LISTEN_FDS / LISTEN_PID) passed through to the container.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::process::Command;
 
 use crate::harness::{pivot_bin, tests, Scratch};
+use crate::sys::fd_receiver;
 
 tests![
     pidfd_socket_on_create,
@@ -16,37 +17,6 @@ tests![
     listen_fds_reach_the_container,
     notify_socket_passes_ready_on,
 ];
-
-/// Receive one fd sent with SCM_RIGHTS, and the message text.
-pub(crate) fn recv_fd(sock: RawFd) -> (String, OwnedFd) {
-    let mut data = [0u8; 64];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    let mut cbuf = [0u64; 8];
-    // SAFETY: a zeroed msghdr is valid; the buffers outlive the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cbuf);
-    // SAFETY: msg points at live buffers.
-    let n = unsafe { libc::recvmsg(sock, &mut msg, 0) };
-    assert!(n >= 0, "recvmsg: {}", std::io::Error::last_os_error());
-    // SAFETY: walking the control data the kernel filled.
-    let fd = unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        assert!(!cmsg.is_null(), "no fd was sent");
-        OwnedFd::from_raw_fd(std::ptr::read_unaligned(
-            libc::CMSG_DATA(cmsg).cast::<RawFd>(),
-        ))
-    };
-    (
-        String::from_utf8_lossy(&data[..n as usize]).into_owned(),
-        fd,
-    )
-}
 
 /// The pid a pidfd refers to, from its fdinfo.
 fn pidfd_pid(fd: &OwnedFd) -> i32 {
@@ -67,11 +37,7 @@ fn listen(
     std::thread::JoinHandle<(String, OwnedFd)>,
 ) {
     let path = s.path(name);
-    let listener = UnixListener::bind(&path).unwrap();
-    let h = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        recv_fd(conn.as_raw_fd())
-    });
+    let h = fd_receiver(UnixListener::bind(&path).unwrap());
     (path, h)
 }
 
@@ -135,23 +101,8 @@ fn pidfd_socket_on_exec(s: &Scratch) {
 
 /// pidfd_send_signal on the received pidfd.
 fn pidfd_kill(fd: &OwnedFd) {
-    // SAFETY: a plain syscall on a pidfd this test owns; no pointers but
-    // the null siginfo.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            fd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
-    };
-    assert_eq!(
-        r,
-        0,
-        "pidfd_send_signal: {}",
-        std::io::Error::last_os_error()
-    );
+    rustix::process::pidfd_send_signal(fd, crate::sys::Signal::KILL)
+        .unwrap_or_else(|e| panic!("pidfd_send_signal: {e}"));
 }
 
 /// The pidfd `create --pidfd-socket` sends is the created init's: a

@@ -18,6 +18,7 @@ use crate::bundle::Bundle;
 use crate::harness::{tests, Scratch};
 use crate::host::mount_points;
 use crate::runtime::{assert_error_mentions, Out};
+use rustix::process::Resource;
 
 tests![
     default_capabilities,
@@ -347,20 +348,13 @@ fn nofile_rlimit(s: &Scratch) {
 
 /// The runtime's own (soft, hard) limit of `resource`: what its children
 /// may have at most, as the test machine may lack CAP_SYS_RESOURCE.
-fn own_rlimit(resource: libc::__rlimit_resource_t) -> (u64, u64) {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid, writable rlimit for the call's duration.
-    let rc = unsafe { libc::getrlimit(resource, &mut limit) };
-    assert_eq!(
-        rc,
-        0,
-        "getrlimit({resource}): {}",
-        std::io::Error::last_os_error()
-    );
-    (limit.rlim_cur, limit.rlim_max)
+fn own_rlimit(resource: Resource) -> (u64, u64) {
+    let limit = rustix::process::getrlimit(resource);
+    // (None is RLIM_INFINITY.)
+    (
+        limit.current.unwrap_or(libc::RLIM_INFINITY),
+        limit.maximum.unwrap_or(libc::RLIM_INFINITY),
+    )
 }
 
 fn every_rlimit_name(s: &Scratch) {
@@ -368,23 +362,23 @@ fn every_rlimit_name(s: &Scratch) {
     // (name, resource, soft, hard) wanted: roomy enough for the probe, soft
     // below hard to see both; capped at the runtime's own hard limit, which
     // it cannot raise without CAP_SYS_RESOURCE.
-    let wanted: &[(&str, libc::__rlimit_resource_t, u64, u64)] = &[
-        ("RLIMIT_CPU", libc::RLIMIT_CPU, 100, 200),
-        ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE, 64 * MIB, 128 * MIB),
-        ("RLIMIT_DATA", libc::RLIMIT_DATA, 1024 * MIB, 2048 * MIB),
-        ("RLIMIT_STACK", libc::RLIMIT_STACK, 4 * MIB, 8 * MIB),
-        ("RLIMIT_CORE", libc::RLIMIT_CORE, 0, MIB),
-        ("RLIMIT_RSS", libc::RLIMIT_RSS, 512 * MIB, 1024 * MIB),
-        ("RLIMIT_NPROC", libc::RLIMIT_NPROC, 1000, 2000),
-        ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE, 100, 200),
-        ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK, MIB, 2 * MIB),
-        ("RLIMIT_AS", libc::RLIMIT_AS, 4096 * MIB, 8192 * MIB),
-        ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS, 300, 400),
-        ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING, 500, 600),
-        ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE, 70_000, 80_000),
-        ("RLIMIT_NICE", libc::RLIMIT_NICE, 1, 2),
-        ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO, 3, 4),
-        ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME, 5_000_000, 6_000_000),
+    let wanted: &[(&str, Resource, u64, u64)] = &[
+        ("RLIMIT_CPU", Resource::Cpu, 100, 200),
+        ("RLIMIT_FSIZE", Resource::Fsize, 64 * MIB, 128 * MIB),
+        ("RLIMIT_DATA", Resource::Data, 1024 * MIB, 2048 * MIB),
+        ("RLIMIT_STACK", Resource::Stack, 4 * MIB, 8 * MIB),
+        ("RLIMIT_CORE", Resource::Core, 0, MIB),
+        ("RLIMIT_RSS", Resource::Rss, 512 * MIB, 1024 * MIB),
+        ("RLIMIT_NPROC", Resource::Nproc, 1000, 2000),
+        ("RLIMIT_NOFILE", Resource::Nofile, 100, 200),
+        ("RLIMIT_MEMLOCK", Resource::Memlock, MIB, 2 * MIB),
+        ("RLIMIT_AS", Resource::As, 4096 * MIB, 8192 * MIB),
+        ("RLIMIT_LOCKS", Resource::Locks, 300, 400),
+        ("RLIMIT_SIGPENDING", Resource::Sigpending, 500, 600),
+        ("RLIMIT_MSGQUEUE", Resource::Msgqueue, 70_000, 80_000),
+        ("RLIMIT_NICE", Resource::Nice, 1, 2),
+        ("RLIMIT_RTPRIO", Resource::Rtprio, 3, 4),
+        ("RLIMIT_RTTIME", Resource::Rttime, 5_000_000, 6_000_000),
     ];
     let wanted: Vec<(&str, u64, u64)> = wanted
         .iter()

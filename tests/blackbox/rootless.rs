@@ -6,7 +6,6 @@
 //! test checks from inside with `probe` what the rootful tests check.
 
 use std::ffi::OsStr;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
@@ -172,29 +171,32 @@ impl TestUser {
         let procs = self.leader.as_ref().map(|l| {
             std::ffi::CString::new(l.join("cgroup.procs").as_os_str().as_bytes()).unwrap()
         });
-        let (uid, gid) = (self.uid, self.gid);
+        let uid = rustix::process::Uid::from_raw(self.uid);
+        let gid = rustix::process::Gid::from_raw(self.gid);
+        // Between fork and exec: plain system calls (rustix's, no libc
+        // wrapper, no allocation) on a string made before the fork. The
+        // child has one thread, so the per-thread setgroups, setresgid
+        // and setresuid are the process's.
         let step = move || -> std::io::Result<()> {
-            let fail = || Err(std::io::Error::last_os_error());
-            // SAFETY: between fork and exec only async-signal-safe calls
-            // on a string made before the fork.
-            unsafe {
-                if let Some(p) = &procs {
-                    let fd = libc::open(p.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                    if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
-                        return fail();
-                    }
-                    libc::close(fd);
-                }
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setresgid(gid, gid, gid) != 0
-                    || libc::setresuid(uid, uid, uid) != 0
-                {
-                    return fail();
+            use rustix::fs::{Mode, OFlags};
+            use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
+            if let Some(p) = &procs {
+                let fd = rustix::fs::open(
+                    p.as_c_str(),
+                    OFlags::WRONLY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )?;
+                if rustix::io::write(&fd, b"0")? != 1 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
                 }
             }
+            set_thread_groups(&[])?;
+            set_thread_res_gid(gid, gid, gid)?;
+            set_thread_res_uid(uid, uid, uid)?;
             Ok(())
         };
-        // SAFETY: the closure only makes async-signal-safe calls.
+        // SAFETY: the closure only makes async-signal-safe calls (raw
+        // system calls, see above).
         unsafe { cmd.pre_exec(step) };
         let shown = format!(
             "(as {}) {} {}",
@@ -285,8 +287,7 @@ impl Drop for TestUser {
         }
         // Whatever still runs as the user was started by this test.
         for pid in self.processes() {
-            // SAFETY: plain kill(2) of a process of the test's own user.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = crate::sys::kill(pid, crate::sys::Signal::KILL);
         }
         wait_for(WAIT, || self.processes().is_empty());
         if self.made {
@@ -618,10 +619,7 @@ fn terminal_with_console_socket(s: &Scratch) {
     let sock_path = sock_dir.join("console.sock");
     let listener = UnixListener::bind(&sock_path).unwrap();
     std::os::unix::fs::chown(&sock_path, Some(u.uid), Some(u.gid)).unwrap();
-    let receiver = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        crate::tty::recv_fd(conn.as_raw_fd())
-    });
+    let receiver = crate::sys::fd_receiver(listener);
     let id = s.id("rltty");
     let mut args = vec![
         OsStr::new("create"),
@@ -634,7 +632,7 @@ fn terminal_with_console_socket(s: &Scratch) {
         let _ = std::os::unix::net::UnixStream::connect(&sock_path);
         panic!("create failed:\n{out}");
     }
-    let master = receiver.join().unwrap();
+    let master = receiver.join().unwrap().1;
     user_state(s, &u, &id);
     u.pivot(s, &["start", &id]).ok();
     crate::tty::write_all(&master, "/probe isatty; exit 3\n");

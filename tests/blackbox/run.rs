@@ -136,8 +136,7 @@ fn foreground_forwards_signals(s: &Scratch) {
     let trapped =
         crate::host::wait_for(Duration::from_secs(10), || result.join("trapped").exists());
     assert!(trapped, "the container's shell never set its trap");
-    // SAFETY: signalling our own child process by its pid.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) }, 0);
+    crate::sys::kill(child.id() as i32, crate::sys::Signal::USR1).expect("kill -USR1 the runtime");
     assert_eq!(
         wait_exit(&mut child),
         3,

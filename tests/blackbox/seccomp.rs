@@ -9,7 +9,7 @@
 //! so a rule can only ever match the probe's own call.
 
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use crate::bundle::Bundle;
 use crate::harness::{tests, Scratch, SECCOMP_CACHE, WAIT};
 use crate::process::{create, create_fails, probe_lines};
+use crate::sys::{poll_readable, recv_fds};
 
 tests![
     errno_rule_blocks_mkdir,
@@ -561,12 +562,8 @@ struct Received {
 /// or the sender did not finish within `timeout`.
 fn receive(listener: &UnixListener, timeout: Duration) -> Option<Received> {
     let deadline = Instant::now() + timeout;
-    let left_ms = || {
-        deadline
-            .saturating_duration_since(Instant::now())
-            .as_millis() as i32
-    };
-    if !poll_in(listener.as_raw_fd(), left_ms()) {
+    let left = || deadline.saturating_duration_since(Instant::now());
+    if !poll_readable(listener, left()) {
         return None;
     }
     let (conn, _) = listener.accept().ok()?;
@@ -575,49 +572,16 @@ fn receive(listener: &UnixListener, timeout: Duration) -> Option<Received> {
         fds: Vec::new(),
     };
     loop {
-        if !poll_in(conn.as_raw_fd(), left_ms()) {
+        if !poll_readable(&conn, left()) {
             return None;
         }
         let mut buf = [0u8; 16384];
-        // Room for a few fds' worth of control data (u64-aligned).
-        let mut control = [0u64; 16];
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: buf.len(),
-        };
-        // SAFETY: msghdr is plain data; all-zero is a valid empty header.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control);
-        // SAFETY: msg points at `iov`, `buf` and `control`, all alive and
-        // writable for the call, with their true lengths.
-        let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-        if n < 0 {
-            return None;
-        }
-        // SAFETY: walking the control messages recvmsg filled in, within
-        // msg_controllen, with the libc helpers made for it; SCM_RIGHTS
-        // data is an array of fds that are now ours.
-        unsafe {
-            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-            while !cmsg.is_null() {
-                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                    let data = libc::CMSG_DATA(cmsg).cast::<libc::c_int>();
-                    let len = (*cmsg).cmsg_len - libc::CMSG_LEN(0) as usize;
-                    for i in 0..len / std::mem::size_of::<libc::c_int>() {
-                        let fd = std::ptr::read_unaligned(data.add(i));
-                        received.fds.push(OwnedFd::from_raw_fd(fd));
-                    }
-                }
-                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-            }
-        }
+        let (n, fds) = recv_fds(&conn, &mut buf).ok()?;
+        received.fds.extend(fds);
         if n == 0 {
             return Some(received);
         }
-        received.message.extend_from_slice(&buf[..n as usize]);
+        received.message.extend_from_slice(&buf[..n]);
         // One JSON document: done once it parses (a sender may keep the
         // connection open).
         if serde_json::from_slice::<Value>(&received.message).is_ok() {
@@ -626,28 +590,19 @@ fn receive(listener: &UnixListener, timeout: Duration) -> Option<Received> {
     }
 }
 
-/// Waits up to `ms` for `fd` to be readable.
-fn poll_in(fd: i32, ms: i32) -> bool {
-    let mut pfd = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    // SAFETY: one valid pollfd for the call's duration.
-    let rc = unsafe { libc::poll(&mut pfd, 1, ms.max(0)) };
-    rc == 1
-}
-
 /// Takes the next notification from a seccomp notify fd (within WAIT).
 fn next_notification(fd: &OwnedFd) -> libc::seccomp_notif {
     assert!(
-        poll_in(fd.as_raw_fd(), WAIT.as_millis() as i32),
+        poll_readable(fd, WAIT),
         "no seccomp notification within {WAIT:?}"
     );
-    // SAFETY: seccomp_notif is plain data; the kernel wants it zeroed.
-    let mut notif: libc::seccomp_notif = unsafe { std::mem::zeroed() };
-    // SAFETY: the ioctl fills in `notif`, which is valid and writable.
-    let rc = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notif) };
+    // SAFETY: seccomp_notif is plain data, all zeroes as the kernel wants
+    // it; the ioctl fills it in, valid and writable for the call.
+    let (rc, notif) = unsafe {
+        let mut notif: libc::seccomp_notif = std::mem::zeroed();
+        let rc = libc::ioctl(fd.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notif);
+        (rc, notif)
+    };
     assert_eq!(
         rc,
         0,

@@ -4,7 +4,7 @@
 
 use std::ffi::OsStr;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::harness::{pivot_bin, tests, Scratch};
+use crate::sys::{fd_receiver, poll_read};
 
 tests![
     console_socket_receives_the_master,
@@ -23,11 +24,6 @@ tests![
     terminal_with_read_only_dev,
     pod_member_terminal_is_its_controlling_tty,
 ];
-
-/// Receive one fd sent with SCM_RIGHTS.
-pub(crate) fn recv_fd(sock: RawFd) -> OwnedFd {
-    crate::plumbing::recv_fd(sock).1
-}
 
 /// Read a pty master until the other side is gone (EIO) or `deadline`.
 pub(crate) fn read_all(master: &OwnedFd, deadline: Duration) -> String {
@@ -41,44 +37,29 @@ pub(crate) fn read_pty(master: &OwnedFd, deadline: Duration, until: Option<&str>
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
     while Instant::now() < end {
-        let mut p = libc::pollfd {
-            fd: master.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
+        let n = match poll_read(master, &mut buf, Duration::from_millis(100)) {
+            None => continue,
+            Some(0) => break,
+            Some(n) => n,
         };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&mut p, 1, 100) } <= 0 {
-            continue;
-        }
-        // SAFETY: buf is writable for its length.
-        let n = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n as usize]);
+        out.extend_from_slice(&buf[..n]);
         if until.is_some_and(|u| String::from_utf8_lossy(&out).contains(u)) {
             break;
         }
     }
     String::from_utf8_lossy(&out).into_owned()
 }
-
 pub(crate) fn write_all(fd: &OwnedFd, text: &str) {
-    // SAFETY: text is readable for its length.
-    let n = unsafe { libc::write(fd.as_raw_fd(), text.as_ptr().cast(), text.len()) };
-    assert_eq!(n as usize, text.len());
+    let n = rustix::io::write(fd, text.as_bytes()).expect("write");
+    assert_eq!(n, text.len());
 }
 
 fn console_socket_receives_the_master(s: &Scratch) {
     let bundle = s.bundle(&["/bin/sh"]);
     bundle.edit(|c| c["process"]["terminal"] = json!(true));
     let sock_path = s.path("console.sock");
-    let listener = UnixListener::bind(&sock_path).unwrap();
+    let receiver = fd_receiver(UnixListener::bind(&sock_path).unwrap());
     let id = s.id("tty");
-    let receiver = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        recv_fd(conn.as_raw_fd())
-    });
     s.pivot(&[
         OsStr::new("create"),
         OsStr::new("--console-socket"),
@@ -88,7 +69,7 @@ fn console_socket_receives_the_master(s: &Scratch) {
         OsStr::new(&id),
     ])
     .ok();
-    let master = receiver.join().unwrap();
+    let master = receiver.join().unwrap().1;
     s.pivot(&["start", &id]).ok();
     write_all(&master, "/probe isatty; /probe stat /dev/console; exit 3\n");
     let out = read_all(&master, Duration::from_secs(10));
@@ -120,19 +101,7 @@ fn terminal_without_console_socket_is_refused(s: &Scratch) {
 
 /// A pty pair the test owns: (master, slave).
 pub(crate) fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
-    let (mut m, mut sl) = (0, 0);
-    let ws = libc::winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: openpty fills two fds; the name and termios arguments may
-    // be null.
-    let rc = unsafe { libc::openpty(&mut m, &mut sl, std::ptr::null_mut(), std::ptr::null(), &ws) };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both fds were just returned to us.
-    unsafe { (OwnedFd::from_raw_fd(m), OwnedFd::from_raw_fd(sl)) }
+    crate::sys::openpty(rows, cols).expect("openpty")
 }
 
 fn spawn_on(slave: &OwnedFd, args: &[&OsStr]) -> Child {
@@ -157,12 +126,11 @@ fn wait_code(child: &mut Child) -> i32 {
     }
 }
 
-pub(crate) fn lflag(fd: &OwnedFd) -> libc::tcflag_t {
-    // SAFETY: termios is plain data filled by tcgetattr on a live tty.
-    let mut t: libc::termios = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    assert_eq!(unsafe { libc::tcgetattr(fd.as_raw_fd(), &mut t) }, 0);
-    t.c_lflag
+pub(crate) fn lflag(fd: &OwnedFd) -> u32 {
+    rustix::termios::tcgetattr(fd)
+        .expect("tcgetattr")
+        .local_modes
+        .bits()
 }
 
 fn run_t_proxies_the_callers_terminal(s: &Scratch) {
@@ -288,14 +256,20 @@ fn exec_t_with_console_socket(s: &Scratch) {
     let bundle = s.bundle(&["/probe", "sleep", "60"]);
     let id = s.id("exect");
     s.create_started(&bundle.dir, &id);
+    let master = exec_t_detached(s, &id, &["/bin/sh"]);
+    write_all(&master, "/probe isatty; exit\n");
+    let out = read_all(&master, Duration::from_secs(10));
+    assert!(out.contains(r#""stdin":true"#), "{out}");
+}
+
+/// `exec -t -d` of `args` in container `id`, with a console socket and a
+/// pid file (the process is remembered, to be reaped); returns the pty
+/// master.
+fn exec_t_detached(s: &Scratch, id: &str, args: &[&str]) -> OwnedFd {
     let sock_path = s.path("exec-console.sock");
-    let listener = UnixListener::bind(&sock_path).unwrap();
-    let receiver = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        recv_fd(conn.as_raw_fd())
-    });
+    let receiver = fd_receiver(UnixListener::bind(&sock_path).unwrap());
     let pid_file = s.path("exec-t.pid");
-    s.pivot(&[
+    let mut all = vec![
         OsStr::new("exec"),
         OsStr::new("-t"),
         OsStr::new("-d"),
@@ -303,20 +277,17 @@ fn exec_t_with_console_socket(s: &Scratch) {
         sock_path.as_os_str(),
         OsStr::new("--pid-file"),
         pid_file.as_os_str(),
-        OsStr::new(&id),
-        OsStr::new("/bin/sh"),
-    ])
-    .ok();
+        OsStr::new(id),
+    ];
+    all.extend(args.iter().map(OsStr::new));
+    s.pivot(&all).ok();
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .unwrap()
         .trim()
         .parse()
         .unwrap();
     s.remember_pid(pid);
-    let master = receiver.join().unwrap();
-    write_all(&master, "/probe isatty; exit\n");
-    let out = read_all(&master, Duration::from_secs(10));
-    assert!(out.contains(r#""stdin":true"#), "{out}");
+    receiver.join().unwrap().1
 }
 
 /// Create `bundle` with a console socket; returns the pty master.
@@ -326,11 +297,7 @@ pub(crate) fn create_with_console(
     id: &str,
 ) -> OwnedFd {
     let sock_path = s.path("console.sock");
-    let listener = UnixListener::bind(&sock_path).unwrap();
-    let receiver = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        recv_fd(conn.as_raw_fd())
-    });
+    let receiver = fd_receiver(UnixListener::bind(&sock_path).unwrap());
     let out = s.pivot(&[
         OsStr::new("create"),
         OsStr::new("--console-socket"),
@@ -344,7 +311,7 @@ pub(crate) fn create_with_console(
         let _ = std::os::unix::net::UnixStream::connect(&sock_path);
         panic!("create failed:\n{out}");
     }
-    receiver.join().unwrap()
+    receiver.join().unwrap().1
 }
 
 /// The pty of `run` and of `exec -t` belongs to the process's uid (its
@@ -370,34 +337,7 @@ fn pty_belongs_to_the_process_user(s: &Scratch) {
     bundle.edit(|c| c["process"]["user"] = json!({"uid": 1000, "gid": 100}));
     let id = s.id("ttyownx");
     s.create_started(&bundle.dir, &id);
-    let sock_path = s.path("exec-console.sock");
-    let listener = UnixListener::bind(&sock_path).unwrap();
-    let receiver = std::thread::spawn(move || {
-        let (conn, _) = listener.accept().unwrap();
-        recv_fd(conn.as_raw_fd())
-    });
-    let pid_file = s.path("exec-own.pid");
-    s.pivot(&[
-        OsStr::new("exec"),
-        OsStr::new("-t"),
-        OsStr::new("-d"),
-        OsStr::new("--console-socket"),
-        sock_path.as_os_str(),
-        OsStr::new("--pid-file"),
-        pid_file.as_os_str(),
-        OsStr::new(&id),
-        OsStr::new("/probe"),
-        OsStr::new("stat"),
-        OsStr::new("/proc/self/fd/0"),
-    ])
-    .ok();
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    s.remember_pid(pid);
-    let master = receiver.join().unwrap();
+    let master = exec_t_detached(s, &id, &["/probe", "stat", "/proc/self/fd/0"]);
     let out = read_all(&master, Duration::from_secs(10));
     assert!(
         out.contains(r#""uid":1000"#),

@@ -1,5 +1,6 @@
 use super::races::{race_loop, RACE_BUDGET, RACE_CONTAINERS, SWAP_BOUND};
 use super::*;
+use crate::sys::{poll_read, recv_fd};
 
 tests![
     console_symlink_to_host_canary,
@@ -9,35 +10,6 @@ tests![
 ];
 
 // /dev/console (CVE-2025-52565)
-
-/// Receive one fd sent with SCM_RIGHTS.
-fn recv_fd(sock: RawFd) -> Option<OwnedFd> {
-    let mut data = [0u8; 256];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    let mut cbuf = [0u64; 8];
-    // SAFETY: a zeroed msghdr is valid; the buffers outlive the call.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cbuf);
-    // SAFETY: msg points at live buffers.
-    if unsafe { libc::recvmsg(sock, &mut msg, 0) } < 0 {
-        return None;
-    }
-    // SAFETY: walking the control data the kernel filled.
-    unsafe {
-        let cmsg = libc::CMSG_FIRSTHDR(&msg);
-        if cmsg.is_null() || (*cmsg).cmsg_type != libc::SCM_RIGHTS {
-            return None;
-        }
-        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>());
-        Some(OwnedFd::from_raw_fd(fd))
-    }
-}
 
 /// A --console-socket receiver: accepts one connection, takes the pty
 /// master and reads it until the container side hangs up, so the
@@ -70,25 +42,15 @@ impl ConsoleReceiver {
                 }
             };
             conn.set_nonblocking(false).expect("blocking connection");
-            let Some(master) = recv_fd(conn.as_raw_fd()) else {
+            let Some((_, master)) = recv_fd(&conn) else {
                 return false;
             };
             let mut buf = [0u8; 4096];
             while !flag.load(Ordering::Relaxed) && Instant::now() < deadline {
-                let mut p = libc::pollfd {
-                    fd: master.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd.
-                if unsafe { libc::poll(&mut p, 1, 50) } <= 0 {
-                    continue;
-                }
-                // SAFETY: buf is writable for its length.
-                let n =
-                    unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                if n <= 0 {
-                    break;
+                match poll_read(&master, &mut buf, Duration::from_millis(50)) {
+                    None => continue,
+                    Some(0) => break,
+                    Some(_) => {}
                 }
             }
             true

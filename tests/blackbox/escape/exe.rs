@@ -1,4 +1,5 @@
 use super::*;
+use crate::sys::recv_fds;
 
 tests![
     exe_of_created_init_from_sibling,
@@ -159,60 +160,28 @@ fn exe_of_exec_into_pod_sibling_with_ptrace_cap(s: &Scratch) {
 /// that nobody accepts fills it, and the next connect blocks until one is
 /// accepted.
 fn tight_listener(path: &Path) -> UnixListener {
-    // SAFETY: plain socket calls on an fd this function owns; sockaddr_un
-    // is plain data, filled within its size.
-    unsafe {
-        let fd = libc::socket(libc::AF_UNIX, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0, "socket");
-        let mut addr: libc::sockaddr_un = std::mem::zeroed();
-        addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        let bytes = path.as_os_str().as_bytes();
-        assert!(bytes.len() < addr.sun_path.len(), "socket path too long");
-        for (d, b) in addr.sun_path.iter_mut().zip(bytes) {
-            *d = *b as libc::c_char;
-        }
-        let len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-        assert_eq!(
-            libc::bind(fd, std::ptr::addr_of!(addr).cast(), len),
-            0,
-            "bind"
-        );
-        assert_eq!(libc::listen(fd, 0), 0, "listen");
-        UnixListener::from_raw_fd(fd)
-    }
+    use rustix::net::{
+        bind, listen, socket_with, AddressFamily, SocketAddrUnix, SocketFlags, SocketType,
+    };
+    let fd = socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )
+    .expect("socket");
+    bind(&fd, &SocketAddrUnix::new(path).expect("socket path")).expect("bind");
+    listen(&fd, 0).expect("listen");
+    UnixListener::from(fd)
 }
 
 /// Reads a connection to its end, taking (and closing) the fds it
 /// passes; close-on-exec at once, so no other test's child inherits them.
 fn drain(conn: &std::os::unix::net::UnixStream) {
-    loop {
-        let mut data = [0u8; 4096];
-        let mut iov = libc::iovec {
-            iov_base: data.as_mut_ptr().cast(),
-            iov_len: data.len(),
-        };
-        let mut cbuf = [0u64; 16];
-        // SAFETY: a zeroed msghdr is valid; the buffers outlive the call.
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&cbuf);
-        // SAFETY: msg points at live buffers.
-        let n = unsafe { libc::recvmsg(conn.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
-        // SAFETY: walking the control data the kernel filled; SCM_RIGHTS
-        // fds are ours to close.
-        unsafe {
-            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-            while !cmsg.is_null() {
-                if (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                    let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>());
-                    drop(OwnedFd::from_raw_fd(fd));
-                }
-                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-            }
-        }
-        if n <= 0 {
+    let mut data = [0u8; 4096];
+    while let Ok((n, fds)) = recv_fds(conn, &mut data) {
+        drop(fds);
+        if n == 0 {
             return;
         }
     }

@@ -1,6 +1,7 @@
 use super::fds::fd_numbers;
 use super::procfs::SYSCTL_KEY;
 use super::*;
+use crate::sys::{kill, umount_detach, Signal};
 
 tests![
     exec_without_mount_namespace_stays_in_its_root,
@@ -86,9 +87,7 @@ fn unmount_under(s: &Scratch, dir: &Path) {
         }
         points.sort_by_key(|p| std::cmp::Reverse(p.len()));
         for p in points {
-            let c = CString::new(p).expect("no NUL in a mount point");
-            // SAFETY: unmounting a mount under this test's scratch dir.
-            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+            let _ = umount_detach(&p);
         }
     }
 }
@@ -175,8 +174,7 @@ fn preserve_fds_beyond_open_fds(s: &Scratch) {
                 rt.cmd(s, &["delete", &id]).ok();
             });
             if let Err(msg) = works {
-                // SAFETY: kill(2) of the init this test created.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = kill(pid, Signal::KILL);
                 s.reap();
                 let _ = catch(|| rt.cmd(s, &["delete", "--force", &id]));
                 panic!("create --preserve-fds 10 (fds 3.. closed) was taken and then: {msg}");

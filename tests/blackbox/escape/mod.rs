@@ -32,7 +32,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::{CString, OsStr, OsString};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::os::unix::net::UnixListener;
@@ -42,6 +42,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rustix::pipe::{pipe_with, PipeFlags};
+use rustix::process::{kill_process, waitpid, Pid, Signal, WaitOptions};
 use serde_json::{json, Value};
 
 use crate::bundle::Bundle;
@@ -201,22 +203,14 @@ fn run_leaking(s: &Scratch, bin: &Path, args: &[OsString], leaks: &[(RawFd, RawF
     assert!(leaks.len() <= 8, "at most 8 leaked fds");
     let mut tries = 0;
     let pid = loop {
-        let mut pipe = [-1; 2];
-        // SAFETY: pipe2 fills a two-element array.
-        assert_eq!(
-            unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) },
-            0
-        );
-        // SAFETY: both fds were just made and are ours.
-        let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(pipe[0]), OwnedFd::from_raw_fd(pipe[1])) };
+        let (rd, wr) = pipe_with(PipeFlags::CLOEXEC).expect("pipe2");
         // SAFETY: fork in a threaded process: the child only makes
         // async-signal-safe calls (fcntl, dup2, chdir, execve, write,
-        // _exit) on memory prepared before the fork.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
-        if pid == 0 {
-            // SAFETY: see above; every pointer is to live, prepared memory.
-            unsafe {
+        // _exit) on memory prepared before the fork, and never returns
+        // from this block.
+        let pid = unsafe {
+            let pid = libc::fork();
+            if pid == 0 {
                 let report = libc::fcntl(wr.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 100);
                 let mut high = [-1; 8];
                 for (i, (src, _)) in leaks.iter().enumerate() {
@@ -234,17 +228,17 @@ fn run_leaking(s: &Scratch, bin: &Path, args: &[OsString], leaks: &[(RawFd, RawF
                 libc::write(report, (&errno as *const i32).cast(), 4);
                 libc::_exit(127);
             }
-        }
+            pid
+        };
+        assert!(pid > 0, "fork: {}", std::io::Error::last_os_error());
+        let child = Pid::from_raw(pid).expect("a child's pid");
         drop(wr);
         let mut buf = [0u8; 4];
-        // SAFETY: reading into a 4-byte buffer; EOF means execve worked.
-        let n = unsafe { libc::read(rd.as_raw_fd(), buf.as_mut_ptr().cast(), 4) };
-        if n != 4 {
-            break pid;
+        // EOF (nothing read) means execve worked.
+        if rustix::io::read(&rd, &mut buf) != Ok(4) {
+            break child;
         }
-        let mut status = 0;
-        // SAFETY: reaping our own child.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let _ = waitpid(Some(child), WaitOptions::empty());
         let errno = i32::from_ne_bytes(buf);
         // Another thread may hold the copy open for writing for the
         // instant between its fork and exec: retry.
@@ -258,26 +252,20 @@ fn run_leaking(s: &Scratch, bin: &Path, args: &[OsString], leaks: &[(RawFd, RawF
     };
     let deadline = Instant::now() + COMMAND_TIMEOUT;
     let status = loop {
-        let mut status = 0;
-        // SAFETY: waiting for our own child, without blocking.
-        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        if rc == pid {
+        if let Ok(Some((_, status))) = waitpid(Some(pid), WaitOptions::NOHANG) {
             break status;
         }
         if Instant::now() >= deadline {
-            // SAFETY: killing and reaping our own child.
-            unsafe {
-                libc::kill(pid, libc::SIGKILL);
-                libc::waitpid(pid, &mut status, 0);
-            }
+            let _ = kill_process(pid, Signal::KILL);
+            let _ = waitpid(Some(pid), WaitOptions::empty());
             panic!("{shown}: still running after {COMMAND_TIMEOUT:?}, killed");
         }
         std::thread::sleep(Duration::from_millis(2));
     };
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
+    let code = match (status.exit_status(), status.terminating_signal()) {
+        (Some(code), _) => code,
+        (None, Some(signal)) => 128 + signal,
+        (None, None) => 128,
     };
     let read =
         |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
