@@ -17,17 +17,20 @@
 //! on the host they would go for the host's processes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
+use rustix::fs::{Mode, OFlags, StatVfsMountFlags};
+
 use crate::error::{errno_name, io_error_name, Context, ProbeError, Result};
+use crate::ptrace::{self, Plain};
 
 /// At most this many distinct executables are held open.
 const MAX_HANDLES: usize = 64;
@@ -83,14 +86,14 @@ fn last_errno() -> String {
 }
 
 fn open_raw(path: &str, flags: i32) -> std::result::Result<OwnedFd, String> {
-    let c = CString::new(path).map_err(|_| "EINVAL".to_string())?;
-    // SAFETY: a valid NUL-terminated path; the fd returned is ours.
-    let fd = unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(last_errno());
-    }
-    // SAFETY: `fd` was just opened and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    let flags = OFlags::from_bits_retain(flags as u32) | OFlags::CLOEXEC;
+    rustix::fs::open(path, flags, Mode::empty()).map_err(|e| errno_name(e.raw_os_error()))
+}
+
+/// Whether the mount holding what `fd` names is read-only (false if
+/// fstatvfs fails).
+fn on_read_only_mount(fd: &OwnedFd) -> bool {
+    rustix::fs::fstatvfs(fd).is_ok_and(|vfs| vfs.f_flag.contains(StatVfsMountFlags::RDONLY))
 }
 
 fn type_name(mode: u32) -> &'static str {
@@ -204,11 +207,7 @@ pub fn exe_hunt(args: &[OsString]) -> Result<Value> {
                     let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
                         .map(|t| t.to_string_lossy().into_owned())
                         .unwrap_or_default();
-                    // SAFETY: a zeroed statvfs is valid; fstatvfs fills it.
-                    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
-                    // SAFETY: a valid fd and a writable statvfs.
-                    let rc = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut vfs) };
-                    let readonly = rc == 0 && vfs.f_flag & libc::ST_RDONLY != 0;
+                    let readonly = on_read_only_mount(&fd);
                     seen.add(name.clone(), pid);
                     held.push(Held {
                         fd,
@@ -289,16 +288,10 @@ fn mnt_id(pid: i32, fd: u32) -> Value {
 
 /// statfs f_type of what `path` names (following the magic link).
 fn fs_magic(path: &str) -> Value {
-    let Ok(c) = CString::new(path) else {
-        return Value::Null;
-    };
-    // SAFETY: a zeroed statfs is valid; statfs fills it.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: a NUL-terminated path and a writable statfs.
-    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
-        return Value::Null;
+    match rustix::fs::statfs(path) {
+        Ok(st) => json!(st.f_type),
+        Err(_) => Value::Null,
     }
-    json!(st.f_type as i64)
 }
 
 /// The ids of the mounts in the mount namespace of `pid`.
@@ -374,36 +367,20 @@ fn reach(pid: i32) -> Value {
 /// /proc shows of it while it cannot exec, and detach. On failure, read
 /// what /proc shows of it anyway, and its comm after that.
 fn try_trace(pid: i32) -> Value {
-    let null = std::ptr::null_mut::<libc::c_void>();
-    // SAFETY: ptrace requests with integer arguments only.
-    if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, null, null) } != 0 {
-        let attach = last_errno();
-        let seen = reach(pid);
-        // Read after /proc: if the process has exec'd by now, what was
-        // seen may be of its next program.
-        return json!({"attach": attach, "reach": seen, "comm_after": comm(pid)});
-    }
-    // SAFETY: as above, on a process we now trace.
-    let interrupted = unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, null, null) } == 0;
-    let mut stopped = false;
-    let end = Instant::now() + STOP_WAIT;
-    while interrupted && Instant::now() < end {
-        let mut status = 0;
-        // SAFETY: waitpid on a tracee with a valid status pointer.
-        let rc = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
-        if rc == pid {
-            stopped = libc::WIFSTOPPED(status);
-            break;
+    let stopped = match ptrace::seize_and_stop(pid, STOP_WAIT) {
+        Ok(stopped) => stopped,
+        Err(e) => {
+            let attach = errno_name(e);
+            let seen = reach(pid);
+            // Read after /proc: if the process has exec'd by now, what was
+            // seen may be of its next program.
+            return json!({"attach": attach, "reach": seen, "comm_after": comm(pid)});
         }
-        if rc < 0 {
-            break;
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
+    };
     let comm_stopped = comm(pid);
     let seen = reach(pid);
-    // SAFETY: detaching our own tracee; harmless if it is gone.
-    unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, null, null) };
+    // Harmless if it is gone.
+    let _ = ptrace::plain(Plain::Detach, pid);
     json!({"attach": "ok", "stopped": stopped, "comm_stopped": comm_stopped, "reach": seen})
 }
 
@@ -498,35 +475,17 @@ fn through_root(pid: i32, canary: &str, hostdir: &str, name: &str) -> Value {
 /// What a tracer reaches: PTRACE_SEIZE `pid`, stop it, look through its
 /// root and at its fds (`reach`) while it is stopped, detach.
 fn through_traced_root(pid: i32, canary: &str, hostdir: &str, name: &str) -> Value {
-    let null = std::ptr::null_mut::<libc::c_void>();
-    // SAFETY: ptrace requests with integer arguments only.
-    if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, null, null) } != 0 {
-        return json!({"attach": last_errno()});
-    }
-    // SAFETY: as above, on a process we now trace.
-    let interrupted = unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, null, null) } == 0;
-    let mut stopped = false;
-    let end = Instant::now() + STOP_WAIT;
-    while interrupted && Instant::now() < end {
-        let mut status = 0;
-        // SAFETY: waitpid on a tracee with a valid status pointer.
-        let rc = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
-        if rc == pid {
-            stopped = libc::WIFSTOPPED(status);
-            break;
-        }
-        if rc < 0 {
-            break;
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
+    let stopped = match ptrace::seize_and_stop(pid, STOP_WAIT) {
+        Ok(stopped) => stopped,
+        Err(e) => return json!({"attach": errno_name(e)}),
+    };
     let mut seen = through_root(pid, canary, hostdir, name);
     seen["reach"] = reach(pid);
     seen["attach"] = json!("ok");
     seen["stopped"] = json!(stopped);
     seen["comm_stopped"] = json!(comm(pid));
-    // SAFETY: detaching our own tracee; harmless if it is gone.
-    unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, null, null) };
+    // Harmless if it is gone.
+    let _ = ptrace::plain(Plain::Detach, pid);
     seen
 }
 
@@ -643,11 +602,7 @@ pub fn exe_hold(args: &[OsString]) -> Result<Value> {
     report["target"] = json!(std::fs::read_link(&link)
         .map(|t| t.to_string_lossy().into_owned())
         .unwrap_or_default());
-    // SAFETY: a zeroed statvfs is valid; fstatvfs fills it.
-    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid fd and a writable statvfs.
-    let rc = unsafe { libc::fstatvfs(fd.as_raw_fd(), &mut vfs) };
-    report["readonly"] = json!(rc == 0 && vfs.f_flag & libc::ST_RDONLY != 0);
+    report["readonly"] = json!(on_read_only_mount(&fd));
     // SAFETY: the probe is single-threaded; the child only carries on
     // with its own copy of this process.
     match unsafe { libc::fork() } {
@@ -683,37 +638,16 @@ pub fn exe_hold(args: &[OsString]) -> Result<Value> {
 /// A new session, and stdio on /dev/null: whatever waits for the end of
 /// the hook's or exec's output does not wait for the daemon.
 fn detach_stdio() {
-    // SAFETY: no pointers but a valid NUL-terminated path; fds are ours.
-    unsafe {
-        libc::setsid();
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        if null >= 0 {
-            for fd in 0..3 {
-                libc::dup2(null, fd);
-            }
-            if null > 2 {
-                libc::close(null);
-            }
+    let _ = rustix::process::setsid();
+    if let Ok(null) = rustix::fs::open("/dev/null", OFlags::RDWR, Mode::empty()) {
+        let _ = rustix::stdio::dup2_stdin(&null);
+        let _ = rustix::stdio::dup2_stdout(&null);
+        let _ = rustix::stdio::dup2_stderr(&null);
+        if null.as_raw_fd() <= 2 {
+            // It is one of stdio now: keep it open.
+            std::mem::forget(null);
         }
     }
-}
-
-/// Waits (bounded) for a traced `pid` to stop; its wait status, or None.
-fn wait_stop(pid: i32) -> Option<i32> {
-    let end = Instant::now() + STOP_WAIT;
-    while Instant::now() < end {
-        let mut status = 0;
-        // SAFETY: waitpid on a tracee with a valid status pointer.
-        let rc = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) };
-        if rc == pid {
-            return Some(status);
-        }
-        if rc < 0 {
-            return None;
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
-    None
 }
 
 /// The `ptrace-syscall PID NAME [ARG...]` subcommand (x86_64; escape
@@ -753,20 +687,17 @@ fn inject(_: i32, _: u64, _: [u64; 6], _: &mut Value) -> Result<()> {
 
 #[cfg(target_arch = "x86_64")]
 fn inject(pid: i32, nr: u64, args: [u64; 6], report: &mut Value) -> Result<()> {
-    let null = std::ptr::null_mut::<libc::c_void>();
-    // SAFETY: ptrace requests with integer arguments only.
-    if unsafe { libc::ptrace(libc::PTRACE_SEIZE, pid, null, null) } != 0 {
-        report["attach"] = json!(last_errno());
+    if let Err(e) = ptrace::plain(Plain::Seize, pid) {
+        report["attach"] = json!(errno_name(e));
         return Ok(());
     }
     report["attach"] = json!("ok");
+    // Harmless if it is gone.
     let detach = || {
-        // SAFETY: detaching our own tracee; harmless if it is gone.
-        unsafe { libc::ptrace(libc::PTRACE_DETACH, pid, null, null) };
+        let _ = ptrace::plain(Plain::Detach, pid);
     };
-    // SAFETY: as above.
-    unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, pid, null, null) };
-    match wait_stop(pid) {
+    let _ = ptrace::plain(Plain::Interrupt, pid);
+    match ptrace::wait_stop(pid, STOP_WAIT) {
         Some(st) if libc::WIFSTOPPED(st) => {}
         other => {
             report["stop"] = json!(format!("{other:?}"));
@@ -774,43 +705,30 @@ fn inject(pid: i32, nr: u64, args: [u64; 6], report: &mut Value) -> Result<()> {
             return Ok(());
         }
     }
-    // SAFETY: a zeroed user_regs_struct is valid; GETREGS fills it.
-    let mut saved: libc::user_regs_struct = unsafe { std::mem::zeroed() };
-    // SAFETY: a stopped tracee and a writable user_regs_struct.
-    if unsafe { libc::ptrace(libc::PTRACE_GETREGS, pid, null, &mut saved) } != 0 {
-        report["getregs"] = json!(last_errno());
-        detach();
-        return Ok(());
-    }
-    let peek = |addr: u64| -> Option<u64> {
-        // SAFETY: errno is ours to clear; PEEKTEXT reads the tracee's word.
-        unsafe {
-            *libc::__errno_location() = 0;
-            let w = libc::ptrace(libc::PTRACE_PEEKTEXT, pid, addr as usize, null);
-            (*libc::__errno_location() == 0).then_some(w as u64)
+    let saved = match ptrace::get_regs(pid) {
+        Ok(regs) => regs,
+        Err(e) => {
+            report["getregs"] = json!(errno_name(e));
+            detach();
+            return Ok(());
         }
     };
     // A `syscall` instruction (0f 05): the one the process stopped after,
     // or one written over its next instruction for the moment.
     const SYSCALL: u64 = 0x050f;
-    let (site, poked) = match peek(saved.rip.wrapping_sub(2)) {
-        Some(w) if w & 0xffff == SYSCALL => (saved.rip - 2, None),
+    let (site, poked) = match ptrace::peek(pid, saved.rip.wrapping_sub(2)) {
+        Ok(w) if w & 0xffff == SYSCALL => (saved.rip - 2, None),
         _ => {
-            let Some(word) = peek(saved.rip) else {
-                report["peek"] = json!(last_errno());
-                detach();
-                return Ok(());
+            let word = match ptrace::peek(pid, saved.rip) {
+                Ok(word) => word,
+                Err(e) => {
+                    report["peek"] = json!(errno_name(e));
+                    detach();
+                    return Ok(());
+                }
             };
             let patched = (word & !0xffff) | SYSCALL;
-            // SAFETY: POKETEXT of one word of the stopped tracee.
-            unsafe {
-                libc::ptrace(
-                    libc::PTRACE_POKETEXT,
-                    pid,
-                    saved.rip as usize,
-                    patched as usize,
-                )
-            };
+            let _ = ptrace::poke(pid, saved.rip, patched);
             (saved.rip, Some(word))
         }
     };
@@ -825,20 +743,13 @@ fn inject(pid: i32, nr: u64, args: [u64; 6], report: &mut Value) -> Result<()> {
     regs.r10 = args[3];
     regs.r8 = args[4];
     regs.r9 = args[5];
-    // SAFETY: SETREGS from a valid user_regs_struct, then one step.
-    let stepped = unsafe {
-        libc::ptrace(libc::PTRACE_SETREGS, pid, null, &regs) == 0
-            && libc::ptrace(libc::PTRACE_SINGLESTEP, pid, null, null) == 0
-    };
-    if !stepped {
-        report["step"] = json!(last_errno());
+    let stepped = ptrace::set_regs(pid, &regs).and_then(|()| ptrace::plain(Plain::SingleStep, pid));
+    if let Err(e) = stepped {
+        report["step"] = json!(errno_name(e));
     } else {
-        match wait_stop(pid) {
+        match ptrace::wait_stop(pid, STOP_WAIT) {
             Some(st) if libc::WIFSTOPPED(st) => {
-                // SAFETY: a zeroed user_regs_struct is valid.
-                let mut after: libc::user_regs_struct = unsafe { std::mem::zeroed() };
-                // SAFETY: a stopped tracee and a writable user_regs_struct.
-                if unsafe { libc::ptrace(libc::PTRACE_GETREGS, pid, null, &mut after) } == 0 {
+                if let Ok(after) = ptrace::get_regs(pid) {
                     let ret = after.rax as i64;
                     report["ret"] = json!(ret);
                     report["errno"] = if (-4095..0).contains(&ret) {
@@ -856,18 +767,9 @@ fn inject(pid: i32, nr: u64, args: [u64; 6], report: &mut Value) -> Result<()> {
         }
     }
     if let Some(word) = poked {
-        // SAFETY: POKETEXT of the word saved above.
-        unsafe {
-            libc::ptrace(
-                libc::PTRACE_POKETEXT,
-                pid,
-                saved.rip as usize,
-                word as usize,
-            )
-        };
+        let _ = ptrace::poke(pid, saved.rip, word);
     }
-    // SAFETY: SETREGS from the registers saved above.
-    unsafe { libc::ptrace(libc::PTRACE_SETREGS, pid, null, &saved) };
+    let _ = ptrace::set_regs(pid, &saved);
     detach();
     Ok(())
 }

@@ -16,6 +16,7 @@ mod mountinfo;
 mod mounttree;
 mod proc_status;
 mod process;
+mod ptrace;
 mod stat;
 mod syscalls;
 mod system;

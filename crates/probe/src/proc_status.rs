@@ -60,16 +60,9 @@ pub fn caps() -> Result<Value> {
 pub fn ids() -> Result<Value> {
     let status = read_status()?;
     let umask = lookup(&status, "Umask").map_or(Value::Null, Value::from);
-    // SAFETY: getuid/geteuid/getgid/getegid take no arguments, cannot fail
-    // and touch no memory of ours.
-    let (uid, euid, gid, egid) = unsafe {
-        (
-            libc::getuid(),
-            libc::geteuid(),
-            libc::getgid(),
-            libc::getegid(),
-        )
-    };
+    use rustix::process::{getegid, geteuid, getgid, getuid};
+    let (uid, euid) = (getuid().as_raw(), geteuid().as_raw());
+    let (gid, egid) = (getgid().as_raw(), getegid().as_raw());
     Ok(json!({
         "uid": uid,
         "euid": euid,
@@ -82,20 +75,10 @@ pub fn ids() -> Result<Value> {
 
 /// Supplementary group ids from getgroups(2).
 fn groups() -> Result<Vec<libc::gid_t>> {
-    // SAFETY: with a size of 0 getgroups only returns the count and does
-    // not write through the (null) list pointer.
-    let count = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
-    if count < 0 {
-        return Err(std::io::Error::last_os_error()).context("getgroups");
-    }
-    let mut list: Vec<libc::gid_t> = vec![0; count as usize];
-    // SAFETY: `list` has room for exactly `count` gids, the size we pass.
-    let got = unsafe { libc::getgroups(count, list.as_mut_ptr()) };
-    if got < 0 {
-        return Err(std::io::Error::last_os_error()).context("getgroups");
-    }
-    list.truncate(got as usize);
-    Ok(list)
+    let list = rustix::process::getgroups()
+        .map_err(std::io::Error::from)
+        .context("getgroups")?;
+    Ok(list.into_iter().map(|g| g.as_raw()).collect())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::error::{Context, Result};
+use rustix::process::Resource;
 
 /// The `pid` subcommand.
 pub fn pid() -> Value {
@@ -47,43 +48,33 @@ pub fn fds() -> Result<Value> {
 /// The `rlimits` subcommand: name -> {"soft", "hard"}; RLIM_INFINITY is
 /// reported as the number u64::MAX.
 pub fn rlimits() -> Result<Value> {
-    let table = [
-        ("RLIMIT_CPU", libc::RLIMIT_CPU),
-        ("RLIMIT_FSIZE", libc::RLIMIT_FSIZE),
-        ("RLIMIT_DATA", libc::RLIMIT_DATA),
-        ("RLIMIT_STACK", libc::RLIMIT_STACK),
-        ("RLIMIT_CORE", libc::RLIMIT_CORE),
-        ("RLIMIT_RSS", libc::RLIMIT_RSS),
-        ("RLIMIT_NPROC", libc::RLIMIT_NPROC),
-        ("RLIMIT_NOFILE", libc::RLIMIT_NOFILE),
-        ("RLIMIT_MEMLOCK", libc::RLIMIT_MEMLOCK),
-        ("RLIMIT_AS", libc::RLIMIT_AS),
-        ("RLIMIT_LOCKS", libc::RLIMIT_LOCKS),
-        ("RLIMIT_SIGPENDING", libc::RLIMIT_SIGPENDING),
-        ("RLIMIT_MSGQUEUE", libc::RLIMIT_MSGQUEUE),
-        ("RLIMIT_NICE", libc::RLIMIT_NICE),
-        ("RLIMIT_RTPRIO", libc::RLIMIT_RTPRIO),
-        ("RLIMIT_RTTIME", libc::RLIMIT_RTTIME),
+    let resources = [
+        Resource::Cpu,
+        Resource::Fsize,
+        Resource::Data,
+        Resource::Stack,
+        Resource::Core,
+        Resource::Rss,
+        Resource::Nproc,
+        Resource::Nofile,
+        Resource::Memlock,
+        Resource::As,
+        Resource::Locks,
+        Resource::Sigpending,
+        Resource::Msgqueue,
+        Resource::Nice,
+        Resource::Rtprio,
+        Resource::Rttime,
     ];
     let mut limits = BTreeMap::new();
-    for (name, resource) in table {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: `limit` is a valid, writable rlimit for the call's duration.
-        let rc = unsafe { libc::getrlimit(resource, &mut limit) };
-        if rc != 0 {
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() == Some(libc::EINVAL) {
-                continue; // a resource this kernel does not have
-            }
-            return Err(err).context(format!("getrlimit {name}"));
-        }
-        limits.insert(
-            name,
-            json!({"soft": limit.rlim_cur, "hard": limit.rlim_max}),
-        );
+    for resource in resources {
+        // RLIMIT_CPU, ... (the variants are the names' endings).
+        let name = format!("RLIMIT_{resource:?}").to_uppercase();
+        // (None is RLIM_INFINITY.)
+        let limit = rustix::process::getrlimit(resource);
+        let soft = limit.current.unwrap_or(libc::RLIM_INFINITY);
+        let hard = limit.maximum.unwrap_or(libc::RLIM_INFINITY);
+        limits.insert(name, json!({"soft": soft, "hard": hard}));
     }
     Ok(Value::Object(
         limits
@@ -116,5 +107,31 @@ mod tests {
         let limits = rlimits().unwrap();
         assert!(limits["RLIMIT_NOFILE"]["soft"].is_u64());
         assert!(limits["RLIMIT_NOFILE"]["hard"].is_u64());
+        let names: Vec<&str> = limits
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        let mut want = [
+            "RLIMIT_CPU",
+            "RLIMIT_FSIZE",
+            "RLIMIT_DATA",
+            "RLIMIT_STACK",
+            "RLIMIT_CORE",
+            "RLIMIT_RSS",
+            "RLIMIT_NPROC",
+            "RLIMIT_NOFILE",
+            "RLIMIT_MEMLOCK",
+            "RLIMIT_AS",
+            "RLIMIT_LOCKS",
+            "RLIMIT_SIGPENDING",
+            "RLIMIT_MSGQUEUE",
+            "RLIMIT_NICE",
+            "RLIMIT_RTPRIO",
+            "RLIMIT_RTTIME",
+        ];
+        want.sort();
+        assert_eq!(names, want);
     }
 }
