@@ -81,6 +81,25 @@ impl Bundle {
     }
 }
 
+impl Bundle {
+    /// The bundle `dir`, whose config.json `spec` just wrote, made the
+    /// test's: the process runs `args`, with terminal false and the
+    /// scratch dir's marker in its environment.
+    pub fn of_spec(s: &Scratch, dir: PathBuf, args: &[&str]) -> Bundle {
+        let bundle = Bundle { dir };
+        let marker = format!("{MARKER}={}", s.dir.display());
+        bundle.edit(|c| {
+            c["process"]["terminal"] = json!(false);
+            c["process"]["args"] = json!(args);
+            c["process"]["env"]
+                .as_array_mut()
+                .expect("process.env")
+                .push(json!(marker));
+        });
+        bundle
+    }
+}
+
 impl Scratch {
     /// A new bundle whose process runs `args` with terminal false.
     pub fn bundle(&self, args: &[&str]) -> Bundle {
@@ -91,17 +110,7 @@ impl Scratch {
             &["spec".as_ref(), "--bundle".as_ref(), dir.as_os_str()],
         )
         .ok();
-        let bundle = Bundle { dir };
-        let marker = format!("{MARKER}={}", self.dir.display());
-        bundle.edit(|c| {
-            c["process"]["terminal"] = json!(false);
-            c["process"]["args"] = json!(args);
-            c["process"]["env"]
-                .as_array_mut()
-                .expect("process.env")
-                .push(json!(marker));
-        });
-        bundle
+        Bundle::of_spec(self, dir, args)
     }
 
     /// A bundle plus a host directory bind-mounted at /result, where the

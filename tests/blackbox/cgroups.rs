@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::bundle::Bundle;
 use crate::harness::{
-    pivot_bin, skipped_under_systemd, systemd_cgroup, systemd_cgroup_of, tests, Scratch,
+    other_runtime, skipped_under_systemd, systemd_cgroup, systemd_cgroup_of, tests, Scratch,
 };
 use crate::host::mount_points;
 use crate::mountinfo::host_cgroup_mounts;
@@ -31,14 +31,6 @@ tests![
     delete_removes_sub_cgroups,
     empty_cpuset_parent_is_filled,
 ];
-
-/// Whether `PIVOT_BIN` is another runtime (runc, crun) run to check the
-/// tests themselves: pivot-only behaviour is not asserted for those.
-fn other_runtime() -> bool {
-    let bin = pivot_bin().expect("PIVOT_BIN");
-    let name = bin.file_name().unwrap_or_default().to_string_lossy();
-    name == "runc" || name == "crun"
-}
 
 /// One cgroup hierarchy mounted under /sys/fs/cgroup.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::bundle::Bundle;
-use crate::harness::{pivot_bin, tests, Scratch, WAIT};
+use crate::harness::{other_runtime, pivot_bin, tests, Scratch, WAIT};
 use crate::host::{mount_points, wait_for};
 use crate::runtime::Out;
 
@@ -38,14 +38,6 @@ tests![
     debug_lines_on_stderr_or_in_the_log,
     dash_v_prints_the_version,
 ];
-
-/// Whether `PIVOT_BIN` is another runtime (runc, crun) run to check the
-/// tests themselves: pivot-only behaviour is not asserted for those.
-fn other_runtime() -> bool {
-    let bin = pivot_bin().expect("PIVOT_BIN");
-    let name = bin.file_name().unwrap_or_default().to_string_lossy();
-    name == "runc" || name == "crun"
-}
 
 /// `ARGS... --bundle BUNDLE ID` as the argument list of a command.
 fn with_bundle<'a>(args: &[&'a str], bundle: &'a Path, id: &'a str) -> Vec<&'a OsStr> {

@@ -93,6 +93,15 @@ fn env_path(var: &str) -> Option<PathBuf> {
     Some(found.unwrap_or(&candidates[0]).clone())
 }
 
+/// Whether `PIVOT_BIN` is named `runc` or `crun`: another runtime, run to
+/// check the tests themselves, for which pivot-only behaviour is not
+/// asserted.
+pub fn other_runtime() -> bool {
+    let bin = pivot_bin().expect("PIVOT_BIN");
+    let name = bin.file_name().unwrap_or_default().to_string_lossy();
+    name == "runc" || name == "crun"
+}
+
 /// Whether the runtime is driven with `--systemd-cgroup`
 /// (`PIVOT_TEST_SYSTEMD=1`, on a host whose pid 1 is systemd, as
 /// scripts/vm/systemd.sh runs the suite): every invocation gets the flag,

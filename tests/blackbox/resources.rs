@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::bundle::Bundle;
-use crate::harness::{pivot_bin, tests, Scratch, WAIT};
+use crate::harness::{other_runtime, pivot_bin, tests, Scratch, WAIT};
 use crate::host::{mount_points, wait_for};
 use crate::runtime::assert_error_mentions;
 
@@ -38,12 +38,6 @@ tests![
     kernel_rejected_value_names_the_field,
     missing_controller_is_a_clear_error,
 ];
-
-fn other_runtime() -> bool {
-    let bin = pivot_bin().expect("PIVOT_BIN");
-    let name = bin.file_name().unwrap_or_default().to_string_lossy();
-    name == "runc" || name == "crun"
-}
 
 /// (v2, super options, mount, root) of each cgroup mount.
 fn mounts() -> Vec<(bool, Vec<String>, PathBuf, String)> {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::bundle::{make_rootfs, Bundle};
-use crate::harness::{pivot_bin, tests, Scratch, MARKER, WAIT};
+use crate::harness::{pivot_bin, tests, Scratch, WAIT};
 use crate::host::wait_for;
 use crate::runtime::Out;
 
@@ -328,17 +328,7 @@ fn rootless_bundle(s: &Scratch, u: &TestUser, args: &[&str]) -> Bundle {
         ],
     )
     .ok();
-    let bundle = Bundle { dir };
-    let marker = format!("{MARKER}={}", s.dir.display());
-    bundle.edit(|c| {
-        c["process"]["terminal"] = json!(false);
-        c["process"]["args"] = json!(args);
-        c["process"]["env"]
-            .as_array_mut()
-            .expect("process.env")
-            .push(json!(marker));
-    });
-    bundle
+    Bundle::of_spec(s, dir, args)
 }
 
 /// Whether `PIVOT_BIN` is another runtime (runc, crun) run to check the

@@ -8,6 +8,7 @@
 //! no timings: with them only the commands' success is checked.
 
 use std::ffi::OsStr;
+use std::path::Path;
 use std::time::Instant;
 
 use serde_json::{json, Value};
@@ -20,6 +21,23 @@ tests![
     debug_step_lines_in_text_format_and_on_stderr,
     no_step_lines_without_debug,
 ];
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+/// `--debug --log LOG --log-format FORMAT ARGS...`, which must succeed.
+fn logged(s: &Scratch, log: &Path, format: &str, args: &[&OsStr]) {
+    let mut all = vec![
+        os("--debug"),
+        os("--log"),
+        log.as_os_str(),
+        os("--log-format"),
+        os(format),
+    ];
+    all.extend_from_slice(args);
+    s.pivot(&all).ok();
+}
 
 fn is_pivot() -> bool {
     crate::harness::is_pivot()
@@ -166,30 +184,20 @@ fn debug_times_each_step_of_create_and_start(s: &Scratch) {
         let clog = s.path(&format!("create{round}.json"));
         let slog = s.path(&format!("start{round}.json"));
         let t = Instant::now();
-        s.pivot(&[
-            OsStr::new("--debug"),
-            OsStr::new("--log"),
-            clog.as_os_str(),
-            OsStr::new("--log-format"),
-            OsStr::new("json"),
-            OsStr::new("create"),
-            OsStr::new("--bundle"),
-            bundle.dir.as_os_str(),
-            OsStr::new(&id),
-        ])
-        .ok();
+        logged(
+            s,
+            &clog,
+            "json",
+            &[
+                os("create"),
+                os("--bundle"),
+                bundle.dir.as_os_str(),
+                os(&id),
+            ],
+        );
         let create_wall = t.elapsed().as_secs_f64() * 1e3;
         let t = Instant::now();
-        s.pivot(&[
-            OsStr::new("--debug"),
-            OsStr::new("--log"),
-            slog.as_os_str(),
-            OsStr::new("--log-format"),
-            OsStr::new("json"),
-            OsStr::new("start"),
-            OsStr::new(&id),
-        ])
-        .ok();
+        logged(s, &slog, "json", &[os("start"), os(&id)]);
         let start_wall = t.elapsed().as_secs_f64() * 1e3;
         // /probe exit 0 may still be on its way out.
         s.pivot(&["delete", "--force", &id]).ok();
@@ -255,18 +263,12 @@ fn debug_step_lines_in_text_format_and_on_stderr(s: &Scratch) {
     let bundle = bundle_with_work(s, &["/probe", "exit", "0"]);
     let log = s.path("steps.txt");
     let id = s.id("textsteps");
-    s.pivot(&[
-        OsStr::new("--debug"),
-        OsStr::new("--log"),
-        log.as_os_str(),
-        OsStr::new("--log-format"),
-        OsStr::new("text"),
-        OsStr::new("run"),
-        OsStr::new("--bundle"),
-        bundle.dir.as_os_str(),
-        OsStr::new(&id),
-    ])
-    .ok();
+    logged(
+        s,
+        &log,
+        "text",
+        &[os("run"), os("--bundle"), bundle.dir.as_os_str(), os(&id)],
+    );
     let id2 = s.id("stderrsteps");
     let out = s
         .pivot(&[
