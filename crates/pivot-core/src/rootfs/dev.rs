@@ -79,6 +79,11 @@ pub fn default_devices() -> Vec<Device> {
 pub fn create_devices(ctx: &Setup, root: &Root) -> Result<()> {
     let bind = ctx.in_userns() || crate::rootless::running_in_user_namespace();
     for (d, what) in planned_devices(ctx.plan) {
+        // /dev/ptmx is the devpts link setup_ptmx makes, as in runc (a
+        // bound node there could not be replaced: EBUSY).
+        if d.path == "/dev/ptmx" {
+            continue;
+        }
         create_device(root, &d, bind).ctx(&what)?;
     }
     Ok(())
