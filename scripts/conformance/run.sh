@@ -266,7 +266,7 @@ restore_host_state() {
 
 finish() {
     local rc=$?
-    [ -n "${watchdog_pid:-}" ] && kill "$watchdog_pid" 2>/dev/null
+    [ -n "${STEPS_PID:-}" ] && kill "$STEPS_PID" 2>/dev/null
     cleanup_mounts || true
     cleanup_cgroups || true
     restore_host_state || true
@@ -324,11 +324,13 @@ export TERM=${TERM:-xterm}
 unset RUNC_USE_SYSTEMD BATS_TEST_TIMEOUT
 [ -n "$as_user" ] || unset ROOTLESS_FEATURES
 
-t_start=$(date +%s)
-total_p=0 total_f=0 total_s=0
-for f in "${files[@]}"; do
+# One file is one step of the step runner (scripts/lib/steps.sh), run in a
+# subshell (its own time limit is the subreaper's); run_file records its
+# tests in $summary and returns bats' exit status, file_row prints the
+# file's line.
+run_file() { # FILE.bats
+    local f=$1 tap rc bats_args expected names
     tap=$results/${f%.bats}.tap
-    t0=$(date +%s)
     bats_args=(--tap --timing)
     [ -n "$filter" ] && bats_args+=(--filter "$filter")
     expected=$(cd "$INTEG" && bats --count ${filter:+--filter "$filter"} "$f")
@@ -343,6 +345,8 @@ for f in "${files[@]}"; do
     runner=$!
     watchdog "$tap.raw" "$runner" "$f" "$expected" 9>&- &
     watchdog_pid=$!
+    # the harness stopped (a signal): so do the file's runner and watchdog
+    trap 'kill "$watchdog_pid" "$runner" 2>/dev/null; exit 143' TERM
     wait "$runner"
     rc=$?
     kill "$watchdog_pid" 2>/dev/null
@@ -351,7 +355,6 @@ for f in "${files[@]}"; do
     set -e
     tr -d '\r' <"$tap.raw" >"$tap"
     rm -f "$tap.raw"
-    t1=$(date +%s)
     cleanup_mounts || echo "run.sh: $f left mounts that could not be unmounted" >&2
     cleanup_cgroups
     restore_devices "$f"
@@ -390,16 +393,33 @@ for f in "${files[@]}"; do
                 print file, "fail", (i <= n ? nm[i] : "test " i), note, ""
             }
         }' "$tap" >>"$summary"
+    return "$rc"
+}
+# The file's line: its tests' counts from $summary and the time it took.
+file_row() { # FILE STATUS REASON SECONDS BATS-EXIT-STATUS
+    local f=$1 p x s note w
     p=$(awk -F'\t' -v f="$f" '$1 == f && $2 == "pass"' "$summary" | wc -l)
     x=$(awk -F'\t' -v f="$f" '$1 == f && $2 == "fail"' "$summary" | wc -l)
     s=$(awk -F'\t' -v f="$f" '$1 == f && $2 == "skip"' "$summary" | wc -l)
     note=
-    [ "$rc" = 124 ] && note="  (time limit ${file_timeout}s hit)"
+    [ "$5" = 124 ] && note="  (time limit ${file_timeout}s hit)"
     w=$(grep -c "^$f: " "$results/watchdog.log" 2>/dev/null || true)
     [ "${w:-0}" -gt 0 ] && note="$note  (watchdog: unblocked ${w} time(s) after ${test_timeout}s, see watchdog.log)"
     grep -q "^$f: " "$results/host-changes.log" 2>/dev/null && note="$note  (changed the host's devices: restored, see host-changes.log)"
-    printf '%-28s %6d %6d %6d %7d%s\n' "$f" "$p" "$x" "$s" $((t1 - t0)) "$note"
+    # what the file's runner said (mounts it could not remove)
+    [ -s "$STEPS_DIR/$f.log" ] && cat "$STEPS_DIR/$f.log" >&2
+    printf '%-28s %6d %6d %6d %7d%s\n' "$f" "$p" "$x" "$s" "$4" "$note"
     total_p=$((total_p + p)) total_f=$((total_f + x)) total_s=$((total_s + s))
+}
+# shellcheck source=../lib/steps.sh
+. "$repo/scripts/lib/steps.sh"
+STEPS_REPORT=file_row
+steps_init "$run_tmp/steps"
+
+t_start=$(date +%s)
+total_p=0 total_f=0 total_s=0
+for f in "${files[@]}"; do
+    step "$f" --shell -- run_file "$f" || true
 done
 t_end=$(date +%s)
 

@@ -13,10 +13,18 @@
 #   --step-timeout SECS  time limit of one step (default 60)
 #   --keep-logs DIR copy containerd's log and each step's output to DIR
 #   --no-setup      do not run setup.sh (the packages are known to be there)
+#   --systemd-cgroup  the shim's SystemdCgroup option (ctr run
+#                   --runc-systemd-cgroup): the runtime runs with
+#                   --systemd-cgroup and each container gets the cgroup
+#                   system.slice:pivot-test:ID, the scope
+#                   system.slice/pivot-test-ID.scope (needs systemd as pid 1:
+#                   scripts/vm/systemd.sh with PIVOT_VM_HARNESS=containerd)
 #   -h, --help
 # environment:
 #   PROBE_BIN       the static probe put in the image
 #                   (default target/x86_64-unknown-linux-gnu/release/probe)
+#   SUBREAPER       a compiled scripts/conformance/subreaper.c to run under
+#                   (default: compiled with gcc to target/containerd/subreaper)
 #
 # Everything lives in one mktemp directory: containerd's config.toml,
 # socket, root and state, the runtime's --root, the FIFOs and logs.
@@ -43,6 +51,7 @@ release=$repo/target/x86_64-unknown-linux-gnu/release
 step_timeout=60
 keep_logs=
 no_setup=0
+systemd_cgroup=0
 runtime=
 args=("$@")
 # grep -q in a pipeline: reads all its input, so that the writer does not
@@ -56,6 +65,7 @@ while [ $# -gt 0 ]; do
     --keep-logs) keep_logs=$2; shift ;;
     --keep-logs=*) keep_logs=${1#*=} ;;
     --no-setup) no_setup=1 ;;
+    --systemd-cgroup) systemd_cgroup=1 ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     *)
@@ -79,9 +89,9 @@ if [ -z "${PIVOT_CONTAINERD_SUBREAPER:-}" ]; then
     if [ "$no_setup" = 0 ]; then
         bash "$here/setup.sh" || exit 2
     fi
-    reaper=$repo/target/containerd/subreaper
+    reaper=${SUBREAPER:-$repo/target/containerd/subreaper}
     src=$repo/scripts/conformance/subreaper.c
-    if [ ! -x "$reaper" ] || [ "$src" -nt "$reaper" ]; then
+    if [ -z "${SUBREAPER:-}" ] && { [ ! -x "$reaper" ] || [ "$src" -nt "$reaper" ]; }; then
         mkdir -p "$(dirname "$reaper")"
         gcc -O2 -Wall -o "$reaper.tmp.$$" "$src" && mv "$reaper.tmp.$$" "$reaper" || {
             rm -f "$reaper.tmp.$$"
@@ -120,6 +130,17 @@ if ! (LC_ALL=C ldd "$PROBE_BIN" 2>&1 || true) | has -E "not a dynamic|statically
     exit 2
 fi
 
+# The containers' cgroups: cgroup v1 (a directory per hierarchy) or v2 (one
+# tree); under /pivot-test with the cgroupfs driver, or the systemd scope
+# system.slice/pivot-test-ID.scope with --systemd-cgroup.
+CGROUP2=0
+[ -f /sys/fs/cgroup/cgroup.controllers ] && CGROUP2=1
+if [ "$systemd_cgroup" = 1 ] && [ ! -d /run/systemd/system ]; then
+    echo "run.sh: --systemd-cgroup needs systemd as pid 1 (no /run/systemd/system)" >&2
+    exit 2
+fi
+export CGROUP2 systemd_cgroup
+
 # One run at a time: the containerd namespace and so the cgroup paths
 # (/pivot-test/<id>) are fixed.
 exec 9<"$0"
@@ -151,9 +172,13 @@ tmp_droppings >"$T/tmp.before"
 # cgroups that exist now under <hierarchy>/pivot-test: not ours to remove
 ns_cgroups() {
     local h
-    for h in /sys/fs/cgroup/*/; do
-        [ -d "$h$NS" ] && find "$h$NS" -type d 2>/dev/null
-    done | sort
+    {
+        for h in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+            [ -d "$h$NS" ] && find "$h$NS" -type d 2>/dev/null
+            # the scopes of --systemd-cgroup
+            [ "$systemd_cgroup" = 1 ] && find "${h}system.slice" -maxdepth 1 -type d -name "$NS-*.scope" 2>/dev/null
+        done
+    } | sort -u
 }
 ns_cgroups >"$T/cgroups.before"
 new_cgroups() { comm -13 "$T/cgroups.before" <(ns_cgroups) | sort -r; }
@@ -180,7 +205,7 @@ pids_of_runtime() {
 teardown() {
     local id m d p i left=0
     # the step running when a signal came
-    [ -n "$step_pid" ] && { disown "$step_pid" 2>/dev/null; kill -KILL -- "-$step_pid" 2>/dev/null; }
+    [ -n "$STEPS_PID" ] && { disown "$STEPS_PID" 2>/dev/null; kill -KILL -- "-$STEPS_PID" 2>/dev/null; }
     # After a signal, the subreaper above allows 5 s: no ctr round trips then
     # (the mounts go with containerd's mount namespace).
     if [ "$interrupted" = 0 ] && [ -n "$ctrd_pid" ] && kill -0 "$ctrd_pid" 2>/dev/null; then
@@ -210,6 +235,7 @@ teardown() {
     for p in $(pids_with_socket) $(pids_of_runtime); do kill -KILL "$p" 2>/dev/null; done
     for d in $(new_cgroups); do
         [ -f "$d/freezer.state" ] && echo THAWED >"$d/freezer.state" 2>/dev/null
+        [ -f "$d/cgroup.freeze" ] && echo 0 >"$d/cgroup.freeze" 2>/dev/null
         for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
     done
     for i in $(seq 30); do
@@ -221,6 +247,8 @@ teardown() {
         left=1
     done
     for d in $(new_cgroups); do
+        # a scope is systemd's to remove: stop the unit
+        case $d in *.scope) systemctl stop "$(basename "$d")" 2>/dev/null; [ -d "$d" ] || continue ;; esac
         rmdir "$d" 2>/dev/null || {
             echo "left: cgroup $d (holds: $(tr '\n' ' ' <"$d/cgroup.procs" 2>/dev/null))"
             left=1
@@ -264,53 +292,42 @@ cleanup() {
     exit "$status"
 }
 interrupted=0
-step_pid=
+STEPS_PID=
 trap cleanup EXIT
 trap 'interrupted=1; echo "run.sh: interrupted" >&2; exit 130' INT
 trap 'interrupted=1; echo "run.sh: terminated" >&2; exit 143' TERM HUP
 
 # --- steps -------------------------------------------------------------------
-passed=0 failed=0 skipped=0
-declare -A result
-# Each step is a function run in a child bash under timeout(1); it prints
-# what it did to its log, and the reason of a failure (fail) or skip (skip)
-# as its last line on fd 3.
+# Each step is a function run in a child bash under timeout(1) by the
+# step runner (scripts/lib/steps.sh); it prints what it did to its log, and
+# the reason of a failure (fail) or skip (skip) as its last line on fd 3.
+# shellcheck source=../lib/steps.sh
+. "$repo/scripts/lib/steps.sh"
+STEPS_TIMEOUT=$step_timeout
+steps_init "$T/steps"
+steps_t0=$t_start
 fail() { echo "$*" >&3; exit 1; }
 skip() { echo "$*" >&3; exit 77; }
 export -f fail skip has ctr_ mounts_under
 export T SOCK NS REF RT PROBE_BIN name
 
-step() { # NAME FUNCTION [NEEDS...]
-    local n=$1 fn=$2 need rc reason
-    shift 2
-    for need in "$@"; do
-        if [ "${result[$need]:-}" != ok ]; then
-            result[$n]=skip
-            skipped=$((skipped + 1))
-            echo "skip $n: needs $need"
-            return
-        fi
-    done
-    : >"$T/steps/$n.reason"
-    # in the background, so that a signal runs the trap at once
-    timeout -k 5 "$step_timeout" bash -c "set -uo pipefail; $fn" \
-        </dev/null >"$T/steps/$n.log" 2>&1 3>"$T/steps/$n.reason" &
-    step_pid=$!
-    wait "$step_pid"
-    rc=$?
-    step_pid=
-    reason=$(tail -n 1 "$T/steps/$n.reason")
-    case $rc in
-    0) result[$n]=ok; passed=$((passed + 1)); echo "ok $n" ;;
-    77) result[$n]=skip; skipped=$((skipped + 1)); echo "skip $n: $reason" ;;
-    124 | 137) result[$n]=fail; failed=$((failed + 1)); echo "FAIL $n: no result within ${step_timeout}s${reason:+ ($reason)}" ;;
-    *) result[$n]=fail; failed=$((failed + 1)); echo "FAIL $n: ${reason:-exit status $rc}" ;;
-    esac
-}
-
 # ctr run with the runtime under test; the options go with the container,
 # so its exec, kill, pause, delete... use the same binary and root.
-ctr_run() { ctr_ run --runc-binary "$RT" --runc-root "$T/runc" --fifo-dir "$T/fifo" "$@"; }
+ctr_run() { # [OPTIONS] REF ID [COMMAND...]
+    local a sd=() prev=
+    if [ "$systemd_cgroup" = 1 ]; then
+        for a in "$@"; do
+            [ "$prev" = "$REF" ] && { sd=(--runc-systemd-cgroup --cgroup "system.slice:$NS:$a"); break; }
+            prev=$a
+        done
+    fi
+    ctr_ run --runc-binary "$RT" --runc-root "$T/runc" --fifo-dir "$T/fifo" "${sd[@]}" "$@"
+}
+# the same options, for a ctr command line given to script(1) or a pipe
+ctr_run_opts() { # ID
+    echo "--runc-binary $RT --runc-root $T/runc --fifo-dir $T/fifo"
+    [ "$systemd_cgroup" = 1 ] && echo "--runc-systemd-cgroup --cgroup system.slice:$NS:$1"
+}
 # what ctr task ls says of a task: STATUS (RUNNING, PAUSED, STOPPED, ...) or ""
 task_status() { ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $3 }'; }
 task_pid() { ctr_ task ls 2>/dev/null | awk -v id="$1" '$1 == id { print $2 }'; }
@@ -331,7 +348,21 @@ wait_file_has() { # FILE TEXT [TENTHS]
     return 1
 }
 # the container's cgroup directory in hierarchy $2 (from the spec ctr wrote)
-cgroup_dir() { echo "/sys/fs/cgroup/$2/$NS/$1"; }
+cg_path() { # ID: the container's cgroup, from a hierarchy's root
+    if [ "$systemd_cgroup" = 1 ]; then echo "/system.slice/$NS-$1.scope"; else echo "/$NS/$1"; fi
+}
+cgroup_dir() { # ID CONTROLLER (its v1 hierarchy; one tree on v2)
+    if [ "$CGROUP2" = 1 ]; then echo "/sys/fs/cgroup$(cg_path "$1")"; else echo "/sys/fs/cgroup/$2$(cg_path "$1")"; fi
+}
+# the line of /proc/PID/cgroup that names the container's cgroup (memory's on v1)
+cg_line() { if [ "$CGROUP2" = 1 ]; then grep '^0::' "$@"; else grep ':memory:' "$@"; fi; }
+cg_line_ok() { # ID LINE
+    if [ "$CGROUP2" = 1 ]; then [ "$2" = "0::$(cg_path "$1")" ]; else [ "$2" = "${2%%:*}:memory:$(cg_path "$1")" ]; fi
+}
+# cgroup v2 FILE or its cgroup v1 counterpart in the container's cgroup
+cg_read() { # ID V1-CONTROLLER V1-FILE V2-FILE
+    if [ "$CGROUP2" = 1 ]; then cat "$(cgroup_dir "$1")/$4"; else cat "$(cgroup_dir "$1" "$2")/$3"; fi
+}
 # check that a deleted container left no runtime state and no cgroup
 gone_from_runtime() { # ID
     local h
@@ -339,6 +370,9 @@ gone_from_runtime() { # ID
     for h in memory freezer pids cpu devices; do
         [ -d "$(cgroup_dir "$1" "$h")" ] && fail "cgroup $(cgroup_dir "$1" "$h") is still there after delete"
     done
+    if [ "$systemd_cgroup" = 1 ] && systemctl is-active -q "$NS-$1.scope"; then
+        fail "the unit $NS-$1.scope is still active after delete"
+    fi
     return 0
 }
 # containerd's /tasks/exit event (from ctr events) for process ID of
@@ -355,6 +389,7 @@ exit_event() { # CID ID N
 # ctr's terminal output, without the carriage returns and without the
 # echo (^@) of the NUL that reaches the terminal when script(1)'s stdin ends
 untty() { tr -d '\r' | sed 's/\^@//g'; }
+export -f ctr_run_opts cg_path cg_line cg_line_ok cg_read
 export -f exit_event ctr_run task_status task_pid wait_status wait_file_has cgroup_dir gone_from_runtime untty
 
 s_containerd() {
@@ -413,14 +448,14 @@ s_import() {
 
 s_run() {
     local out rc
-    out=$(ctr_run --rm "$REF" c-run sh -c 'echo "pid=$$"; grep ":memory:" /proc/self/cgroup; probe isatty; echo to-stderr >&2; exit 7' 2>"$T/steps/run.stderr")
+    out=$(ctr_run --rm "$REF" c-run sh -c 'echo "pid=$$"; grep -E "^0::|:memory:" /proc/self/cgroup; probe isatty; echo to-stderr >&2; exit 7' 2>"$T/steps/run.stderr")
     rc=$?
     echo "$out"
     cat "$T/steps/run.stderr"
     exit_event c-run c-run 7
     [ "$rc" = 7 ] || fail "ctr run exited $rc, not the container's 7: $(tail -n 1 "$T/steps/run.stderr")"
     grep -qx 'pid=1' <<<"$out" || fail "the process is not pid 1 of its own pid namespace: $(head -n 1 <<<"$out")"
-    grep -qE ":memory:/$NS/c-run\$" <<<"$out" || fail "not in the memory cgroup /$NS/c-run: $(grep memory <<<"$out")"
+    cg_line_ok c-run "$(cg_line <<<"$out")" || fail "not in the cgroup $(cg_path c-run): $(cg_line <<<"$out")"
     grep -qF '{"stdin":false,"stdout":false,"stderr":false}' <<<"$out" || fail "stdio is a terminal without --tty: $(grep stdin <<<"$out")"
     grep -qx to-stderr "$T/steps/run.stderr" || fail "the container's stderr did not reach ctr's stderr"
     ctr_ containers ls -q | has -x c-run && fail "--rm left the container c-run"
@@ -429,7 +464,7 @@ s_run() {
 
 s_run_tty() {
     local out rc
-    out=$(script -qec "ctr -a $SOCK -n $NS run --rm --tty --runc-binary $RT --runc-root $T/runc --fifo-dir $T/fifo $REF c-tty sh -c 'probe isatty; tty; exit 3'" /dev/null | untty)
+    out=$(script -qec "ctr -a $SOCK -n $NS run --rm --tty $(ctr_run_opts c-tty | tr '\n' ' ')$REF c-tty sh -c 'probe isatty; tty; exit 3'" /dev/null | untty)
     rc=$?
     echo "$out"
     [ "$rc" = 3 ] || fail "ctr run --tty exited $rc, not the container's 3"
@@ -449,7 +484,7 @@ s_run_detached() {
     [ "$(task_status c-main)" = RUNNING ] || fail "ctr task ls says $(task_status c-main), not RUNNING"
     pid=$(task_pid c-main)
     [ -d "/proc/$pid" ] || fail "the task's pid $pid is not running"
-    grep -q ":memory:/$NS/c-main\$" "/proc/$pid/cgroup" || fail "pid $pid is not in /$NS/c-main: $(grep memory "/proc/$pid/cgroup")"
+    cg_line_ok c-main "$(cg_line "/proc/$pid/cgroup")" || fail "pid $pid is not in $(cg_path c-main): $(cg_line "/proc/$pid/cgroup")"
     st=$("$RT" --root "$T/runc/$NS" state c-main) || fail "$name state c-main failed"
     echo "$st"
     grep -q '"status": *"running"' <<<"$st" || fail "$name state says $(grep status <<<"$st")"
@@ -561,8 +596,13 @@ s_pause() {
     [ -n "$(count)" ] || fail "the counter does not run (no /proc/$pid/root/tmp/count)"
     ctr_ task pause c-count || fail "ctr task pause failed"
     wait_status c-count PAUSED 30 || fail "the task is $(task_status c-count) after pause, not PAUSED"
-    [ "$(cat "$(cgroup_dir c-count freezer)/freezer.state")" = FROZEN ] ||
-        fail "the freezer cgroup is $(cat "$(cgroup_dir c-count freezer)/freezer.state"), not FROZEN"
+    if [ "$CGROUP2" = 1 ]; then
+        grep -qx 'frozen 1' "$(cgroup_dir c-count)/cgroup.events" ||
+            fail "the cgroup is not frozen: $(grep frozen "$(cgroup_dir c-count)/cgroup.events")"
+    else
+        [ "$(cat "$(cgroup_dir c-count freezer)/freezer.state")" = FROZEN ] ||
+            fail "the freezer cgroup is $(cat "$(cgroup_dir c-count freezer)/freezer.state"), not FROZEN"
+    fi
     a=$(count)
     sleep 1
     b=$(count)
@@ -596,10 +636,10 @@ s_memory_limit() {
     ctr_run -d --null-io --memory-limit $lim --mount type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=ro:nosuid:nodev:noexec \
         "$REF" c-mem sleep 1000 || fail "ctr run -d --memory-limit failed"
     wait_status c-mem RUNNING || fail "the task is $(task_status c-mem), not RUNNING"
-    host=$(cat "$(cgroup_dir c-mem memory)/memory.limit_in_bytes") || fail "no memory cgroup $(cgroup_dir c-mem memory)"
-    [ "$host" = $lim ] || fail "the host's $(cgroup_dir c-mem memory)/memory.limit_in_bytes is $host, not $lim"
-    in=$(ctr_ task exec --fifo-dir "$T/fifo" --exec-id lim c-mem cat /sys/fs/cgroup/memory/memory.limit_in_bytes) ||
-        fail "cannot read /sys/fs/cgroup/memory/memory.limit_in_bytes in the container"
+    host=$(cg_read c-mem memory memory.limit_in_bytes memory.max) || fail "no memory cgroup $(cgroup_dir c-mem memory)"
+    [ "$host" = $lim ] || fail "the host's memory limit in $(cgroup_dir c-mem memory) is $host, not $lim"
+    in=$(ctr_ task exec --fifo-dir "$T/fifo" --exec-id lim c-mem sh -c 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes') ||
+        fail "cannot read the memory limit under /sys/fs/cgroup in the container"
     echo "limit inside: $in"
     [ "$in" = $lim ] || fail "the container sees a memory limit of $in, not $lim"
     ctr_ task exec --fifo-dir "$T/fifo" --exec-id oom c-mem probe alloc 128 >/dev/null 2>&1
@@ -638,8 +678,8 @@ s_error() {
 
 s_run_stdin() {
     local out rc
-    out=$(printf 'line-one\nline-two\n' | timeout -k 5 30 ctr -a "$SOCK" -n "$NS" run --rm --runc-binary "$RT" --runc-root "$T/runc" \
-        --fifo-dir "$T/fifo" "$REF" c-stdin sh -c 'read a; read b; echo "got $b $a"; exit 0')
+    out=$(printf 'line-one\nline-two\n' | timeout -k 5 30 ctr -a "$SOCK" -n "$NS" run --rm $(ctr_run_opts c-stdin) \
+        "$REF" c-stdin sh -c 'read a; read b; echo "got $b $a"; exit 0')
     rc=$?
     echo "$out"
     [ "$rc" = 0 ] || fail "ctr run exited $rc"
@@ -688,7 +728,9 @@ s_metrics() {
     local out
     out=$(ctr_ task metrics c-mem) || fail "ctr task metrics failed"
     echo "$out"
-    grep -qE '^memory\.limit_in_bytes +67108864 *$' <<<"$out" || fail "ctr task metrics does not show the limit: $(grep limit_in_bytes <<<"$out")"
+    # cgroup v1: memory.limit_in_bytes; v2: memory.usage_limit
+    grep -qE '^memory\.(limit_in_bytes|usage_limit) +67108864 *$' <<<"$out" ||
+        fail "ctr task metrics does not show the limit: $(grep -E 'limit_in_bytes|usage_limit' <<<"$out")"
 }
 
 s_paused_delete() {
@@ -791,6 +833,17 @@ s_cpu() {
     ctr_run -d --null-io --cpus 0.5 --cpu-shares 512 "$REF" c-cpu sleep 1000 || fail "ctr run -d --cpus failed"
     wait_status c-cpu RUNNING || fail "the task is $(task_status c-cpu), not RUNNING"
     d=$(cgroup_dir c-cpu cpu)
+    if [ "$CGROUP2" = 1 ]; then
+        # cpu.weight: 512 shares converted, by a formula of the runtime's
+        # (runc 1.5.1's is not runc 1.1's): only that it is not the default
+        echo "$(cat "$d/cpu.max") weight $(cat "$d/cpu.weight")"
+        [ "$(cat "$d/cpu.max")" = "50000 100000" ] || fail "--cpus 0.5: cpu.max is $(cat "$d/cpu.max"), not 50000 100000"
+        [ "$(cat "$d/cpu.weight")" != 100 ] || fail "--cpu-shares 512: cpu.weight is the default 100"
+        ctr_ task delete -f c-cpu || fail "ctr task delete --force failed"
+        gone_from_runtime c-cpu
+        ctr_ containers delete c-cpu
+        return
+    fi
     echo "$(cat "$d/cpu.cfs_quota_us") $(cat "$d/cpu.cfs_period_us") $(cat "$d/cpu.shares")"
     [ "$(cat "$d/cpu.cfs_quota_us") $(cat "$d/cpu.cfs_period_us")" = "50000 100000" ] ||
         fail "--cpus 0.5: quota/period $(cat "$d/cpu.cfs_quota_us")/$(cat "$d/cpu.cfs_period_us"), not 50000/100000"
@@ -836,7 +889,7 @@ state = "$T/cri-state"
   runtime_type = "io.containerd.runc.v2"
   [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pivot.options]
     BinaryName = "$RT"
-    Root = "/run/containerd/pivot"
+    Root = "/run/containerd/pivot"$([ "$systemd_cgroup" = 1 ] && printf '\n    SystemdCgroup = true')
 EOF2
     out=$(containerd --config "$T/cri.toml" config dump) || fail "containerd config dump failed: $(tail -n 1 <<<"$out")"
     awk '/runtimes\.pivot\]/,/^ *$/' <<<"$out"
@@ -844,6 +897,10 @@ EOF2
         fail "containerd does not read runtimes.pivot as io.containerd.runc.v2"
     awk '/runtimes\.pivot\.options\]/,/^ *$/' <<<"$out" | grep -qF "BinaryName = \"$RT\"" ||
         fail "containerd does not read BinaryName in runtimes.pivot.options"
+    if [ "$systemd_cgroup" = 1 ]; then
+        awk '/runtimes\.pivot\.options\]/,/^ *$/' <<<"$out" | grep -qF 'SystemdCgroup = true' ||
+            fail "containerd does not read SystemdCgroup = true in runtimes.pivot.options"
+    fi
     [ ! -e "$T/cri-root" ] || rm -rf "$T/cri-root" "$T/cri-state"
 }
 
@@ -887,57 +944,67 @@ disabled_plugins = [
 EOF
 
 # A private mount namespace with a tmpfs on /run: containerd, the shims
-# and the runtime they start see it; the host does not.
+# and the runtime they start see it; the host does not. With
+# --systemd-cgroup the system bus and systemd's own directory stay visible
+# there (/run/dbus, /run/systemd), for the runtime to reach systemd.
+keep_run=
+[ "$systemd_cgroup" = 1 ] && keep_run=$T/host-run
 TMPDIR=$T/tmp unshare -m --propagation private -- \
-    sh -c 'mount -t tmpfs -o mode=0755,size=64m pivot-containerd-run /run && exec containerd --config "$1"' \
-    sh "$T/config.toml" >"$T/containerd.log" 2>&1 &
+    sh -c 'set -e
+        if [ -n "$2" ]; then mkdir -p "$2" && mount --rbind /run "$2"; fi
+        mount -t tmpfs -o mode=0755,size=64m pivot-containerd-run /run
+        if [ -n "$2" ]; then
+            for d in dbus systemd; do mkdir -p "/run/$d" && mount --rbind "$2/$d" "/run/$d"; done
+            umount -l "$2"
+        fi
+        exec containerd --config "$1"' \
+    sh "$T/config.toml" "$keep_run" >"$T/containerd.log" 2>&1 &
 ctrd_pid=$!
 echo "$ctrd_pid" >"$T/containerd.pid"
 
 echo "containerd $(containerd --version | awk '{ print $3 }'), runtime $RT ($($RT --version 2>/dev/null | head -n 1))"
-step cri-config s_cri_config
-step containerd s_containerd
+step cri-config -- s_cri_config
+step containerd -- s_containerd
 # containerd's events, for the exit statuses it reports
-if [ "${result[containerd]}" = ok ]; then
+if [ "${STEPS_RESULT[containerd]}" = ok ]; then
     ctr -a "$SOCK" events </dev/null >"$T/logs/events.log" 2>&1 &
 fi
-step import s_import containerd
-step run s_run import
-step run-tty s_run_tty import
-step run-stdin s_run_stdin import
-step run-detached s_run_detached import
-step exec s_exec run-detached
-step exec-tty s_exec_tty run-detached
-step exec-detached s_exec_detached run-detached
-step exec-user s_exec_user run-detached
-step exec-error s_exec_error run-detached
-step exec-parallel s_exec_parallel run-detached
-step ps s_ps exec-detached
-step kill s_kill run-detached
-step delete s_delete kill
-step kill-all s_kill_all import
-step pause-resume s_pause import
-step delete-force s_delete_force pause-resume
-step memory-limit s_memory_limit import
-step oom-event s_oom_event memory-limit
-step metrics s_metrics memory-limit
-step memory-delete s_memory_delete memory-limit
-step paused-delete s_paused_delete import
-step userns s_userns import
-step no-pivot s_no_pivot import
-step seccomp s_seccomp import
-step privileged s_privileged import
-step read-only s_read_only import
-step net-host s_net_host import
-step env-cwd s_env_cwd import
-step cpu-limits s_cpu import
-step pod s_pod import
-step error-message s_error import
+step import --needs containerd -- s_import
+step run --needs import -- s_run
+step run-tty --needs import -- s_run_tty
+step run-stdin --needs import -- s_run_stdin
+step run-detached --needs import -- s_run_detached
+step exec --needs run-detached -- s_exec
+step exec-tty --needs run-detached -- s_exec_tty
+step exec-detached --needs run-detached -- s_exec_detached
+step exec-user --needs run-detached -- s_exec_user
+step exec-error --needs run-detached -- s_exec_error
+step exec-parallel --needs run-detached -- s_exec_parallel
+step ps --needs exec-detached -- s_ps
+step kill --needs run-detached -- s_kill
+step delete --needs kill -- s_delete
+step kill-all --needs import -- s_kill_all
+step pause-resume --needs import -- s_pause
+step delete-force --needs pause-resume -- s_delete_force
+step memory-limit --needs import -- s_memory_limit
+step oom-event --needs memory-limit -- s_oom_event
+step metrics --needs memory-limit -- s_metrics
+step memory-delete --needs memory-limit -- s_memory_delete
+step paused-delete --needs import -- s_paused_delete
+step userns --needs import -- s_userns
+step no-pivot --needs import -- s_no_pivot
+step seccomp --needs import -- s_seccomp
+step privileged --needs import -- s_privileged
+step read-only --needs import -- s_read_only
+step net-host --needs import -- s_net_host
+step env-cwd --needs import -- s_env_cwd
+step cpu-limits --needs import -- s_cpu
+step pod --needs import -- s_pod
+step error-message --needs import -- s_error
 if s_teardown; then
-    passed=$((passed + 1)); echo "ok teardown"
+    steps_record teardown ok
 else
-    failed=$((failed + 1)); echo "FAIL teardown: $(cat "$T/steps/teardown.reason")"
+    steps_record teardown fail "$(cat "$T/steps/teardown.reason")"
 fi
 
-echo "$passed passed, $failed failed, $skipped skipped ($(($(date +%s) - t_start)) s)"
-[ "$failed" = 0 ]
+steps_summary

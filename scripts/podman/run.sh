@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Drives a runtime binary through Debian's podman 4.3 (as root, cgroupfs
-# manager, file events, overlay storage, `--network none`) and checks, for
+# manager or systemd's, file events, overlay storage, `--network none`) and checks, for
 # each podman feature, both what podman reports and what the container sees.
 # Everything podman keeps goes to a private directory (/tmp/pivot-podman.*:
 # --root, --runroot, --tmpdir, containers.conf, storage.conf, file locks,
@@ -15,11 +15,20 @@
 #   --step-timeout SECS  time limit for one step (default 90)
 #   --keep-logs DIR copy each step's log (commands and output) to DIR
 #   --no-setup      do not run setup.sh (apt-get) first
+#   --cgroup-manager cgroupfs|systemd  podman's (default cgroupfs); systemd:
+#                   podman's scopes in machine.slice and the runtime run with
+#                   --systemd-cgroup (needs systemd as pid 1:
+#                   scripts/vm/systemd.sh with PIVOT_VM_HARNESS=podman)
 #   -h, --help
 # environment:
 #   PROBE_BIN  the static probe (default: target/x86_64-unknown-linux-gnu/release/probe,
 #              built with `cargo build --release -p probe` if missing)
 #   BUSYBOX    a static busybox (default /bin/busybox)
+#   SUBREAPER  a compiled scripts/conformance/subreaper.c to run under
+#              (default: compiled with gcc for the run)
+# Without CAP_SYS_RESOURCE, podman cannot raise the hard limits to its
+# default rlimits: every container then gets --ulimit nofile=20000:20000
+# --ulimit nproc=32768:32768 (the first line says which).
 #
 # Prints one line per step ("ok NAME", "FAIL NAME: reason", "skip NAME:
 # reason"), then "N passed, N failed, N skipped". The last step, "cleanup",
@@ -43,7 +52,9 @@ if [ -z "${PIVOT_PODMAN_REAPED:-}" ]; then
     fi
     case " $* " in *" --no-setup "*) ;; *) bash "$here/setup.sh" || exit 2 ;; esac
     bin=$(mktemp -d /tmp/pivot-podman-bin.XXXXXX) || exit 2
-    if ! gcc -O2 -Wall -o "$bin/subreaper" "$repo/scripts/conformance/subreaper.c"; then
+    if [ -n "${SUBREAPER:-}" ]; then
+        cp "$SUBREAPER" "$bin/subreaper" || { rm -rf "$bin"; exit 2; }
+    elif ! gcc -O2 -Wall -o "$bin/subreaper" "$repo/scripts/conformance/subreaper.c"; then
         rm -rf "$bin"
         exit 2
     fi
@@ -69,6 +80,7 @@ fi
 only=
 step_timeout=90
 keep_logs=
+CGM=cgroupfs
 RUNTIME=
 while [ $# -gt 0 ]; do
     case $1 in
@@ -79,6 +91,8 @@ while [ $# -gt 0 ]; do
     --keep-logs) keep_logs=$2; shift ;;
     --keep-logs=*) keep_logs=${1#*=} ;;
     --no-setup) ;;
+    --cgroup-manager) CGM=$2; shift ;;
+    --cgroup-manager=*) CGM=${1#*=} ;;
     -*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     *)
         if [ -n "$RUNTIME" ]; then
@@ -103,6 +117,13 @@ PROBE_BIN=${PROBE_BIN:-$release/probe}
 if [ ! -x "$PROBE_BIN" ]; then
     (cd "$repo" && cargo build --release -p probe) >&2 || exit 2
 fi
+case $CGM in
+cgroupfs) ;;
+systemd)
+    [ -d /run/systemd/system ] || { echo "run.sh: --cgroup-manager systemd needs systemd as pid 1 (no /run/systemd/system)" >&2; exit 2; }
+    ;;
+*) echo "run.sh: --cgroup-manager is cgroupfs or systemd, not $CGM" >&2; exit 2 ;;
+esac
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 for f in "$RUNTIME" "$PROBE_BIN" "$BUSYBOX"; do
     [ -x "$f" ] || { echo "run.sh: $f: not an executable" >&2; exit 2; }
@@ -111,9 +132,8 @@ done
 t_start=$(date +%s)
 W=$(mktemp -d /tmp/pivot-podman.XXXXXX) || exit 2
 IMG=localhost/pivot-busybox:latest
-export W IMG RUNTIME
+export W IMG RUNTIME CGM
 export CONTAINERS_CONF=$W/containers.conf CONTAINERS_STORAGE_CONF=$W/storage.conf
-export REASON=$W/reason
 # conmon writes files (an "oom" marker after an OOM kill) into the working
 # directory podman was started from: keep that inside the run's directory.
 cd "$W"
@@ -136,8 +156,10 @@ done < <({
 # missing (/sys/fs/cgroup/net_cls ...): remember which were there.
 top_before=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 1 | sort)
 new_cgroups=()
+# (With systemd's manager, machine.slice is systemd's: never removed here.)
 for r in "${cgroup_roots[@]}"; do
     for n in libpod_parent machine.slice; do
+        [ "$CGM" = systemd ] && [ "$n" = machine.slice ] && continue
         [ -e "$r/$n" ] || new_cgroups+=("$r/$n")
     done
 done
@@ -234,9 +256,9 @@ leftover_pids() {
         fi
     done
 }
-step_pid=
+STEPS_PID=
 on_signal() {
-    [ -n "$step_pid" ] && kill -TERM "$step_pid" 2>/dev/null
+    [ -n "$STEPS_PID" ] && kill -TERM "$STEPS_PID" 2>/dev/null
     echo "run.sh: interrupted; cleaning up" >&2
     cleanup
     exit 2
@@ -255,7 +277,7 @@ init_path = "/usr/libexec/podman/catatonit"
 network_config_dir = "$W/cni"
 
 [engine]
-cgroup_manager = "cgroupfs"
+cgroup_manager = "$CGM"
 events_logger = "file"
 events_logfile_path = "$W/events.log"
 lock_type = "file"
@@ -274,25 +296,31 @@ EOF
 # podman with the private state and the runtime under test
 pm() {
     podman --root "$W/root" --runroot "$W/run" --tmpdir "$W/tmp" \
-        --runtime "$RUNTIME" --cgroup-manager cgroupfs --events-backend file "$@"
+        --runtime "$RUNTIME" --cgroup-manager "$CGM" --events-backend file "$@"
 }
 # the same, as one shell command line (for script -c)
 PM=$(printf '%q ' podman --root "$W/root" --runroot "$W/run" --tmpdir "$W/tmp" \
-    --runtime "$RUNTIME" --cgroup-manager cgroupfs --events-backend file)
-# root lacks CAP_SYS_RESOURCE here: podman's default rlimits are above the hard limits
-ULIMITS="--ulimit nofile=20000:20000 --ulimit nproc=32768:32768"
+    --runtime "$RUNTIME" --cgroup-manager "$CGM" --events-backend file)
+# podman's default rlimits are above the hard limits here, and without
+# CAP_SYS_RESOURCE (bit 24) root cannot raise those
+ULIMITS=
+if [ $((0x$(awk '/^CapEff:/ { print $2 }' /proc/self/status) >> 24 & 1)) = 0 ]; then
+    ULIMITS="--ulimit nofile=20000:20000 --ulimit nproc=32768:32768"
+fi
 prun() { pm run $ULIMITS "$@"; }
 pcreate() { pm create $ULIMITS "$@"; }
 export PM ULIMITS
 
 # --- helpers for the steps (each step runs in its own bash, with a time limit) ---
+# The step runner (scripts/lib/steps.sh) gives each step fd 3 for the
+# reason of a failure or skip; the first line written there is the reason.
 fail() {
-    echo "$*" >>"$REASON"
+    echo "$*" >&3
     echo "FAIL: $*"
     exit 1
 }
 skip() {
-    echo "$*" >>"$REASON"
+    echo "$*" >&3
     exit 77
 }
 # say WHAT: log a check
@@ -640,6 +668,8 @@ t_pause_unpause() {
     fz=$(host_cgroup "$pid" freezer)
     if [ -f "$fz/freezer.state" ]; then
         expect_eq "host $fz/freezer.state" "$(cat "$fz/freezer.state")" FROZEN
+    elif [ -f "$fz/cgroup.events" ]; then
+        expect_match "host $fz/cgroup.events" "$(cat "$fz/cgroup.events")" '^frozen 1$'
     fi
     say "no progress while paused"
     c1=$(cat "/proc/$pid/root/tmp/c")
@@ -796,17 +826,11 @@ steps=(
 )
 for s in "${steps[@]}"; do export -f "t_$s"; done
 
-passed=0 failed=0 skipped=0
-report() { # NAME RC
-    local reason
-    reason=$(head -n1 "$REASON" 2>/dev/null)
-    case $2 in
-    0) echo "ok $1"; passed=$((passed + 1)) ;;
-    77) echo "skip $1: $reason"; skipped=$((skipped + 1)) ;;
-    124 | 137) echo "FAIL $1: timed out after ${step_timeout}s${reason:+ ($reason)}"; failed=$((failed + 1)) ;;
-    *) echo "FAIL $1: ${reason:-exit status $2}"; failed=$((failed + 1)) ;;
-    esac
-}
+# shellcheck source=../lib/steps.sh
+. "$repo/scripts/lib/steps.sh"
+STEPS_TIMEOUT=$step_timeout STEPS_REASON=first
+steps_init "$W/logs"
+steps_t0=$t_start
 
 # --- the image ---------------------------------------------------------------------
 mkdir -p "$W/img/bin" "$W/img/etc" "$W/img/tmp" "$W/img/root" "$W/img/proc" "$W/img/sys" "$W/img/dev"
@@ -825,25 +849,18 @@ if ! out=$(tar --numeric-owner --owner=0 --group=0 -C "$W/img" -cf - . |
 fi
 rm -rf "$W/img"
 
-echo "podman $(podman --version | awk '{print $3}'), runtime $RUNTIME ($("$RUNTIME" --version 2>/dev/null | head -n1))"
+echo "podman $(podman --version | awk '{print $3}'), runtime $RUNTIME ($("$RUNTIME" --version 2>/dev/null | head -n1)), cgroup manager $CGM${ULIMITS:+, $ULIMITS}"
 for s in "${steps[@]}"; do
     if [ -n "$only" ] && ! [[ $s =~ $only ]]; then
         continue
     fi
-    : >"$REASON"
-    timeout -k 5 "$step_timeout" bash -c "set -uo pipefail; exec 19>&1; BASH_XTRACEFD=19; set -x; t_$s" >"$W/logs/$s.log" 2>&1 </dev/null &
-    step_pid=$!
-    wait "$step_pid"
-    rc=$?
-    step_pid=
-    report "$s" $rc
+    step "$s" -- "exec 19>&1; BASH_XTRACEFD=19; set -x; t_$s"
     [ -n "$keep_logs" ] && mkdir -p "$keep_logs" && cp "$W/logs/$s.log" "$keep_logs/"
     # each step starts from no containers
     timeout -k 5 60 bash -c 'pm rm -af -t 0' >/dev/null 2>&1
 done
 
 # --- cleanup, checked -------------------------------------------------------------
-: >"$REASON"
 (
     problems=()
     out=$(timeout 60 bash -c 'pm ps -aq' 2>&1)
@@ -865,7 +882,7 @@ done
     # the runtime's own state directory has none of this run's containers
     # (podman leaves the runtime's --root at its default)
     if [ ${#problems[@]} -gt 0 ]; then
-        printf '%s\n' "${problems[@]}" >>"$REASON"
+        printf '%s\n' "${problems[@]}" >"$W.reason"
         exit 1
     fi
 )
@@ -878,14 +895,14 @@ if [ $rc = 0 ]; then
     report_reason=$(cat "$W.reason" 2>/dev/null)
     rm -f "$W.cleanup" "$W.reason"
     if [ $rc = 0 ]; then
-        echo "ok cleanup"; passed=$((passed + 1))
+        steps_record cleanup ok
     else
-        echo "FAIL cleanup: $report_reason"; failed=$((failed + 1))
+        steps_record cleanup fail "$report_reason"
     fi
 else
-    report cleanup 1
+    steps_record cleanup fail "$(head -n 1 "$W.reason")"
+    rm -f "$W.reason"
     cleanup >&2
 fi
 
-echo "$passed passed, $failed failed, $skipped skipped ($(($(date +%s) - t_start)) s)"
-[ $failed = 0 ]
+steps_summary
