@@ -14,7 +14,7 @@
 #        PIVOT_VM_SUITE    the Debian release (default: the host's,
 #                          VERSION_CODENAME of /etc/os-release)
 # The image is named after a hash of this script and the suite, so a change
-# to either builds a new one (old ones are removed). Prints the image's path
+# to either builds a new one (others are removed once a day old). Prints the image's path
 # on its last line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,6 +41,13 @@ fi
 # bats, gawk, xz and bsdextrautils for runc's bats suite (bsdutils' script
 # is in minbase).
 packages=systemd,systemd-sysv,dbus,kmod,busybox-static,iproute2,libseccomp2,procps,jq,bats,gawk,xz-utils,bsdextrautils
+# Then, with apt-get in the new root (debootstrap cannot configure
+# golang-github-containers-common): containerd (with ctr and its runc shim)
+# and podman with conmon and catatonit, for scripts/containerd/run.sh and
+# scripts/podman/run.sh (systemd.sh's PIVOT_VM_HARNESS); no recommends.
+# runc and crun come along as dependencies; the harnesses drive the
+# runtime under test.
+harness_packages="containerd podman conmon catatonit"
 
 key=$( (cat "$0" && echo "$suite") | sha256sum | cut -c1-12)
 dir=$cache/systemd
@@ -74,6 +81,24 @@ unshare -m --propagation private \
     say "debootstrap failed (log above)"
     exit 1
 }
+say "apt-get install --no-install-recommends $harness_packages (in the new root)"
+cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
+printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
+# shellcheck disable=SC2016
+unshare -m --propagation private sh -c '
+    set -e
+    mount -t proc proc "$1/proc"
+    mount -t sysfs sysfs "$1/sys"
+    mount --rbind /dev "$1/dev"
+    chroot "$1" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive chroot "$1" apt-get install -q -y --no-install-recommends $2' \
+    sh "$rootfs" "$harness_packages" >"$work/apt.log" 2>&1 || {
+    tail -n 30 "$work/apt.log" >&2
+    say "apt-get install in the new root failed (log above)"
+    exit 1
+}
+rm -f "$rootfs/usr/sbin/policy-rc.d" "$rootfs/etc/resolv.conf"
 
 # ---- configuration
 echo pivot-vm >"$rootfs/etc/hostname"
@@ -149,7 +174,9 @@ size_mb=$((used_mb + used_mb / 4 + 1024))
 say "packing $used_mb MiB into an ext4 image of $size_mb MiB"
 truncate -s "${size_mb}M" "$work/root.ext4"
 mkfs.ext4 -q -F -L pivot-vm-root -E root_owner=0:0 -d "$rootfs" "$work/root.ext4" "${size_mb}M"
-rm -f "$dir"/debian-*-systemd-*.ext4
+# Images of other versions of this script go once they are a day old (not
+# at once: two checkouts that differ in it would rebuild in turn).
+find "$dir" -maxdepth 1 -name 'debian-*-systemd-*.ext4' -mmin +1440 -delete
 mv "$work/root.ext4" "$img"
 say "built $img in $(($(date +%s) - start))s ($(du -h "$img" | cut -f1) on disk, $size_mb MiB apparent)"
 echo "$img"

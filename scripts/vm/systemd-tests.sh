@@ -99,12 +99,50 @@ run_bats() {
     return $rc
 }
 
+# The harnesses (systemd.sh's PIVOT_VM_HARNESS): scripts/containerd/run.sh
+# and scripts/podman/run.sh from /pivot-src, against the runtime of
+# /pivot-vm/harness-runtime, with systemd's cgroup manager when
+# PIVOT_TEST_SYSTEMD is 1. Prints their output, and a closing line like
+# libtest's summing up their steps; returns 0 when every step passed.
+run_harness() {
+    local runtime limit h out sd= mode tp=0 tf=0 ts=0 rc=0 r line
+    runtime=$(cat /pivot-vm/harness-runtime)
+    limit=$(cat /pivot-vm/harness-step-timeout)
+    printf '%s\n' "${extra_env[@]}" | grep -qx 'PIVOT_TEST_SYSTEMD=1' && sd=1
+    mkdir -p /tmp/harness
+    for h in $(cat /pivot-vm/harness); do
+        case $h in
+            containerd) mode=${sd:+--systemd-cgroup} ;;
+            podman) if [ -n "$sd" ]; then mode="--cgroup-manager systemd"; else mode="--cgroup-manager cgroupfs"; fi ;;
+        esac
+        say "scripts/$h/run.sh --no-setup --step-timeout $limit $mode $runtime"
+        (cd /tmp/harness && exec env HOME=/root PROBE_BIN=/usr/bin/probe SUBREAPER=/usr/local/bin/subreaper \
+            bash /pivot-src/scripts/$h/run.sh --no-setup --step-timeout "$limit" $mode "$runtime") \
+            </dev/null 2>&1 | tee "/tmp/harness/$h.log"
+        r=${PIPESTATUS[0]}
+        line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "/tmp/harness/$h.log" | tail -n 1)
+        say "$h: ${line:-no summary} (exit $r)"
+        n() { echo "$line" | grep -oE "[0-9]+ $1" | grep -oE '^[0-9]+' || echo 0; }
+        tp=$((tp + $(n passed))) tf=$((tf + $(n failed))) ts=$((ts + $(n skipped)))
+        [ "$r" = 0 ] || rc=1
+        [ -z "$line" ] && tf=$((tf + 1))
+    done
+    local verdict=ok
+    [ "$rc" = 0 ] || verdict=FAILED
+    echo "test result: $verdict. $tp passed; $tf failed; $ts skipped (harness steps: $(tr '\n' ' ' </pivot-vm/harness | sed 's/ $//'); runtime $runtime${sd:+, systemd cgroup manager})"
+    return $rc
+}
+
 dmesg_before=$(dmesg -r 2>/dev/null | wc -l)
 units_before=$(systemctl list-units --all --plain --no-legend 2>/dev/null | cut -d' ' -f1 | sort)
 cd /tmp || exit 0
 rc=0 passed=0 failed=0 ignored=0 secs=0
 if [ -s /pivot-vm/bats ]; then
     run_bats "${filters[0]}"
+    rc=$?
+    filters=()
+elif [ -s /pivot-vm/harness ]; then
+    run_harness
     rc=$?
     filters=()
 fi

@@ -36,12 +36,21 @@
 #                          unless PIVOT_TEST_SYSTEMD=0; FILTER, if given, is
 #                          bats' --filter
 #        PIVOT_VM_BATS_TIMEOUT  seconds one bats file may run (default 600)
+#        PIVOT_VM_HARNESS  instead of the black-box suite, these harnesses
+#                          ("containerd", "podman" or both), run against
+#                          PIVOT_VM_RUNTIME with systemd's cgroup manager
+#                          (scripts/containerd/run.sh --systemd-cgroup,
+#                          scripts/podman/run.sh --cgroup-manager systemd;
+#                          with PIVOT_TEST_SYSTEMD=0 their cgroupfs mode)
+#        PIVOT_VM_HARNESS_STEP_TIMEOUT  a harness step's time limit
+#                          (default 300: TCG is slow)
 #        PIVOT_CONFORMANCE_CACHE  where setup.sh keeps the suite (default
 #                          /var/cache/pivot-conformance)
 # Exits with the suite's exit code (0 all passed, 101 some failed); 0 with a
 # message when /dev/kvm is missing and PIVOT_VM_ACCEL is not tcg (a skip); 2
 # when a prerequisite is missing; 3 when the VM could not set up or died;
-# 124 when it timed out (with PIVOT_VM_BATS, 1 when some failed). The
+# 124 when it timed out (with PIVOT_VM_BATS or PIVOT_VM_HARNESS, 1 when
+# some failed). The
 # last line is the suite's closing line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -131,14 +140,31 @@ if [ -n "${PIVOT_VM_BATS:-}" ]; then
     [[ $bats_timeout =~ ^[0-9]+$ ]] || die "PIVOT_VM_BATS_TIMEOUT must be a number of seconds"
 fi
 
+# The harnesses (PIVOT_VM_HARNESS).
+harnesses=()
+if [ -n "${PIVOT_VM_HARNESS:-}" ]; then
+    [ ${#bats_files[@]} -eq 0 ] || die "PIVOT_VM_BATS and PIVOT_VM_HARNESS: one at a time"
+    for h in $PIVOT_VM_HARNESS; do
+        case $h in
+            containerd | podman) harnesses+=("$h") ;;
+            *) die "PIVOT_VM_HARNESS: containerd or podman, not $h" ;;
+        esac
+    done
+    harness_step_timeout=${PIVOT_VM_HARNESS_STEP_TIMEOUT:-300}
+    [[ $harness_step_timeout =~ ^[0-9]+$ ]] || die "PIVOT_VM_HARNESS_STEP_TIMEOUT must be a number of seconds"
+    command -v gcc >/dev/null || die "gcc is missing (the harnesses' subreaper): apt-get install gcc"
+fi
+
 tmp=$(mktemp -d /tmp/pivot-vm-systemd.XXXXXX)
 cleanup() { rm -rf -- "$tmp"; }
 trap cleanup EXIT
 
 # ---- build: static pivot, probe and suite (and noopenat2, which the suite
 # runs from the absolute path cargo compiled into it), as run.sh does.
-if [ ${#bats_files[@]} -gt 0 ]; then
-    say "building pivot and probe (static, target/vm) for runc's bats suite"
+if [ ${#bats_files[@]} -gt 0 ] || [ ${#harnesses[@]} -gt 0 ]; then
+    what="runc's bats suite"
+    [ ${#harnesses[@]} -gt 0 ] && what=${harnesses[*]}
+    say "building pivot and probe (static, target/vm) for $what"
 else
     say "building pivot, probe and the black-box suite (static, target/vm)"
 fi
@@ -147,7 +173,7 @@ export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/x86_64-linux-gnu
 triple=x86_64-unknown-linux-gnu
 target_dir=$root/target/vm
 cargo build --release --target $triple --target-dir "$target_dir" -p pivot -p probe
-if [ ${#bats_files[@]} -eq 0 ]; then
+if [ ${#bats_files[@]} -eq 0 ] && [ ${#harnesses[@]} -eq 0 ]; then
     cargo test --no-run --release -p pivot-tests --test blackbox --target $triple \
         --target-dir "$target_dir" --message-format json-render-diagnostics >"$tmp/cargo.json"
     artifact() { # NAME KIND: the executable cargo reported for that target
@@ -202,7 +228,7 @@ mkdir -p "$pl/root/usr/bin" "$pl/root/usr/local/bin" "$pl/modules/$kver"
 install -m 0755 "$root/scripts/vm/systemd-tests.sh" "$pl/run"
 install -m 0755 "$release/pivot" "$pl/root/usr/bin/pivot"
 install -m 0755 "$release/probe" "$pl/root/usr/bin/probe"
-if [ ${#bats_files[@]} -eq 0 ]; then
+if [ ${#bats_files[@]} -eq 0 ] && [ ${#harnesses[@]} -eq 0 ]; then
     install -m 0755 "$blackbox" "$pl/root/usr/bin/blackbox"
     install -D -m 0755 "$noopenat2" "$pl/root$noopenat2"
 fi
@@ -258,6 +284,21 @@ if [ ${#bats_files[@]} -gt 0 ]; then
         echo /usr/bin/pivot >"$pl/bats-runtime"
     else
         echo "/usr/local/bin/$(basename "$runtime")" >"$pl/bats-runtime"
+    fi
+fi
+# The harnesses at /pivot-src/scripts as in this tree (they find the step
+# runner at ../lib), with the subreaper compiled here (the image has no gcc).
+if [ ${#harnesses[@]} -gt 0 ]; then
+    mkdir -p "$pl/root/pivot-src/scripts/conformance"
+    cp -a "$root/scripts/lib" "$root/scripts/containerd" "$root/scripts/podman" "$pl/root/pivot-src/scripts/"
+    cp -a "$root/scripts/conformance/subreaper.c" "$pl/root/pivot-src/scripts/conformance/"
+    gcc -O2 -Wall -o "$pl/root/usr/local/bin/subreaper" "$root/scripts/conformance/subreaper.c"
+    printf '%s\n' "${harnesses[@]}" >"$pl/harness"
+    echo "$harness_step_timeout" >"$pl/harness-step-timeout"
+    if [ "$runtime" = pivot ]; then
+        echo /usr/bin/pivot >"$pl/harness-runtime"
+    else
+        echo "/usr/local/bin/$(basename "$runtime")" >"$pl/harness-runtime"
     fi
 fi
 [ -n "${PIVOT_TEST_NO_PIVOT:-}" ] && echo "PIVOT_TEST_NO_PIVOT=$PIVOT_TEST_NO_PIVOT" >>"$pl/env"
