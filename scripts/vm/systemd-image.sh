@@ -82,6 +82,9 @@ unshare -m --propagation private \
     exit 1
 }
 say "apt-get install --no-install-recommends $harness_packages (in the new root)"
+# (the host's resolver for apt-get; debootstrap's resolv.conf goes back
+# after: `ctr run --net-host` binds /etc/resolv.conf into the container)
+mv "$rootfs/etc/resolv.conf" "$work/resolv.conf" 2>/dev/null || : >"$work/resolv.conf"
 cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
 printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
 chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
@@ -98,7 +101,8 @@ unshare -m --propagation private sh -c '
     say "apt-get install in the new root failed (log above)"
     exit 1
 }
-rm -f "$rootfs/usr/sbin/policy-rc.d" "$rootfs/etc/resolv.conf"
+rm -f "$rootfs/usr/sbin/policy-rc.d"
+mv "$work/resolv.conf" "$rootfs/etc/resolv.conf"
 
 # ---- configuration
 echo pivot-vm >"$rootfs/etc/hostname"
@@ -111,13 +115,16 @@ printf '127.0.0.1\tlocalhost\n127.0.1.1\tpivot-vm\n::1\tlocalhost ip6-localhost 
 # writes to a throw-away overlay).
 : >"$rootfs/etc/machine-id"
 rm -f "$rootfs/var/lib/dbus/machine-id"
-# No logins, no timers, no waiting: the VM boots, runs pivot-tests.service
+# No logins, no timers, no waiting, no system containerd or podman service
+# (the harnesses start their own): the VM boots, runs pivot-tests.service
 # and powers off.
 for u in getty@tty1.service serial-getty@ttyS0.service console-getty.service \
     apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \
     systemd-timesyncd.service systemd-networkd-wait-online.service \
     systemd-firstboot.service systemd-hwdb-update.service systemd-journal-catalog-update.service \
-    ldconfig.service man-db.timer dpkg-db-backup.timer proc-sys-fs-binfmt_misc.automount; do
+    ldconfig.service man-db.timer dpkg-db-backup.timer proc-sys-fs-binfmt_misc.automount \
+    containerd.service podman.service podman.socket podman-auto-update.service podman-auto-update.timer \
+    podman-restart.service podman-clean-transient.service; do
     ln -sf /dev/null "$rootfs/etc/systemd/system/$u"
 done
 mkdir -p "$rootfs/etc/systemd/journald.conf.d" "$rootfs/pivot-vm"

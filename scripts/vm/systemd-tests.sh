@@ -117,9 +117,16 @@ run_harness() {
         esac
         say "scripts/$h/run.sh --no-setup --step-timeout $limit $mode $runtime"
         (cd /tmp/harness && exec env HOME=/root PROBE_BIN=/usr/bin/probe SUBREAPER=/usr/local/bin/subreaper \
-            bash /pivot-src/scripts/$h/run.sh --no-setup --step-timeout "$limit" $mode "$runtime") \
-            </dev/null 2>&1 | tee "/tmp/harness/$h.log"
+            bash /pivot-src/scripts/$h/run.sh --no-setup --step-timeout "$limit" --keep-logs "/tmp/harness/$h-logs" \
+            $mode "$runtime") </dev/null 2>&1 | tee "/tmp/harness/$h.log"
         r=${PIPESTATUS[0]}
+        # what the failed steps did (their logs, kept by --keep-logs)
+        for step in $(sed -n 's/^FAIL \([^:]*\):.*/\1/p' "/tmp/harness/$h.log"); do
+            f=$(find "/tmp/harness/$h-logs" -name "$step.log" | head -n 1)
+            [ -n "$f" ] || continue
+            say "$h: the log of $step (last 40 lines):"
+            tail -n 40 "$f" | sed "s/^/  $step| /"
+        done
         line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "/tmp/harness/$h.log" | tail -n 1)
         say "$h: ${line:-no summary} (exit $r)"
         n() { echo "$line" | grep -oE "[0-9]+ $1" | grep -oE '^[0-9]+' || echo 0; }
