@@ -1,21 +1,18 @@
 //! The few system calls std has no safe API for: wait4 with its rusage,
-//! pidfds, poll, the child-subreaper flag and setns. Each `unsafe` block is
-//! here, with the reason it is sound.
+//! pidfds, poll, the child-subreaper flag and setns. rustix wraps all but
+//! wait4's rusage and the setns between fork and exec; each `unsafe` block
+//! is here, with the reason it is sound.
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Make this process the reaper of its orphaned descendants.
 pub fn set_child_subreaper() -> io::Result<()> {
-    // SAFETY: PR_SET_CHILD_SUBREAPER reads one integer flag, no pointers.
-    let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))?;
     Ok(())
 }
 
@@ -57,13 +54,8 @@ pub fn wait4(pid: i32, nohang: bool) -> io::Result<Option<Reaped>> {
 /// A pidfd on `pid`, or None when the process is gone (or the kernel has
 /// no pidfd_open).
 pub fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and a flags word, no pointers.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if r < 0 {
-        return None;
-    }
-    // SAFETY: a non-negative return is a new fd that nothing else owns.
-    Some(unsafe { OwnedFd::from_raw_fd(r as i32) })
+    let pid = rustix::process::Pid::from_raw(pid)?;
+    rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
 }
 
 /// Wait until `fd` is readable (a pidfd: its process exited). Ok(false):
@@ -71,24 +63,18 @@ pub fn pidfd_open(pid: i32) -> Option<OwnedFd> {
 pub fn poll_readable(fd: BorrowedFd<'_>, timeout: Duration) -> io::Result<bool> {
     let deadline = Instant::now() + timeout;
     loop {
+        use rustix::event::{PollFd, PollFlags, Timespec};
         let left = deadline.saturating_duration_since(Instant::now());
-        let mut p = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
+        let mut p = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
+        let timeout = Timespec {
+            tv_sec: left.as_secs().min(i64::MAX as u64) as i64,
+            tv_nsec: i64::from(left.subsec_nanos()),
         };
-        let ms = left.as_millis().min(i32::MAX as u128) as i32;
-        // SAFETY: p is one live, writable pollfd and the count says 1.
-        let r = unsafe { libc::poll(&mut p, 1, ms) };
-        match r {
-            0 => return Ok(false),
-            r if r > 0 => return Ok(true),
-            _ => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
+        match rustix::event::poll(&mut p, Some(&timeout)) {
+            Ok(0) => return Ok(false),
+            Ok(_) => return Ok(true),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
         }
     }
 }
