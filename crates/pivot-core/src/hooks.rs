@@ -206,7 +206,7 @@ fn run_one(h: &Hook, state: &str, cwd: Option<&Path>, default_env: &[String]) ->
                     let _ = child.wait();
                     return Err(Error::other(format!("timed out after {secs}s")));
                 }
-                if sys::poll_one(pidfd.as_fd(), libc::POLLIN, left.as_millis() as i32)? != 0 {
+                if sys::poll_in(pidfd.as_fd(), left.as_millis() as i32)?.ready() {
                     break child.wait().map_err(|e| Error::io("wait for hook", e))?;
                 }
             }

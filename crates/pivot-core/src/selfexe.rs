@@ -145,7 +145,7 @@ pub fn runs_read_only(pid: i32) -> Result<bool> {
 }
 
 fn exe_read_only(exe: &str) -> Result<bool> {
-    if sys::mount_flags_at(exe)? & libc::ST_RDONLY != 0 {
+    if sys::mount_flags_at(exe)? & sys::mountflags::ST_RDONLY != 0 {
         return Ok(true);
     }
     let fd = sys::openat(sys::cwd(), exe, libc::O_RDONLY, 0)?;

@@ -224,8 +224,8 @@ fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
     )?;
     let mut buf = [0u8; 1];
     loop {
-        let ev = sys::poll_one(fifo.as_fd(), libc::POLLIN, 100)?;
-        if ev & libc::POLLIN != 0 {
+        let ev = sys::poll_in(fifo.as_fd(), 100)?;
+        if ev.readable() {
             if let Ok(1) = sys::read(fifo.as_fd(), &mut buf) {
                 break;
             }
@@ -246,11 +246,11 @@ fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
     let mut chunk = [0u8; 1024];
     loop {
         // POLLHUP once the init's write end is closed by exec or exit.
-        let ev = sys::poll_one(fifo.as_fd(), libc::POLLIN, -1)?;
+        let ev = sys::poll_in(fifo.as_fd(), -1)?;
         match sys::read(fifo.as_fd(), &mut chunk) {
             Ok(0) => break,
             Ok(n) => report.extend_from_slice(&chunk[..n]),
-            Err(e) if e.errno() == Some(libc::EAGAIN) && ev & libc::POLLHUP == 0 => {}
+            Err(e) if e.errno() == Some(libc::EAGAIN) && !ev.hung_up() => {}
             Err(e) => return Err(e),
         }
     }
@@ -394,8 +394,8 @@ fn wait_dead(saved: &Saved) {
     };
     // A pidfd becomes readable when the process exits, child or not.
     for _ in 0..100 {
-        match sys::poll_one(pidfd.as_fd(), libc::POLLIN, 100) {
-            Ok(ev) if ev != 0 => return,
+        match sys::poll_in(pidfd.as_fd(), 100) {
+            Ok(ev) if ev.ready() => return,
             Err(_) => return,
             _ => {}
         }

@@ -47,7 +47,7 @@ pub fn listen(state_dir: &Path) -> Result<OwnedFd> {
 pub fn forward_ready(sock: &OwnedFd, host: &str, pid: i32, alive: impl Fn() -> bool) -> Result<()> {
     let mut buf = vec![0u8; 4096];
     loop {
-        if sys::poll_one(sock.as_fd(), libc::POLLIN, 100)? & libc::POLLIN != 0 {
+        if sys::poll_in(sock.as_fd(), 100)?.readable() {
             let n = sys::read(sock.as_fd(), &mut buf)?;
             let msg = String::from_utf8_lossy(&buf[..n]);
             if msg.lines().any(|l| l.trim() == "READY=1") {

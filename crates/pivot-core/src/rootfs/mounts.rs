@@ -198,11 +198,11 @@ pub fn bind_attrs(opts: &MountOptions) -> (u64, u64) {
 /// The flags the kernel locks on a mount copied into a user namespace's
 /// mount namespace (besides its atime), with their mount(2) and statfs
 /// names.
-const LOCKABLE: &[(u64, u64, libc::c_ulong)] = &[
-    (MOUNT_ATTR_RDONLY, MS_RDONLY, libc::ST_RDONLY),
-    (MOUNT_ATTR_NOSUID, MS_NOSUID, libc::ST_NOSUID),
-    (MOUNT_ATTR_NODEV, MS_NODEV, libc::ST_NODEV),
-    (MOUNT_ATTR_NOEXEC, MS_NOEXEC, libc::ST_NOEXEC),
+const LOCKABLE: &[(u64, u64, u64)] = &[
+    (MOUNT_ATTR_RDONLY, MS_RDONLY, ST_RDONLY),
+    (MOUNT_ATTR_NOSUID, MS_NOSUID, ST_NOSUID),
+    (MOUNT_ATTR_NODEV, MS_NODEV, ST_NODEV),
+    (MOUNT_ATTR_NOEXEC, MS_NOEXEC, ST_NOEXEC),
 ];
 
 /// Which lockable flags the mount has now (MOUNT_ATTR_* and MS_* bits).

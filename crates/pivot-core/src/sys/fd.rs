@@ -93,20 +93,38 @@ pub fn isatty(fd: RawFd) -> bool {
     fd_number(fd).is_ok_and(rustix::termios::isatty)
 }
 
-/// poll one fd for `events`; returns the revents, 0 on timeout.
-pub fn poll_one(fd: BorrowedFd<'_>, events: i16, timeout_ms: i32) -> Result<i16> {
+/// What poll(2) said about one fd polled for input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollIn(rustix::event::PollFlags);
+
+impl PollIn {
+    /// POLLIN: there is something to read.
+    pub fn readable(self) -> bool {
+        self.0.contains(rustix::event::PollFlags::IN)
+    }
+
+    /// POLLHUP: the other end is closed.
+    pub fn hung_up(self) -> bool {
+        self.0.contains(rustix::event::PollFlags::HUP)
+    }
+
+    /// Any event (input, hangup or error): not a timeout.
+    pub fn ready(self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+/// poll one fd for input (POLLIN) for up to `timeout_ms` (-1: no limit).
+pub fn poll_in(fd: BorrowedFd<'_>, timeout_ms: i32) -> Result<PollIn> {
     use rustix::event::{PollFd, PollFlags, Timespec};
-    let mut p = [PollFd::from_borrowed_fd(
-        fd,
-        PollFlags::from_bits_retain(events as u16),
-    )];
+    let mut p = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
     let timeout = (timeout_ms >= 0).then(|| Timespec {
         tv_sec: i64::from(timeout_ms / 1000),
         tv_nsec: i64::from(timeout_ms % 1000) * 1_000_000,
     });
     let r = rx_retry(|| rustix::event::poll(&mut p, timeout.as_ref()));
     rx(r, || format!("poll({})", fd.as_raw_fd()))?;
-    Ok(p[0].revents().bits() as i16)
+    Ok(PollIn(p[0].revents()))
 }
 
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize> {

@@ -36,6 +36,12 @@ pub const MOUNT_ATTR_NODIRATIME: u64 = 0x80;
 pub const MOUNT_ATTR_IDMAP: u64 = 0x10_0000;
 pub const MOUNT_ATTR_NOSYMFOLLOW: u64 = 0x20_0000;
 
+// statvfs(3)'s f_flag bits (sys::mount_flags_of).
+pub const ST_RDONLY: u64 = libc::ST_RDONLY;
+pub const ST_NOSUID: u64 = libc::ST_NOSUID;
+pub const ST_NODEV: u64 = libc::ST_NODEV;
+pub const ST_NOEXEC: u64 = libc::ST_NOEXEC;
+
 /// Flags that only change propagation.
 pub const PROPAGATION: u64 = MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE;
 

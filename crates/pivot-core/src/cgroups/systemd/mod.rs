@@ -235,8 +235,8 @@ where
         }
         Forked::Parent { pid, .. } => {
             drop(theirs);
-            let ready = sys::poll_one(ours.as_fd(), libc::POLLIN, HELPER_TIMEOUT_MS);
-            if !matches!(ready, Ok(r) if r != 0) {
+            let ready = sys::poll_in(ours.as_fd(), HELPER_TIMEOUT_MS);
+            if !matches!(ready, Ok(r) if r.ready()) {
                 let _ = sys::kill(pid, libc::SIGKILL);
                 let _ = sys::waitpid(pid, 0);
                 return Err(Error::other("systemd did not answer in time"));
