@@ -29,6 +29,7 @@ tests![
     run_t_on_the_callers_terminal,
     unowned_mapping_is_refused_leaving_nothing,
     limits_without_cgroup_permission_are_refused,
+    cgroups_path_without_permission_is_refused,
     pause_and_ps_need_a_cgroup,
     delegated_cgroup_v2_gets_limits_pause_and_ps,
 ];
@@ -749,6 +750,31 @@ fn limits_without_cgroup_permission_are_refused(s: &Scratch) {
     // With no limit the same config runs.
     b.edit(|c| c["linux"]["resources"] = json!({}));
     u.pivot(s, &run_args("run", &b, &id)).ok();
+    assert_nothing_left(s, &u);
+}
+
+/// A `linux.cgroupsPath` the user may not make is an error even with no
+/// limit (runc's rootless manager ignores permission only without a
+/// path), in runc's words, and nothing is left.
+fn cgroups_path_without_permission_is_refused(s: &Scratch) {
+    let u = TestUser::new(s);
+    let b = rootless_bundle(s, &u, &["/probe", "exit", "0"]);
+    let id = s.id("rlcgp");
+    // At the top of every hierarchy, which only root may write.
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{id}")));
+    let out = u.pivot(s, &run_args("run", &b, &id)).fails();
+    let text = out.stderr.to_lowercase();
+    assert!(
+        out.stderr.contains("unable to apply cgroup configuration")
+            && text.contains("permission denied"),
+        "not runc's error for a cgroupsPath without permission:\n{out}"
+    );
+    if !other_runtime() {
+        assert!(
+            out.stderr.contains("linux.cgroupsPath"),
+            "the error does not name linux.cgroupsPath:\n{out}"
+        );
+    }
     assert_nothing_left(s, &u);
 }
 

@@ -299,7 +299,7 @@ pub fn create_rootless(dirs: &mut Vec<CgroupDir>) -> Result<Vec<Hierarchy>> {
 
 /// runc's isIgnorableError: what an unprivileged caller gets from a
 /// cgroup tree it does not own.
-fn is_permission_error(e: &Error) -> bool {
+pub fn is_permission_error(e: &Error) -> bool {
     matches!(
         e.errno(),
         Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EROFS)

@@ -303,6 +303,17 @@ impl Runtime {
         let rootless = self.rootless_cgroups && cgroups_path.is_none();
         if rootless {
             self.make_rootless_cgroups(plan, &limits, dirs)?;
+        } else if self.rootless_cgroups {
+            // A cgroupsPath the caller may not make is an error, in
+            // runc's words.
+            cgroups::create(dirs).map_err(|e| {
+                let frame = if cgroups::is_permission_error(&e) {
+                    "linux.cgroupsPath: unable to apply cgroup configuration (rootless, permission denied)"
+                } else {
+                    "linux.cgroupsPath"
+                };
+                e.context(frame)
+            })?;
         } else {
             cgroups::create(dirs).ctx("linux.cgroupsPath")?;
         }
