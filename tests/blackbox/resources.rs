@@ -947,13 +947,14 @@ fn cpu_idle_with_shares_is_no_einval(s: &Scratch) {
         // Leaving idle: idle 0 first, then the weight of 2048 shares.
         s.pivot(&["update", "-r", file.to_str().unwrap(), &id]).ok();
         assert_eq!(read(&d, "cpu.idle"), "0");
-        assert_eq!(read(&d, "cpu.weight"), "79");
+        // runc 1.5's conversion: 2048 shares are a weight of 174.
+        assert_eq!(read(&d, "cpu.weight"), "174");
         s.pivot(&["update", "--cpu-idle", "1", &id]).ok();
         assert_eq!(read(&d, "cpu.idle"), "1");
         s.pivot(&["update", "--cpu-idle", "0", "--cpu-share", "1024", &id])
             .ok();
         assert_eq!(read(&d, "cpu.idle"), "0");
-        assert_eq!(read(&d, "cpu.weight"), "39");
+        assert_eq!(read(&d, "cpu.weight"), "100");
     });
     stop_delete_gone(s, &id, &dirs);
     check.unwrap_or_else(|e| std::panic::resume_unwind(e));
