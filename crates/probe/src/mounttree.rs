@@ -151,7 +151,9 @@ fn statmount(id: u64) -> Result<Mount> {
         id_old: head.mnt_id_old,
         fs_type: text(head.fs_type),
         root: text(head.mnt_root),
-        mount_point: (head.mask & STATMOUNT_MNT_POINT != 0).then(|| text(head.mnt_point)),
+        // Unreachable: not in the mask (newer kernels) or empty (6.12).
+        mount_point: Some(text(head.mnt_point))
+            .filter(|p| head.mask & STATMOUNT_MNT_POINT != 0 && !p.is_empty()),
     })
 }
 
