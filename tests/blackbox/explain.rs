@@ -919,7 +919,13 @@ fn cgroup_files_hold_what_explain_writes(s: &Scratch) {
         .map(|p| p.as_str().unwrap().into())
         .collect();
     let writes = cg["writes"].as_array().expect("cgroup writes");
-    for field in ["pids.limit", "memory.limit", "memory.reservation", "cpu.shares", "cpu.quota"] {
+    for field in [
+        "pids.limit",
+        "memory.limit",
+        "memory.reservation",
+        "cpu.shares",
+        "cpu.quota",
+    ] {
         assert!(
             writes
                 .iter()
@@ -937,7 +943,11 @@ fn cgroup_files_hold_what_explain_writes(s: &Scratch) {
         let value = w["value"].as_str().unwrap();
         if let Some(ok) = holds(file, value) {
             let content = std::fs::read_to_string(file).unwrap_or_default();
-            assert!(ok, "{} holds {content:?}, explain wrote {value:?} ({w})", file.display());
+            assert!(
+                ok,
+                "{} holds {content:?}, explain wrote {value:?} ({w})",
+                file.display()
+            );
             compared += 1;
         }
     }
@@ -976,8 +986,14 @@ fn cgroup_files_hold_what_explain_writes(s: &Scratch) {
         script.push_str(&format!("echo \"== {inside}\"; cat {inside}; "));
         wanted.push((inside, w["value"].as_str().unwrap().to_string()));
     }
-    assert!(wanted.len() >= 4, "explain mounts too few of its files: {out}");
-    let seen = s.pivot(&["exec", &id, "/bin/sh", "-c", &script]).ok().stdout;
+    assert!(
+        wanted.len() >= 4,
+        "explain mounts too few of its files: {out}"
+    );
+    let seen = s
+        .pivot(&["exec", &id, "/bin/sh", "-c", &script])
+        .ok()
+        .stdout;
     for (inside, value) in &wanted {
         let at = seen
             .find(&format!("== {inside}\n"))
