@@ -119,7 +119,8 @@ pub fn place(s: &Scope, pid: i32, dirs: &mut [CgroupDir]) -> Result<()> {
             .map_err(|e| name_annotation(e, &extra))?;
         let version = m.version();
         let (res, _) = props::resources(limits, v2, version)?;
-        m.set(&name, &res)?;
+        m.set(&name, &res)
+            .map_err(|e| name_field(&m, &name, &res, e))?;
         Ok(version)
     })
     .ctx("--systemd-cgroup")?;
@@ -170,6 +171,24 @@ fn name_annotation(e: Error, extra: &[Property]) -> Error {
     let text = e.to_string();
     match extra.iter().find(|(n, _)| text.contains(n.as_str())) {
         Some((n, _)) => e.context(format!("annotations[\"{}{n}\"]", annotations::PREFIX)),
+        None => e,
+    }
+}
+
+/// A new unit's resources that systemd refused: the error names the
+/// config.json field of the property it refuses (a cpus list beyond the
+/// host's CPUs is ERANGE, naming nothing). Each property is tried alone to
+/// find it: systemd checks a whole SetUnitProperties before it applies any
+/// of it, and the unit is stopped as the create fails.
+fn name_field(m: &dbus::Manager, unit: &str, res: &[Property], e: Error) -> Error {
+    let refused = match res {
+        [one] => Some(one),
+        _ => res
+            .iter()
+            .find(|p| m.set(unit, std::slice::from_ref(*p)).is_err()),
+    };
+    match refused {
+        Some((name, _)) => e.context(props::field_of(name)),
         None => e,
     }
 }

@@ -61,6 +61,25 @@ fn prop(name: &str, v: Variant) -> Property {
     (name.to_string(), v)
 }
 
+/// The config.json field a resource property comes from, for an error
+/// of systemd's about it.
+pub fn field_of(name: &str) -> &'static str {
+    match name {
+        "AllowedCPUs" => "linux.resources.cpu.cpus",
+        "AllowedMemoryNodes" => "linux.resources.cpu.mems",
+        "MemoryMax" | "MemoryLimit" => "linux.resources.memory.limit",
+        "MemoryLow" => "linux.resources.memory.reservation",
+        "MemorySwapMax" => "linux.resources.memory.swap",
+        "CPUWeight" | "CPUShares" => "linux.resources.cpu.shares",
+        "CPUQuotaPerSecUSec" => "linux.resources.cpu.quota",
+        "CPUQuotaPeriodUSec" => "linux.resources.cpu.period",
+        "IOWeight" | "BlockIOWeight" => "linux.resources.blockIO.weight",
+        "TasksMax" => "linux.resources.pids.limit",
+        "DevicePolicy" | "DeviceAllow" => "linux.resources.devices",
+        _ => "linux.resources.unified",
+    }
+}
+
 /// systemd's USEC_INFINITY (and "no limit" for every u64 property).
 const INFINITY: u64 = u64::MAX;
 
