@@ -164,6 +164,9 @@ bats_watchdog() { # TAP RUNNER_PID LIMIT RUNTIME FILE
     done
 }
 
+# shellcheck source=guest.sh
+. /etc/pivot-vm/guest.sh
+
 # runc's bats integration suite (run.sh's PIVOT_VM_BATS): each file of
 # /etc/pivot-vm/bats, from runc's tests/integration (at /runc), as
 # scripts/conformance/run.sh runs it on a host: under a pseudo-terminal
@@ -173,7 +176,7 @@ bats_watchdog() { # TAP RUNNER_PID LIMIT RUNTIME FILE
 # when every test passed or was skipped, 1 when some failed or a file hit
 # its time limit (124 stays run.sh's "the VM timed out").
 run_bats() {
-    local runtime subreaper limit test_limit filter integ f tap expected brc p x s runner wd
+    local runtime subreaper limit test_limit filter integ f tap expected brc runner wd
     runtime=$(cat /etc/pivot-vm/bats-runtime)
     subreaper=$(cat /etc/pivot-vm/bats-subreaper)
     limit=$(cat /etc/pivot-vm/bats-timeout)
@@ -225,28 +228,10 @@ run_bats() {
         kill "$wd" 2>/dev/null
         wait "$wd" 2>/dev/null
         brc=$(cat /tmp/bats-results/rc)
-        p=$(grep -E '^ok [0-9]+ ' "$tap" | grep -cvi ' # skip')
-        s=$(grep -E '^ok [0-9]+ ' "$tap" | grep -ci ' # skip')
-        x=$(grep -cE '^not ok [0-9]+ ' "$tap")
-        if [ $((p + s + x)) -lt "$expected" ]; then
-            echo "pivot-vm: $f: $((expected - p - s - x)) test(s) did not report (bats exit $brc): counted as failed"
-            x=$((expected - p - s))
-        fi
-        sed -nE -e 's/^not ok [0-9]+ (.*)/  FAIL  '"$f"': \1/p' \
-            -e 's/^ok [0-9]+ (.*) # [Ss][Kk][Ii][Pp](.*)/  skip  '"$f"': \1 #\2/p' \
-            -e '/# [Ss][Kk][Ii][Pp]/!s/^ok [0-9]+ (.*)/  pass  '"$f"': \1/p' "$tap" >>/tmp/bats-results/summary
-        echo "pivot-vm: $f: $p passed, $x failed, $s skipped (bats exit $brc)"
-        tp=$((tp + p)) tf=$((tf + x)) ts=$((ts + s))
+        bats_tally "$f" "$tap" "$expected" "$brc"
         [ "$brc" = 124 ] && echo "pivot-vm: $f: stopped at its time limit of ${limit}s"
-        if [ "$x" -gt 0 ] || [ "$brc" != 0 ]; then
-            rc=1
-        fi
     done
-    echo "pivot-vm: per test:"
-    cat /tmp/bats-results/summary
-    local verdict=ok
-    [ "$rc" = 0 ] || verdict=FAILED
-    echo "test result: $verdict. $tp passed; $tf failed; $ts skipped (runc's bats: $(cat /etc/pivot-vm/bats | tr '\n' ' ' | sed 's/ $//'); RUNC=$runtime)"
+    bats_close "$(tr '\n' ' ' </etc/pivot-vm/bats | sed 's/ $//')" "RUNC=$runtime"
     return $rc
 }
 
@@ -268,14 +253,7 @@ else
 fi
 cd /
 
-# Kernel errors (levels 0-3) and WARNING/BUG/Oops reports logged during
-# the run, if any (a memory limit test's OOM kill shows here).
-warnings=$(dmesg -r 2>/dev/null | tail -n +$((dmesg_before + 1)) |
-    grep -e '^<[0-3]>' -e '^<4>.*\(WARNING\|BUG\|Oops\)')
-if [ -n "$warnings" ]; then
-    echo "pivot-vm: kernel errors during the run:"
-    echo "$warnings" | sed 's/^/  /'
-fi
+kernel_errors "$dmesg_before"
 echo "PIVOT-VM-RESULT: exit $rc"
 sync
 poweroff -f

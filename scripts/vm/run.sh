@@ -41,93 +41,20 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-say() { printf 'pivot-vm: %s\n' "$*"; }
-die() {
-    say "$*"
-    exit 2
-}
+# shellcheck source=lib.sh
+. "$root/scripts/vm/lib.sh"
 
-# The accelerator: KVM with hardware virtualization. Without /dev/kvm the
-# run is skipped (exit 0) unless PIVOT_VM_ACCEL=tcg asks for emulation.
-# A /dev/kvm without VT-x/AMD-V (a nested sandbox whose KVM is software,
-# like kvm_pvm) runs an ordinary guest kernel instruction by instruction,
-# far slower than QEMU's TCG: there TCG is used, and said.
-accel=${PIVOT_VM_ACCEL:-auto}
-case $accel in
-    auto | kvm)
-        if [ ! -e /dev/kvm ]; then
-            say "/dev/kvm is missing: no KVM on this machine, so the cgroup v2 VM tests are SKIPPED"
-            say "(PIVOT_VM_ACCEL=tcg runs them under emulation instead)"
-            exit 0
-        fi
-        if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-            say "/dev/kvm is not readable and writable by $(id -un): the cgroup v2 VM tests are SKIPPED"
-            exit 0
-        fi
-        if [ "$accel" = auto ]; then
-            accel=kvm
-            if [ -d /sys/module/kvm_pvm ] || ! grep -qw -e vmx -e svm /proc/cpuinfo; then
-                say "/dev/kvm is here but the CPU shows no VT-x/AMD-V (software KVM$([ -d /sys/module/kvm_pvm ] && echo ': kvm_pvm'))," \
-                    "which would emulate the guest kernel slowly: using QEMU's TCG instead (PIVOT_VM_ACCEL=kvm forces KVM)"
-                accel=tcg
-            fi
-        fi
-        ;;
-    tcg) ;;
-    *) die "PIVOT_VM_ACCEL must be auto, kvm or tcg, not $accel" ;;
-esac
-case $accel in
-    kvm) accel_opts=(-enable-kvm -cpu host) ;;
-    # One host thread for both vCPUs: with a thread each (thread=multi) the
-    # guest kernel now and then meets a stale int3 while it patches its
-    # own code (jump labels, which netfilter and the cgroup device filter
-    # flip) and panics ("Oops: int3"), seen 2 times in 4 runs of the suite.
-    tcg) accel_opts=(-accel tcg,thread=single -cpu max) ;;
-esac
-[ "$(id -u)" -eq 0 ] || die "run as root (the initramfs is built from root's files)"
-qemu=$(command -v qemu-system-x86_64) ||
-    die "qemu-system-x86_64 is missing: apt-get install qemu-system-x86 (scripts/setup.sh)"
-busybox=${BUSYBOX:-/bin/busybox}
-[ -x "$busybox" ] || die "$busybox is missing: apt-get install busybox-static"
-
-# The kernel: Debian's (linux-image-6.12-amd64, linux-image-amd64) with its modules.
-kroot=${PIVOT_VM_KERNEL_ROOT:-}
-kroot=${kroot%/}
-kver=${PIVOT_VM_KERNEL:-}
-if [ -z "$kver" ]; then
-    for dir in $(ls -d "$kroot"/lib/modules/*/ 2>/dev/null | sort -V -r); do
-        v=$(basename "$dir")
-        if [ -f "$kroot/boot/vmlinuz-$v" ]; then
-            kver=$v
-            break
-        fi
-    done
-fi
-[ -n "$kver" ] && [ -f "$kroot/boot/vmlinuz-$kver" ] && [ -d "$kroot/lib/modules/$kver" ] ||
-    die "no kernel with modules in ${kroot:-}/boot and ${kroot:-}/lib/modules: run scripts/vm/setup.sh and pass the directory it prints as PIVOT_VM_KERNEL_ROOT"
-kernel=$kroot/boot/vmlinuz-$kver
+vm_accel "the cgroup v2 VM tests"
+vm_tools
+vm_kernel
 timeout_s=${PIVOT_VM_TIMEOUT:-900}
 
-# runc's bats suite (PIVOT_VM_BATS): the files must be in the suite that
-# scripts/conformance/setup.sh unpacked, with its helpers built.
-bats_files=()
-if [ -n "${PIVOT_VM_BATS:-}" ]; then
-    conf_cache=${PIVOT_CONFORMANCE_CACHE:-/var/cache/pivot-conformance}
-    runc_src=$conf_cache/gopath/src/github.com/opencontainers/runc
-    integ=$runc_src/tests/integration
-    [ -f "$integ/helpers.bash" ] && [ -x "$runc_src/contrib/cmd/recvtty/recvtty" ] &&
-        [ -f "$integ/testdata/busybox-amd64.tar.xz" ] && [ -x "$conf_cache/bin/subreaper" ] ||
-        die "runc's integration suite is not ready in $conf_cache: run scripts/conformance/setup.sh"
-    for f in $PIVOT_VM_BATS; do
-        f=$(basename "$f")
-        [ -f "$integ/$f" ] || die "PIVOT_VM_BATS: no $f in $integ"
-        bats_files+=("$f")
-    done
+# runc's bats suite (PIVOT_VM_BATS), with what it needs on this machine.
+vm_bats
+if [ ${#bats_files[@]} -gt 0 ]; then
     for p in bash bats jq script gawk xz; do
         command -v "$p" >/dev/null || die "PIVOT_VM_BATS needs $p on this machine: run scripts/conformance/setup.sh"
     done
-    bats_timeout=${PIVOT_VM_BATS_TIMEOUT:-600}
-    [[ $bats_timeout =~ ^[0-9]+$ ]] || die "PIVOT_VM_BATS_TIMEOUT must be a number of seconds"
     bats_test_timeout=${PIVOT_VM_BATS_TEST_TIMEOUT:-180}
     [[ $bats_test_timeout =~ ^[0-9]+$ ]] || die "PIVOT_VM_BATS_TEST_TIMEOUT must be a number of seconds"
 fi
@@ -136,46 +63,18 @@ tmp=$(mktemp -d /tmp/pivot-vm.XXXXXX)
 cleanup() { rm -rf -- "$tmp"; }
 trap cleanup EXIT
 
-# ---- build: static pivot, probe and suite (and noopenat2, which the suite
-# runs from the absolute path cargo compiled into it).
-# With PIVOT_VM_BATS only pivot and probe.
-if [ ${#bats_files[@]} -gt 0 ]; then
-    say "building pivot and probe (static, target/vm) for runc's bats suite"
-else
-    say "building pivot, probe and the black-box suite (static, target/vm)"
-fi
-export RUSTFLAGS="-C target-feature=+crt-static"
-export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/x86_64-linux-gnu
-triple=x86_64-unknown-linux-gnu
-target_dir=$root/target/vm
-cargo build --release --target $triple --target-dir "$target_dir" -p pivot -p probe
-if [ ${#bats_files[@]} -eq 0 ]; then
-    cargo test --no-run --release -p pivot-tests --test blackbox --target $triple \
-        --target-dir "$target_dir" --message-format json-render-diagnostics >"$tmp/cargo.json"
-    artifact() { # NAME KIND: the executable cargo reported for that target
-        grep '"reason":"compiler-artifact"' "$tmp/cargo.json" |
-            grep "\"kind\":\[\"$2\"\][^}]*\"name\":\"$1\"" |
-            sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
-    }
-    blackbox=$(artifact blackbox test)
-    noopenat2=$(artifact noopenat2 bin)
-    [ -x "$blackbox" ] || die "cannot find the blackbox test binary in cargo's output"
-    [ -x "$noopenat2" ] || die "cannot find the noopenat2 binary in cargo's output"
-fi
-release=$target_dir/$triple/release
+# ---- build: static pivot, probe and suite (only pivot and probe with
+# PIVOT_VM_BATS).
+vm_build
 
 # ---- the initramfs
 say "packing the initramfs (kernel $kver)"
 ird=$tmp/root
 mkdir -p "$ird"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc/pivot-vm,proc,sys,dev,run,tmp,root}
 install -m 0755 "$root/scripts/vm/init.sh" "$ird/init"
+install -m 0644 "$root/scripts/vm/guest.sh" "$ird/etc/pivot-vm/guest.sh"
 install -m 0755 "$busybox" "$ird/bin/busybox"
-install -m 0755 "$release/pivot" "$ird/bin/pivot"
-install -m 0755 "$release/probe" "$ird/bin/probe"
-if [ ${#bats_files[@]} -eq 0 ]; then
-    install -m 0755 "$blackbox" "$ird/bin/blackbox"
-    install -D -m 0755 "$noopenat2" "$ird$noopenat2"
-fi
+vm_install_suite "$ird" /bin
 
 # A dynamically linked host program with its libraries, at the same paths.
 add_program() {
@@ -184,6 +83,19 @@ add_program() {
     for lib in $(ldd "$prog" 2>/dev/null | grep -o '/[^ ]*' || true); do
         [ -e "$ird$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$ird$lib"
     done
+}
+# add_command NAME PATH MISSING: the host's program NAME in the VM, as PATH
+# too; says MISSING when the host has none.
+add_command() {
+    local bin
+    bin=$(command -v "$1" || true)
+    if [ -z "$bin" ]; then
+        say "$3"
+        return 0
+    fi
+    bin=$(readlink -f "$bin")
+    add_program "$bin"
+    [ "$bin" = "$2" ] || ln -sf "$bin" "$ird$2"
 }
 # /bin/sh: the host's (dash on Debian), as hooks run it with their own
 # argv[0], which busybox would take for an applet name.
@@ -197,14 +109,7 @@ else
 fi
 # iproute2's ip (busybox's cannot make veth pairs with a peer name) for the
 # network device tests; runc for the differential tests.
-ip_bin=$(command -v ip || true)
-if [ -n "$ip_bin" ]; then
-    ip_bin=$(readlink -f "$ip_bin")
-    add_program "$ip_bin"
-    [ "$ip_bin" = /usr/sbin/ip ] || ln -sf "$ip_bin" "$ird/usr/sbin/ip"
-else
-    say "iproute2's ip is missing: the network device tests use busybox's ip"
-fi
+add_command ip /usr/sbin/ip "iproute2's ip is missing: the network device tests use busybox's ip"
 runc_bin=${RUNC_BIN:-/usr/sbin/runc}
 if [ -x "$runc_bin" ]; then
     add_program "$runc_bin"
@@ -250,14 +155,7 @@ if [ -n "$criu_bin" ]; then
     else
         say "iptables is missing: CRIU's network lock, and so the checkpoint tests, will fail"
     fi
-    tar_bin=$(command -v tar || true)
-    if [ -n "$tar_bin" ]; then
-        tar_bin=$(readlink -f "$tar_bin")
-        add_program "$tar_bin"
-        [ "$tar_bin" = /usr/bin/tar ] || ln -sf "$tar_bin" "$ird/usr/bin/tar"
-    else
-        say "GNU tar is missing: CRIU cannot dump a container's tmpfs mounts"
-    fi
+    add_command tar /usr/bin/tar "GNU tar is missing: CRIU cannot dump a container's tmpfs mounts"
 else
     say "criu is missing: the checkpoint/restore tests will fail"
 fi
@@ -277,7 +175,6 @@ done
 # debian image goes in only for files that use it; otherwise an empty file
 # keeps get-images.sh from trying to download it.
 if [ ${#bats_files[@]} -gt 0 ]; then
-    say "adding runc's bats suite ($(cat "$runc_src/.pivot-conformance-source" 2>/dev/null || echo runc)): ${bats_files[*]}"
     for p in bash jq script gawk xz; do
         add_program "$(readlink -f "$(command -v $p)")"
     done
@@ -294,38 +191,12 @@ if [ ${#bats_files[@]} -gt 0 ]; then
         cp -a "$d/." "$ird$d/"
     done
     add_program "$conf_cache/bin/subreaper"
-    mkdir -p "$ird/runc/tests" "$ird/runc/contrib/cmd"
-    cp -a "$integ" "$ird/runc/tests/"
-    cp "$runc_src/.pivot-conformance-source" "$ird/runc/" 2>/dev/null || true
-    rm -f "$ird/runc/tests/integration/testdata/debian-amd64.tar.xz"
-    if grep -q -e setup_debian -e DEBIAN_IMAGE $(printf "$integ/%s " "${bats_files[@]}"); then
-        cp -a "$integ/testdata/debian-amd64.tar.xz" "$ird/runc/tests/integration/testdata/"
-    else
-        : >"$ird/runc/tests/integration/testdata/debian-amd64.tar.xz"
-    fi
-    for cmd in recvtty sd-helper seccompagent; do
-        bin=$runc_src/contrib/cmd/$cmd/$cmd
-        [ -x "$bin" ] || continue
-        install -D -m 0755 "$bin" "$ird/runc/contrib/cmd/$cmd/$cmd"
+    vm_bats_tree "$ird"
+    for bin in "$ird"/runc/contrib/cmd/*/*; do
         for lib in $(ldd "$bin" 2>/dev/null | grep -o '/[^ ]*' || true); do
             [ -e "$ird$lib" ] || install -D -m 0755 "$(readlink -f "$lib")" "$ird$lib"
         done
     done
-    mkdir -p "$ird/usr/local/bin"
-    cat >"$ird/usr/local/bin/go" <<'GOEOF'
-#!/bin/sh
-# pivot-vm: a stand-in for `go env GOARCH` (and GOARM), which runc's
-# tests/integration/get-images.sh asks; no Go toolchain in the VM.
-if [ "$1" = env ] && [ $# -eq 2 ]; then
-    case $2 in
-        GOARCH) echo amd64; exit 0 ;;
-        GOARM) echo; exit 0 ;;
-    esac
-fi
-echo "go: not in the pivot VM (only go env GOARCH is answered)" >&2
-exit 1
-GOEOF
-    chmod 0755 "$ird/usr/local/bin/go"
     printf '%s\n' "${bats_files[@]}" >"$ird/etc/pivot-vm/bats"
     echo "$conf_cache/bin/subreaper" >"$ird/etc/pivot-vm/bats-subreaper"
     echo "$bats_timeout" >"$ird/etc/pivot-vm/bats-timeout"
@@ -334,7 +205,6 @@ fi
 
 # Modules: overlay and veth, with what they depend on, dependencies first
 # (from modules.dep); nothing when they are built in.
-moddir=$kroot/lib/modules/$kver
 : >"$ird/etc/pivot-vm/modules"
 add_module() {
     local name=$1 line dep
@@ -432,33 +302,4 @@ say "initramfs $(du -h "$tmp/initrd.gz" | cut -f1)"
 cmdline="console=ttyS0 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 panic=-1 quiet loglevel=4"
 say "booting $kernel under $accel (2 vCPUs, 2 GiB, no network, at most ${timeout_s}s)"
 say "  append: $cmdline"
-start=$(date +%s)
-set +e
-# --foreground keeps QEMU in this script's process group: an interrupt
-# or a kill of the script's group stops the VM too.
-timeout --foreground -k 10 "$timeout_s" "$qemu" \
-    "${accel_opts[@]}" -smp 2 -m 2048 \
-    -nodefaults -display none -no-reboot -nic none \
-    -serial stdio \
-    -kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$cmdline" \
-    </dev/null 2>&1 | sed -u 's/\r$//' | tee "$tmp/serial.log"
-vm_rc=${PIPESTATUS[0]}
-set -e
-took=$(($(date +%s) - start))
-
-rc=$(sed -n 's/^PIVOT-VM-RESULT: exit \([0-9]*\)$/\1/p' "$tmp/serial.log" | tail -n 1)
-closing=$(grep -E '^test result: ' "$tmp/serial.log" | tail -n 1 || true)
-echo
-if [ -z "$rc" ]; then
-    if [ "$vm_rc" -eq 124 ] || [ "$vm_rc" -eq 137 ]; then
-        say "the VM did not finish within ${timeout_s}s: stopped (PIVOT_VM_TIMEOUT raises the bound)"
-        rc=124
-    else
-        say "the VM stopped (qemu exit $vm_rc) without reporting the suite's result: see the console above"
-        rc=3
-    fi
-else
-    say "suite exit code $rc inside the VM; VM ran ${took}s ($accel, kernel $kver, cgroup v2 only)"
-fi
-[ -n "$closing" ] && echo "$closing"
-exit "$rc"
+vm_boot "cgroup v2 only" -initrd "$tmp/initrd.gz" -append "$cmdline"

@@ -21,7 +21,8 @@ meta=${PIVOT_VM_KERNEL_PACKAGE:-linux-image-6.12-amd64}
 
 # shellcheck source=../lib/apt.sh
 . "$(dirname "$0")/../lib/apt.sh"
-apt_install_missing pivot-vm-setup qemu-system-x86 kmod criu iptables
+# debootstrap and e2fsprogs: the systemd host's root image (systemd-image.sh).
+apt_install_missing pivot-vm-setup qemu-system-x86 kmod criu iptables debootstrap e2fsprogs
 
 # The versioned image package the meta package points at.
 pkg=$(apt-cache depends "$meta" 2>/dev/null |

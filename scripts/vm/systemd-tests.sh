@@ -52,8 +52,10 @@ extra_env=()
 # 1. $1, if given, is bats' --filter. Prints bats' TAP output, a summary
 # and a closing line like libtest's; returns 0 when every test passed or
 # was skipped, 1 otherwise.
+# shellcheck source=guest.sh
+. /pivot-vm/guest.sh
 run_bats() {
-    local runtime limit filter integ f tap expected brc p x s sd=
+    local runtime limit filter integ f tap expected brc sd=
     runtime=$(cat /pivot-vm/bats-runtime)
     limit=$(cat /pivot-vm/bats-timeout)
     filter=${1:-}
@@ -75,27 +77,9 @@ run_bats() {
             subreaper -t "$limit" script -qefc "bats --tap --timing \${F:+--filter \"\$F\"} $f" /dev/null) \
             </dev/null 2>&1 | tr -d '\r' | tee "$tap"
         brc=${PIPESTATUS[0]}
-        p=$(grep -E '^ok [0-9]+ ' "$tap" | grep -cvi ' # skip')
-        s=$(grep -E '^ok [0-9]+ ' "$tap" | grep -ci ' # skip')
-        x=$(grep -cE '^not ok [0-9]+ ' "$tap")
-        if [ $((p + s + x)) -lt "$expected" ]; then
-            say "$f: $((expected - p - s - x)) test(s) did not report (bats exit $brc): counted as failed"
-            x=$((expected - p - s))
-        fi
-        sed -nE -e 's/^not ok [0-9]+ (.*)/  FAIL  '"$f"': \1/p' \
-            -e 's/^ok [0-9]+ (.*) # [Ss][Kk][Ii][Pp](.*)/  skip  '"$f"': \1 #\2/p' \
-            -e '/# [Ss][Kk][Ii][Pp]/!s/^ok [0-9]+ (.*)/  pass  '"$f"': \1/p' "$tap" >>/tmp/bats-results/summary
-        say "$f: $p passed, $x failed, $s skipped (bats exit $brc)"
-        tp=$((tp + p)) tf=$((tf + x)) ts=$((ts + s))
-        if [ "$x" -gt 0 ] || [ "$brc" != 0 ]; then
-            rc=1
-        fi
+        bats_tally "$f" "$tap" "$expected" "$brc"
     done
-    say "per test:"
-    cat /tmp/bats-results/summary
-    local verdict=ok
-    [ "$rc" = 0 ] || verdict=FAILED
-    echo "test result: $verdict. $tp passed; $tf failed; $ts skipped (runc's bats: $(tr '\n' ' ' </pivot-vm/bats | sed 's/ $//'); RUNC=$runtime${sd:+ RUNC_USE_SYSTEMD=1})"
+    bats_close "$(tr '\n' ' ' </pivot-vm/bats | sed 's/ $//')" "RUNC=$runtime${sd:+ RUNC_USE_SYSTEMD=1}"
     return $rc
 }
 
@@ -181,12 +165,7 @@ new_units=$(comm -13 <(echo "$units_before") <(echo "$units_after") | grep -v -e
 [ -n "$new_units" ] && say "units left after the run: $(echo "$new_units" | tr '\n' ' ')"
 left_cgroups=$(find /sys/fs/cgroup -maxdepth 4 -type d -name '*pivot-t-*' 2>/dev/null)
 [ -n "$left_cgroups" ] && say "cgroups left after the run: $(echo "$left_cgroups" | tr '\n' ' ')"
-warnings=$(dmesg -r 2>/dev/null | tail -n +$((dmesg_before + 1)) |
-    grep -e '^<[0-3]>' -e '^<4>.*\(WARNING\|BUG\|Oops\)')
-if [ -n "$warnings" ]; then
-    say "kernel errors during the run:"
-    echo "$warnings" | sed 's/^/  /'
-fi
+kernel_errors "$dmesg_before"
 say "boot: $(systemd-analyze time 2>/dev/null | head -n 1)"
 echo "PIVOT-VM-RESULT: exit $rc"
 sync

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs pivot's black-box suite on a systemd host: boots Debian's kernel
-# (cgroup v2 only) in QEMU with a small Debian root filesystem whose pid 1
+# (cgroup v2 only, or v1 with PIVOT_VM_CGROUP_V1) in QEMU with a small
+# Debian root filesystem whose pid 1
 # is systemd, with the system bus (built once by scripts/vm/systemd-image.sh
 # and cached), and runs the suite there as the unit pivot-tests.service,
 # by default with PIVOT_TEST_SYSTEMD=1 (the runtime driven with
@@ -24,6 +25,12 @@
 #                          binary to run the suite against (e.g.
 #                          ../shared/peers/runc-1.5.1), put in the VM's
 #                          /usr/local/bin under its own name
+#        PIVOT_VM_CGROUP_V1  unset (default): cgroup v2 only; hybrid or
+#                          legacy: systemd boots with
+#                          systemd.unified_cgroup_hierarchy=0, the
+#                          controllers on cgroup v1 (hybrid: with systemd's
+#                          own cgroup2 tree at /sys/fs/cgroup/unified;
+#                          legacy: name=systemd v1 hierarchy alone)
 #        PIVOT_TEST_SYSTEMD  passed to the suite (default 1: --systemd-cgroup;
 #                          0 runs the suite with the cgroupfs driver, on a
 #                          systemd host)
@@ -56,58 +63,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-say() { printf 'pivot-vm: %s\n' "$*"; }
-die() {
-    say "$*"
-    exit 2
-}
+# shellcheck source=lib.sh
+. "$root/scripts/vm/lib.sh"
 
-accel=${PIVOT_VM_ACCEL:-auto}
-case $accel in
-    auto | kvm)
-        if [ ! -e /dev/kvm ] || [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-            say "/dev/kvm is missing or not usable: the systemd VM tests are SKIPPED (PIVOT_VM_ACCEL=tcg emulates)"
-            exit 0
-        fi
-        if [ "$accel" = auto ]; then
-            accel=kvm
-            if [ -d /sys/module/kvm_pvm ] || ! grep -qw -e vmx -e svm /proc/cpuinfo; then
-                say "/dev/kvm is here but the CPU shows no VT-x/AMD-V: using QEMU's TCG (PIVOT_VM_ACCEL=kvm forces KVM)"
-                accel=tcg
-            fi
-        fi
-        ;;
-    tcg) ;;
-    *) die "PIVOT_VM_ACCEL must be auto, kvm or tcg, not $accel" ;;
-esac
-case $accel in
-    kvm) accel_opts=(-enable-kvm -cpu host) ;;
-    # One host thread for both vCPUs, as run.sh explains.
-    tcg) accel_opts=(-accel tcg,thread=single -cpu max) ;;
-esac
-[ "$(id -u)" -eq 0 ] || die "run as root"
-qemu=$(command -v qemu-system-x86_64) ||
-    die "qemu-system-x86_64 is missing: apt-get install qemu-system-x86 (scripts/vm/setup.sh)"
-busybox=${BUSYBOX:-/bin/busybox}
-[ -x "$busybox" ] || die "$busybox is missing: apt-get install busybox-static"
+vm_accel "the systemd VM tests"
+vm_tools
 command -v mkfs.ext4 >/dev/null || die "mkfs.ext4 is missing: apt-get install e2fsprogs"
 
-kroot=${PIVOT_VM_KERNEL_ROOT:-}
-kroot=${kroot%/}
-kver=${PIVOT_VM_KERNEL:-}
-if [ -z "$kver" ]; then
-    for dir in $(ls -d "$kroot"/lib/modules/*/ 2>/dev/null | sort -V -r); do
-        v=$(basename "$dir")
-        if [ -f "$kroot/boot/vmlinuz-$v" ]; then
-            kver=$v
-            break
-        fi
-    done
-fi
-[ -n "$kver" ] && [ -f "$kroot/boot/vmlinuz-$kver" ] && [ -d "$kroot/lib/modules/$kver" ] ||
-    die "no kernel with modules in ${kroot:-}/boot and ${kroot:-}/lib/modules: run scripts/vm/setup.sh and pass the directory it prints as PIVOT_VM_KERNEL_ROOT"
-kernel=$kroot/boot/vmlinuz-$kver
-moddir=$kroot/lib/modules/$kver
+vm_kernel
 timeout_s=${PIVOT_VM_TIMEOUT:-1200}
 
 image=${PIVOT_VM_IMAGE:-}
@@ -123,22 +86,7 @@ if [ "$runtime" != pivot ]; then
 fi
 
 # runc's bats suite (PIVOT_VM_BATS), as scripts/conformance/setup.sh made it.
-bats_files=()
-if [ -n "${PIVOT_VM_BATS:-}" ]; then
-    conf_cache=${PIVOT_CONFORMANCE_CACHE:-/var/cache/pivot-conformance}
-    runc_src=$conf_cache/gopath/src/github.com/opencontainers/runc
-    integ=$runc_src/tests/integration
-    [ -f "$integ/helpers.bash" ] && [ -x "$runc_src/contrib/cmd/recvtty/recvtty" ] &&
-        [ -f "$integ/testdata/busybox-amd64.tar.xz" ] && [ -x "$conf_cache/bin/subreaper" ] ||
-        die "runc's integration suite is not ready in $conf_cache: run scripts/conformance/setup.sh"
-    for f in $PIVOT_VM_BATS; do
-        f=$(basename "$f")
-        [ -f "$integ/$f" ] || die "PIVOT_VM_BATS: no $f in $integ"
-        bats_files+=("$f")
-    done
-    bats_timeout=${PIVOT_VM_BATS_TIMEOUT:-600}
-    [[ $bats_timeout =~ ^[0-9]+$ ]] || die "PIVOT_VM_BATS_TIMEOUT must be a number of seconds"
-fi
+vm_bats
 
 # The harnesses (PIVOT_VM_HARNESS).
 harnesses=()
@@ -159,34 +107,10 @@ tmp=$(mktemp -d /tmp/pivot-vm-systemd.XXXXXX)
 cleanup() { rm -rf -- "$tmp"; }
 trap cleanup EXIT
 
-# ---- build: static pivot, probe and suite (and noopenat2, which the suite
-# runs from the absolute path cargo compiled into it), as run.sh does.
-if [ ${#bats_files[@]} -gt 0 ] || [ ${#harnesses[@]} -gt 0 ]; then
-    what="runc's bats suite"
-    [ ${#harnesses[@]} -gt 0 ] && what=${harnesses[*]}
-    say "building pivot and probe (static, target/vm) for $what"
-else
-    say "building pivot, probe and the black-box suite (static, target/vm)"
-fi
-export RUSTFLAGS="-C target-feature=+crt-static"
-export LIBSECCOMP_LINK_TYPE=static LIBSECCOMP_LIB_PATH=/usr/lib/x86_64-linux-gnu
-triple=x86_64-unknown-linux-gnu
-target_dir=$root/target/vm
-cargo build --release --target $triple --target-dir "$target_dir" -p pivot -p probe
-if [ ${#bats_files[@]} -eq 0 ] && [ ${#harnesses[@]} -eq 0 ]; then
-    cargo test --no-run --release -p pivot-tests --test blackbox --target $triple \
-        --target-dir "$target_dir" --message-format json-render-diagnostics >"$tmp/cargo.json"
-    artifact() { # NAME KIND: the executable cargo reported for that target
-        grep '"reason":"compiler-artifact"' "$tmp/cargo.json" |
-            grep "\"kind\":\[\"$2\"\][^}]*\"name\":\"$1\"" |
-            sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
-    }
-    blackbox=$(artifact blackbox test)
-    noopenat2=$(artifact noopenat2 bin)
-    [ -x "$blackbox" ] || die "cannot find the blackbox test binary in cargo's output"
-    [ -x "$noopenat2" ] || die "cannot find the noopenat2 binary in cargo's output"
-fi
-release=$target_dir/$triple/release
+# ---- build: static pivot, probe and suite (only pivot and probe with
+# PIVOT_VM_BATS or PIVOT_VM_HARNESS).
+[ ${#harnesses[@]} -gt 0 ] && vm_no_suite=${harnesses[*]}
+vm_build
 
 # ---- the initramfs: busybox, and the modules that mount the root image.
 ird=$tmp/initrd
@@ -226,12 +150,8 @@ done
 pl=$tmp/payload
 mkdir -p "$pl/root/usr/bin" "$pl/root/usr/local/bin" "$pl/modules/$kver"
 install -m 0755 "$root/scripts/vm/systemd-tests.sh" "$pl/run"
-install -m 0755 "$release/pivot" "$pl/root/usr/bin/pivot"
-install -m 0755 "$release/probe" "$pl/root/usr/bin/probe"
-if [ ${#bats_files[@]} -eq 0 ] && [ ${#harnesses[@]} -eq 0 ]; then
-    install -m 0755 "$blackbox" "$pl/root/usr/bin/blackbox"
-    install -D -m 0755 "$noopenat2" "$pl/root$noopenat2"
-fi
+install -m 0644 "$root/scripts/vm/guest.sh" "$pl/guest.sh"
+vm_install_suite "$pl/root" /usr/bin
 # Modules (no sound or graphics), bind-mounted at /usr/lib/modules in the
 # VM for modprobe.
 cp -a "$moddir"/modules.* "$pl/modules/$kver/"
@@ -260,24 +180,8 @@ echo "PIVOT_TEST_SYSTEMD=${PIVOT_TEST_SYSTEMD:-1}" >>"$pl/env"
 # for files that use it; otherwise an empty file keeps get-images.sh from
 # downloading it.
 if [ ${#bats_files[@]} -gt 0 ]; then
-    say "adding runc's bats suite ($(cat "$runc_src/.pivot-conformance-source" 2>/dev/null || echo runc)): ${bats_files[*]}"
-    mkdir -p "$pl/root/runc/tests" "$pl/root/runc/contrib/cmd"
-    cp -a "$integ" "$pl/root/runc/tests/"
-    cp "$runc_src/.pivot-conformance-source" "$pl/root/runc/" 2>/dev/null || true
-    rm -f "$pl/root/runc/tests/integration/testdata/debian-amd64.tar.xz"
-    if grep -q -e setup_debian -e DEBIAN_IMAGE $(printf "$integ/%s " "${bats_files[@]}"); then
-        cp -a "$integ/testdata/debian-amd64.tar.xz" "$pl/root/runc/tests/integration/testdata/"
-    else
-        : >"$pl/root/runc/tests/integration/testdata/debian-amd64.tar.xz"
-    fi
-    for cmd in recvtty sd-helper seccompagent; do
-        bin=$runc_src/contrib/cmd/$cmd/$cmd
-        [ -x "$bin" ] && install -D -m 0755 "$bin" "$pl/root/runc/contrib/cmd/$cmd/$cmd"
-    done
+    vm_bats_tree "$pl/root"
     install -m 0755 "$conf_cache/bin/subreaper" "$pl/root/usr/local/bin/subreaper"
-    printf '#!/bin/sh\n# pivot-vm: answers `go env GOARCH` for get-images.sh; no Go here.\n[ "$1 $2" = "env GOARCH" ] && { echo amd64; exit 0; }\n[ "$1 $2" = "env GOARM" ] && { echo; exit 0; }\nexit 1\n' \
-        >"$pl/root/usr/local/bin/go"
-    chmod 0755 "$pl/root/usr/local/bin/go"
     printf '%s\n' "${bats_files[@]}" >"$pl/bats"
     echo "$bats_timeout" >"$pl/bats-timeout"
     if [ "$runtime" = pivot ]; then
@@ -311,40 +215,29 @@ mkfs.ext4 -q -F -L pivot-vm-payload -E root_owner=0:0 -d "$pl" "$tmp/payload.ext
 
 # ---- boot: the cached image read-only under a throw-away overlay (QEMU's
 # snapshot=on keeps it in $TMPDIR), the payload disk, the serial console.
-cmdline="console=ttyS0 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1 panic=-1 quiet loglevel=4"
+case ${PIVOT_VM_CGROUP_V1:-} in
+    '')
+        hierarchy_text="cgroup v2 only"
+        cmdline="console=ttyS0 cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
+        ;;
+    hybrid)
+        hierarchy_text="cgroup v1 controllers, hybrid"
+        cmdline="console=ttyS0 systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0"
+        ;;
+    legacy)
+        hierarchy_text="cgroup v1 only, legacy"
+        cmdline="console=ttyS0 systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=1"
+        ;;
+    *) die "PIVOT_VM_CGROUP_V1 must be hybrid or legacy, not $PIVOT_VM_CGROUP_V1" ;;
+esac
+cmdline+=" panic=-1 quiet loglevel=4"
 cmdline+=" systemd.show_status=error"
 # No check of the IO-APIC timer: on a busy host the emulated one can miss
 # it, and the kernel panics at boot ("IO-APIC + timer doesn't work!").
 cmdline+=" no_timer_check"
-say "booting $kernel with $(basename "$image") under $accel (2 vCPUs, 2 GiB, no network, at most ${timeout_s}s)"
+say "booting $kernel with $(basename "$image") ($hierarchy_text) under $accel (2 vCPUs, 2 GiB, no network, at most ${timeout_s}s)"
 say "  runtime: $([ "$runtime" = pivot ] && echo "pivot (this tree)" || echo "$runtime"); PIVOT_TEST_SYSTEMD=${PIVOT_TEST_SYSTEMD:-1}"
-start=$(date +%s)
-set +e
-TMPDIR=$tmp timeout --foreground -k 10 "$timeout_s" "$qemu" \
-    "${accel_opts[@]}" -smp 2 -m 2048 \
-    -nodefaults -display none -no-reboot -nic none \
-    -serial stdio \
+vm_boot "systemd, $hierarchy_text" \
     -drive "file=$image,if=virtio,format=raw,snapshot=on" \
     -drive "file=$tmp/payload.ext4,if=virtio,format=raw,readonly=on" \
-    -kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$cmdline" \
-    </dev/null 2>&1 | sed -u 's/\r$//' | tee "$tmp/serial.log"
-vm_rc=${PIPESTATUS[0]}
-set -e
-took=$(($(date +%s) - start))
-
-rc=$(sed -n 's/^PIVOT-VM-RESULT: exit \([0-9]*\)$/\1/p' "$tmp/serial.log" | tail -n 1)
-closing=$(grep -E '^test result: ' "$tmp/serial.log" | tail -n 1 || true)
-echo
-if [ -z "$rc" ]; then
-    if [ "$vm_rc" -eq 124 ] || [ "$vm_rc" -eq 137 ]; then
-        say "the VM did not finish within ${timeout_s}s: stopped (PIVOT_VM_TIMEOUT raises the bound)"
-        rc=124
-    else
-        say "the VM stopped (qemu exit $vm_rc) without reporting the suite's result: see the console above"
-        rc=3
-    fi
-else
-    say "suite exit code $rc inside the VM; VM ran ${took}s ($accel, kernel $kver, systemd, cgroup v2 only)"
-fi
-[ -n "$closing" ] && echo "$closing"
-exit "$rc"
+    -initrd "$tmp/initrd.gz" -append "$cmdline"
