@@ -29,6 +29,7 @@ tests![
     bystander_in_cgroups_path_is_refused_and_spared,
     delete_spares_a_process_put_into_its_cgroup,
     delete_removes_sub_cgroups,
+    exec_joins_the_init_cgroup_when_its_own_takes_no_process,
     empty_cpuset_parent_is_filled,
 ];
 
@@ -562,6 +563,48 @@ fn delete_removes_sub_cgroups(s: &Scratch) {
         .filter_map(|d| d.parent().and_then(Path::parent).map(Path::to_path_buf))
         .collect();
     assert_gone(&parents);
+}
+
+/// On cgroup v2, a container that moved its init into a child cgroup and
+/// enabled a controller for its children has a cgroup that may hold no
+/// process (EBUSY): an exec then joins the init's cgroup, as runc does
+/// (runc's cgroups.bats "runc exec (cgroup v2 + init process in non-root
+/// cgroup) succeeds").
+fn exec_joins_the_init_cgroup_when_its_own_takes_no_process(s: &Scratch) {
+    let all = placement_hierarchies();
+    let Some(h) = all.iter().find(|h| h.v2).filter(|_| all.len() == 1) else {
+        eprintln!("pivot-tests: skipped: needs a unified cgroup v2 host");
+        return;
+    };
+    let bundle = s.bundle(&["/probe", "sleep", "30"]);
+    let (id, pid) = started(s, &bundle, "cgbusy");
+    let dir = h.dir(&path_in(&pid.to_string(), h));
+    let sub = dir.join("foo");
+    std::fs::create_dir(&sub).unwrap_or_else(|e| panic!("mkdir {}: {e}", sub.display()));
+    std::fs::write(sub.join("cgroup.procs"), pid.to_string())
+        .unwrap_or_else(|e| panic!("move the init into {}: {e}", sub.display()));
+    let controllers = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap();
+    let ctl = ["pids", "memory"]
+        .into_iter()
+        .find(|c| controllers.split_whitespace().any(|x| x == *c))
+        .unwrap_or_else(|| panic!("neither pids nor memory in {}", dir.display()));
+    std::fs::write(dir.join("cgroup.subtree_control"), format!("+{ctl}"))
+        .unwrap_or_else(|e| panic!("+{ctl} in {}: {e}", dir.display()));
+    let out = s.pivot(&["exec", &id, "/probe", "cat", "/proc/self/cgroup"]);
+    stop_and_delete(s, &id);
+    assert_gone(&[dir]);
+    let out = out.ok();
+    let answer: serde_json::Value =
+        serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let cgroup = answer["content"]
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
+    assert!(
+        cgroup.starts_with("0::") && cgroup.ends_with("/foo"),
+        "the exec'd process is in {cgroup:?}, not the init's cgroup .../foo"
+    );
 }
 
 /// A pod's parent cpuset cgroup made by hand is empty (no cpus, no mems),

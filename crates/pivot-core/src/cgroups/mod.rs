@@ -390,6 +390,20 @@ pub fn join_self(dirs: &[CgroupDir], v2_done: bool) -> Result<()> {
     Ok(())
 }
 
+/// The cgroup2 directory process `pid` is in (the `0::` line of
+/// /proc/PID/cgroup), in the cgroup2 hierarchy of `dirs`; None on a host
+/// without one or when the process is gone.
+pub fn v2_dir_of(dirs: &[CgroupDir], pid: i32) -> Option<CgroupDir> {
+    let d = dirs.iter().find(|d| d.hierarchy.is_v2())?;
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    let inner = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    Some(CgroupDir {
+        hierarchy: d.hierarchy.clone(),
+        inner: inner.to_string(),
+        created: Vec::new(),
+    })
+}
+
 /// An fd on the container's cgroup2 directory, for CLONE_INTO_CGROUP.
 pub fn v2_dir_fd(dirs: &[CgroupDir]) -> Option<std::os::fd::OwnedFd> {
     let d = dirs.iter().find(|d| d.hierarchy.is_v2())?;

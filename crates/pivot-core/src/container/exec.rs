@@ -109,6 +109,7 @@ impl Runtime {
             namespaces: &saved.namespaces,
             init: init.as_fd(),
             cgroups: &saved.cgroups,
+            init_cgroup: crate::cgroups::v2_dir_of(&saved.cgroups, saved.pid),
             sub_cgroups: &opts.cgroup,
             seccomp: seccomp.as_ref(),
             preserve_fds: opts.preserve_fds,

@@ -24,6 +24,11 @@ pub struct ExecPlan<'a> {
     /// have been recycled meanwhile.
     pub init: std::os::fd::BorrowedFd<'a>,
     pub cgroups: &'a [CgroupDir],
+    /// The cgroup2 directory the container's init is in, joined instead of
+    /// the container's when that one refuses processes (EBUSY: the init
+    /// moved to a child cgroup and enabled controllers for it), as runc
+    /// does.
+    pub init_cgroup: Option<CgroupDir>,
     /// A sub-cgroup of the container's to put the process in (--cgroup).
     /// `--cgroup` values: [CONTROLLER[,CONTROLLER...]:]PATH.
     pub sub_cgroups: &'a [String],
@@ -85,7 +90,14 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
             // execCPUAffinity: `initial` before the cgroups, `final` after.
             let joined = super::attrs::exec_cpu_affinity(plan.process, false)
                 .and_then(|_| {
-                    cgroups::join_self(&dirs, v2_joined).ctx("join the container's cgroups")
+                    cgroups::join_self(&dirs, v2_joined)
+                        .or_else(|e| match (&plan.init_cgroup, e.errno()) {
+                            (Some(d), Some(libc::EBUSY)) if plan.sub_cgroups.is_empty() => {
+                                cgroups::join_self(std::slice::from_ref(d), false)
+                            }
+                            _ => Err(e),
+                        })
+                        .ctx("join the container's cgroups")
                 })
                 .and_then(|_| super::attrs::exec_cpu_affinity(plan.process, true));
             if let Err(e) = joined
