@@ -351,11 +351,12 @@ fn cgroups_path_with_dotdot_is_refused(s: &Scratch) {
 /// A cgroup frozen beforehand (made by this test, in the freezer
 /// hierarchy or the cgroup2 tree) would hold the init forever: create
 /// refuses it at once, and leaves the frozen cgroup as it was.
+/// With --systemd-cgroup, the unit's cgroup is the one made by hand and
+/// frozen before the create (as runc's cgroups.bats "runc run/create
+/// should refuse pre-existing frozen cgroup" does).
 fn frozen_cgroup_is_refused(s: &Scratch) {
-    if skipped_under_systemd("a cgroup made by hand as the cgroupsPath") {
-        return;
-    }
     let name = s.id("cgfrozen");
+    let id = s.id("cgfrozen");
     let all = hierarchies();
     let unified = !all.iter().any(|h| !h.v2);
     let Some(h) = all.iter().find(|h| {
@@ -367,7 +368,10 @@ fn frozen_cgroup_is_refused(s: &Scratch) {
     }) else {
         return; // no freezer here
     };
-    let dir = h.dir(&format!("/{name}"));
+    let dir = match systemd_cgroup() {
+        true => h.dir(&systemd_cgroup_of(&id)),
+        false => h.dir(&format!("/{name}")),
+    };
     std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
     let (file, frozen, thawed) = if unified {
         ("cgroup.freeze", "1", "0")
@@ -376,8 +380,9 @@ fn frozen_cgroup_is_refused(s: &Scratch) {
     };
     std::fs::write(dir.join(file), frozen).unwrap();
     let bundle = s.bundle(&["/probe", "sleep", "30"]);
-    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{name}")));
-    let id = s.id("cgfrozen");
+    if !systemd_cgroup() {
+        bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("/{name}")));
+    }
     let out = create(s, &bundle, &id);
     let _ = std::fs::write(dir.join(file), thawed);
     let _ = std::fs::remove_dir(&dir);

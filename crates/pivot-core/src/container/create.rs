@@ -277,6 +277,15 @@ impl Runtime {
             &limits,
         )?;
         cgroups::resources::check_host(&limits, &planned)?;
+        // The unit's cgroup made, and frozen, by someone else: systemd
+        // would put the init there, where it (and pivot, waiting for it)
+        // would hang; refuse it, as runc does.
+        if cgroups::is_frozen(&planned) {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                "linux.cgroupsPath: container's cgroup unexpectedly frozen (thaw it first)",
+            ));
+        }
         *dirs = planned;
         Ok((hierarchies, scope))
     }
