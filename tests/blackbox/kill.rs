@@ -227,7 +227,12 @@ fn sigkill_of_exited_init_without_pid_namespace_kills_what_is_left(s: &Scratch) 
     s.create_started(&bundle.dir, &id);
     wait_file(&result.join("ready"));
     s.wait_status(&id, "stopped");
-    assert_eq!(s.find_processes().len(), 1, "expected the init's child");
+    // "stopped" can be seen while the exiting init is not yet a zombie.
+    assert!(
+        wait_for(WAIT, || s.find_processes().len() == 1),
+        "expected the init's child alone: {:?}",
+        s.find_processes()
+    );
     let out = s.pivot(&["kill", &id, "KILL"]);
     let left = processes_left(s);
     s.pivot(&["delete", "--force", &id]).ok();
