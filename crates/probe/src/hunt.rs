@@ -124,6 +124,25 @@ fn stopped(dir: &Path, deadline: Instant) -> bool {
     Instant::now() >= deadline || dir.join("stop").exists()
 }
 
+/// The hunters' loop: `visit(pid, comm)` for every other process, scan
+/// after scan, until `DIR/stop` exists or the deadline passes; `DIR/ready`
+/// once the first scan is done. Returns the number of scans.
+fn scan(dir: &Path, deadline: Instant, mut visit: impl FnMut(i32, String)) -> Result<u64> {
+    let mut scans: u64 = 0;
+    loop {
+        for pid in other_pids() {
+            visit(pid, comm(pid));
+        }
+        scans += 1;
+        if scans == 1 {
+            touch(dir, "ready")?;
+        }
+        if stopped(dir, deadline) {
+            return Ok(scans);
+        }
+    }
+}
+
 /// Prints nothing itself: writes `DIR/report.json` and returns the report.
 fn finish(dir: &Path, report: Value) -> Result<Value> {
     let tmp = dir.join(format!(".report.{}", std::process::id()));
@@ -187,52 +206,41 @@ pub fn exe_hunt(args: &[OsString]) -> Result<Value> {
     let mut held: Vec<Held> = Vec::new();
     let mut seen = Tally::default();
     let mut denied = Tally::default();
-    let mut scans: u64 = 0;
-    loop {
-        for pid in other_pids() {
-            let name = comm(pid);
-            match open_raw(&format!("/proc/{pid}/exe"), libc::O_PATH) {
-                Ok(fd) => {
-                    let Ok(meta) = std::fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-                    else {
-                        continue;
-                    };
-                    if held
-                        .iter()
-                        .any(|h| h.dev == meta.dev() && h.ino == meta.ino())
-                        || held.len() >= MAX_HANDLES
-                    {
-                        continue;
-                    }
-                    let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-                        .map(|t| t.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let readonly = on_read_only_mount(&fd);
-                    seen.add(name.clone(), pid);
-                    held.push(Held {
-                        fd,
-                        pid,
-                        comm: name,
-                        target,
-                        dev: meta.dev(),
-                        ino: meta.ino(),
-                        readonly,
-                        write: Value::Null,
-                    });
+    let scans = scan(&dir, deadline, |pid, name| {
+        match open_raw(&format!("/proc/{pid}/exe"), libc::O_PATH) {
+            Ok(fd) => {
+                let Ok(meta) = std::fs::metadata(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                else {
+                    return;
+                };
+                if held
+                    .iter()
+                    .any(|h| h.dev == meta.dev() && h.ino == meta.ino())
+                    || held.len() >= MAX_HANDLES
+                {
+                    return;
                 }
-                // Gone meanwhile.
-                Err(e) if e == "ENOENT" || e == "ESRCH" => {}
-                Err(e) => denied.add(format!("{name}: {e}"), pid),
+                let target = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let readonly = on_read_only_mount(&fd);
+                seen.add(name.clone(), pid);
+                held.push(Held {
+                    fd,
+                    pid,
+                    comm: name,
+                    target,
+                    dev: meta.dev(),
+                    ino: meta.ino(),
+                    readonly,
+                    write: Value::Null,
+                });
             }
+            // Gone meanwhile.
+            Err(e) if e == "ENOENT" || e == "ESRCH" => {}
+            Err(e) => denied.add(format!("{name}: {e}"), pid),
         }
-        scans += 1;
-        if scans == 1 {
-            touch(&dir, "ready")?;
-        }
-        if stopped(&dir, deadline) {
-            break;
-        }
-    }
+    })?;
     for _ in 0..WRITE_TRIES {
         for h in held
             .iter_mut()
@@ -296,11 +304,11 @@ fn fs_magic(path: &str) -> Value {
 
 /// The ids of the mounts in the mount namespace of `pid`.
 fn mount_ids(pid: i32) -> Value {
-    match std::fs::read_to_string(format!("/proc/{pid}/mountinfo")) {
+    match std::fs::read(format!("/proc/{pid}/mountinfo")) {
         Ok(info) => Value::Array(
-            info.lines()
-                .filter_map(|l| l.split(' ').next()?.parse::<u64>().ok())
-                .map(Value::from)
+            linux_text::mountinfo::parse(&info)
+                .iter()
+                .map(|m| Value::from(m.id))
                 .collect(),
         ),
         Err(e) => json!({"errno": io_error_name(&e)}),
@@ -395,32 +403,21 @@ pub fn ptrace_hunt(args: &[OsString]) -> Result<Value> {
     let mut tried: BTreeSet<(i32, String)> = BTreeSet::new();
     let mut attempts: Vec<Value> = Vec::new();
     let mut seen = Tally::default();
-    let mut scans: u64 = 0;
-    loop {
-        for pid in other_pids() {
-            let name = comm(pid);
-            if OWN_COMMS.contains(&name.as_str()) || name == "?" {
-                continue;
-            }
-            if !tried.insert((pid, name.clone())) {
-                continue;
-            }
-            seen.add(name.clone(), pid);
-            if attempts.len() < MAX_REPORTED {
-                let mut outcome = try_trace(pid);
-                outcome["pid"] = json!(pid);
-                outcome["comm"] = json!(name);
-                attempts.push(outcome);
-            }
+    let scans = scan(&dir, deadline, |pid, name| {
+        if OWN_COMMS.contains(&name.as_str()) || name == "?" {
+            return;
         }
-        scans += 1;
-        if scans == 1 {
-            touch(&dir, "ready")?;
+        if !tried.insert((pid, name.clone())) {
+            return;
         }
-        if stopped(&dir, deadline) {
-            break;
+        seen.add(name.clone(), pid);
+        if attempts.len() < MAX_REPORTED {
+            let mut outcome = try_trace(pid);
+            outcome["pid"] = json!(pid);
+            outcome["comm"] = json!(name);
+            attempts.push(outcome);
         }
-    }
+    })?;
     finish(
         &dir,
         json!({"scans": scans, "seen": seen.to_json(), "attempts": attempts}),
@@ -519,45 +516,34 @@ pub fn root_hunt(args: &[OsString]) -> Result<Value> {
     let mut first: Vec<Value> = Vec::new();
     let mut hits: Vec<Value> = Vec::new();
     let mut seen = Tally::default();
-    let mut scans: u64 = 0;
-    loop {
-        for pid in other_pids() {
-            let name = comm(pid);
-            if OWN_COMMS.contains(&name.as_str()) || name == "?" {
-                continue;
-            }
-            let n = tries.entry(pid).or_insert(0);
-            if *n >= ROOT_TRIES {
-                continue;
-            }
-            *n += 1;
-            let n = *n;
-            let direct = through_root(pid, &canary, &hostdir, &format!("esc-pod-{pid}-{n}"));
-            let mut look = json!({"pid": pid, "comm": name, "try": n, "direct": direct});
-            if n == 1 {
-                seen.add(name.clone(), pid);
-                look["traced"] =
-                    through_traced_root(pid, &canary, &hostdir, &format!("esc-pod-{pid}-t"));
-                if first.len() < MAX_REPORTED {
-                    first.push(look.clone());
-                }
-            }
-            if reached(&look["direct"]) || reached(&look["traced"]) {
-                // Once is proof enough: no more files for this process.
-                tries.insert(pid, ROOT_TRIES);
-                if hits.len() < MAX_REPORTED {
-                    hits.push(look);
-                }
+    let scans = scan(&dir, deadline, |pid, name| {
+        if OWN_COMMS.contains(&name.as_str()) || name == "?" {
+            return;
+        }
+        let n = tries.entry(pid).or_insert(0);
+        if *n >= ROOT_TRIES {
+            return;
+        }
+        *n += 1;
+        let n = *n;
+        let direct = through_root(pid, &canary, &hostdir, &format!("esc-pod-{pid}-{n}"));
+        let mut look = json!({"pid": pid, "comm": name, "try": n, "direct": direct});
+        if n == 1 {
+            seen.add(name.clone(), pid);
+            look["traced"] =
+                through_traced_root(pid, &canary, &hostdir, &format!("esc-pod-{pid}-t"));
+            if first.len() < MAX_REPORTED {
+                first.push(look.clone());
             }
         }
-        scans += 1;
-        if scans == 1 {
-            touch(&dir, "ready")?;
+        if reached(&look["direct"]) || reached(&look["traced"]) {
+            // Once is proof enough: no more files for this process.
+            tries.insert(pid, ROOT_TRIES);
+            if hits.len() < MAX_REPORTED {
+                hits.push(look);
+            }
         }
-        if stopped(&dir, deadline) {
-            break;
-        }
-    }
+    })?;
     finish(
         &dir,
         json!({"scans": scans, "seen": seen.to_json(), "first": first, "reached": hits}),

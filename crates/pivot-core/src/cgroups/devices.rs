@@ -13,12 +13,8 @@ use std::os::fd::AsFd;
 
 /// The defaults runc adds after the spec's device rules (runc 1.2+: no tun).
 pub fn default_device_rules() -> Vec<DeviceRule> {
-    let r = |kind: &str, major: i64, minor: i64, access: &str| DeviceRule {
-        allow: true,
-        kind: Some(kind.into()),
-        major: Some(major),
-        minor: Some(minor),
-        access: Some(access.into()),
+    let r = |kind: &str, major: i64, minor: i64, access: &str| {
+        DeviceRule::new(true, kind, major, minor, access)
     };
     vec![
         r("c", -1, -1, "m"),
@@ -189,19 +185,9 @@ pub fn attach(d: &CgroupDir, rules: &[DeviceRule]) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn rule(allow: bool, kind: &str, major: i64, minor: i64, access: &str) -> DeviceRule {
-        DeviceRule {
-            allow,
-            kind: Some(kind.into()),
-            major: Some(major),
-            minor: Some(minor),
-            access: Some(access.into()),
-        }
-    }
-
     #[test]
     fn program_shape() {
-        let p = program(&[rule(true, "c", 1, 3, "rwm")]);
+        let p = program(&[DeviceRule::new(true, "c", 1, 3, "rwm")]);
         // 6 loads, 4 in the block (type, major, minor jumps... + mov, exit), 2 final.
         assert_eq!(p.len(), 6 + 5 + 2);
         // The type jump skips the 4 instructions after it.
@@ -229,9 +215,9 @@ mod tests {
         if crate::cgroups::create(&mut dirs).is_err() {
             return;
         }
-        let mut rules = vec![rule(false, "a", -1, -1, "rwm")];
+        let mut rules = vec![DeviceRule::new(false, "a", -1, -1, "rwm")];
         rules.extend(default_device_rules());
-        rules.push(rule(false, "c", 1, 9, "rwm"));
+        rules.push(DeviceRule::new(false, "c", 1, 9, "rwm"));
         let attached = attach(&dirs[0], &rules);
         let run = |dev: &str| {
             let script = format!(

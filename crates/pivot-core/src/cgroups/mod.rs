@@ -57,7 +57,7 @@ impl CgroupDir {
 /// Parse mountinfo text for cgroup and cgroup2 mounts.
 pub fn parse_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
     let mut out: Vec<Hierarchy> = Vec::new();
-    for m in crate::mountinfo::parse(mountinfo) {
+    for m in crate::mountinfo::parse(mountinfo.as_bytes()) {
         let controllers = match m.fs_type.as_str() {
             "cgroup2" => String::new(),
             "cgroup" => m

@@ -167,7 +167,7 @@ mod tests {
 29 22 0:9 / /b/rootfs2/sys rw - sysfs sysfs rw
 ";
         let found: Vec<(String, Option<String>)> =
-            host_proc_sys_mounts(&mountinfo::parse(mi), "/b/rootfs");
+            host_proc_sys_mounts(&mountinfo::parse(mi.as_bytes()), "/b/rootfs");
         let want = |mp: &str, parent: &str| (mp.to_string(), Some(parent.to_string()));
         assert_eq!(
             found,

@@ -230,6 +230,19 @@ pub struct DeviceRule {
     pub access: Option<String>,
 }
 
+impl DeviceRule {
+    /// A rule with every field given (`-1`: any major or minor).
+    pub fn new(allow: bool, kind: &str, major: i64, minor: i64, access: &str) -> DeviceRule {
+        DeviceRule {
+            allow,
+            kind: Some(kind.into()),
+            major: Some(major),
+            minor: Some(minor),
+            access: Some(access.into()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Namespace {
     #[serde(rename = "type")]

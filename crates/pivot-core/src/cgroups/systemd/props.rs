@@ -673,22 +673,12 @@ mod tests {
         assert_eq!(w[0].1, Variant::U64(0));
     }
 
-    fn rule(allow: bool, kind: &str, major: i64, minor: i64, access: &str) -> DeviceRule {
-        DeviceRule {
-            allow,
-            kind: Some(kind.into()),
-            major: Some(major),
-            minor: Some(minor),
-            access: Some(access.into()),
-        }
-    }
-
     #[test]
     fn device_properties_like_runc() {
-        let mut rules = vec![rule(false, "a", -1, -1, "rwm")];
+        let mut rules = vec![DeviceRule::new(false, "a", -1, -1, "rwm")];
         rules.extend(devices::default_device_rules());
-        rules.push(rule(true, "c", 10, 200, "rw"));
-        rules.push(rule(true, "b", -1, 5, "r"));
+        rules.push(DeviceRule::new(true, "c", 10, 200, "rw"));
+        rules.push(DeviceRule::new(true, "b", -1, 5, "r"));
         let p = devices(&rules, 255);
         assert_eq!(p[0], prop("DevicePolicy", Variant::Str("strict".into())));
         let Variant::Array(sig, list) = &p[2].1 else {
@@ -724,17 +714,17 @@ mod tests {
         );
         // A later deny takes the device back out.
         let mut r2 = rules.clone();
-        r2.push(rule(false, "c", 10, 200, "rwm"));
+        r2.push(DeviceRule::new(false, "c", 10, 200, "rwm"));
         let p2 = devices(&r2, 255);
         assert!(!format!("{p2:?}").contains("10:200"));
         // Allow-all: auto, no list.
-        let p = devices(&[rule(true, "a", -1, -1, "rwm")], 255);
+        let p = devices(&[DeviceRule::new(true, "a", -1, -1, "rwm")], 255);
         assert_eq!(p[0], prop("DevicePolicy", Variant::Str("auto".into())));
         // A deny list systemd cannot express: strict, empty.
         let p = devices(
             &[
-                rule(true, "a", -1, -1, "rwm"),
-                rule(false, "c", 1, 9, "rwm"),
+                DeviceRule::new(true, "a", -1, -1, "rwm"),
+                DeviceRule::new(false, "c", 1, 9, "rwm"),
             ],
             255,
         );
