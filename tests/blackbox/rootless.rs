@@ -25,6 +25,8 @@ tests![
     devices_and_sys_are_bound_from_the_host,
     subordinate_ranges_are_mapped,
     exec_kill_and_delete,
+    exec_into_created_container,
+    created_init_of_the_users_own_binary_runs_sealed,
     terminal_with_console_socket,
     run_t_on_the_callers_terminal,
     unowned_mapping_is_refused_leaving_nothing,
@@ -50,6 +52,8 @@ struct TestUser {
     /// A cgroup (v2) the runtime is put in, as root, before it becomes
     /// the user: a delegated subtree's.
     leader: Option<PathBuf>,
+    /// The runtime binary to run, if not `PIVOT_BIN`.
+    bin: Option<PathBuf>,
 }
 
 fn run_root(cmd: &str, args: &[&str]) -> std::process::Output {
@@ -87,6 +91,7 @@ impl TestUser {
                 xdg: s.path("xdg"),
                 made: false,
                 leader: None,
+                bin: None,
             };
             user.make_xdg();
             return user;
@@ -119,6 +124,7 @@ impl TestUser {
             xdg: s.path("xdg"),
             made: true,
             leader: None,
+            bin: None,
         };
         // useradd gives a non-system user a free range of 65536 ids in
         // /etc/subuid and /etc/subgid (SUB_UID_COUNT); add one where it
@@ -161,7 +167,10 @@ impl TestUser {
     fn command(&self, cwd: &Path, args: &[&OsStr]) -> (Command, String) {
         use std::os::unix::ffi::OsStrExt;
         use std::os::unix::process::CommandExt;
-        let bin = pivot_bin().expect("PIVOT_BIN");
+        let bin = self
+            .bin
+            .clone()
+            .unwrap_or_else(|| pivot_bin().expect("PIVOT_BIN"));
         let mut cmd = Command::new(&bin);
         cmd.args(args)
             .current_dir(cwd)
@@ -596,6 +605,98 @@ fn exec_kill_and_delete(s: &Scratch) {
     let stopped = wait_for(WAIT, || user_state(s, &u, &id)["status"] == "stopped");
     assert!(stopped, "the container did not stop after kill");
     u.pivot(s, &["delete", &id]).ok();
+    assert_nothing_left(s, &u);
+}
+
+/// `exec` as the user into a container that is created, not started
+/// (runc's create.bats "runc create exec"): the process joins the
+/// container's user, pid and mount namespaces while the init still waits
+/// for `start`, and `start` runs the init's process after.
+fn exec_into_created_container(s: &Scratch) {
+    let u = TestUser::new(s);
+    let b = rootless_bundle(s, &u, &["/probe", "sleep", "60"]);
+    let id = s.id("rlc");
+    u.pivot(s, &run_args("create", &b, &id)).ok();
+    let state = user_state(s, &u, &id);
+    assert_eq!(state["status"], "created", "{state}");
+    let init = state["pid"].as_i64().expect("state.pid");
+    let out = u
+        .pivot(
+            s,
+            &[
+                "exec",
+                &id,
+                "/bin/sh",
+                "-c",
+                "/probe ids; /probe pid; /probe cat /proc/self/uid_map; /probe stat /probe",
+            ],
+        )
+        .ok();
+    let docs: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{out}")))
+        .collect();
+    assert_eq!(docs.len(), 4, "{out}");
+    // Root of the container's user namespace, which maps it to the user.
+    assert_eq!(docs[0]["uid"], 0, "{out}");
+    assert_eq!(docs[0]["gid"], 0, "{out}");
+    assert_eq!(
+        map_lines(&content(&docs[2])),
+        vec![vec![0, u64::from(u.uid), 1]],
+        "{out}"
+    );
+    // In the container's pid namespace (the init is its pid 1, the
+    // shell's parent), not the host's.
+    assert!(docs[1]["pid"].as_u64().is_some_and(|p| p > 1), "{out}");
+    assert_ne!(docs[1]["pid"].as_i64(), Some(init), "{out}");
+    // The container's root: the rootfs's /probe.
+    assert_eq!(docs[3][0]["exists"], true, "{out}");
+    // The exec changed nothing of the container's state; start runs it.
+    let state = user_state(s, &u, &id);
+    assert_eq!(state["status"], "created", "{state}");
+    u.pivot(s, &["start", &id]).ok();
+    let state = user_state(s, &u, &id);
+    assert_eq!(state["status"], "running", "{state}");
+    let ids = json_of(&u.pivot(s, &["exec", &id, "/probe", "ids"]).ok());
+    assert_eq!(ids["uid"], 0, "{ids}");
+    u.pivot(s, &["kill", &id, "KILL"]).ok();
+    let stopped = wait_for(WAIT, || user_state(s, &u, &id)["status"] == "stopped");
+    assert!(stopped, "the container did not stop after kill");
+    u.pivot(s, &["delete", &id]).ok();
+    assert_nothing_left(s, &u);
+}
+
+/// A runtime binary the user owns (built or installed in its home): the
+/// created init, which the container's root may reach through
+/// /proc/<pid>/exe before `start`, must not be that file but a read-only
+/// view of it.
+fn created_init_of_the_users_own_binary_runs_sealed(s: &Scratch) {
+    let mut u = TestUser::new(s);
+    let dir = s.mkdir("userbin");
+    let own = dir.join(pivot_bin().expect("PIVOT_BIN").file_name().unwrap());
+    std::fs::copy(pivot_bin().unwrap(), &own).expect("copy the runtime binary");
+    std::os::unix::fs::chown(&own, Some(u.uid), Some(u.gid)).expect("chown");
+    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    u.bin = Some(own.clone());
+    let b = rootless_bundle(s, &u, &["/probe", "sleep", "60"]);
+    let id = s.id("rls");
+    u.pivot(s, &run_args("create", &b, &id)).ok();
+    let state = user_state(s, &u, &id);
+    let init = state["pid"].as_i64().expect("state.pid");
+    let exe = std::fs::metadata(format!("/proc/{init}/exe")).expect("stat /proc/<init>/exe");
+    let file = std::fs::metadata(&own).unwrap();
+    assert_ne!(
+        (exe.dev(), exe.ino()),
+        (file.dev(), file.ino()),
+        "the created init runs the user's binary {} itself ({:?})",
+        own.display(),
+        std::fs::read_link(format!("/proc/{init}/exe"))
+    );
+    // The exec before `start` works from the view too.
+    let ids = json_of(&u.pivot(s, &["exec", &id, "/probe", "ids"]).ok());
+    assert_eq!(ids["uid"], 0, "{ids}");
+    u.pivot(s, &["delete", "--force", &id]).ok();
     assert_nothing_left(s, &u);
 }
 

@@ -44,6 +44,18 @@
 //! holds the state fifo, and for a sibling container those privileges
 //! are another container's.
 //!
+//! Rootless, the created init is dumpable while it waits for `start`
+//! (`created_init_dumpable`): an unprivileged `exec` lacks CAP_SYS_PTRACE
+//! in the user namespace of the init's mm, and the kernel refuses it the
+//! init's namespaces (setns through its pidfd, /proc/<pid>/ns) unless it
+//! is. That is only so where nothing but the container's own processes and
+//! the user can see the init: a user and a pid namespace of its own, and
+//! no namespace joined (runc's init is dumpable exactly when it joins
+//! none). Root of the container's user namespace is then the init's own
+//! uid, so its processes may open the init's /proc/<pid>/exe without any
+//! capability: pivot runs from the read-only view first unless only
+//! host root may write the binary (`writable_beyond_root`).
+//!
 //! Without an upper layer overlayfs needs two lower ones that do not
 //! overlap: the second is an empty directory made for the moment in the
 //! state root (under a name no container ID can have) and removed as soon
@@ -52,6 +64,7 @@
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 use crate::spec::types::Process;
+use crate::spec::{Namespaces, NsKind};
 use crate::sys;
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
@@ -97,6 +110,27 @@ pub fn may_ptrace(process: &Process, own_user_ns: bool) -> bool {
             .as_ref()
             .and_then(|c| c.bounding.as_ref())
             .is_some_and(|b| b.iter().any(|c| c == "CAP_SYS_PTRACE" || c == "SYS_PTRACE"))
+}
+
+/// Whether the created init of a container with these namespaces is left
+/// dumpable while it waits for `start`: pivot lacks CAP_SYS_PTRACE in its
+/// own user namespace (so a non-dumpable init would be closed to its
+/// `exec`), and the container has a user and a pid namespace of its own
+/// and joins none.
+pub fn created_init_dumpable(ns: &Namespaces) -> bool {
+    const CAP_SYS_PTRACE: u32 = 19;
+    ns.is_new(NsKind::User)
+        && ns.is_new(NsKind::Pid)
+        && ns.join.is_empty()
+        && sys::effective_caps().is_ok_and(|c| c & (1 << CAP_SYS_PTRACE) == 0)
+}
+
+/// Whether anyone but host root may write pivot's binary: it is not
+/// root's, its mode lets the group or others write it, or this process
+/// may (an ACL, a group).
+pub fn writable_beyond_root() -> Result<bool> {
+    let st = sys::fstatat(sys::cwd(), SELF_EXE, 0)?;
+    Ok(st.st_uid != 0 || st.st_mode & 0o022 != 0 || sys::may_write(SELF_EXE))
 }
 
 /// Whether a pid runs this pivot's own binary (the same file, through a

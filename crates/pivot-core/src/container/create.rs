@@ -46,6 +46,13 @@ impl Runtime {
     /// not meet an unsealed pivot init there, and the containers in that
     /// namespace learn that their `exec`s are exposed.
     fn guard_binary(&self, plan: &Plan) -> Result<()> {
+        // Rootless, the created init is dumpable: the container's root
+        // may open its /proc/<pid>/exe.
+        if crate::selfexe::created_init_dumpable(&plan.namespaces)
+            && crate::selfexe::writable_beyond_root()?
+        {
+            crate::selfexe::run_read_only(&self.root)?;
+        }
         if !pid_ns_exposed(plan) {
             return Ok(());
         }
@@ -229,6 +236,7 @@ impl Runtime {
             seccomp,
             console,
             systemd: scope,
+            dumpable_when_created: crate::selfexe::created_init_dumpable(&plan.namespaces),
         };
         let init = process::spawn(plan, &init_opts, dirs)?;
         let (saved, r) = debug::step("create/save state", || {

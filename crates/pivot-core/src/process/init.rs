@@ -34,6 +34,9 @@ pub struct InitOptions {
     /// With the systemd driver the parent puts the init into its unit
     /// before `Go` (the init joins nothing itself).
     pub systemd: Option<crate::cgroups::systemd::Scope>,
+    /// Dumpable while waiting for `start`, so that an unprivileged `exec`
+    /// may join its namespaces (rootless, selfexe.rs).
+    pub dumpable_when_created: bool,
 }
 
 /// Run the init; returns an exit code only on failure (success execs).
@@ -237,6 +240,13 @@ fn setup(
     // The parent exits after Ready; the init must outlive it (a child
     // forked into a pod starts without one anyway).
     sys::set_pdeathsig(0)?;
+    // Set up, and under the container's final ids and capabilities (a
+    // change of ids would reset it): rootless, an `exec` before `start`
+    // needs the init dumpable (selfexe.rs). Before the filter, which need
+    // not allow prctl.
+    if opts.dumpable_when_created {
+        sys::set_dumpable(true)?;
+    }
     if let Some(p) = pod_procfs {
         sys::set_self_proc(None);
         drop(host_proc);

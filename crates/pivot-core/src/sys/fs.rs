@@ -210,6 +210,20 @@ pub fn file_type(st: &Stat) -> FileType {
     FileType::of_mode(st.st_mode)
 }
 
+/// access(path, W_OK) with the effective ids (faccessat with
+/// AT_EACCESS): whether this process may open `path` for writing.
+pub fn may_write(path: &str) -> bool {
+    c(path).is_ok_and(|p| {
+        rustix::fs::accessat(
+            rustix::fs::CWD,
+            &p,
+            rustix::fs::Access::WRITE_OK,
+            rustix::fs::AtFlags::EACCESS,
+        )
+        .is_ok()
+    })
+}
+
 pub fn fstatat(dir: BorrowedFd<'_>, path: &str, flags: i32) -> Result<Stat> {
     let p = c(path)?;
     let r = rustix::fs::statat(dir, &p, rustix::fs::AtFlags::from_bits_retain(flags as u32));

@@ -313,6 +313,12 @@ pub fn prctl3(option: i32, a: u64, b: u64, what: &str) -> Result<i32> {
     check(r, || format!("prctl({what}, {a}, {b})")).map(|v| v as i32)
 }
 
+/// This thread's effective capabilities (capget), as a 64-bit set.
+pub fn effective_caps() -> Result<u64> {
+    let r = rustix::thread::capabilities(None).map(|c| c.effective.bits());
+    rx(r, || "capget(self)".into())
+}
+
 /// capset for this thread: effective, permitted, inheritable as 64-bit sets.
 pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> Result<()> {
     use rustix::thread::{CapabilitySet, CapabilitySets};
