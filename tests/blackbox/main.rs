@@ -51,7 +51,13 @@ mod systemd;
 mod timings;
 mod tty;
 
-use harness::TestFn;
+/// The suite's modules as `(prefix, tests)`: the prefix of
+/// `escape::exe` is `escape`.
+macro_rules! suites {
+    ($($first:ident $(:: $rest:ident)*),* $(,)?) => {
+        [$((stringify!($first), $first $(:: $rest)* ::TESTS)),*]
+    };
+}
 
 /// Tests of weaknesses pivot still has (docs/SECURITY.md, "Open"): listed
 /// as ignored so the suite stays green; `-- --include-ignored` runs them.
@@ -64,45 +70,45 @@ fn main() {
         Some(reason) => eprintln!("pivot-tests: skipping the black-box tests: {reason}"),
         None => harness::init_process(),
     }
-    let modules: &[(&str, &[(&str, TestFn)])] = &[
-        ("spec", spec::TESTS),
-        ("lifecycle", lifecycle::TESTS),
-        ("run", run::TESTS),
-        ("kill", kill::TESTS),
-        ("list", list::TESTS),
-        ("inside", inside::TESTS),
-        ("namespaces", namespaces::TESTS),
-        ("badinput", badinput::TESTS),
-        ("parallel", parallel::TESTS),
-        ("cli", cli::TESTS),
-        ("timings", timings::TESTS),
-        ("hostcheck", hostcheck::TESTS),
-        ("cgroups", cgroups::TESTS),
-        ("mounts", mounts::TESTS),
-        ("dev", dev::TESTS),
-        ("hostile", hostile::TESTS),
-        ("escape", escape::exe::TESTS),
-        ("escape", escape::ptrace::TESTS),
-        ("escape", escape::fds::TESTS),
-        ("escape", escape::procfs::TESTS),
-        ("escape", escape::races::TESTS),
-        ("escape", escape::console::TESTS),
-        ("escape", escape::lifecycle::TESTS),
-        ("differential", differential::TESTS),
-        ("exec", exec::TESTS),
-        ("explain", explain::TESTS),
-        ("tty", tty::TESTS),
-        ("rootless", rootless::TESTS),
-        ("plumbing", plumbing::TESTS),
-        ("process", process::TESTS),
-        ("attrs", attrs::TESTS),
-        ("systemd", systemd::TESTS),
-        ("hooks", hooks::TESTS),
-        ("checkpoint", checkpoint::TESTS),
-        ("seccomp", seccomp::TESTS),
-        ("resources", resources::TESTS),
-        ("containerd_compat", containerd_compat::TESTS),
-        ("podman_compat", podman_compat::TESTS),
+    let modules = suites![
+        spec,
+        lifecycle,
+        run,
+        kill,
+        list,
+        inside,
+        namespaces,
+        badinput,
+        parallel,
+        cli,
+        timings,
+        hostcheck,
+        cgroups,
+        mounts,
+        dev,
+        hostile,
+        escape::exe,
+        escape::ptrace,
+        escape::fds,
+        escape::procfs,
+        escape::races,
+        escape::console,
+        escape::lifecycle,
+        differential,
+        exec,
+        explain,
+        tty,
+        rootless,
+        plumbing,
+        process,
+        attrs,
+        systemd,
+        hooks,
+        checkpoint,
+        seccomp,
+        resources,
+        containerd_compat,
+        podman_compat,
     ];
     let trials = modules
         .iter()

@@ -177,14 +177,12 @@ fn pty_mounts(mounts: &Value) -> Vec<String> {
 /// file: refused, or the host canary keeps content, mode and owner, gets
 /// no mount, and nothing is made outside the rootfs.
 fn console_symlink(s: &Scratch, target: impl FnOnce(&Path, &Path) -> String) {
-    let rt = Rt::new(s);
     let canary = canary_file(s, "canary");
-    let guard = Guard::new(&rt, &[&canary]);
-    checked(s, &guard, || {
+    guarded(s, &[&canary], |rt| {
         let (bundle, result) = console_bundle(s);
         let link = in_rootfs(&bundle, "/dev/console");
         symlink_in_rootfs(&bundle, "/dev/console", &target(&link, &canary));
-        if let ConsoleRun::Ran(mounts, console) = console_run(s, &rt, &bundle, &result) {
+        if let ConsoleRun::Ran(mounts, console) = console_run(s, rt, &bundle, &result) {
             eprintln!(
                 "pivot-tests: /dev/console {}; pty mounted at {:?}",
                 console[0],
@@ -208,12 +206,10 @@ fn console_symlink_climbing_to_host_canary(s: &Scratch) {
 /// file (SECURITY.md rule 4: nothing but lxcfs's files is mounted over
 /// files under /proc).
 fn console_symlink_into_proc(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
+    guarded(s, &[], |rt| {
         let (bundle, result) = console_bundle(s);
         symlink_in_rootfs(&bundle, "/dev/console", "/proc/sys/kernel/hostname");
-        if let ConsoleRun::Ran(mounts, console) = console_run(s, &rt, &bundle, &result) {
+        if let ConsoleRun::Ran(mounts, console) = console_run(s, rt, &bundle, &result) {
             let over_proc = ptys_under_proc(&mounts);
             assert!(
                 over_proc.is_empty(),

@@ -19,11 +19,9 @@ tests![
 /// of a created (not started) container, whose init is the runtime's own
 /// image; then the victim is started, so the binary is left unexecuted.
 fn exe_of_created_init(s: &Scratch, ptrace_cap: bool) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
-        let (victim_id, victim_pid) = victim(s, &rt, None);
-        let Some(hunter) = sibling_hunter(s, &rt, "exe-hunt", &victim_id, victim_pid, ptrace_cap)
+    guarded(s, &[], |rt| {
+        let (victim_id, victim_pid) = victim(s, rt, None);
+        let Some(hunter) = sibling_hunter(s, rt, "exe-hunt", &victim_id, victim_pid, ptrace_cap)
         else {
             return;
         };
@@ -40,7 +38,7 @@ fn exe_of_created_init(s: &Scratch, ptrace_cap: bool) {
             found,
             "the hunter never saw the created container's init (pid {victim_pid} on the host): {report:#}"
         );
-        let n = assert_binary_unreachable(&rt, &report);
+        let n = assert_binary_unreachable(rt, &report);
         eprintln!("pivot-tests: handles on the runtime binary (all read-only): {n}");
         rt.cmd(s, &["kill", &victim_id, "KILL"]);
     });
@@ -111,14 +109,12 @@ fn exec_rounds(s: &Scratch, rt: &Rt, id: &str) -> usize {
 }
 
 fn exe_of_exec_process_with(s: &Scratch, ptrace_cap: bool) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
-        let hunter = Hunter::start(s, &rt, "exe-hunt", None, ptrace_cap);
-        let n = exec_rounds(s, &rt, &hunter.id);
+    guarded(s, &[], |rt| {
+        let hunter = Hunter::start(s, rt, "exe-hunt", None, ptrace_cap);
+        let n = exec_rounds(s, rt, &hunter.id);
         let report = hunter.report(s);
         eprintln!("pivot-tests: {n} execs; exe-hunt: {}", exe_summary(&report));
-        let hits = assert_binary_unreachable(&rt, &report);
+        let hits = assert_binary_unreachable(rt, &report);
         eprintln!("pivot-tests: handles on the runtime binary (all read-only): {hits}");
     });
 }
@@ -138,19 +134,17 @@ fn exe_of_exec_process_with_ptrace_cap(s: &Scratch) {
 /// Its own config gives no reason to protect them, so the runtime must
 /// have learnt of the sibling.
 fn exe_of_exec_into_pod_sibling_with_ptrace_cap(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
-        let (victim_id, victim_pid) = victim(s, &rt, None);
+    guarded(s, &[], |rt| {
+        let (victim_id, victim_pid) = victim(s, rt, None);
         rt.cmd(s, &["start", &victim_id]).ok();
-        let hunter = Hunter::start(s, &rt, "exe-hunt", Some(victim_pid), true);
-        let n = exec_rounds(s, &rt, &victim_id);
+        let hunter = Hunter::start(s, rt, "exe-hunt", Some(victim_pid), true);
+        let n = exec_rounds(s, rt, &victim_id);
         let report = hunter.report(s);
         eprintln!(
             "pivot-tests: {n} execs into the victim; exe-hunt: {}",
             exe_summary(&report)
         );
-        let hits = assert_binary_unreachable(&rt, &report);
+        let hits = assert_binary_unreachable(rt, &report);
         eprintln!("pivot-tests: handles on the runtime binary (all read-only): {hits}");
         rt.cmd(s, &["kill", &victim_id, "KILL"]);
     });
@@ -214,9 +208,7 @@ fn runtime_processes_in_pid_ns_of(rt: &Rt, pid: i32) -> Vec<i32> {
 /// sibling was recorded, so it did not run from the read-only view: the
 /// sibling's create must wait for it before going on.
 fn exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
+    guarded(s, &[], |rt| {
         let socket = s.path("esc-agent.sock");
         let listener = tight_listener(&socket);
         let release = AtomicBool::new(false);
@@ -269,7 +261,7 @@ fn exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins(s: &Scratch) {
                     .spawn()
                     .expect("spawn exec");
                 let held = wait_for(Duration::from_secs(10), || {
-                    !runtime_processes_in_pid_ns_of(&rt, victim_pid).is_empty()
+                    !runtime_processes_in_pid_ns_of(rt, victim_pid).is_empty()
                 });
                 eprintln!("pivot-tests: the exec is the runtime's image in the pod: {held}");
                 // Let the exec go on in a while, whether the sibling's create
@@ -278,7 +270,7 @@ fn exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins(s: &Scratch) {
                     std::thread::sleep(Duration::from_secs(2));
                     release.store(true, Ordering::SeqCst);
                 });
-                let hunter = catch(|| Hunter::start(s, &rt, "exe-hunt", Some(victim_pid), true));
+                let hunter = catch(|| Hunter::start(s, rt, "exe-hunt", Some(victim_pid), true));
                 releaser.join().expect("releaser");
                 let deadline = Instant::now() + COMMAND_TIMEOUT;
                 while exec.try_wait().expect("wait exec").is_none() && Instant::now() < deadline {
@@ -299,7 +291,7 @@ fn exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins(s: &Scratch) {
                 let hunter = hunter.unwrap_or_else(|e| panic!("{e}"));
                 let report = hunter.report(s);
                 eprintln!("pivot-tests: exe-hunt: {}", exe_summary(&report));
-                let hits = assert_binary_unreachable(&rt, &report);
+                let hits = assert_binary_unreachable(rt, &report);
                 eprintln!("pivot-tests: handles on the runtime binary (all read-only): {hits}");
                 rt.cmd(s, &["kill", &victim_id, "KILL"]);
             });
@@ -360,9 +352,7 @@ fn assert_held_unwritable(rt: &Rt, report: &Value) {
 /// opens /proc/1/exe, the init that is still the runtime, and hands the
 /// handle to a daemon that tries it for writing after `start` returned.
 fn exe_of_init_from_start_hook_with_ptrace_cap(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
+    guarded(s, &[], |rt| {
         let (bundle, result) = s.bundle_with_result(&["/probe", "sleep", "30"]);
         add_capability(&bundle, "CAP_SYS_PTRACE");
         bundle.edit(|c| {
@@ -375,7 +365,7 @@ fn exe_of_init_from_start_hook_with_ptrace_cap(s: &Scratch) {
         rt.created(s, &bundle, &id);
         rt.cmd(s, &["start", &id]).ok();
         let report = held_report(&result);
-        assert_held_unwritable(&rt, &report);
+        assert_held_unwritable(rt, &report);
         rt.cmd(s, &["kill", &id, "KILL"]);
     });
 }
@@ -384,9 +374,7 @@ fn exe_of_init_from_start_hook_with_ptrace_cap(s: &Scratch) {
 /// `exec` into it keeps /proc/1/exe of the init past `start`. The exec is
 /// a plain one (runc, crun and pivot all take it).
 fn exe_of_created_init_from_exec_with_ptrace_cap(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
+    guarded(s, &[], |rt| {
         let (bundle, result) = s.bundle_with_result(&["/probe", "sleep", "30"]);
         add_capability(&bundle, "CAP_SYS_PTRACE");
         let id = s.id("created");
@@ -395,7 +383,7 @@ fn exe_of_created_init_from_exec_with_ptrace_cap(s: &Scratch) {
             .ok();
         rt.cmd(s, &["start", &id]).ok();
         let report = held_report(&result);
-        assert_held_unwritable(&rt, &report);
+        assert_held_unwritable(rt, &report);
         rt.cmd(s, &["kill", &id, "KILL"]);
     });
 }
@@ -405,9 +393,7 @@ fn exe_of_created_init_from_exec_with_ptrace_cap(s: &Scratch) {
 /// refuses the exec (one line saying why); a runtime that takes it must
 /// keep the binary unwritable.
 fn exe_of_created_init_from_exec_cap_ptrace(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
+    guarded(s, &[], |rt| {
         let (bundle, result) = s.bundle_with_result(&["/probe", "sleep", "30"]);
         let id = s.id("created");
         rt.created(s, &bundle, &id);
@@ -432,7 +418,7 @@ fn exe_of_created_init_from_exec_cap_ptrace(s: &Scratch) {
         } else {
             rt.cmd(s, &["start", &id]).ok();
             let report = held_report(&result);
-            assert_held_unwritable(&rt, &report);
+            assert_held_unwritable(rt, &report);
         }
         rt.cmd(s, &["kill", &id, "KILL"]);
     });
@@ -443,10 +429,8 @@ fn exe_of_created_init_from_exec_cap_ptrace(s: &Scratch) {
 /// then `exec`s go into the first. Neither config gives a reason to
 /// protect them: the runtime must have learnt of the exec that may ptrace.
 fn exe_of_exec_into_pod_member_while_exec_cap_ptrace_hunts(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
-        let (victim_id, victim_pid) = victim(s, &rt, None);
+    guarded(s, &[], |rt| {
+        let (victim_id, victim_pid) = victim(s, rt, None);
         rt.cmd(s, &["start", &victim_id]).ok();
         let (bundle, result) = s.bundle_with_result(&["/probe", "sleep", "60"]);
         bundle.join_namespace("pid", &format!("/proc/{victim_pid}/ns/pid"));
@@ -481,7 +465,7 @@ fn exe_of_exec_into_pod_member_while_exec_cap_ptrace_hunts(s: &Scratch) {
             .expect("a pid");
         s.remember_pid(hunter);
         wait_file(&result.join("ready"), WAIT);
-        let n = exec_rounds(s, &rt, &victim_id);
+        let n = exec_rounds(s, rt, &victim_id);
         std::fs::write(result.join("stop"), "").expect("create stop");
         let path = result.join("report.json");
         wait_file(&path, Duration::from_secs(30));
@@ -491,7 +475,7 @@ fn exe_of_exec_into_pod_member_while_exec_cap_ptrace_hunts(s: &Scratch) {
             "pivot-tests: {n} execs into the other member; exe-hunt: {}",
             exe_summary(&report)
         );
-        let hits = assert_binary_unreachable(&rt, &report);
+        let hits = assert_binary_unreachable(rt, &report);
         eprintln!("pivot-tests: handles on the runtime binary (all read-only): {hits}");
         rt.cmd(s, &["kill", &member, "KILL"]);
         rt.cmd(s, &["kill", &victim_id, "KILL"]);
@@ -529,9 +513,7 @@ fn seccomp_mode(pid: i32) -> String {
 /// (`Seccomp: 2`, as runc's), so the call gets EXDEV; pivot may refuse
 /// the `--cap` exec instead.
 fn ptrace_created_init_runs_only_what_seccomp_allows(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
+    guarded(s, &[], |rt| {
         for config_cap in [true, false] {
             let bundle = s.bundle(&["/probe", "sleep", "30"]);
             bundle.edit(|c| {

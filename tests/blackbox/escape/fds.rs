@@ -21,13 +21,21 @@ pub(super) fn fd_numbers(answer: &Value) -> Vec<u64> {
         .collect()
 }
 
+/// A `probe fds` answer with 0, 1 and 2 alone: none of the caller's fds.
+#[track_caller]
+fn assert_only_stdio(fds: &Value) {
+    assert_eq!(
+        fd_numbers(fds),
+        [0, 1, 2],
+        "the caller's fds reached the container: {fds}"
+    );
+}
+
 /// `run` with a host file, the scratch dir and a socket open in the
 /// runtime (fds 3, 4, 5) and no --preserve-fds: the process has 0, 1, 2.
 fn leaked_fds_not_in_init(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    let leaks = Leaks::new(s);
-    checked(s, &guard, || {
+    guarded(s, &[], |rt| {
+        let leaks = Leaks::new(s);
         let bundle = s.bundle(&["/probe", "fds"]);
         let id = s.id("leak");
         let out = rt
@@ -37,21 +45,14 @@ fn leaked_fds_not_in_init(s: &Scratch) {
                 &leaks.fds(),
             )
             .ok();
-        let fds = out.json();
-        assert_eq!(
-            fd_numbers(&fds),
-            [0, 1, 2],
-            "the caller's fds reached the container: {fds}"
-        );
+        assert_only_stdio(&out.json());
     });
 }
 
 /// The same for a process `exec` starts.
 fn leaked_fds_not_in_exec(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    let leaks = Leaks::new(s);
-    checked(s, &guard, || {
+    guarded(s, &[], |rt| {
+        let leaks = Leaks::new(s);
         let bundle = s.bundle(&["/probe", "sleep", "30"]);
         let id = s.id("leak");
         rt.created(s, &bundle, &id);
@@ -59,12 +60,7 @@ fn leaked_fds_not_in_exec(s: &Scratch) {
         let out = rt
             .cmd_leaking(s, &["exec", &id, "/probe", "fds"], &leaks.fds())
             .ok();
-        let fds = out.json();
-        assert_eq!(
-            fd_numbers(&fds),
-            [0, 1, 2],
-            "the caller's fds reached the container: {fds}"
-        );
+        assert_only_stdio(&out.json());
         rt.cmd(s, &["kill", &id, "KILL"]);
     });
 }
@@ -72,10 +68,8 @@ fn leaked_fds_not_in_exec(s: &Scratch) {
 /// --preserve-fds 1 passes fd 3 (the file) and nothing else, to the init
 /// and to an exec'd process.
 fn preserve_fds_passes_exactly_those(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    let leaks = Leaks::new(s);
-    checked(s, &guard, || {
+    guarded(s, &[], |rt| {
+        let leaks = Leaks::new(s);
         let bundle = s.bundle(&["/bin/sh", "-c", "/probe fds; /probe sleep 30"]);
         let id = s.id("preserve");
         rt.cmd_leaking(
@@ -162,11 +156,9 @@ fn assert_cwd_contained(out: &Out, n: i32) {
 /// the process's cwd is inside the container and `..` cannot reach a host
 /// canary.
 fn cwd_proc_self_fd(s: &Scratch) {
-    let rt = Rt::new(s);
     let canary = canary_file(s, "canary");
-    let guard = Guard::new(&rt, &[&canary]);
-    let leaks = Leaks::new(s);
-    checked(s, &guard, || {
+    guarded(s, &[&canary], |rt| {
+        let leaks = Leaks::new(s);
         let bundle = s.bundle(&["/bin/sh", "-c", &cwd_script(&canary)]);
         let (mut refused, mut ran) = (0, 0);
         for n in 3..=10 {
@@ -192,11 +184,9 @@ fn cwd_proc_self_fd(s: &Scratch) {
 
 /// `exec --cwd /proc/self/fd/N` for N in 3..=10, leaks as above.
 fn exec_cwd_proc_self_fd(s: &Scratch) {
-    let rt = Rt::new(s);
     let canary = canary_file(s, "canary");
-    let guard = Guard::new(&rt, &[&canary]);
-    let leaks = Leaks::new(s);
-    checked(s, &guard, || {
+    guarded(s, &[&canary], |rt| {
+        let leaks = Leaks::new(s);
         let bundle = s.bundle(&["/probe", "sleep", "60"]);
         let id = s.id("cwd");
         rt.created(s, &bundle, &id);

@@ -19,10 +19,8 @@ tests![
 /// through its `/proc/<pid>/root`. The exec'd `/bin/busybox` exists on the
 /// host too, so a process left in the host's root runs and shows it.
 fn exec_without_mount_namespace_stays_in_its_root(s: &Scratch) {
-    let rt = Rt::new(s);
     let canary = canary_file(s, "canary");
-    let guard = Guard::new(&rt, &[&canary]);
-    checked(s, &guard, || {
+    guarded(s, &[&canary], |rt| {
         let bundle = s.bundle(&["/probe", "sleep", "60"]);
         crate::namespaces::without_mount_namespace(&bundle);
         // A container without a mount namespace cannot mount its own /proc.

@@ -448,6 +448,15 @@ fn checked(s: &Scratch, guard: &Guard, body: impl FnOnce()) {
     attack::checked_with(body, || guard.assert_host_untouched(s));
 }
 
+/// The frame of an escape test: the host as it was (with `canaries`),
+/// `body` with the runtime, then every host check, whatever `body` found.
+#[track_caller]
+fn guarded(s: &Scratch, canaries: &[&Path], body: impl FnOnce(&Rt)) {
+    let rt = Rt::new(s);
+    let guard = Guard::new(&rt, canaries);
+    checked(s, &guard, || body(&rt));
+}
+
 // ---------------------------------------------------------------------
 // Bundles
 

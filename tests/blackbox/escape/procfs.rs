@@ -43,17 +43,9 @@ fn forwarding(pid: i32) -> u64 {
 /// whether it was created. The container is deleted.
 #[track_caller]
 pub(super) fn create_and_check_sysctl(s: &Scratch, rt: &Rt, bundle: &Bundle) -> bool {
-    let before = mount_points();
-    let id = s.id("procfs");
-    let out = rt.create(s, bundle, &id);
-    if out.code != 0 {
-        assert_refused_cleanly(s, &out, &id, &before);
+    let Some((id, value)) = create_and_read(s, rt, bundle, forwarding) else {
         return false;
-    }
-    let pid = init_pid(s, &id);
-    let value = forwarding(pid);
-    rt.cmd(s, &["delete", "--force", &id]).ok();
-    s.reap();
+    };
     assert_eq!(
         value, 1,
         "linux.sysctl {SYSCTL_KEY}=1 did not reach the container's network namespace \
@@ -67,21 +59,77 @@ pub(super) fn create_and_check_sysctl(s: &Scratch, rt: &Rt, bundle: &Bundle) -> 
 /// file reading "canary"), for binds where procfs should be.
 fn fake_proc_sys(s: &Scratch, tag: &str) -> PathBuf {
     let dir = canary_dir(s, tag);
+    fill_proc_sys(&dir);
+    dir
+}
+
+/// `dir`/net/ipv4/ip_forward, a file reading "canary".
+fn fill_proc_sys(dir: &Path) {
     let ipv4 = dir.join("net/ipv4");
     std::fs::create_dir_all(&ipv4).expect("mkdir fake net/ipv4");
     std::fs::write(ipv4.join("ip_forward"), "canary\n").expect("write fake ip_forward");
-    dir
+}
+
+/// The frame of a sysctl test: a container with linux.sysctl set and
+/// `attack`'s change to its bundle, created and checked
+/// (create_and_check_sysctl) with `canaries` watched.
+fn sysctl_attack(s: &Scratch, canaries: &[&Path], attack: impl FnOnce(&Bundle)) {
+    guarded(s, canaries, |rt| {
+        let bundle = s.bundle(&["/probe", "sleep", "30"]);
+        set_sysctl(&bundle);
+        attack(&bundle);
+        create_and_check_sysctl(s, rt, &bundle);
+    });
+}
+
+/// The same for process.oomScoreAdj `value`: refused, or the value is
+/// on the container's init.
+fn oom_attack(s: &Scratch, canaries: &[&Path], value: i32, attack: impl FnOnce(&Bundle)) {
+    guarded(s, canaries, |rt| {
+        let bundle = s.bundle(&["/probe", "sleep", "30"]);
+        bundle.edit(|c| c["process"]["oomScoreAdj"] = json!(value));
+        attack(&bundle);
+        if let Some((id, adj)) = create_and_read(s, rt, &bundle, |pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap_or_default()
+        }) {
+            assert_eq!(
+                adj.trim(),
+                value.to_string(),
+                "process.oomScoreAdj did not reach the container's init (written elsewhere?)"
+            );
+            eprintln!("pivot-tests: {id} created; oom_score_adj is on its init");
+        }
+    });
+}
+
+/// `create`s the bundle: refused and nothing left (None), or created and
+/// `read` from its init's pid on the host before the container is
+/// deleted (its id and what was read).
+#[track_caller]
+fn create_and_read<T>(
+    s: &Scratch,
+    rt: &Rt,
+    bundle: &Bundle,
+    read: impl FnOnce(i32) -> T,
+) -> Option<(String, T)> {
+    let before = mount_points();
+    let id = s.id("procfs");
+    let out = rt.create(s, bundle, &id);
+    if out.code != 0 {
+        assert_refused_cleanly(s, &out, &id, &before);
+        return None;
+    }
+    let value = read(init_pid(s, &id));
+    rt.cmd(s, &["delete", "--force", &id]).ok();
+    s.reap();
+    Some((id, value))
 }
 
 /// A tmpfs, not procfs, as the /proc mount, with linux.sysctl set: refused
 /// (only procfs goes on /proc), or the sysctl still lands in the
 /// container's network namespace.
 fn tmpfs_on_proc_with_sysctl(s: &Scratch) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    checked(s, &guard, || {
-        let bundle = s.bundle(&["/probe", "sleep", "30"]);
-        set_sysctl(&bundle);
+    sysctl_attack(s, &[], |bundle| {
         bundle.edit(|c| {
             for m in c["mounts"].as_array_mut().expect("mounts") {
                 if m["destination"] == "/proc" {
@@ -90,7 +138,6 @@ fn tmpfs_on_proc_with_sysctl(s: &Scratch) {
                 }
             }
         });
-        create_and_check_sysctl(s, &rt, &bundle);
     });
 }
 
@@ -100,18 +147,11 @@ fn tmpfs_on_proc_with_sysctl(s: &Scratch) {
 /// into it, no mountpoint made in it) and the sysctl lands in the
 /// container's network namespace.
 fn bind_on_proc_with_sysctl(s: &Scratch) {
-    let rt = Rt::new(s);
     let fake = canary_dir(s, "fakeproc");
-    let ipv4 = fake.join("sys/net/ipv4");
-    std::fs::create_dir_all(&ipv4).expect("mkdir fake sys/net/ipv4");
-    std::fs::write(ipv4.join("ip_forward"), "canary\n").expect("write fake ip_forward");
-    let guard = Guard::new(&rt, &[&fake]);
-    checked(s, &guard, || {
-        let bundle = s.bundle(&["/probe", "sleep", "30"]);
-        set_sysctl(&bundle);
-        remove_mount(&bundle, "/proc");
-        bind_at(&bundle, &fake, "/proc", &["rbind", "rw"]);
-        create_and_check_sysctl(s, &rt, &bundle);
+    fill_proc_sys(&fake.join("sys"));
+    sysctl_attack(s, &[&fake], |bundle| {
+        remove_mount(bundle, "/proc");
+        bind_at(bundle, &fake, "/proc", &["rbind", "rw"]);
     });
 }
 
@@ -119,53 +159,38 @@ fn bind_on_proc_with_sysctl(s: &Scratch) {
 /// /proc/sys, with linux.sysctl set: refused (inside /proc), or the sysctl
 /// lands in the container's network namespace and the canary is unchanged.
 fn bind_over_proc_sys_with_sysctl(s: &Scratch) {
-    let rt = Rt::new(s);
     let sys = fake_proc_sys(s, "fakesys");
-    let guard = Guard::new(&rt, &[&sys]);
-    checked(s, &guard, || {
-        let bundle = s.bundle(&["/probe", "sleep", "30"]);
-        set_sysctl(&bundle);
-        bind_at(&bundle, &sys, "/proc/sys", &["rbind", "rw"]);
-        create_and_check_sysctl(s, &rt, &bundle);
+    sysctl_attack(s, &[&sys], |bundle| {
+        bind_at(bundle, &sys, "/proc/sys", &["rbind", "rw"]);
     });
 }
 
 /// A canary file bound over /proc/sys/net/ipv4/ip_forward, the file the
 /// runtime writes for linux.sysctl (CVE-2025-52881 without the race).
 fn bind_over_sysctl_file(s: &Scratch) {
-    let rt = Rt::new(s);
     let canary = canary_file(s, "canary");
-    let guard = Guard::new(&rt, &[&canary]);
-    checked(s, &guard, || {
-        let bundle = s.bundle(&["/probe", "sleep", "30"]);
-        set_sysctl(&bundle);
+    sysctl_attack(s, &[&canary], |bundle| {
         bind_at(
-            &bundle,
+            bundle,
             &canary,
             "/proc/sys/net/ipv4/ip_forward",
             &["bind", "rw"],
         );
-        create_and_check_sysctl(s, &rt, &bundle);
     });
 }
 
 /// The same through a symlink in the image: /evil -> /proc/sys/net/ipv4
 /// and the bind on /evil/ip_forward.
 fn symlink_destination_into_proc_sys(s: &Scratch) {
-    let rt = Rt::new(s);
     let canary = canary_file(s, "canary");
-    let guard = Guard::new(&rt, &[&canary]);
-    checked(s, &guard, || {
-        let bundle = s.bundle(&["/probe", "sleep", "30"]);
-        set_sysctl(&bundle);
-        symlink_in_rootfs(&bundle, "evil", "/proc/sys/net/ipv4");
+    sysctl_attack(s, &[&canary], |bundle| {
+        symlink_in_rootfs(bundle, "evil", "/proc/sys/net/ipv4");
         bundle.add_mount(json!({
             "destination": "/evil/ip_forward",
             "type": "bind",
             "source": canary,
             "options": ["bind", "rw"],
         }));
-        create_and_check_sysctl(s, &rt, &bundle);
     });
 }
 
@@ -173,15 +198,10 @@ fn symlink_destination_into_proc_sys(s: &Scratch) {
 /// runtime writes), with oomScoreAdj set: refused, or nothing written
 /// into the canary and oom_score_adj set on the real process.
 fn bind_over_proc_self_attr(s: &Scratch) {
-    let rt = Rt::new(s);
     let attr = canary_dir(s, "fakeattr");
     std::fs::write(attr.join("exec"), "canary\n").expect("write fake attr/exec");
-    let guard = Guard::new(&rt, &[&attr]);
-    checked(s, &guard, || {
-        let bundle = s.bundle(&["/probe", "sleep", "30"]);
-        bundle.edit(|c| c["process"]["oomScoreAdj"] = json!(123));
-        bind_at(&bundle, &attr, "/proc/self/attr", &["rbind", "rw"]);
-        create_and_check_oom(s, &rt, &bundle, 123);
+    oom_attack(s, &[&attr], 123, |bundle| {
+        bind_at(bundle, &attr, "/proc/self/attr", &["rbind", "rw"]);
     });
 }
 
@@ -189,41 +209,10 @@ fn bind_over_proc_self_attr(s: &Scratch) {
 /// process.oomScoreAdj set: refused, or the value is on the real process
 /// and the canary is unchanged.
 fn bind_over_oom_score_adj(s: &Scratch) {
-    let rt = Rt::new(s);
     let canary = canary_file(s, "canary");
-    let guard = Guard::new(&rt, &[&canary]);
-    checked(s, &guard, || {
-        let bundle = s.bundle(&["/probe", "sleep", "30"]);
-        bundle.edit(|c| c["process"]["oomScoreAdj"] = json!(321));
-        bind_at(
-            &bundle,
-            &canary,
-            "/proc/self/oom_score_adj",
-            &["bind", "rw"],
-        );
-        create_and_check_oom(s, &rt, &bundle, 321);
+    oom_attack(s, &[&canary], 321, |bundle| {
+        bind_at(bundle, &canary, "/proc/self/oom_score_adj", &["bind", "rw"]);
     });
-}
-
-#[track_caller]
-fn create_and_check_oom(s: &Scratch, rt: &Rt, bundle: &Bundle, want: i32) {
-    let before = mount_points();
-    let id = s.id("procfs");
-    let out = rt.create(s, bundle, &id);
-    if out.code != 0 {
-        assert_refused_cleanly(s, &out, &id, &before);
-        return;
-    }
-    let pid = init_pid(s, &id);
-    let value = std::fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap_or_default();
-    rt.cmd(s, &["delete", "--force", &id]).ok();
-    s.reap();
-    assert_eq!(
-        value.trim(),
-        want.to_string(),
-        "process.oomScoreAdj did not reach the container's init (written elsewhere?)"
-    );
-    eprintln!("pivot-tests: {id} created; oom_score_adj is on its init");
 }
 
 // ---------------------------------------------------------------------

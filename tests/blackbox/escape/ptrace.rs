@@ -96,13 +96,10 @@ fn assert_ptrace_contained(rt: &Rt, report: &Value, ptrace_cap: bool) {
 }
 
 fn ptrace_created_init(s: &Scratch, ptrace_cap: bool) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    let leaks = Leaks::new(s);
-    checked(s, &guard, || {
-        let (victim_id, victim_pid) = victim(s, &rt, Some(&leaks));
-        let Some(hunter) =
-            sibling_hunter(s, &rt, "ptrace-hunt", &victim_id, victim_pid, ptrace_cap)
+    guarded(s, &[], |rt| {
+        let leaks = Leaks::new(s);
+        let (victim_id, victim_pid) = victim(s, rt, Some(&leaks));
+        let Some(hunter) = sibling_hunter(s, rt, "ptrace-hunt", &victim_id, victim_pid, ptrace_cap)
         else {
             return;
         };
@@ -114,7 +111,7 @@ fn ptrace_created_init(s: &Scratch, ptrace_cap: bool) {
             !runtime_attempts(&report).is_empty(),
             "the hunter never saw the created container's init (pid {victim_pid} on the host): {report:#}"
         );
-        assert_ptrace_contained(&rt, &report, ptrace_cap);
+        assert_ptrace_contained(rt, &report, ptrace_cap);
         rt.cmd(s, &["kill", &victim_id, "KILL"]);
     });
 }
@@ -133,11 +130,9 @@ fn ptrace_created_init_from_sibling_with_ptrace_cap(s: &Scratch) {
 }
 
 fn ptrace_exec_process_with(s: &Scratch, ptrace_cap: bool) {
-    let rt = Rt::new(s);
-    let guard = Guard::new(&rt, &[]);
-    let leaks = Leaks::new(s);
-    checked(s, &guard, || {
-        let hunter = Hunter::start(s, &rt, "ptrace-hunt", None, ptrace_cap);
+    guarded(s, &[], |rt| {
+        let leaks = Leaks::new(s);
+        let hunter = Hunter::start(s, rt, "ptrace-hunt", None, ptrace_cap);
         let started = Instant::now();
         let mut n = 0;
         while n < EXEC_ROUNDS && started.elapsed() < EXEC_BUDGET {
@@ -150,7 +145,7 @@ fn ptrace_exec_process_with(s: &Scratch, ptrace_cap: bool) {
             "pivot-tests: {n} execs; ptrace-hunt: {}",
             ptrace_summary(&report)
         );
-        assert_ptrace_contained(&rt, &report, ptrace_cap);
+        assert_ptrace_contained(rt, &report, ptrace_cap);
     });
 }
 
@@ -229,15 +224,13 @@ fn root_summary(report: &Value) -> String {
 /// a file in a host canary directory. Neither may succeed, and the
 /// stopped process may hold no fd on a host file or directory.
 fn pod_sibling_with_ptrace_cap_reaches_no_host_root(s: &Scratch) {
-    let rt = Rt::new(s);
     let canary = canary_file(s, "pod-file");
     let dir = canary_dir(s, "pod-dir");
-    let guard = Guard::new(&rt, &[&canary, &dir]);
-    checked(s, &guard, || {
+    guarded(s, &[&canary, &dir], |rt| {
         let (canary_s, dir_s) = (host_str(&canary), host_str(&dir));
         let hunter = Hunter::try_start_with(
             s,
-            &rt,
+            rt,
             &["root-hunt", &canary_s, &dir_s],
             None,
             true,
