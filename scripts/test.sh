@@ -6,8 +6,9 @@
 # installed into a scratch root (scripts/package), containerd's runc
 # shim (scripts/containerd), podman as root and rootless (scripts/podman),
 # runc's own integration suite (scripts/conformance) and the black-box suite again on
-# a cgroup v2 kernel in QEMU (scripts/vm). Each harness installs what it
-# needs (apt-get) the first time.
+# a cgroup v2 kernel in QEMU (scripts/vm/run.sh), and the systemd cgroup
+# driver's tests on a systemd host in QEMU (scripts/vm/systemd.sh). Each
+# harness installs what it needs (apt-get) the first time.
 #
 # usage: scripts/test.sh [FILTER]   (FILTER selects black-box tests by name,
 #                                    and skips the --no-pivot repeat and the
@@ -97,6 +98,18 @@ if [ -z "${1:-}" ] && [ "${PIVOT_TEST_QUICK:-}" != 1 ]; then
                 bash scripts/vm/run.sh
     }
     harness "black-box suite on a cgroup v2 kernel (qemu)" vm || harnesses=1
+    # The systemd cgroup driver on a host whose pid 1 is systemd: the
+    # black-box tests of the driver with --systemd-cgroup, in a Debian VM
+    # booted with systemd (its root image built once from the host's apt
+    # mirror and cached).
+    systemd_vm() {
+        local kroot
+        kroot=$(bash scripts/vm/setup.sh | tail -n 1) &&
+            PIVOT_VM_KERNEL_ROOT=$kroot PIVOT_VM_TIMEOUT=${PIVOT_VM_SYSTEMD_TIMEOUT:-900} \
+                bash scripts/vm/systemd.sh systemd:: cgroups:: resources::
+    }
+    harness "the systemd cgroup driver on a systemd host (qemu, --systemd-cgroup)" systemd_vm ||
+        harnesses=1
 fi
 
 section "summary"
