@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{tests, Scratch};
+use crate::harness::{other_runtime, tests, Scratch};
 
 tests![
     joins_the_containers_namespaces,
@@ -98,12 +98,16 @@ fn cwd_env_and_user_flags(s: &Scratch) {
     let (id, _) = running(s);
     let cwd = exec_json(s, &["--cwd", "/tmp", &id, "/probe", "cwd"]);
     assert_eq!(cwd["cwd"], "/tmp", "{cwd}");
+    // One form of the flag, repeated: runc 1.5.1 (urfave/cli) refuses `-e`
+    // and `--env` together ("Cannot use two forms of the same flag"),
+    // which pivot takes (docs/CONFORMANCE.md).
+    let mixed = !other_runtime();
     let env = exec_json(
         s,
         &[
             "-e",
             "PIVOT_X=1",
-            "--env",
+            if mixed { "--env" } else { "-e" },
             "PIVOT_Y=two",
             &id,
             "/probe",
@@ -245,7 +249,7 @@ fn bad_flags_are_refused_and_container_unharmed(s: &Scratch) {
         let out = s.pivot(&args);
         assert_ne!(out.code, 0, "{flags:?} accepted:\n{out}");
         assert!(
-            out.stderr.contains(word),
+            other_runtime() || out.stderr.contains(word),
             "{flags:?}: the error does not name {word}:\n{out}"
         );
         assert_eq!(s.status(&id), "running", "{flags:?} harmed the container");
@@ -449,7 +453,7 @@ fn cgroup_flag_picks_sub_cgroups(s: &Scratch) {
         ("nonexistent", "nonexistent/cgroup.procs: no such file"),
     ] {
         let out = s.pivot(&["exec", "--cgroup", value, &id, "/probe", "pid"]);
-        crate::runtime::assert_error_mentions(&out, &[words]);
+        crate::runtime::assert_refused_naming(&out, &[words]);
     }
 }
 
@@ -465,7 +469,7 @@ fn no_change_ids_are_refused(s: &Scratch) {
         let out = s.pivot(&["exec", "-u", user, &id, "/probe", "ids"]);
         assert_ne!(out.code, 0, "-u {user} accepted:\n{out}");
         assert!(
-            out.stderr.contains(field),
+            other_runtime() || out.stderr.contains(field),
             "-u {user}: the error does not name {field}:\n{out}"
         );
         assert_eq!(s.status(&id), "running", "-u {user} harmed the container");

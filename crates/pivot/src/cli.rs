@@ -334,10 +334,10 @@ pub struct UpdateFlags {
     /// Block IO weight (10-1000)
     #[arg(long = "blkio-weight")]
     pub blkio_weight: Option<u16>,
-    /// Kernel memory limit (not supported: refused)
+    /// Kernel memory limit (ignored with a warning, as runc)
     #[arg(long = "kernel-memory", allow_hyphen_values = true)]
     pub kernel_memory: Option<String>,
-    /// Kernel TCP memory limit (not supported: refused)
+    /// Kernel TCP memory limit (ignored with a warning, as runc)
     #[arg(long = "kernel-memory-tcp", allow_hyphen_values = true)]
     pub kernel_memory_tcp: Option<String>,
     /// Intel RDT L3 cache schema (the container's resctrl group)

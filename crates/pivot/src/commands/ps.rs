@@ -1,7 +1,7 @@
 use crate::cli::ListFormat;
 use pivot_core::{Error, Result, Runtime};
 
-/// json: the pids as an array; table: the host's `ps` (default `-ef`),
+/// json: the pids as an array (`null` when there are none, as runc); table: the host's `ps` (default `-ef`),
 /// its header and the lines whose PID column is one of the container's.
 pub fn run(rt: &Runtime, format: ListFormat, id: &str, ps_args: &[String]) -> Result<i32> {
     let pids = rt.pids(id)?;
@@ -9,7 +9,13 @@ pub fn run(rt: &Runtime, format: ListFormat, id: &str, ps_args: &[String]) -> Re
         if !ps_args.is_empty() {
             return Err(Error::invalid("ps: --format json takes no ps options"));
         }
-        let text = serde_json::to_string(&pids).map_err(|e| Error::other(e.to_string()))?;
+        // No process (a stopped container): `null`, as runc prints Go's
+        // nil slice.
+        let text = if pids.is_empty() {
+            "null".to_string()
+        } else {
+            serde_json::to_string(&pids).map_err(|e| Error::other(e.to_string()))?
+        };
         crate::out(&text);
         return Ok(0);
     }

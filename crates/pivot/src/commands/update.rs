@@ -35,10 +35,20 @@ fn set(patch: &mut Map<String, Value>, obj: &str, key: &str, v: Value) {
 }
 
 pub fn run(rt: &Runtime, f: &UpdateFlags, id: &str) -> Result<i32> {
-    if f.kernel_memory.is_some() || f.kernel_memory_tcp.is_some() {
-        return Err(Error::unsupported(
-            "--kernel-memory: kernel memory limits are not supported (deprecated, no kmem accounting)",
-        ));
+    // As runc 1.2 and later: the kernel memory flags are read (a bad size
+    // is refused) and then ignored with a warning, in runc's words.
+    let mut kernel = false;
+    for (flag, v) in [
+        ("kernel-memory", &f.kernel_memory),
+        ("kernel-memory-tcp", &f.kernel_memory_tcp),
+    ] {
+        if let Some(v) = v {
+            bytes(flag, v)?;
+            kernel = true;
+        }
+    }
+    if kernel {
+        crate::log::warn("Kernel memory settings are ignored and will be removed");
     }
     let mut patch = match &f.resources {
         Some(path) => {
