@@ -24,13 +24,17 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib/cli.sh
+. "$repo/scripts/lib/cli.sh"
+# shellcheck source=../lib/testuser.sh
+. "$repo/scripts/lib/testuser.sh"
 
 modes=plain,idmap
 pass=()
 runtime=
 while [ $# -gt 0 ]; do
     case $1 in
-    -h | --help) sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) usage; exit 0 ;;
     --modes) modes=$2; shift ;;
     --modes=*) modes=${1#*=} ;;
     --filter | --test-timeout | --timeout) pass+=("$1" "$2"); shift ;;
@@ -40,10 +44,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-if [ "$(id -u)" != 0 ]; then
-    echo "rootless.sh: must run as root (it makes and removes the user)" >&2
-    exit 2
-fi
+require_root "must run as root (it makes and removes the user)"
 if [ -z "$runtime" ]; then
     runtime=$repo/target/x86_64-unknown-linux-gnu/release/pivot
     [ -x "$runtime" ] || (cd "$repo" && cargo build --release -p pivot) >&2 || exit 2
@@ -51,45 +52,15 @@ fi
 runtime=$(readlink -f "$runtime")
 name=$(basename "$runtime")
 
-U=pvrc$$
-made=
 aux=
-# every process of the user, by pid (never by name); zombies are dead
-user_pids() {
-    local p uid
-    uid=$(id -u "$U" 2>/dev/null) || return 0
-    for p in /proc/[0-9]*; do
-        [ "$(stat -c %u "$p" 2>/dev/null)" = "$uid" ] || continue
-        case $(sed 's/.*) //' "$p/stat" 2>/dev/null) in Z*) continue ;; esac
-        echo "${p#/proc/}"
-    done
-}
-drop_lines() {
-    local f
-    for f in /etc/subuid /etc/subgid; do
-        grep -q "^$U:" "$f" 2>/dev/null && sed -i "/^$U:/d" "$f"
-    done
-    return 0
-}
 cleaned=0
 cleanup() {
     [ "$cleaned" = 1 ] && return 0
     cleaned=1
-    local left=() pid _
-    if [ -n "$made" ]; then
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            [ -z "$(user_pids)" ] && break
-            for pid in $(user_pids); do kill -KILL "$pid" 2>/dev/null; done
-            sleep 0.3
-        done
-        [ -n "$(user_pids)" ] && left+=("processes $(user_pids | tr '\n' ' ')")
-        userdel "$U" >/dev/null 2>&1
-        id "$U" >/dev/null 2>&1 && left+=("user $U")
-    fi
-    drop_lines
-    [ -n "$aux" ] && { rmdir "$aux" 2>/dev/null || left+=("directory $aux"); }
-    if [ ${#left[@]} -gt 0 ]; then
-        printf 'rootless.sh: left behind: %s\n' "${left[@]}" >&2
+    testuser_remove
+    [ -n "$aux" ] && { rmdir "$aux" 2>/dev/null || TESTUSER_LEFT+=("directory $aux"); }
+    if [ ${#TESTUSER_LEFT[@]} -gt 0 ]; then
+        printf 'rootless.sh: left behind: %s\n' "${TESTUSER_LEFT[@]}" >&2
         return 1
     fi
     return 0
@@ -98,17 +69,14 @@ trap 'cleanup' EXIT
 trap 'echo "rootless.sh: interrupted; cleaning up" >&2; cleanup; exit 2' INT TERM HUP
 
 # no subordinate ids of its own (SUB_*_COUNT=0): the modes decide
-if ! useradd -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 --no-create-home --home-dir /nonexistent \
-    --shell /usr/sbin/nologin --user-group "$U" >&2; then
-    echo "rootless.sh: useradd $U failed" >&2
-    exit 2
-fi
-made=1
+testuser_make "pvrc$$" -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 --no-create-home \
+    --home-dir /nonexistent --shell /usr/sbin/nologin || exit 2
+U=$TESTUSER
 
 rc=0
 IFS=, read -ra mode_list <<<"$modes"
 for mode in "${mode_list[@]}"; do
-    drop_lines
+    testuser_drop_subids
     unset ROOTLESS_UIDMAP_START ROOTLESS_UIDMAP_LENGTH ROOTLESS_GIDMAP_START ROOTLESS_GIDMAP_LENGTH AUX_UID AUX_DIR
     case $mode in
     plain) features= ;;
@@ -116,8 +84,8 @@ for mode in "${mode_list[@]}"; do
         features=idmap+
         export ROOTLESS_UIDMAP_START=100000 ROOTLESS_UIDMAP_LENGTH=65536
         export ROOTLESS_GIDMAP_START=200000 ROOTLESS_GIDMAP_LENGTH=65536
-        echo "$U:$ROOTLESS_UIDMAP_START:$ROOTLESS_UIDMAP_LENGTH" >>/etc/subuid
-        echo "$U:$ROOTLESS_GIDMAP_START:$ROOTLESS_GIDMAP_LENGTH" >>/etc/subgid
+        testuser_subids "$ROOTLESS_UIDMAP_START:$ROOTLESS_UIDMAP_LENGTH" \
+            "$ROOTLESS_GIDMAP_START:$ROOTLESS_GIDMAP_LENGTH"
         # cwd.bats: a directory owned by the host id of the container's
         # uid 1024 (uidMappings' containerID 1000 is ROOTLESS_UIDMAP_START)
         export AUX_UID=1024

@@ -54,7 +54,8 @@ filter=
 test_timeout=60
 runtime=
 files=()
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+# shellcheck source=../lib/cli.sh
+. "$repo/scripts/lib/cli.sh"
 while [ $# -gt 0 ]; do
     case $1 in
     --report-only) report_only=1 ;;
@@ -67,23 +68,14 @@ while [ $# -gt 0 ]; do
     --timeout) file_timeout=$2; shift ;;
     --timeout=*) file_timeout=${1#*=} ;;
     -h | --help) usage; exit 0 ;;
-    -*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+    -*) unknown_option "$1" ;;
     *.bats) files+=("$(basename "$1")") ;;
-    *)
-        if [ -n "$runtime" ]; then
-            echo "run.sh: one runtime binary only ($runtime, $1)" >&2
-            exit 2
-        fi
-        runtime=$1
-        ;;
+    *) runtime_arg runtime "$1" ;;
     esac
     shift
 done
 
-if [ "$(id -u)" != 0 ]; then
-    echo "run.sh: runc's integration suite runs as root" >&2
-    exit 2
-fi
+require_root "runc's integration suite runs as root"
 
 t_setup=$(date +%s)
 bash "$here/setup.sh"

@@ -57,7 +57,8 @@ args=("$@")
 # grep -q in a pipeline: reads all its input, so that the writer does not
 # die of SIGPIPE and fail the pipeline (pipefail)
 has() { grep "$@" >/dev/null; }
-usage() { sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+# shellcheck source=../lib/cli.sh
+. "$repo/scripts/lib/cli.sh"
 while [ $# -gt 0 ]; do
     case $1 in
     --step-timeout) step_timeout=$2; shift ;;
@@ -67,22 +68,13 @@ while [ $# -gt 0 ]; do
     --no-setup) no_setup=1 ;;
     --systemd-cgroup) systemd_cgroup=1 ;;
     -h | --help) usage; exit 0 ;;
-    -*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
-    *)
-        if [ -n "$runtime" ]; then
-            echo "run.sh: one runtime binary only ($runtime, $1)" >&2
-            exit 2
-        fi
-        runtime=$1
-        ;;
+    -*) unknown_option "$1" ;;
+    *) runtime_arg runtime "$1" ;;
     esac
     shift
 done
 
-if [ "$(id -u)" != 0 ]; then
-    echo "run.sh: containerd runs as root" >&2
-    exit 2
-fi
+require_root "containerd runs as root"
 
 # --- run as a child subreaper ------------------------------------------------
 if [ -z "${PIVOT_CONTAINERD_SUBREAPER:-}" ]; then

@@ -33,7 +33,10 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-usage() { sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+# shellcheck source=../lib/cli.sh
+. "$repo/scripts/lib/cli.sh"
+# shellcheck source=../lib/testuser.sh
+. "$repo/scripts/lib/testuser.sh"
 
 only=
 step_timeout=90
@@ -47,22 +50,13 @@ while [ $# -gt 0 ]; do
     --step-timeout) step_timeout=$2; shift ;;
     --step-timeout=*) step_timeout=${1#*=} ;;
     --no-setup) setup= ;;
-    -*) echo "rootless.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
-    *)
-        if [ -n "$RUNTIME" ]; then
-            echo "rootless.sh: one runtime binary only ($RUNTIME, $1)" >&2
-            exit 2
-        fi
-        RUNTIME=$1
-        ;;
+    -*) unknown_option "$1" ;;
+    *) runtime_arg RUNTIME "$1" ;;
     esac
     shift
 done
 
-if [ "$(id -u)" != 0 ]; then
-    echo "rootless.sh: must run as root (it makes and removes the user)" >&2
-    exit 2
-fi
+require_root "must run as root (it makes and removes the user)"
 if [ -n "$setup" ]; then
     bash "$here/setup.sh" || exit 2
     # shellcheck source=../lib/apt.sh
@@ -91,53 +85,29 @@ done
 t_start=$(date +%s)
 W=$(mktemp -d /tmp/pivot-podman-rl.XXXXXX) || exit 2
 chmod 755 "$W"
-U=pvpm$$
-USER_MADE=
 cd "$W" || exit 2
 
-# every process of the user (by uid, never by name)
-user_pids() {
-    [ -n "${UID_N:-}" ] || return 0
-    local p
-    for p in /proc/[0-9]*; do
-        [ "$(stat -c %u "$p" 2>/dev/null)" = "$UID_N" ] || continue
-        # a zombie is already dead
-        case $(sed 's/.*) //' "$p/stat" 2>/dev/null) in Z*) continue ;; esac
-        echo "${p#/proc/}"
-    done
-}
 cleaned=0
 cleanup() {
     [ "$cleaned" = 1 ] && return 0
     cleaned=1
-    local leftovers=() pid m _ f
-    if [ -n "$USER_MADE" ]; then
+    local m
+    if [ -n "$TESTUSER" ]; then
         timeout -k 5 60 bash -c 'p rm -af -t 0' >/dev/null 2>&1
         timeout -k 5 60 bash -c 'p system reset -f' >/dev/null 2>&1
     fi
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        [ -z "$(user_pids)" ] && break
-        for pid in $(user_pids); do kill -KILL "$pid" 2>/dev/null; done
-        sleep 0.3
-    done
-    [ -n "$(user_pids)" ] && leftovers+=("processes $(user_pids | tr '\n' ' ')")
+    testuser_kill
     for m in $(awk -v w="$W" 'index($5, w "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
-        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || leftovers+=("mount $m")
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || TESTUSER_LEFT+=("mount $m")
     done
-    if [ -n "$USER_MADE" ]; then
-        userdel -r "$U" >/dev/null 2>&1 || userdel "$U" >/dev/null 2>&1
-        id "$U" >/dev/null 2>&1 && leftovers+=("user $U")
-        for f in /etc/subuid /etc/subgid; do
-            if grep -q "^$U:" "$f" 2>/dev/null; then
-                sed -i "/^$U:/d" "$f" || leftovers+=("$f line of $U")
-            fi
-        done
+    if [ -n "$TESTUSER" ]; then
+        testuser_remove
         # podman's rootless shm lock and a runtime dir outside $W, if any
         rm -f "/dev/shm/libpod_rootless_lock_$UID_N"
     fi
-    rm -rf "$W" 2>/dev/null || leftovers+=("directory $W")
-    if [ ${#leftovers[@]} -gt 0 ]; then
-        printf 'rootless.sh: left behind: %s\n' "${leftovers[@]}" >&2
+    rm -rf "$W" 2>/dev/null || TESTUSER_LEFT+=("directory $W")
+    if [ ${#TESTUSER_LEFT[@]} -gt 0 ]; then
+        printf 'rootless.sh: left behind: %s\n' "${TESTUSER_LEFT[@]}" >&2
         return 1
     fi
     return 0
@@ -152,13 +122,10 @@ trap 'cleanup' EXIT
 
 # --- the user ---------------------------------------------------------------------
 mkdir -p "$W/home" "$W/bin"
-if ! useradd --create-home --home-dir "$W/home/$U" --shell /bin/sh --user-group "$U" >&2; then
-    echo "rootless.sh: useradd $U failed" >&2
-    exit 2
-fi
-USER_MADE=1
-UID_N=$(id -u "$U")
-GID_N=$(id -g "$U")
+U=pvpm$$
+testuser_make "$U" --create-home --home-dir "$W/home/$U" --shell /bin/sh || exit 2
+UID_N=$TESTUSER_UID
+GID_N=$TESTUSER_GID
 # useradd gives a non-system user 65536 subordinate ids (SUB_UID_COUNT); add
 # a range where it did not
 if ! grep -q "^$U:" /etc/subuid || ! grep -q "^$U:" /etc/subgid; then

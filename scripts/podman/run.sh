@@ -39,17 +39,15 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 
-usage() { sed -n '2,/^set -uo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+# shellcheck source=../lib/cli.sh
+. "$repo/scripts/lib/cli.sh"
 
 # --- run below a child subreaper ------------------------------------------------
 # conmon double-forks, and a killed podman leaves container processes behind:
 # they must be re-parented to (and reaped by) this harness, not pid 1.
 if [ -z "${PIVOT_PODMAN_REAPED:-}" ]; then
     case " $* " in *" -h "* | *" --help "*) usage; exit 0 ;; esac
-    if [ "$(id -u)" != 0 ]; then
-        echo "run.sh: podman with a custom runtime runs as root here" >&2
-        exit 2
-    fi
+    require_root "podman with a custom runtime runs as root here"
     case " $* " in *" --no-setup "*) ;; *) bash "$here/setup.sh" || exit 2 ;; esac
     bin=$(mktemp -d /tmp/pivot-podman-bin.XXXXXX) || exit 2
     if [ -n "${SUBREAPER:-}" ]; then
@@ -93,14 +91,8 @@ while [ $# -gt 0 ]; do
     --no-setup) ;;
     --cgroup-manager) CGM=$2; shift ;;
     --cgroup-manager=*) CGM=${1#*=} ;;
-    -*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
-    *)
-        if [ -n "$RUNTIME" ]; then
-            echo "run.sh: one runtime binary only ($RUNTIME, $1)" >&2
-            exit 2
-        fi
-        RUNTIME=$1
-        ;;
+    -*) unknown_option "$1" ;;
+    *) runtime_arg RUNTIME "$1" ;;
     esac
     shift
 done
