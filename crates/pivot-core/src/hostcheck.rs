@@ -369,8 +369,31 @@ fn seccomp() -> Check {
     check("seccomp", true, false, format!("yes, libseccomp {lib_s}"), format!("linux.seccomp is compiled with libseccomp {lib_s} (linked in) and loaded in the init{notify}"), details)
 }
 
+/// AppArmor, by the kernel's own answer (the module parameter), which is
+/// what decides whether the exec attr can be written; securityfs need not
+/// be mounted.
+pub fn apparmor_enabled() -> bool {
+    std::fs::read("/sys/module/apparmor/parameters/enabled").is_ok_and(|b| b.first() == Some(&b'Y'))
+}
+
+/// SELinux: selinuxfs mounted where the kernel mounts it (as go-selinux
+/// looks).
+pub fn selinux_enabled() -> bool {
+    const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
+    fs_magic("/sys/fs/selinux") == Some(SELINUX_MAGIC)
+}
+
+/// The filesystem type (statfs f_type) of a host directory, if it is there.
+fn fs_magic(dir: &str) -> Option<i64> {
+    use std::os::fd::AsFd;
+    let fd =
+        crate::sys::openat(crate::sys::cwd(), dir, libc::O_PATH | libc::O_DIRECTORY, 0).ok()?;
+    let st = crate::sys::fstatfs(fd.as_fd()).ok()?;
+    Some(st.f_type as i64)
+}
+
 fn apparmor() -> Check {
-    let on = crate::process::attrs::apparmor_enabled();
+    let on = apparmor_enabled();
     let details = json!({ "enabled": on });
     if on {
         check(
@@ -394,7 +417,7 @@ fn apparmor() -> Check {
 }
 
 fn selinux() -> Check {
-    let on = crate::process::attrs::selinux_enabled();
+    let on = selinux_enabled();
     let enforce = read("/sys/fs/selinux/enforce");
     let details = json!({ "enabled": on, "enforce": enforce });
     if on {

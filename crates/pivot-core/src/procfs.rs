@@ -3,8 +3,8 @@
 //! procfs (SECURITY.md rule 5), never through a path in the container.
 
 use crate::error::{Error, Result};
-use crate::spec::mountopts::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
 use crate::sys;
+use crate::sys::mountflags::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID};
 use std::os::fd::{AsFd, OwnedFd};
 
 pub struct ProcFs {

@@ -62,10 +62,10 @@
 //! as the overlay holds it.
 
 use crate::error::{Context as _, Error, Result};
-use crate::spec::mountopts::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 use crate::spec::types::Process;
 use crate::spec::{Namespaces, NsKind};
 use crate::sys;
+use crate::sys::mountflags::{MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, MOUNT_ATTR_RDONLY};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;

@@ -23,7 +23,6 @@
 
 mod fields;
 mod lsm;
-pub use lsm::{apparmor_enabled, selinux_enabled};
 mod netdev;
 mod numa;
 mod personality;
@@ -32,8 +31,6 @@ mod sched;
 use crate::error::Result;
 use crate::spec::types::{Linux, Process};
 use crate::spec::Plan;
-use crate::sys;
-use std::os::fd::AsFd;
 
 /// Check these fields while nothing has been made yet (parent, before
 /// create reserves anything); errors name the field.
@@ -114,13 +111,6 @@ fn intel_rdt(plan: &Plan) -> Result<()> {
         Some(rdt) => crate::intelrdt::validate(&rdt, crate::intelrdt::resctrl_root().as_deref()),
         None => Ok(()),
     }
-}
-
-/// The filesystem type (statfs f_type) of a host directory, if it is there.
-fn fs_magic(dir: &str) -> Option<i64> {
-    let fd = sys::openat(sys::cwd(), dir, libc::O_PATH | libc::O_DIRECTORY, 0).ok()?;
-    let st = sys::fstatfs(fd.as_fd()).ok()?;
-    Some(st.f_type as i64)
 }
 
 #[cfg(test)]

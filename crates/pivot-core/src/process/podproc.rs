@@ -100,10 +100,10 @@ fn isolate_and_open(pid_ns: BorrowedFd<'_>, sock: BorrowedFd<'_>, n: usize) -> R
     )?;
     sys::join_anonymous_session_keyring()?;
     let empty = FsContext::open("tmpfs")?.mount(
-        crate::spec::mountopts::MOUNT_ATTR_RDONLY
-            | crate::spec::mountopts::MOUNT_ATTR_NOSUID
-            | crate::spec::mountopts::MOUNT_ATTR_NODEV
-            | crate::spec::mountopts::MOUNT_ATTR_NOEXEC,
+        crate::sys::mountflags::MOUNT_ATTR_RDONLY
+            | crate::sys::mountflags::MOUNT_ATTR_NOSUID
+            | crate::sys::mountflags::MOUNT_ATTR_NODEV
+            | crate::sys::mountflags::MOUNT_ATTR_NOEXEC,
     )?;
     // A detached mount has no parent: `..` from it goes nowhere, so not
     // even a chroot of its own can lead the helper out of it.

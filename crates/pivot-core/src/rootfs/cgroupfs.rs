@@ -8,8 +8,9 @@ use super::resolve::Root;
 use super::Setup;
 use crate::cgroups::Hierarchy;
 use crate::error::{Context as _, Error, Result};
-use crate::spec::mountopts::{MountOptions, MOUNT_ATTR_RDONLY};
+use crate::spec::mountopts::MountOptions;
 use crate::spec::{NsKind, PlannedMount};
+use crate::sys::mountflags::MOUNT_ATTR_RDONLY;
 use crate::sys::{self, mountflags::*, FsContext, MountSetattr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 

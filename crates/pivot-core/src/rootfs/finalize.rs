@@ -6,7 +6,7 @@ use super::resolve::Root;
 use super::Setup;
 use crate::error::{Context as _, Result};
 use crate::spec::mountopts::MountOptions;
-use crate::spec::mountopts::MOUNT_ATTR_RDONLY;
+use crate::sys::mountflags::MOUNT_ATTR_RDONLY;
 use crate::sys::{self, MountSetattr};
 use std::os::fd::{AsFd, OwnedFd};
 

@@ -4,12 +4,6 @@
 
 use crate::sys::mountflags::*;
 
-pub use crate::sys::mountflags::{
-    MOUNT_ATTR_IDMAP, MOUNT_ATTR_NOATIME, MOUNT_ATTR_NODEV, MOUNT_ATTR_NODIRATIME,
-    MOUNT_ATTR_NOEXEC, MOUNT_ATTR_NOSUID, MOUNT_ATTR_NOSYMFOLLOW, MOUNT_ATTR_RDONLY,
-    MOUNT_ATTR_RELATIME, MOUNT_ATTR_STRICTATIME, MOUNT_ATTR__ATIME,
-};
-
 /// What a list of options means.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MountOptions {

@@ -15,27 +15,15 @@
 //! before anything is made. Labelling mounts is not done yet.
 
 use crate::error::{Context, Error, Result};
+use crate::hostcheck::{apparmor_enabled, selinux_enabled};
 use crate::procfs::ProcFs;
 use crate::spec::types::Process;
 use crate::spec::Plan;
 use crate::sys;
 use std::os::fd::AsFd;
 
-const SELINUX_MAGIC: i64 = 0xf97c_ff8c;
-
 fn non_empty(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|s| !s.is_empty())
-}
-
-/// The kernel's own answer (the module parameter), which is what decides
-/// whether the exec attr can be written; securityfs need not be mounted.
-pub fn apparmor_enabled() -> bool {
-    std::fs::read("/sys/module/apparmor/parameters/enabled").is_ok_and(|b| b.first() == Some(&b'Y'))
-}
-
-/// selinuxfs mounted where the kernel mounts it (as go-selinux looks).
-pub fn selinux_enabled() -> bool {
-    super::fs_magic("/sys/fs/selinux") == Some(SELINUX_MAGIC)
 }
 
 pub fn validate(plan: &Plan) -> Result<()> {
