@@ -1,17 +1,23 @@
 //! Building the container's root filesystem, in runc's order.
 
 mod cgroupfs;
+mod console;
 mod copyup;
-mod dev;
-mod finalize;
+mod dev_null;
+mod dev_symlinks;
+mod devices;
+mod masked_paths;
 mod mount_api;
 mod mounts;
 pub mod outline;
 mod prepare_root;
+mod ptmx;
+mod readonly_paths;
+mod readonly_root;
 pub mod resolve;
 pub mod switch_root;
 
-pub use dev::planned_devices;
+pub use devices::planned_devices;
 
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::debug::{self, step};
@@ -82,12 +88,12 @@ pub fn prepare_rootfs(ctx: &Setup) -> Result<()> {
         }
     }
     // 3. /dev, unless it is the host's.
-    if dev::needs_setup(ctx.plan) && !dev::is_hosts_dev(&root)? {
+    if devices::needs_setup(ctx.plan) && !devices::is_hosts_dev(&root)? {
         step("rootfs/dev", || -> Result<()> {
-            dev::create_devices(ctx, &root)?;
-            dev::setup_ptmx(&root)?;
-            dev::setup_dev_symlinks(&root)?;
-            dev::make_console_mountpoint(ctx, &root)
+            devices::create_devices(ctx, &root)?;
+            ptmx::setup_ptmx(&root)?;
+            dev_symlinks::setup_dev_symlinks(&root)?;
+            console::make_console_mountpoint(ctx, &root)
         })?;
     }
     // 4. Read-only tmpfs mounts turn read-only.
@@ -108,16 +114,18 @@ pub fn prepare_rootfs(ctx: &Setup) -> Result<()> {
         prepare_root::propagation_after_switch(ctx)
     })?;
     // 9. Stdio on the host's /dev/null moves to the container's.
-    step("rootfs/reopen_dev_null", || dev::reopen_dev_null(ctx.proc))?;
+    step("rootfs/reopen_dev_null", || {
+        dev_null::reopen_dev_null(ctx.proc)
+    })?;
     // 10. Read-only root, read-only paths, masked paths.
     let root = Root::open("/")?;
     step("rootfs/set_readonly_root", || {
-        finalize::set_readonly_root(ctx, &root)
+        readonly_root::set_readonly_root(ctx, &root)
     })?;
     step("rootfs/readonly_paths", || {
-        finalize::readonly_paths(ctx, &root)
+        readonly_paths::readonly_paths(ctx, &root)
     })?;
-    step("rootfs/mask_paths", || finalize::mask_paths(ctx, &root))?;
+    step("rootfs/mask_paths", || masked_paths::mask_paths(ctx, &root))?;
     crate::sys::umask(0o022);
     Ok(())
 }

@@ -1,13 +1,14 @@
 //! What `prepare_rootfs` will do for a plan, step by step, without doing
 //! it (for `pivot explain`). Every decision is the one the steps take,
 //! from the same functions: `RootSwitch::of`, `mounts::method`,
-//! `mounts::remounts`, `cgroupfs::v1_name`, `dev::needs_setup`,
-//! `devices::planned`, `dev::symlinks`, and the masks' de-duplication;
+//! `mounts::remounts`, `cgroupfs::v1_name`, `devices::needs_setup`,
+//! `devices::planned_devices`, `dev_symlinks::dev_symlinks`, and the
+//! masks' de-duplication;
 //! the order is `prepare_rootfs`'s.
 
 use super::resolve::Root;
 use super::switch_root::RootSwitch;
-use super::{cgroupfs, dev, mounts};
+use super::{cgroupfs, dev_symlinks, devices, mounts};
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::spec::mountopts::MountOptions;
 use crate::spec::{MountKind, NsKind, Plan, PlannedMount};
@@ -122,7 +123,7 @@ pub fn outline(plan: &Plan, host: &Host) -> Vec<Step> {
             later_ro.push(m);
         }
     }
-    if dev::needs_setup(plan) {
+    if devices::needs_setup(plan) {
         dev_steps(plan, &mut out);
     } else {
         out.push(step(
@@ -373,7 +374,7 @@ fn cgroup_steps(plan: &Plan, host: &Host, m: &PlannedMount, out: &mut Vec<Step>)
 
 fn dev_steps(plan: &Plan, out: &mut Vec<Step>) {
     let bind = plan.namespaces.has(NsKind::User);
-    for (d, what) in dev::planned_devices(plan) {
+    for (d, what) in devices::planned_devices(plan) {
         let field = what
             .starts_with("linux.devices")
             .then(|| what.split(' ').next().unwrap_or_default().to_string());
@@ -407,7 +408,7 @@ fn dev_steps(plan: &Plan, out: &mut Vec<Step>) {
         "/dev/ptmx",
         "-> pts/ptmx (the container's devpts instance)",
     ));
-    for (target, name) in dev::dev_symlinks() {
+    for (target, name) in dev_symlinks::dev_symlinks() {
         out.push(step(
             "symlink",
             &format!("/dev/{name}"),

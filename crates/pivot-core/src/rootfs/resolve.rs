@@ -69,6 +69,16 @@ impl Root {
         }
     }
 
+    /// `path` opened (O_PATH) if it is there: None where it is missing
+    /// (runc skips a missing masked or read-only path).
+    pub fn open_existing(&self, path: &str) -> Result<Option<OwnedFd>> {
+        match self.open_path(path, false) {
+            Ok(fd) => Ok(Some(fd)),
+            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Open `path` inside the root as O_PATH, following symlinks (the last
     /// one too unless `nofollow`) within the root.
     pub fn open_path(&self, path: &str, nofollow: bool) -> Result<OwnedFd> {

@@ -1,18 +1,15 @@
-//! Steps 3 and 9: /dev when pivot populates it, as runc's createDevices,
-//! setupPtmx and setupDevSymlinks: device nodes (the default set plus
+//! Step 3, runc's createDevices: the device nodes (the default set plus
 //! linux.devices: mknod, or in a user namespace, where mknod is refused,
-//! a bind of the host's node onto an empty file), /dev/ptmx, the standard
-//! symlinks and the console's mount point; after the root switch, the
-//! init's /dev/null stdio re-opened on the container's (reOpenDevNull).
+//! a bind of the host's node onto an empty file), when pivot populates
+//! /dev at all.
 
 use super::resolve::{split_last, Root};
 use super::Setup;
 use crate::error::{Context as _, Error, ErrorKind, Result};
-use crate::procfs::ProcFs;
 use crate::spec::types::Device;
 use crate::spec::{MountKind, Plan};
 use crate::sys;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 
 /// Whether pivot sets /dev up (device nodes, /dev/ptmx, the stdio
 /// links). runc does unless /dev is a bind mount (a bind of the host's
@@ -159,101 +156,10 @@ fn create_device(root: &Root, d: &Device, bind: bool) -> Result<()> {
     sys::fchmod(node.as_fd(), mode & 0o7777)
 }
 
-fn dev_dir(root: &Root) -> Result<std::os::fd::OwnedFd> {
+/// The container's /dev (made if missing), opened for the links in it.
+pub(super) fn dev_dir(root: &Root) -> Result<std::os::fd::OwnedFd> {
     let d = root.mkdir_all("/dev", 0o755)?;
     sys::openat(d.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)
-}
-
-/// /dev/ptmx -> pts/ptmx, so the container's devpts instance is used.
-pub fn setup_ptmx(root: &Root) -> Result<()> {
-    let dev = dev_dir(root)?;
-    match sys::unlinkat(dev.as_fd(), "ptmx", 0) {
-        Err(e) if e.errno() != Some(libc::ENOENT) => return Err(e.context("/dev/ptmx")),
-        _ => {}
-    }
-    sys::symlinkat("pts/ptmx", dev.as_fd(), "ptmx").ctx("/dev/ptmx")
-}
-
-/// /dev/fd, /dev/stdin, /dev/stdout, /dev/stderr (and /dev/core), as runc.
-/// The links under /dev, (target, name), as runc makes them (core only
-/// where the kernel has /proc/kcore).
-pub fn dev_symlinks() -> Vec<(&'static str, &'static str)> {
-    let mut links = vec![
-        ("/proc/self/fd", "fd"),
-        ("/proc/self/fd/0", "stdin"),
-        ("/proc/self/fd/1", "stdout"),
-        ("/proc/self/fd/2", "stderr"),
-    ];
-    if std::path::Path::new("/proc/kcore").exists() {
-        links.push(("/proc/kcore", "core"));
-    }
-    links
-}
-
-pub fn setup_dev_symlinks(root: &Root) -> Result<()> {
-    let dev = dev_dir(root)?;
-    for (target, name) in dev_symlinks() {
-        link(dev.as_fd(), target, name)?;
-    }
-    Ok(())
-}
-
-fn link(dir: BorrowedFd<'_>, target: &str, name: &str) -> Result<()> {
-    match sys::symlinkat(target, dir, name) {
-        Err(e) if e.errno() != Some(libc::EEXIST) => Err(e.context(format!("/dev/{name}"))),
-        _ => Ok(()),
-    }
-}
-
-fn is_null(st: &sys::Stat) -> bool {
-    sys::file_type(st) == sys::FileType::Char && st.st_rdev == sys::makedev(1, 3)
-}
-
-/// Open the container's /dev/null and check it is the null device, not
-/// something an image or a racing process put there (CVE-2025-31133).
-pub fn verified_dev_null(root: &Root) -> Result<std::os::fd::OwnedFd> {
-    let fd = root.open_path("/dev/null", true).ctx("/dev/null")?;
-    let st = sys::fstat(fd.as_fd())?;
-    if !is_null(&st) {
-        return Err(Error::invalid(
-            "/dev/null in the container is not the null device (char 1:3)",
-        ));
-    }
-    Ok(fd)
-}
-
-/// Stdio that pointed at the host's /dev/null now points at the
-/// container's, so nothing of the host's /dev stays open in the container.
-pub fn reopen_dev_null(proc: Option<&ProcFs>) -> Result<()> {
-    let mut null = None;
-    for fd in 0..3 {
-        let Ok(st) = sys::fstat(sys::stdio(fd)) else {
-            continue;
-        };
-        if !is_null(&st) {
-            continue;
-        }
-        if null.is_none() {
-            let root = Root::open("/")?;
-            let p = verified_dev_null(&root)?;
-            null = Some(
-                ProcFs::reopen_through(proc, p.as_fd(), libc::O_RDWR).ctx("reopen /dev/null")?,
-            );
-        }
-        if let Some(n) = &null {
-            sys::dup2(n.as_fd(), fd)?;
-        }
-    }
-    Ok(())
-}
-
-/// The pty's mount point, made before a read-only /dev turns read-only
-/// (runc also remounts it read-only last).
-pub fn make_console_mountpoint(ctx: &Setup, root: &Root) -> Result<()> {
-    if ctx.plan.process.terminal {
-        root.mkfile("/dev/console", 0o666).ctx("/dev/console")?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

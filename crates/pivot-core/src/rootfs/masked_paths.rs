@@ -1,39 +1,13 @@
-//! Step 10: read-only root, read-only paths and masked paths, after the
-//! root switch, in runc's order.
+//! Step 10c, runc's maskPath for each of linux.maskedPaths, after the
+//! root switch.
 
-use super::dev::verified_dev_null;
+use super::dev_null::verified_dev_null;
 use super::resolve::Root;
 use super::Setup;
 use crate::error::{Context as _, Result};
 use crate::spec::mountopts::MountOptions;
-use crate::sys::mountflags::MOUNT_ATTR_RDONLY;
-use crate::sys::{self, MountSetattr};
+use crate::sys;
 use std::os::fd::{AsFd, OwnedFd};
-
-/// root.readonly: the container's `/` read-only (runc's setReadonly).
-/// mount_setattr changes only the read-only bit: the other flags of the
-/// rootfs mount stay as they were.
-pub fn set_readonly_root(ctx: &Setup, root: &Root) -> Result<()> {
-    if ctx.plan.readonly_root {
-        sys::mount_setattr(root.fd(), &MountSetattr::set(MOUNT_ATTR_RDONLY))
-            .ctx("root.readonly")?;
-    }
-    Ok(())
-}
-
-/// linux.readonlyPaths: each made a read-only bind of itself.
-pub fn readonly_paths(ctx: &Setup, root: &Root) -> Result<()> {
-    let linux = ctx.plan.spec.linux.as_ref();
-    for (i, p) in linux
-        .map(|l| &l.readonly_paths[..])
-        .unwrap_or(&[])
-        .iter()
-        .enumerate()
-    {
-        readonly_path(root, p).with_ctx(|| format!("linux.readonlyPaths[{i}] {p:?}"))?;
-    }
-    Ok(())
-}
 
 /// linux.maskedPaths: /dev/null over files, an empty read-only tmpfs
 /// over directories.
@@ -75,7 +49,7 @@ impl Masks {
             return Ok(());
         }
         self.done.push(clean);
-        let Some(target) = open_existing(root, path)? else {
+        let Some(target) = root.open_existing(path)? else {
             return Ok(());
         };
         let st = sys::fstat(target.as_fd())?;
@@ -109,22 +83,4 @@ fn masking_tmpfs() -> Result<OwnedFd> {
         ..Default::default()
     };
     super::mount_api::new_filesystem("tmpfs", "tmpfs", &opts)
-}
-
-/// Missing paths are skipped, as in runc.
-fn open_existing(root: &Root, path: &str) -> Result<Option<OwnedFd>> {
-    match root.open_path(path, false) {
-        Ok(fd) => Ok(Some(fd)),
-        Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn readonly_path(root: &Root, path: &str) -> Result<()> {
-    let Some(target) = open_existing(root, path)? else {
-        return Ok(());
-    };
-    let tree = sys::open_tree(target.as_fd(), "", true)?;
-    sys::mount_setattr(tree.as_fd(), &MountSetattr::set(MOUNT_ATTR_RDONLY))?;
-    sys::move_mount(tree.as_fd(), target.as_fd(), path)
 }
