@@ -147,26 +147,42 @@ fn syscalls(names: &[(&'static str, libc::c_long)]) -> (Vec<&'static str>, Value
 }
 
 fn clone3() -> Check {
-    let (missing, details) = syscalls(&[
-        ("clone3", libc::SYS_clone3),
-        ("pidfd_open", libc::SYS_pidfd_open),
-        ("pidfd_send_signal", libc::SYS_pidfd_send_signal),
-    ]);
+    required_syscalls(
+        "clone3",
+        &[
+            ("clone3", libc::SYS_clone3),
+            ("pidfd_open", libc::SYS_pidfd_open),
+            ("pidfd_send_signal", libc::SYS_pidfd_send_signal),
+        ],
+        "the init is cloned with every namespace at once, into its cgroup, and signalled through a pidfd",
+        "pivot cannot start a container",
+        "Linux 5.3",
+    )
+}
+
+/// A check of system calls pivot cannot do without: `works` where the
+/// kernel has every one, else `fails` naming those missing and the
+/// `linux` release that brought them.
+fn required_syscalls(
+    name: &'static str,
+    calls: &[(&'static str, libc::c_long)],
+    works: &str,
+    fails: &str,
+    linux: &str,
+) -> Check {
+    let (missing, details) = syscalls(calls);
     if missing.is_empty() {
-        check("clone3", true, true, "yes", "the init is cloned with every namespace at once, into its cgroup, and signalled through a pidfd", details)
-    } else {
-        check(
-            "clone3",
-            false,
-            true,
-            format!("no {}", missing.join(", ")),
-            format!(
-                "pivot cannot start a container: {} missing (Linux 5.3)",
-                missing.join(", ")
-            ),
-            details,
-        )
+        return check(name, true, true, "yes", works, details);
     }
+    let missing = missing.join(", ");
+    check(
+        name,
+        false,
+        true,
+        format!("no {missing}"),
+        format!("{fails}: {missing} missing ({linux})"),
+        details,
+    )
 }
 
 fn openat2() -> Check {
@@ -204,29 +220,20 @@ fn openat2() -> Check {
 }
 
 fn mount_api() -> Check {
-    let (missing, details) = syscalls(&[
-        ("fsopen", libc::SYS_fsopen),
-        ("fsconfig", libc::SYS_fsconfig),
-        ("fsmount", libc::SYS_fsmount),
-        ("move_mount", libc::SYS_move_mount),
-        ("open_tree", libc::SYS_open_tree),
-        ("mount_setattr", libc::SYS_mount_setattr),
-    ]);
-    if missing.is_empty() {
-        check("mount API", true, true, "yes", "mounts are made with fsopen/fsmount and open_tree, attached with move_mount, changed with mount_setattr", details)
-    } else {
-        check(
-            "mount API",
-            false,
-            true,
-            format!("no {}", missing.join(", ")),
-            format!(
-                "pivot cannot build a root filesystem: {} missing (Linux 5.12)",
-                missing.join(", ")
-            ),
-            details,
-        )
-    }
+    required_syscalls(
+        "mount API",
+        &[
+            ("fsopen", libc::SYS_fsopen),
+            ("fsconfig", libc::SYS_fsconfig),
+            ("fsmount", libc::SYS_fsmount),
+            ("move_mount", libc::SYS_move_mount),
+            ("open_tree", libc::SYS_open_tree),
+            ("mount_setattr", libc::SYS_mount_setattr),
+        ],
+        "mounts are made with fsopen/fsmount and open_tree, attached with move_mount, changed with mount_setattr",
+        "pivot cannot build a root filesystem",
+        "Linux 5.12",
+    )
 }
 
 /// The cgroup layout from mountinfo: "v2" (cgroup2 at /sys/fs/cgroup),

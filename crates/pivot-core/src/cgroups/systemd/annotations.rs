@@ -183,6 +183,32 @@ impl Parser<'_> {
         }
     }
 
+    /// The items of a list that opens here and ends with `close`, each
+    /// read by `item`, separated by commas.
+    fn list(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> std::result::Result<(), String>,
+    ) -> std::result::Result<(), String> {
+        self.i += 1;
+        let mut first = true;
+        loop {
+            self.ws();
+            if self.peek() == Some(close) {
+                self.i += 1;
+                return Ok(());
+            }
+            if !first {
+                if self.peek() != Some(b',') {
+                    return Err(format!("expected ',' or '{}'", close as char));
+                }
+                self.i += 1;
+            }
+            first = false;
+            item(self)?;
+        }
+    }
+
     fn array(&mut self, want: Option<&str>) -> std::result::Result<Variant, String> {
         let elem = match want {
             Some(w) => Some(
@@ -192,24 +218,12 @@ impl Parser<'_> {
             ),
             None => None,
         };
-        self.i += 1;
-        let mut items = Vec::new();
-        loop {
-            self.ws();
-            if self.peek() == Some(b']') {
-                self.i += 1;
-                break;
-            }
-            if !items.is_empty() {
-                if self.peek() != Some(b',') {
-                    return Err("expected ',' or ']'".into());
-                }
-                self.i += 1;
-            }
+        let mut items: Vec<Variant> = Vec::new();
+        self.list(b']', |p| {
             let first_sig = items.first().map(Variant::signature);
-            let v = self.value(elem.as_deref().or(first_sig.as_deref()))?;
-            items.push(v);
-        }
+            items.push(p.value(elem.as_deref().or(first_sig.as_deref()))?);
+            Ok(())
+        })?;
         let elem = match (elem, items.first()) {
             (Some(e), _) => e,
             (None, Some(v)) => v.signature(),
@@ -224,22 +238,11 @@ impl Parser<'_> {
                 return Err(format!("a tuple is no {w:?}"));
             }
         }
-        self.i += 1;
         let mut fields = Vec::new();
-        loop {
-            self.ws();
-            if self.peek() == Some(b')') {
-                self.i += 1;
-                break;
-            }
-            if !fields.is_empty() {
-                if self.peek() != Some(b',') {
-                    return Err("expected ',' or ')'".into());
-                }
-                self.i += 1;
-            }
-            fields.push(self.value(None)?);
-        }
+        self.list(b')', |p| {
+            fields.push(p.value(None)?);
+            Ok(())
+        })?;
         let v = Variant::Struct(fields);
         match want {
             Some(w) if v.signature() != w => Err(format!("a tuple {} is no {w:?}", v.signature())),
