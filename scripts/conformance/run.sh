@@ -45,7 +45,6 @@ if [ -n "${RUNC_SRC:-}" ]; then
     SRC=$CACHE/trees/$(printf '%s' "$RUNC_SRC" | sha256sum | cut -c1-12)/gopath/src/github.com/opencontainers/runc
 fi
 INTEG=$SRC/tests/integration
-default_runtime=$repo/target/x86_64-unknown-linux-gnu/release/pivot
 
 report_only=0
 results=
@@ -81,22 +80,7 @@ t_setup=$(date +%s)
 bash "$here/setup.sh"
 t_setup=$(($(date +%s) - t_setup))
 
-if [ -z "$runtime" ]; then
-    runtime=$default_runtime
-    if [ ! -x "$runtime" ]; then
-        echo "run.sh: building pivot (cargo build --release -p pivot)" >&2
-        (cd "$repo" && cargo build --release -p pivot)
-    fi
-fi
-if [ ! -x "$runtime" ]; then
-    runtime_path=$(command -v "$runtime" || true)
-    [ -n "$runtime_path" ] && runtime=$runtime_path
-fi
-if [ ! -x "$runtime" ] || [ ! -f "$runtime" ]; then
-    echo "run.sh: $runtime: not an executable file" >&2
-    exit 2
-fi
-runtime=$(readlink -f "$runtime")
+runtime_binary runtime
 name=$(basename "$runtime")
 : "${results:=$repo/target/conformance/$name}"
 

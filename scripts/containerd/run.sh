@@ -46,7 +46,6 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-release=$repo/target/x86_64-unknown-linux-gnu/release
 
 step_timeout=60
 keep_logs=
@@ -96,27 +95,8 @@ if [ -z "${PIVOT_CONTAINERD_SUBREAPER:-}" ]; then
 fi
 
 # --- the runtime and the probe -----------------------------------------------
-if [ -z "$runtime" ]; then
-    runtime=$release/pivot
-    if [ ! -x "$runtime" ]; then
-        echo "run.sh: building pivot (cargo build --release -p pivot)" >&2
-        (cd "$repo" && cargo build --release -p pivot) || exit 2
-    fi
-fi
-if [ ! -x "$runtime" ]; then
-    runtime_path=$(command -v "$runtime" || true)
-    [ -n "$runtime_path" ] && runtime=$runtime_path
-fi
-if [ ! -x "$runtime" ] || [ ! -f "$runtime" ]; then
-    echo "run.sh: $runtime: not an executable file" >&2
-    exit 2
-fi
-runtime=$(readlink -f "$runtime")
-PROBE_BIN=${PROBE_BIN:-$release/probe}
-if [ ! -x "$PROBE_BIN" ]; then
-    echo "run.sh: building the probe (cargo build --release -p probe)" >&2
-    (cd "$repo" && cargo build --release -p probe) || exit 2
-fi
+runtime_binary runtime
+probe_binary
 if ! (LC_ALL=C ldd "$PROBE_BIN" 2>&1 || true) | has -E "not a dynamic|statically linked"; then
     echo "run.sh: $PROBE_BIN: not a static binary" >&2
     exit 2

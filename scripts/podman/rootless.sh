@@ -65,18 +65,8 @@ if [ -n "$setup" ]; then
     apt_install_missing "podman rootless setup" uidmap || exit 2
 fi
 
-release=$repo/target/x86_64-unknown-linux-gnu/release
-if [ -z "$RUNTIME" ]; then
-    RUNTIME=$release/pivot
-    if [ ! -x "$RUNTIME" ]; then
-        (cd "$repo" && cargo build --release -p pivot) >&2 || exit 2
-    fi
-fi
-RUNTIME=$(readlink -f "$RUNTIME")
-PROBE_BIN=${PROBE_BIN:-$release/probe}
-if [ ! -x "$PROBE_BIN" ]; then
-    (cd "$repo" && cargo build --release -p probe) >&2 || exit 2
-fi
+runtime_binary RUNTIME
+probe_binary
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 for f in "$RUNTIME" "$PROBE_BIN" "$BUSYBOX"; do
     [ -x "$f" ] || { echo "rootless.sh: $f: not an executable" >&2; exit 2; }

@@ -97,18 +97,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-release=$repo/target/x86_64-unknown-linux-gnu/release
-if [ -z "$RUNTIME" ]; then
-    RUNTIME=$release/pivot
-    if [ ! -x "$RUNTIME" ]; then
-        (cd "$repo" && cargo build --release -p pivot) >&2 || exit 2
-    fi
-fi
-RUNTIME=$(readlink -f "$RUNTIME")
-PROBE_BIN=${PROBE_BIN:-$release/probe}
-if [ ! -x "$PROBE_BIN" ]; then
-    (cd "$repo" && cargo build --release -p probe) >&2 || exit 2
-fi
+runtime_binary RUNTIME
+probe_binary
 case $CGM in
 cgroupfs) ;;
 systemd)
