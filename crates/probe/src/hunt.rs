@@ -96,19 +96,6 @@ fn on_read_only_mount(fd: &OwnedFd) -> bool {
     rustix::fs::fstatvfs(fd).is_ok_and(|vfs| vfs.f_flag.contains(StatVfsMountFlags::RDONLY))
 }
 
-fn type_name(mode: u32) -> &'static str {
-    match mode & libc::S_IFMT {
-        libc::S_IFDIR => "dir",
-        libc::S_IFREG => "file",
-        libc::S_IFLNK => "symlink",
-        libc::S_IFCHR => "char",
-        libc::S_IFBLK => "block",
-        libc::S_IFIFO => "fifo",
-        libc::S_IFSOCK => "socket",
-        _ => "unknown",
-    }
-}
-
 fn touch(dir: &Path, name: &str) -> Result<()> {
     OpenOptions::new()
         .write(true)
@@ -349,7 +336,7 @@ fn reach(pid: i32) -> Value {
                     let mut entry = json!({"fd": n, "target": target, "mnt_id": mnt_id(pid, n)});
                     match std::fs::metadata(&path) {
                         Ok(m) => {
-                            entry["type"] = json!(type_name(m.mode()));
+                            entry["type"] = json!(crate::stat::type_name(m.file_type()));
                             entry["dev"] = json!(m.dev());
                             entry["ino"] = json!(m.ino());
                             entry["fs_magic"] = fs_magic(&path);

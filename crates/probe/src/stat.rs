@@ -55,7 +55,8 @@ fn stat_one(path: &Path) -> Value {
     })
 }
 
-fn type_name(t: FileType) -> &'static str {
+/// The kind of file, as every subcommand names it.
+pub fn type_name(t: FileType) -> &'static str {
     if t.is_symlink() {
         "symlink"
     } else if t.is_dir() {
