@@ -219,11 +219,17 @@ impl Runtime {
             }
         })?;
         let idmaps = idmap_namespaces(plan)?;
-        let seccomp = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
-            Some(v) => Some(debug::step("create/seccomp", || {
-                crate::seccomp::compile(v, Some(&self.root))
-            })?),
-            None => None,
+        // linux.seccomp checked now (its errors before the init exists);
+        // a program not in the cache compiles while the init sets up
+        // (process::spawn).
+        let (seccomp, compile) = match plan.spec.linux.as_ref().and_then(|l| l.seccomp.as_ref()) {
+            Some(v) => match debug::step("create/seccomp", || {
+                crate::seccomp::prepare(v, Some(&self.root))
+            })? {
+                crate::seccomp::Prepared::Ready(f) => (Some(f), None),
+                crate::seccomp::Prepared::Pending(p) => (None, Some(p)),
+            },
+            None => (None, None),
         };
         let init_opts = InitOptions {
             no_pivot: opts.no_pivot,
@@ -234,11 +240,12 @@ impl Runtime {
             cgroups: dirs.clone(),
             idmaps,
             seccomp,
+            seccomp_from_parent: compile.is_some(),
             console,
             systemd: scope,
             dumpable_when_created: crate::selfexe::created_init_dumpable(&plan.namespaces),
         };
-        let init = process::spawn(plan, &init_opts, dirs)?;
+        let init = process::spawn(plan, &init_opts, dirs, compile)?;
         let (saved, r) = debug::step("create/save state", || {
             let mut saved = saved_state(plan, init.pid, dirs);
             saved.systemd = unit.clone();

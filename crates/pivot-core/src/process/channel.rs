@@ -26,6 +26,11 @@ pub enum Msg {
     SeccompFd,
     /// parent -> init: the listener has it.
     SeccompDone,
+    /// init -> parent: the filter is compiled while I set up; hand it over.
+    SeccompFilter,
+    /// parent -> init: the compiled program, in a memfd that rides along,
+    /// and how to load it.
+    SeccompProgram { flags: u32, notify: bool },
     /// init -> parent: in a user namespace, my root may not reach the
     /// source of mounts[index]; open it from the host's user namespace.
     OpenSource(usize),

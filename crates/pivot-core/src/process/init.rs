@@ -27,8 +27,12 @@ pub struct InitOptions {
     pub cgroups: Vec<CgroupDir>,
     /// User namespace fds for idmapped mounts, by mount index.
     pub idmaps: Vec<(usize, OwnedFd)>,
-    /// linux.seccomp, compiled by the parent.
+    /// linux.seccomp, compiled by the parent (from its cache) before the
+    /// init was cloned.
     pub seccomp: Option<crate::seccomp::Filter>,
+    /// linux.seccomp is being compiled by the parent while the init sets
+    /// up: the init asks for it (Msg::SeccompFilter) before its first use.
+    pub seccomp_from_parent: bool,
     /// The connected console socket for a terminal.
     pub console: Option<OwnedFd>,
     /// With the systemd driver the parent puts the init into its unit
@@ -210,7 +214,14 @@ fn setup(
     // in before the capabilities are dropped; a notify fd must reach the
     // parent, which is gone after Ready. Otherwise it goes in last, just
     // before Ready (late_seccomp).
-    if let Some(f) = opts.seccomp.as_ref().filter(|f| f.notify || !nnp) {
+    let handed;
+    let filter = if opts.seccomp_from_parent {
+        handed = step("seccomp hand-over", || receive_filter(ch))?;
+        Some(&handed)
+    } else {
+        opts.seccomp.as_ref()
+    };
+    if let Some(f) = filter.filter(|f| f.notify || !nnp) {
         if let Some(fd) = step("seccomp", || f.load())? {
             ch.send_fd(&Msg::SeccompFd, fd.as_fd())?;
             ch.expect(Msg::SeccompDone)?;
@@ -255,11 +266,11 @@ fn setup(
         // The filter goes in before the init enters the pod, as it does
         // without no_new_privs: from its first moment there, a sibling
         // that may ptrace it finds it under the container's profile.
-        step("seccomp", || late_seccomp(plan, opts))?;
+        step("seccomp", || late_seccomp(plan, filter))?;
         host_pid = enter_pod(ch, opts, proc.as_ref())?;
         own_session(opts)?;
     } else {
-        step("seccomp", || late_seccomp(plan, opts))?;
+        step("seccomp", || late_seccomp(plan, filter))?;
     }
     send_steps(ch)?;
     ch.send(&Msg::Ready)?;
@@ -602,10 +613,26 @@ fn wait_and_exec(
 /// `exec` with CAP_SYS_PTRACE) cannot make it run a call the profile
 /// forbids. Only the Ready message, the fifo, the startContainer hooks and
 /// execve come after it; a failure still reaches the parent.
-fn late_seccomp(plan: &Plan, opts: &InitOptions) -> Result<()> {
-    match opts.seccomp.as_ref() {
+fn late_seccomp(plan: &Plan, filter: Option<&crate::seccomp::Filter>) -> Result<()> {
+    match filter {
         Some(f) if plan.process.no_new_privileges && !f.notify => f.load().map(drop),
         _ => Ok(()),
+    }
+}
+
+/// The filter the parent compiled while the init set up.
+fn receive_filter(ch: &Channel) -> Result<crate::seccomp::Filter> {
+    ch.send(&Msg::SeccompFilter)?;
+    match ch.recv_fd()? {
+        (Some(Msg::SeccompProgram { flags, notify }), Some(fd)) => {
+            crate::seccomp::Filter::from_memfd(fd, flags, notify)
+        }
+        (Some(m), _) => Err(Error::other(format!(
+            "init channel: expected the seccomp program, got {m:?}"
+        ))),
+        (None, _) => Err(Error::other(
+            "init channel: closed while waiting for the seccomp program",
+        )),
     }
 }
 

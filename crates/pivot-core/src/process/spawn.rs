@@ -229,8 +229,86 @@ fn in_mount_ns(pid: i32, f: impl FnOnce() -> Result<OwnedFd>) -> Result<OwnedFd>
     }
 }
 
-/// Start the init. On success it is blocked waiting for `start`.
-pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &mut [CgroupDir]) -> Result<Init> {
+/// linux.seccomp from the parent's side: the filter compiled before the
+/// clone (from the cache), or compiled on threads while the init sets up
+/// (`opts.seccomp_from_parent`) and handed to it when it asks.
+enum Seccomp<'a> {
+    Ready(Option<&'a crate::seccomp::Filter>),
+    Pending(crate::seccomp::Pending),
+    Compiling(crate::seccomp::Compiling),
+    Compiled(crate::seccomp::Compiled),
+}
+
+impl<'a> Seccomp<'a> {
+    /// Start the compile (after the clone: no thread may run while the
+    /// parent forks the init).
+    fn start(&mut self) {
+        if let Seccomp::Pending(_) = self {
+            let Seccomp::Pending(p) = std::mem::replace(self, Seccomp::Ready(None)) else {
+                return;
+            };
+            *self = Seccomp::Compiling(p.start());
+        }
+    }
+
+    /// The compile's threads joined: before anything that may fork (the
+    /// hooks, a helper in the init's mount namespace, newuidmap) and
+    /// before the filter is handed over.
+    fn join(&mut self) -> Result<()> {
+        self.start();
+        if let Seccomp::Compiling(_) = self {
+            let Seccomp::Compiling(c) = std::mem::replace(self, Seccomp::Ready(None)) else {
+                return Ok(());
+            };
+            *self = Seccomp::Compiled(c.finish()?);
+        }
+        Ok(())
+    }
+
+    fn filter(&mut self) -> Result<Option<&crate::seccomp::Filter>> {
+        self.join()?;
+        Ok(match self {
+            Seccomp::Ready(f) => *f,
+            Seccomp::Compiled(c) => Some(&c.filter),
+            _ => None,
+        })
+    }
+
+    /// Hand the compiled program to the init, then cache it.
+    fn hand_over(&mut self, ch: &Channel) -> Result<()> {
+        self.join()?;
+        let Seccomp::Compiled(c) = self else {
+            return Err(Error::other("the init asked for a seccomp filter it has"));
+        };
+        let fd = c.filter.to_memfd()?;
+        ch.send_fd(
+            &Msg::SeccompProgram {
+                flags: c.filter.flags(),
+                notify: c.filter.notify,
+            },
+            fd.as_fd(),
+        )?;
+        c.save();
+        Ok(())
+    }
+}
+
+/// Start the init. On success it is blocked waiting for `start`. With
+/// `compile`, linux.seccomp is compiled while the init sets up.
+pub fn spawn(
+    plan: &Plan,
+    opts: &InitOptions,
+    cgroups: &mut [CgroupDir],
+    compile: Option<crate::seccomp::Pending>,
+) -> Result<Init> {
+    let seccomp = match compile {
+        Some(p) if opts.seccomp_from_parent => Seccomp::Pending(p),
+        Some(_) => return Err(Error::other("linux.seccomp: two filters for one init")),
+        None if opts.seccomp_from_parent => {
+            return Err(Error::other("linux.seccomp: no filter to hand over"))
+        }
+        None => Seccomp::Ready(opts.seccomp.as_ref()),
+    };
     let (parent_ch, child_ch) = Channel::pair()?;
     let ns = &plan.namespaces;
     // With nothing to join, every namespace comes from the one clone3.
@@ -268,6 +346,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &mut [CgroupDir]) -> Resu
             }
             drop(parent_ch);
             drop(v2);
+            std::mem::forget(seccomp);
             let code = init::run(plan, opts, &child_ch, v2_joined);
             sys::exit_now(code)
         }
@@ -279,7 +358,7 @@ pub fn spawn(plan: &Plan, opts: &InitOptions, cgroups: &mut [CgroupDir]) -> Resu
             crate::debug::log(|| format!("child process in init(): pid {pid}, setting up"));
             let mut child = Init { pid, pidfd };
             let driven = crate::debug::step("create/init", || {
-                drive(plan, opts, &parent_ch, &mut child, fast, cgroups)
+                drive(plan, opts, &parent_ch, &mut child, fast, cgroups, seccomp)
             });
             match driven {
                 Ok(()) => Ok(child),
@@ -299,6 +378,7 @@ fn drive(
     child: &mut Init,
     fast: bool,
     cgroups: &mut [CgroupDir],
+    mut seccomp: Seccomp<'_>,
 ) -> Result<()> {
     if let Some(adj) = plan.process.oom_score_adj {
         ProcFs::open()?
@@ -321,13 +401,22 @@ fn drive(
         cgroups::systemd::place(scope, child.pid, cgroups)?;
     }
     ch.send(&Msg::Go(child.pid))?;
+    // From here on the parent forks nothing until the init asks for
+    // something: the filter compiles while the init sets up.
+    seccomp.start();
     loop {
         let (msg, fd) = ch.recv_fd()?;
         match msg {
+            Some(Msg::Steps(_)) | Some(Msg::SeccompFilter) => {}
+            // Whatever the init asks next may fork: the threads first.
+            Some(_) | None => seccomp.join()?,
+        }
+        match msg {
+            Some(Msg::SeccompFilter) => seccomp.hand_over(ch)?,
             Some(Msg::SeccompFd) => {
                 let fd = fd.ok_or_else(|| Error::other("init sent no seccomp fd"))?;
                 crate::debug::log(|| "sending the seccomp notify fd to the agent".into());
-                send_to_listener(plan, opts.seccomp.as_ref(), child.pid, fd.as_fd())?;
+                send_to_listener(plan, seccomp.filter()?, child.pid, fd.as_fd())?;
                 ch.send(&Msg::SeccompDone)?;
             }
             Some(Msg::MapIds) => {

@@ -283,44 +283,172 @@ pub fn gather(value: &serde_json::Value, problems: &mut Problems) {
     }
 }
 
-/// Check and compile `linux.seccomp`; with `cache` (pivot's --root), a
-/// program compiled before for the very same profile is taken from the
-/// cache there (cache.rs), and one compiled now is stored.
-pub fn compile(value: &serde_json::Value, cache: Option<&Path>) -> Result<Filter> {
+/// `linux.seccomp` checked, ready to compile or already compiled.
+pub enum Prepared {
+    /// The very same profile's program, from the cache.
+    Ready(Filter),
+    /// Checked (every field error is out), not compiled yet.
+    Pending(Pending),
+}
+
+/// A checked profile whose program is still to be compiled: `create`
+/// compiles it on threads while the init sets up (`start`), `exec` and
+/// `compile` at once.
+pub struct Pending {
+    profile: Profile,
+    checked: Checked,
+    store: Option<cache::Store>,
+}
+
+/// A compiled program, its load flags and whether it notifies.
+type Built = (Vec<libc::sock_filter>, u32, bool);
+
+/// A compile running on a thread of its own (with one more thread per
+/// extra architecture, see `programs`). Dropping it waits for the threads,
+/// so that no fork happens while they run.
+pub struct Compiling {
+    thread: Option<std::thread::JoinHandle<Result<Built>>>,
+    listener_path: Option<String>,
+    listener_metadata: String,
+    store: Option<cache::Store>,
+    started: std::time::Instant,
+}
+
+/// A program compiled now, not yet in the cache.
+pub struct Compiled {
+    pub filter: Filter,
+    store: Option<cache::Store>,
+}
+
+/// Check `linux.seccomp` (the first problem is the error); with `cache`
+/// (pivot's --root), a program compiled before for the very same profile
+/// is taken from the cache there (cache.rs).
+pub fn prepare(value: &serde_json::Value, cache: Option<&Path>) -> Result<Prepared> {
     let store = cache.and_then(|root| cache::Store::open(root, value));
     if let Some(hit) = store.as_ref().and_then(cache::Store::load) {
         // The very same profile compiled before, so it is well-formed: only
         // the listener's fields are needed from it.
         let text = |k: &str| value.get(k).and_then(|v| v.as_str()).map(String::from);
-        return Ok(Filter {
+        return Ok(Prepared::Ready(Filter {
             program: hit.program,
             flags: hit.flags,
             notify: hit.notify,
             listener_path: text("listenerPath").filter(|s| !s.is_empty()),
             listener_metadata: text("listenerMetadata").unwrap_or_default(),
+        }));
+    }
+    let profile: Profile = crate::spec::decode("linux.seccomp", value)?;
+    let checked = Problems::first(|problems| check(&profile, problems))?
+        .ok_or_else(|| Error::other("linux.seccomp: the profile was not checked"))?;
+    Ok(Prepared::Pending(Pending {
+        profile,
+        checked,
+        store,
+    }))
+}
+
+/// Check and compile `linux.seccomp`; with `cache` (pivot's --root), a
+/// program compiled before for the very same profile is taken from the
+/// cache there (cache.rs), and one compiled now is stored.
+pub fn compile(value: &serde_json::Value, cache: Option<&Path>) -> Result<Filter> {
+    match prepare(value, cache)? {
+        Prepared::Ready(f) => Ok(f),
+        Prepared::Pending(p) => {
+            let c = p.start().finish()?;
+            c.save();
+            Ok(c.filter)
+        }
+    }
+}
+
+impl Pending {
+    /// Compile on a thread of its own; `Compiling::finish` takes the
+    /// program. The caller must not fork (but through posix_spawn, as
+    /// std::process::Command does) until then.
+    pub fn start(self) -> Compiling {
+        let Pending {
+            profile,
+            checked,
+            store,
+        } = self;
+        let listener_path = profile.listener_path.clone().filter(|s| !s.is_empty());
+        let listener_metadata = profile.listener_metadata.clone().unwrap_or_default();
+        let started = std::time::Instant::now();
+        let thread = std::thread::Builder::new()
+            .name("seccomp".into())
+            .spawn(move || build_checked(&profile, &checked));
+        Compiling {
+            // A thread that could not start: the error comes from `finish`.
+            thread: thread.ok(),
+            listener_path,
+            listener_metadata,
+            store,
+            started,
+        }
+    }
+}
+
+impl Compiling {
+    /// Wait for the program.
+    pub fn finish(mut self) -> Result<Compiled> {
+        let built = match self.thread.take() {
+            Some(t) => t.join().unwrap_or_else(|_| {
+                Err(Error::other("linux.seccomp: the compiling thread panicked"))
+            }),
+            None => Err(Error::other(
+                "linux.seccomp: could not start the compiling thread",
+            )),
+        };
+        let (program, flags, notify) = built?;
+        let took = self.started.elapsed();
+        crate::debug::log(|| {
+            format!(
+                "seccomp: compiled {} instructions in {:.3} ms",
+                program.len(),
+                took.as_secs_f64() * 1e3
+            )
         });
+        Ok(Compiled {
+            filter: Filter {
+                program,
+                flags,
+                notify,
+                listener_path: self.listener_path.take(),
+                listener_metadata: std::mem::take(&mut self.listener_metadata),
+            },
+            store: self.store.take(),
+        })
     }
-    let p: Profile = crate::spec::decode("linux.seccomp", value)?;
-    let listener_path = p.listener_path.clone().filter(|s| !s.is_empty());
-    let listener_metadata = p.listener_metadata.clone().unwrap_or_default();
-    let (program, flags, notify) = build(&p)?;
-    if let Some(s) = &store {
-        s.save(&program, flags, notify);
+}
+
+impl Drop for Compiling {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
-    Ok(Filter {
-        program,
-        flags,
-        notify,
-        listener_path,
-        listener_metadata,
-    })
+}
+
+impl Compiled {
+    /// Store the program in the cache (when there is one).
+    pub fn save(&self) {
+        if let Some(s) = &self.store {
+            s.save(&self.filter.program, self.filter.flags, self.filter.notify);
+        }
+    }
 }
 
 /// The program, its load flags and whether it notifies.
-fn build(p: &Profile) -> Result<(Vec<libc::sock_filter>, u32, bool)> {
+fn build(p: &Profile) -> Result<Built> {
     let checked = Problems::first(|problems| check(p, problems))?;
     let c = checked.ok_or_else(|| Error::other("linux.seccomp: the profile was not checked"))?;
-    let body = programs(&c)?;
+    build_checked(p, &c)
+}
+
+/// The program of a checked profile, its load flags and whether it
+/// notifies.
+fn build_checked(p: &Profile, c: &Checked) -> Result<Built> {
+    let body = programs(c)?;
     let mut flags = c.flags;
     if c.notify {
         // NEW_LISTENER; with TSYNC the kernel wants TSYNC_ESRCH too.
@@ -479,15 +607,19 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>> {
     f.rewind()
         .and_then(|_| f.read_to_end(&mut raw))
         .map_err(|e| Error::io("linux.seccomp: read the exported filter", e))?;
-    Ok(raw
-        .chunks_exact(8)
+    Ok(decode_raw(&raw))
+}
+
+/// struct sock_filter entries from their bytes.
+fn decode_raw(raw: &[u8]) -> Vec<libc::sock_filter> {
+    raw.chunks_exact(8)
         .map(|c| libc::sock_filter {
             code: u16::from_ne_bytes([c[0], c[1]]),
             jt: c[2],
             jf: c[3],
             k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
         })
-        .collect())
+        .collect()
 }
 
 /// Conditions on distinct arguments must all hold (one rule); several on
@@ -526,6 +658,51 @@ fn arg_index(c: &ScmpArgCompare) -> u32 {
 }
 
 impl Filter {
+    /// The seccomp(2) flags it is loaded with.
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// The program in a memfd, handed to the init with the flags.
+    pub fn to_memfd(&self) -> Result<std::os::fd::OwnedFd> {
+        use std::io::Write;
+        let fd = crate::sys::memfd("seccomp-bpf")?;
+        let mut raw = Vec::with_capacity(self.program.len() * 8);
+        for i in &self.program {
+            raw.extend_from_slice(&i.code.to_ne_bytes());
+            raw.push(i.jt);
+            raw.push(i.jf);
+            raw.extend_from_slice(&i.k.to_ne_bytes());
+        }
+        let mut f = std::fs::File::from(fd);
+        f.write_all(&raw)
+            .map_err(|e| Error::io("linux.seccomp: write the filter to a memfd", e))?;
+        Ok(f.into())
+    }
+
+    /// The filter from a memfd `to_memfd` wrote (in the init).
+    pub fn from_memfd(fd: std::os::fd::OwnedFd, flags: u32, notify: bool) -> Result<Filter> {
+        use std::io::{Read, Seek};
+        let mut f = std::fs::File::from(fd);
+        let mut raw = Vec::new();
+        f.rewind()
+            .and_then(|_| f.take((MAX_INSNS * 8 + 1) as u64).read_to_end(&mut raw))
+            .map_err(|e| Error::io("linux.seccomp: read the compiled filter", e))?;
+        if raw.is_empty() || raw.len() % 8 != 0 || raw.len() > MAX_INSNS * 8 {
+            return Err(Error::other(format!(
+                "linux.seccomp: the compiled filter handed over has {} bytes",
+                raw.len()
+            )));
+        }
+        Ok(Filter {
+            program: decode_raw(&raw),
+            flags,
+            notify,
+            listener_path: None,
+            listener_metadata: String::new(),
+        })
+    }
+
     /// Load into this process; returns the notify fd when the profile has
     /// SCMP_ACT_NOTIFY rules.
     pub fn load(&self) -> Result<Option<std::os::fd::OwnedFd>> {
