@@ -47,15 +47,15 @@ tests![
 
 /// errnos the tests pick for errnoRet: none is what the calls they are
 /// given to would fail with on their own.
-const ENXIO: u32 = 6;
-const E2BIG: u32 = 7;
-const EXDEV: u32 = 18;
-const ETXTBSY: u32 = 26;
-const EFBIG: u32 = 27;
-const EMLINK: u32 = 31;
-const ENOSYS: u32 = 38;
-const EOPNOTSUPP: u32 = 95;
-const ESTALE: u32 = 116;
+const ENXIO: u32 = libc::ENXIO as u32;
+const E2BIG: u32 = libc::E2BIG as u32;
+const EXDEV: u32 = libc::EXDEV as u32;
+const ETXTBSY: u32 = libc::ETXTBSY as u32;
+const EFBIG: u32 = libc::EFBIG as u32;
+const EMLINK: u32 = libc::EMLINK as u32;
+const ENOSYS: u32 = libc::ENOSYS as u32;
+const EOPNOTSUPP: u32 = libc::EOPNOTSUPP as u32;
+const ESTALE: u32 = libc::ESTALE as u32;
 
 /// Where `probe` can make directories: the spec's /dev/shm tmpfs (the
 /// root is read-only).
@@ -97,19 +97,7 @@ fn assert_errnos(answers: &[Value], want: &[Option<&str>]) {
 
 /// The symbolic name the probe gives an errno number.
 fn errno_name(code: u32) -> &'static str {
-    match code {
-        1 => "EPERM",
-        ENXIO => "ENXIO",
-        E2BIG => "E2BIG",
-        EXDEV => "EXDEV",
-        ETXTBSY => "ETXTBSY",
-        EFBIG => "EFBIG",
-        EMLINK => "EMLINK",
-        ENOSYS => "ENOSYS",
-        EOPNOTSUPP => "EOPNOTSUPP",
-        ESTALE => "ESTALE",
-        _ => panic!("no name for errno {code}"),
-    }
+    linux_text::errno::name(code as i32).unwrap_or_else(|| panic!("no name for errno {code}"))
 }
 
 fn errno_rule_blocks_mkdir(s: &Scratch) {

@@ -802,6 +802,38 @@ fn tries_cell(ctx: &Ctx, test: &str, rt: &str) -> String {
 
 struct Sizes(BTreeMap<String, (u64, u64, String)>);
 
+/// A table of one test's metrics, one row a runtime: `| label | keys... |
+/// **total** | [failed] | pivot ÷ this |`, under `title` and `header`.
+struct Metrics<'a> {
+    test: &'a str,
+    keys: &'a [&'a str],
+    total: &'a str,
+    tries: bool,
+}
+
+fn metric_table(m: &mut String, ctx: &Ctx, title: &str, header: &str, rows: &[String], t: Metrics) {
+    let _ = writeln!(m, "{title}\n");
+    let _ = writeln!(m, "{header}");
+    let cols = 3 + t.keys.len() + usize::from(t.tries);
+    let _ = writeln!(m, "|---|{}", "---:|".repeat(cols - 1));
+    for n in rows {
+        let label = if n == FLOOR {
+            "floor: `unshare` + `chroot`"
+        } else {
+            n.as_str()
+        };
+        let mut line = format!("| {label} |");
+        for k in t.keys {
+            let _ = write!(line, " {} |", cell(&ctx.get(t.test, n, k)));
+        }
+        let _ = write!(line, " **{}** |", cell(&ctx.get(t.test, n, t.total)));
+        if t.tries {
+            let _ = write!(line, " {} |", tries_cell(ctx, t.test, n));
+        }
+        let _ = writeln!(m, "{line} {} |", ratio_cell(ctx, t.test, t.total, n));
+    }
+}
+
 fn report(ctx: &Ctx, rts: &[Rt], sizes: &Sizes, cfg: &str, opts: &Opts) -> String {
     let names: Vec<String> = rts.iter().map(|r| r.name.clone()).collect();
     let has_floor = ctx.floor_rootfs.is_some() && opts.runs("lifecycle");
@@ -818,70 +850,43 @@ fn report(ctx: &Ctx, rts: &[Rt], sizes: &Sizes, cfg: &str, opts: &Opts) -> Strin
     );
 
     if opts.runs("lifecycle") {
-        let _ = writeln!(
-            m,
-            "#### 1. Lifecycle: create → start → wait for exit → delete\n"
-        );
-        let _ = writeln!(
-            m,
-            "| runtime | create | start | wait for exit | delete | **total** | failed | pivot ÷ this |"
-        );
-        let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|---:|---:|");
         let mut rows = names.clone();
         if has_floor {
             rows.push(FLOOR.into());
         }
-        for n in &rows {
-            let g = |k: &str| cell(&ctx.get("lifecycle", n, k));
-            let label = if n == FLOOR {
-                "floor: `unshare` + `chroot`".to_string()
-            } else {
-                n.clone()
-            };
-            let _ = writeln!(
-                m,
-                "| {label} | {} | {} | {} | {} | **{}** | {} | {} |",
-                g("create"),
-                g("start"),
-                g("wait"),
-                g("delete"),
-                g("total"),
-                tries_cell(ctx, "lifecycle", n),
-                ratio_cell(ctx, "lifecycle", "total", n)
-            );
-        }
-
-        let _ = writeln!(
-            m,
-            "\nCPU time (user + system) of the same lifecycles, ms: what the parallel test \
-             below is bound by on {} CPUs. `create` counts the create command, the children \
-             it waited for and its container init up to the created state.\n",
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
+        metric_table(
+            &mut m,
+            ctx,
+            "#### 1. Lifecycle: create → start → wait for exit → delete",
+            "| runtime | create | start | wait for exit | delete | **total** | failed | pivot ÷ this |",
+            &rows,
+            Metrics {
+                test: "lifecycle",
+                keys: &["create", "start", "wait", "delete"],
+                total: "total",
+                tries: true,
+            },
         );
-        let _ = writeln!(
-            m,
-            "| runtime | create (+ init) | start | delete | **total** | pivot ÷ this |"
+        metric_table(
+            &mut m,
+            ctx,
+            &format!(
+                "\nCPU time (user + system) of the same lifecycles, ms: what the parallel test \
+                 below is bound by on {} CPUs. `create` counts the create command, the children \
+                 it waited for and its container init up to the created state.",
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            ),
+            "| runtime | create (+ init) | start | delete | **total** | pivot ÷ this |",
+            &rows,
+            Metrics {
+                test: "cpu",
+                keys: &["create", "start", "delete"],
+                total: "total",
+                tries: false,
+            },
         );
-        let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|");
-        for n in &rows {
-            let g = |k: &str| cell(&ctx.get("cpu", n, k));
-            let label = if n == FLOOR {
-                "floor: `unshare` + `chroot`"
-            } else {
-                n.as_str()
-            };
-            let _ = writeln!(
-                m,
-                "| {label} | {} | {} | {} | **{}** | {} |",
-                g("create"),
-                g("start"),
-                g("delete"),
-                g("total"),
-                ratio_cell(ctx, "cpu", "total", n)
-            );
-        }
     }
 
     if opts.runs("run") {
@@ -950,52 +955,38 @@ fn report(ctx: &Ctx, rts: &[Rt], sizes: &Sizes, cfg: &str, opts: &Opts) -> Strin
     }
 
     if opts.runs("parallel") {
-        let par = ctx.par;
-        let _ = writeln!(
-            m,
-            "\n#### 3. {par} containers created and started in parallel, then deleted in parallel\n"
+        metric_table(
+            &mut m,
+            ctx,
+            &format!(
+                "\n#### 3. {} containers created and started in parallel, then deleted in parallel",
+                ctx.par
+            ),
+            "| runtime | create+start (wall) | then until all exited | delete (wall) | **total** | failed | pivot ÷ this |",
+            &names,
+            Metrics {
+                test: "parallel",
+                keys: &["started", "exited", "delete"],
+                total: "total",
+                tries: true,
+            },
         );
-        let _ = writeln!(
-            m,
-            "| runtime | create+start (wall) | then until all exited | delete (wall) | **total** | failed | pivot ÷ this |"
-        );
-        let _ = writeln!(m, "|---|---:|---:|---:|---:|---:|---:|");
-        for n in &names {
-            let g = |k: &str| cell(&ctx.get("parallel", n, k));
-            let _ = writeln!(
-                m,
-                "| {n} | {} | {} | {} | **{}** | {} | {} |",
-                g("started"),
-                g("exited"),
-                g("delete"),
-                g("total"),
-                tries_cell(ctx, "parallel", n),
-                ratio_cell(ctx, "parallel", "total", n)
-            );
-        }
     }
 
     if opts.runs("lifecycle") {
-        let _ = writeln!(
-            m,
-            "\n#### 4. Peak resident memory of the runtime's own processes during create (KiB)\n"
+        metric_table(
+            &mut m,
+            ctx,
+            "\n#### 4. Peak resident memory of the runtime's own processes during create (KiB)",
+            "| runtime | `create` command (wait4 maxrss = `time -f %M`) | its container init while created (VmHWM) | **sum** | pivot ÷ this |",
+            &names,
+            Metrics {
+                test: "rss",
+                keys: &["create", "init"],
+                total: "sum",
+                tries: false,
+            },
         );
-        let _ = writeln!(
-            m,
-            "| runtime | `create` command (wait4 maxrss = `time -f %M`) | its container init while created (VmHWM) | **sum** | pivot ÷ this |"
-        );
-        let _ = writeln!(m, "|---|---:|---:|---:|---:|");
-        for n in &names {
-            let g = |k: &str| cell(&ctx.get("rss", n, k));
-            let _ = writeln!(
-                m,
-                "| {n} | {} | {} | **{}** | {} |",
-                g("create"),
-                g("init"),
-                g("sum"),
-                ratio_cell(ctx, "rss", "sum", n)
-            );
-        }
     }
 
     if !sizes.0.is_empty() {
