@@ -791,6 +791,77 @@ mod tests {
 }
 
 #[cfg(test)]
+mod handover {
+    //! `create`'s path: checked before the init exists, compiled on a
+    //! thread, handed to the init in a memfd.
+    use super::*;
+    use serde_json::json;
+
+    fn pending(v: &serde_json::Value) -> Pending {
+        match prepare(v, None).unwrap() {
+            Prepared::Pending(p) => p,
+            Prepared::Ready(_) => panic!("no cache, yet a filter"),
+        }
+    }
+
+    #[test]
+    fn field_errors_come_before_the_compile() {
+        let bad = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOPE"}]});
+        let e = prepare(&bad, None).err().unwrap().to_string();
+        assert!(e.starts_with("linux.seccomp.syscalls[0].action"), "{e}");
+    }
+
+    #[test]
+    fn the_program_handed_over_is_the_one_compiled() {
+        let v = json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+            "listenerPath": "/run/agent.sock",
+            "syscalls": [{"names": ["getsid"], "action": "SCMP_ACT_NOTIFY"},
+                         {"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]
+        });
+        let direct = compile(&v, None).unwrap();
+        let c = pending(&v).start().finish().unwrap();
+        assert_eq!(c.filter.listener_path.as_deref(), Some("/run/agent.sock"));
+        assert!(c.filter.notify);
+        let got = Filter::from_memfd(c.filter.to_memfd().unwrap(), c.filter.flags(), true).unwrap();
+        let bytes = |p: &[libc::sock_filter]| -> Vec<(u16, u8, u8, u32)> {
+            p.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
+        };
+        assert_eq!(bytes(&got.program), bytes(&direct.program));
+        assert_eq!(got.flags, direct.flags);
+        assert!(got.notify);
+    }
+
+    #[test]
+    fn a_compile_that_fails_on_its_thread_is_an_error() {
+        // Checks pass; the program is too long for the kernel.
+        let rules: Vec<_> = (0..3000u64)
+            .map(|i| {
+                json!({"names": ["getsid"], "action": "SCMP_ACT_ERRNO",
+                "args": [{"index": 0, "value": i * 7 + 3, "op": "SCMP_CMP_EQ"}]})
+            })
+            .collect();
+        let v = json!({"defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], "syscalls": rules});
+        let e = pending(&v).start().finish().err().unwrap().to_string();
+        assert!(
+            e.starts_with("linux.seccomp: the profile compiles to"),
+            "{e}"
+        );
+        // Dropped unfinished: the threads are waited for.
+        drop(pending(&v).start());
+    }
+
+    #[test]
+    fn a_bad_memfd_is_refused() {
+        let fd = crate::sys::memfd("t").unwrap();
+        assert!(Filter::from_memfd(fd, 0, false).is_err());
+    }
+}
+
+#[cfg(test)]
 mod equivalence {
     //! The chained per-architecture programs decide every call as the one
     //! libseccomp filter for all architectures does, run through a small
