@@ -173,6 +173,8 @@ if [ "$runtime" != pivot ]; then
     echo "PIVOT_BIN=/usr/local/bin/$(basename "$runtime")" >>"$pl/env"
 fi
 echo "PIVOT_TEST_SYSTEMD=${PIVOT_TEST_SYSTEMD:-1}" >>"$pl/env"
+# A user's systemd instance with a session bus (the rootless tests').
+bash "$root/scripts/vm/systemd-user-session.sh" "$pl"
 # runc's bats suite at /runc, laid out as in runc's source (helpers.bash
 # finds recvtty and the others at ../../contrib/cmd), with the conformance
 # harness's subreaper and a stand-in for `go env GOARCH` (get-images.sh);

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use crate::bundle::{make_rootfs, Bundle};
 use crate::harness::{pivot_bin, tests, Scratch, WAIT};
@@ -34,6 +35,7 @@ tests![
     cgroups_path_without_permission_is_refused,
     pause_and_ps_need_a_cgroup,
     delegated_cgroup_v2_gets_limits_pause_and_ps,
+    systemd_user_instance_scope_with_limits_update_and_delete,
 ];
 
 static USER_SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -54,6 +56,8 @@ struct TestUser {
     leader: Option<PathBuf>,
     /// The runtime binary to run, if not `PIVOT_BIN`.
     bin: Option<PathBuf>,
+    /// More environment for what runs as the user.
+    env: Vec<(String, String)>,
 }
 
 fn run_root(cmd: &str, args: &[&str]) -> std::process::Output {
@@ -92,6 +96,7 @@ impl TestUser {
                 made: false,
                 leader: None,
                 bin: None,
+                env: Vec::new(),
             };
             user.make_xdg();
             return user;
@@ -125,6 +130,7 @@ impl TestUser {
             made: true,
             leader: None,
             bin: None,
+            env: Vec::new(),
         };
         // useradd gives a non-system user a free range of 65536 ids in
         // /etc/subuid and /etc/subgid (SUB_UID_COUNT); add one where it
@@ -165,19 +171,25 @@ impl TestUser {
     /// environment with $XDG_RUNTIME_DIR; first put, still as root, into
     /// `leader` where there is one.
     fn command(&self, cwd: &Path, args: &[&OsStr]) -> (Command, String) {
-        use std::os::unix::ffi::OsStrExt;
-        use std::os::unix::process::CommandExt;
         let bin = self
             .bin
             .clone()
             .unwrap_or_else(|| pivot_bin().expect("PIVOT_BIN"));
-        let mut cmd = Command::new(&bin);
+        self.command_of(&bin, cwd, args)
+    }
+
+    /// `bin` as the user, as `command` runs the runtime.
+    fn command_of(&self, bin: &Path, cwd: &Path, args: &[&OsStr]) -> (Command, String) {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::process::CommandExt;
+        let mut cmd = Command::new(bin);
         cmd.args(args)
             .current_dir(cwd)
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
             .env("USER", &self.name)
-            .env("XDG_RUNTIME_DIR", &self.xdg);
+            .env("XDG_RUNTIME_DIR", &self.xdg)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         let procs = self.leader.as_ref().map(|l| {
             std::ffi::CString::new(l.join("cgroup.procs").as_os_str().as_bytes()).unwrap()
         });
@@ -985,5 +997,162 @@ fn delegated_cgroup_v2_gets_limits_pause_and_ps(s: &Scratch) {
     assert_eq!(ps, json!([pid]), "ps");
     u.pivot(s, &["delete", "--force", &id]).ok();
     assert!(!cg.exists(), "{} left after delete", cg.display());
+    assert_nothing_left(s, &u);
+}
+
+/// The user's systemd instance (user@UID.service), started as root for
+/// the test and stopped again on drop, also when the test fails.
+struct UserManager {
+    unit: String,
+}
+
+impl UserManager {
+    fn start(u: &TestUser) -> UserManager {
+        let unit = format!("user@{}.service", u.uid);
+        let out = run_root("systemctl", &["start", &unit]);
+        let m = UserManager { unit };
+        assert!(
+            out.status.success(),
+            "systemctl start {}: {}",
+            m.unit,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        m
+    }
+}
+
+impl Drop for UserManager {
+    fn drop(&mut self) {
+        let _ = run_root("systemctl", &["stop", &self.unit]);
+    }
+}
+
+/// `systemctl --user show UNIT -p NAME...` as the user, as a map.
+fn user_show(s: &Scratch, u: &TestUser, unit: &str, props: &[&str]) -> BTreeMap<String, String> {
+    let mut args = vec![OsStr::new("--user"), OsStr::new("show"), OsStr::new(unit)];
+    for p in props {
+        args.push(OsStr::new("-p"));
+        args.push(OsStr::new(p));
+    }
+    let (cmd, shown) = u.command_of(Path::new("/usr/bin/systemctl"), &s.dir, &args);
+    let out = s.run_command(cmd, shown).ok();
+    out.stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// `--systemd-cgroup` as the user, with a systemd user instance and its
+/// session bus (`PIVOT_TEST_USER_SESSION=1`: the systemd VM sets it up,
+/// scripts/vm/systemd-user-session.sh): the container's scope is a unit of
+/// the user's instance, its cgroup under user@UID.service with the
+/// memory and pids limits (the controllers systemd delegates to it);
+/// `update` changes unit and files; `delete` leaves no unit, no cgroup.
+fn systemd_user_instance_scope_with_limits_update_and_delete(s: &Scratch) {
+    const MIB: u64 = 1 << 20;
+    if std::env::var_os("PIVOT_TEST_USER_SESSION").is_none_or(|v| v != "1")
+        || !Path::new("/run/systemd/system").is_dir()
+    {
+        eprintln!(
+            "systemd_user_instance_scope_with_limits_update_and_delete: skipped: no systemd user session here (PIVOT_TEST_USER_SESSION=1: scripts/vm/systemd.sh)"
+        );
+        return;
+    }
+    let mut u = TestUser::new(s);
+    let manager = UserManager::start(&u);
+    let run_dir = PathBuf::from(format!("/run/user/{}", u.uid));
+    let bus = run_dir.join("bus");
+    assert!(
+        wait_for(WAIT, || bus.exists()),
+        "no session bus at {} after starting {}",
+        bus.display(),
+        manager.unit
+    );
+    // The session's address, as a login would set it (the state stays in
+    // the test's $XDG_RUNTIME_DIR).
+    u.env.push((
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        format!("unix:path={}", bus.display()),
+    ));
+    let b = rootless_bundle(s, &u, &["/probe", "sleep", "60"]);
+    b.edit(|c| {
+        c["linux"]["resources"] = json!({
+            "memory": {"limit": 64 * MIB},
+            "pids": {"limit": 20},
+        });
+    });
+    let id = s.id("rlsd");
+    let mut args = vec![OsStr::new("--systemd-cgroup")];
+    args.extend(run_args("create", &b, &id));
+    u.pivot(s, &args).ok();
+    let pid = user_state(s, &u, &id)["pid"].as_i64().expect("state.pid");
+    let cgroup =
+        std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("/proc/<pid>/cgroup");
+    let path = cgroup
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .expect("a cgroup v2 line")
+        .to_string();
+    // runc's scope is runc-ID.scope, pivot's pivot-ID.scope.
+    let manager_cgroup = format!("/user.slice/user-{}.slice/{}/", u.uid, manager.unit);
+    let scope = path.rsplit('/').next().unwrap_or_default().to_string();
+    assert!(
+        path.starts_with(&manager_cgroup) && scope.ends_with(&format!("-{id}.scope")),
+        "the init is in {path}, not in a scope of {manager_cgroup}"
+    );
+    let dir = Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+    let read = |f: &str| {
+        std::fs::read_to_string(dir.join(f))
+            .unwrap_or_else(|e| panic!("read {}/{f}: {e}", dir.display()))
+            .trim()
+            .to_string()
+    };
+    assert_eq!(read("memory.max"), (64 * MIB).to_string());
+    assert_eq!(read("pids.max"), "20");
+    let p = user_show(
+        s,
+        &u,
+        &scope,
+        &["ActiveState", "MemoryMax", "TasksMax", "ControlGroup"],
+    );
+    assert_eq!(p["MemoryMax"], (64 * MIB).to_string(), "{p:?}");
+    assert_eq!(p["TasksMax"], "20", "{p:?}");
+    assert_eq!(p["ControlGroup"], path, "{p:?}");
+    u.pivot(s, &["--systemd-cgroup", "start", &id]).ok();
+    u.pivot(
+        s,
+        &[
+            "--systemd-cgroup",
+            "update",
+            "--memory",
+            "128M",
+            "--pids-limit",
+            "30",
+            &id,
+        ],
+    )
+    .ok();
+    assert_eq!(read("memory.max"), (128 * MIB).to_string());
+    assert_eq!(read("pids.max"), "30");
+    let p = user_show(s, &u, &scope, &["MemoryMax", "TasksMax"]);
+    assert_eq!(p["MemoryMax"], (128 * MIB).to_string(), "{p:?}");
+    assert_eq!(p["TasksMax"], "30", "{p:?}");
+    u.pivot(s, &["--systemd-cgroup", "kill", &id, "KILL"]).ok();
+    let stopped = wait_for(WAIT, || user_state(s, &u, &id)["status"] == "stopped");
+    assert!(stopped, "the container did not stop after kill");
+    u.pivot(s, &["--systemd-cgroup", "delete", &id]).ok();
+    assert!(
+        wait_for(WAIT, || !dir.exists()),
+        "{} is left after delete",
+        dir.display()
+    );
+    let p = user_show(s, &u, &scope, &["LoadState", "ActiveState"]);
+    assert!(
+        p.get("LoadState").map(String::as_str) == Some("not-found")
+            || p.get("ActiveState").map(String::as_str) == Some("inactive"),
+        "unit {scope} is left: {p:?}"
+    );
+    drop(manager);
     assert_nothing_left(s, &u);
 }
