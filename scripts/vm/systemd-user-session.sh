@@ -5,8 +5,8 @@
 # Debian's dbus-user-session package provides it (the image has the dbus
 # daemon and its session.conf, not that package): the user units
 # dbus.socket ($XDG_RUNTIME_DIR/bus, started with sockets.target) and
-# dbus.service, and a PAM stack for user@.service (the image has no
-# /etc/pam.d/systemd-user). Then sets PIVOT_TEST_USER_SESSION=1 in the
+# dbus.service, a PAM stack for user@.service (the image has no
+# /etc/pam.d/systemd-user) and the $XDG_RUNTIME_DIR pam_systemd would set. Then sets PIVOT_TEST_USER_SESSION=1 in the
 # suite's environment: the rootless tests that start a user's instance
 # (`systemctl start user@UID.service`) run only where it is set.
 #
@@ -41,4 +41,11 @@ account  include  common-account
 session  required pam_limits.so
 session  include  common-session-noninteractive
 PAM
+# pam_systemd (libpam-systemd, not in the image) would give the manager
+# $XDG_RUNTIME_DIR; without it `systemd --user` refuses to start.
+mkdir -p "$pl/root/etc/systemd/system/user@.service.d"
+cat >"$pl/root/etc/systemd/system/user@.service.d/pivot-vm-runtime-dir.conf" <<'UNIT'
+[Service]
+Environment=XDG_RUNTIME_DIR=/run/user/%i
+UNIT
 echo "PIVOT_TEST_USER_SESSION=1" >>"$pl/env"

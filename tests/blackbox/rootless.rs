@@ -1011,12 +1011,27 @@ impl UserManager {
         let unit = format!("user@{}.service", u.uid);
         let out = run_root("systemctl", &["start", &unit]);
         let m = UserManager { unit };
-        assert!(
-            out.status.success(),
-            "systemctl start {}: {}",
-            m.unit,
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if !out.status.success() {
+            let journal = run_root(
+                "journalctl",
+                &[
+                    "-b",
+                    "--no-pager",
+                    "-n",
+                    "40",
+                    "-u",
+                    &m.unit,
+                    "-u",
+                    &format!("user-runtime-dir@{}.service", u.uid),
+                ],
+            );
+            panic!(
+                "systemctl start {}: {}\njournal:\n{}",
+                m.unit,
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&journal.stdout)
+            );
+        }
         m
     }
 }

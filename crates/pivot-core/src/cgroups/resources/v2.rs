@@ -254,12 +254,20 @@ fn enable_controllers(d: &CgroupDir) -> Result<()> {
             .map(|c| format!("+{c}"))
             .collect();
         if !want.is_empty() {
-            write_or_record(
-                &cur.join("cgroup.subtree_control"),
-                &want.join(" "),
-                "(controllers enabled down to the container's parent)",
-            )
-            .ctx("enable cgroup v2 controllers")?;
+            let file = cur.join("cgroup.subtree_control");
+            const FIELD: &str = "(controllers enabled down to the container's parent)";
+            match write_or_record(&file, &want.join(" "), FIELD) {
+                // Above the subtree the caller owns (rootless, under a
+                // systemd user instance or another delegation): as runc's
+                // fs2 driver, one at a time, leaving what it may not
+                // enable; a limit that needs one fails at its own file.
+                Err(e) if crate::cgroups::is_permission_error(&e) => {
+                    for c in &want {
+                        let _ = write_or_record(&file, c, FIELD);
+                    }
+                }
+                r => r.ctx("enable cgroup v2 controllers")?,
+            }
         }
         if matches!(c, std::path::Component::CurDir) {
             break;

@@ -131,7 +131,23 @@ pub fn place(s: &Scope, pid: i32, dirs: &mut [CgroupDir]) -> Result<()> {
         d.created = vec![d.path()];
     }
     let (_, files) = props::resources(limits, v2, version)?;
-    resources::apply(&files, dirs, resources::Apply::CREATE)
+    if !s.unit.user {
+        return resources::apply(&files, dirs, resources::Apply::CREATE);
+    }
+    // The user instance's containers are rootless: as runc's rootless
+    // manager, device rules are not expected to work (an unprivileged
+    // caller may not load the BPF program), and their errors are ignored.
+    let no_devices = resources::Apply {
+        devices: false,
+        ..resources::Apply::CREATE
+    };
+    resources::apply(&files, dirs, no_devices)?;
+    let devices = Limits {
+        devices: files.devices.clone(),
+        ..Default::default()
+    };
+    let _ = resources::apply(&devices, dirs, resources::Apply::CREATE);
+    Ok(())
 }
 
 /// What `place` would send to systemd and then write, for `explain`:
