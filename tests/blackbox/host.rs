@@ -201,7 +201,10 @@ impl Scratch {
     /// tests' scratch dirs (they run in parallel and account for their own).
     pub(crate) fn mount_changes(&self, before: &BTreeSet<String>) -> (Vec<String>, Vec<String>) {
         let now = mount_points();
-        let mine = |m: &&String| !is_other_tests_path(m, &self.dir);
+        // systemd mounts a user's runtime dir, /run/user/UID, while its
+        // instance runs (a rootless test's user session, started and
+        // stopped by that test): never the runtime's.
+        let mine = |m: &&String| !is_other_tests_path(m, &self.dir) && !m.starts_with("/run/user/");
         let added = now.difference(before).filter(mine).cloned().collect();
         let removed = before.difference(&now).filter(mine).cloned().collect();
         (added, removed)
