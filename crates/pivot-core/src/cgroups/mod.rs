@@ -209,10 +209,14 @@ fn write_file(path: &Path, data: &str) -> Result<()> {
 
 /// The sub-cgroups of the container's that `exec --cgroup` names, as runc
 /// takes them: each value is `PATH` (every hierarchy) or
-/// `CONTROLLER[,CONTROLLER...]:PATH` (those controllers' hierarchies, cgroup
-/// v1 only); a value naming a hierarchy's controller wins over a plain
-/// one, and hierarchies named by neither stay in the container's cgroup.
+/// `CONTROLLER[,CONTROLLER...]:PATH` (those controllers' hierarchies); a
+/// value naming a hierarchy's controller wins over a plain one, and
+/// hierarchies named by neither stay in the container's cgroup. On a
+/// cgroup v2 only host, as with runc 1.5.1, one path serves every
+/// controller: the controllers a value names are not checked, and its
+/// path is taken (the last such value's, before a plain one).
 pub fn sub_dirs(dirs: &[CgroupDir], values: &[String]) -> Result<Vec<CgroupDir>> {
+    let unified = dirs.iter().all(|d| d.hierarchy.is_v2());
     let mut plain: Option<String> = None;
     let mut named: Vec<(Vec<&str>, String)> = Vec::new();
     for v in values {
@@ -227,10 +231,9 @@ pub fn sub_dirs(dirs: &[CgroupDir], values: &[String]) -> Result<Vec<CgroupDir>>
             None => plain = Some(path),
             Some(c) => {
                 let list: Vec<&str> = c.split(',').filter(|c| !c.is_empty()).collect();
-                if dirs.iter().all(|d| d.hierarchy.is_v2()) {
-                    return Err(Error::invalid(format!(
-                        "--cgroup {v:?}: controllers can be named only on cgroup v1"
-                    )));
+                if unified {
+                    named.push((list, path));
+                    continue;
                 }
                 if let Some(bad) = list
                     .iter()
@@ -250,7 +253,7 @@ pub fn sub_dirs(dirs: &[CgroupDir], values: &[String]) -> Result<Vec<CgroupDir>>
             let sub = named
                 .iter()
                 .rev()
-                .find(|(list, _)| list.iter().any(|c| d.hierarchy.has(c)))
+                .find(|(list, _)| unified || list.iter().any(|c| d.hierarchy.has(c)))
                 .map(|(_, p)| p.as_str())
                 .or(plain.as_deref())
                 .unwrap_or("");
