@@ -4,6 +4,7 @@
 //! host is written, mounted or created.
 
 use crate::cgroups::{parse_hierarchies, Hierarchy};
+use crate::sys::OFlags;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -394,7 +395,7 @@ pub fn selinux_enabled() -> bool {
 fn fs_magic(dir: &str) -> Option<i64> {
     use std::os::fd::AsFd;
     let fd =
-        crate::sys::openat(crate::sys::cwd(), dir, libc::O_PATH | libc::O_DIRECTORY, 0).ok()?;
+        crate::sys::openat(crate::sys::cwd(), dir, OFlags::PATH | OFlags::DIRECTORY, 0).ok()?;
     let st = crate::sys::fstatfs(fd.as_fd()).ok()?;
     Some(st.f_type as i64)
 }

@@ -21,6 +21,7 @@
 
 use crate::error::{Context as _, Error, Result};
 use crate::sys;
+use crate::sys::OFlags;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::os::fd::AsFd;
@@ -100,7 +101,7 @@ pub fn resctrl_root() -> Option<PathBuf> {
     let fd = sys::openat(
         sys::cwd(),
         "/sys/fs/resctrl",
-        libc::O_PATH | libc::O_DIRECTORY,
+        OFlags::PATH | OFlags::DIRECTORY,
         0,
     )
     .ok()?;
@@ -241,7 +242,7 @@ fn write(path: &Path, text: &str) -> Result<()> {
     let fd = sys::openat(
         sys::cwd(),
         &path.to_string_lossy(),
-        libc::O_WRONLY | libc::O_NOFOLLOW,
+        OFlags::WRONLY | OFlags::NOFOLLOW,
         0,
     )?;
     let n = sys::write(fd.as_fd(), text.as_bytes())?;

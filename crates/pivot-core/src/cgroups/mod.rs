@@ -3,6 +3,8 @@
 //! as runc does, and remove only what pivot created.
 
 use crate::error::{Context, Error, ErrorKind, Result};
+use crate::sys;
+use crate::sys::OFlags;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -303,10 +305,9 @@ pub fn create_rootless(dirs: &mut Vec<CgroupDir>) -> Result<Vec<Hierarchy>> {
 /// runc's isIgnorableError: what an unprivileged caller gets from a
 /// cgroup tree it does not own.
 pub fn is_permission_error(e: &Error) -> bool {
-    matches!(
-        e.errno(),
-        Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::EROFS)
-    )
+    [sys::Errno::PERM, sys::Errno::ACCESS, sys::Errno::ROFS]
+        .into_iter()
+        .any(|errno| e.is_errno(errno))
 }
 
 fn create_one(d: &mut CgroupDir) -> Result<()> {
@@ -413,7 +414,7 @@ pub fn v2_dir_fd(dirs: &[CgroupDir]) -> Option<std::os::fd::OwnedFd> {
     crate::sys::openat(
         crate::sys::cwd(),
         &d.path().to_string_lossy(),
-        libc::O_RDONLY | libc::O_DIRECTORY,
+        OFlags::RDONLY | OFlags::DIRECTORY,
         0,
     )
     .ok()
@@ -523,7 +524,7 @@ fn rmdir_retry(dir: &Path) -> Result<()> {
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+            Err(e) if sys::Errno::from_io_error(&e) == Some(sys::Errno::BUSY) => {
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(std::time::Duration::from_millis(200));
             }
@@ -531,7 +532,7 @@ fn rmdir_retry(dir: &Path) -> Result<()> {
         }
     }
     Err(Error::new(
-        ErrorKind::Os(libc::EBUSY),
+        ErrorKind::Os(sys::Errno::BUSY.raw_os_error()),
         format!("rmdir {}: still busy", dir.display()),
     ))
 }

@@ -9,6 +9,7 @@ use crate::process;
 use crate::spec;
 use crate::state::{self, Saved, StateDir, Status};
 use crate::sys;
+use crate::sys::OFlags;
 use std::os::fd::AsFd;
 
 impl Runtime {
@@ -75,7 +76,7 @@ impl Runtime {
             // left in its cgroups (often nothing) and succeeds.
             for pid in cgroups::pids(&saved.cgroups).unwrap_or_default() {
                 match sys::kill(pid, sig) {
-                    Err(e) if e.errno() != Some(libc::ESRCH) => return Err(e),
+                    Err(e) if !e.is_errno(sys::Errno::SRCH) => return Err(e),
                     _ => {}
                 }
             }
@@ -219,7 +220,7 @@ fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
     let fifo = sys::openat(
         sys::cwd(),
         &path.to_string_lossy(),
-        libc::O_RDONLY | libc::O_NONBLOCK,
+        OFlags::RDONLY | OFlags::NONBLOCK,
         0,
     )?;
     let mut buf = [0u8; 1];
@@ -250,7 +251,7 @@ fn release_init(sd: &StateDir, saved: &Saved) -> Result<()> {
         match sys::read(fifo.as_fd(), &mut chunk) {
             Ok(0) => break,
             Ok(n) => report.extend_from_slice(&chunk[..n]),
-            Err(e) if e.errno() == Some(libc::EAGAIN) && !ev.hung_up() => {}
+            Err(e) if e.is_errno(sys::Errno::AGAIN) && !ev.hung_up() => {}
             Err(e) => return Err(e),
         }
     }
@@ -281,7 +282,7 @@ fn signal_all(saved: &Saved, sig: i32) -> Result<()> {
     }
     for pid in pids {
         match sys::kill(pid, sig) {
-            Err(e) if e.errno() != Some(libc::ESRCH) => return Err(e),
+            Err(e) if !e.is_errno(sys::Errno::SRCH) => return Err(e),
             _ => {}
         }
     }
@@ -309,7 +310,7 @@ fn kill_cgroup(saved: &Saved) -> Result<()> {
         let killed = cgroups::pids(&saved.cgroups).and_then(|pids| {
             pids.into_iter()
                 .try_for_each(|pid| match sys::kill(pid, libc::SIGKILL) {
-                    Err(e) if e.errno() != Some(libc::ESRCH) => Err(e),
+                    Err(e) if !e.is_errno(sys::Errno::SRCH) => Err(e),
                     _ => Ok(()),
                 })
         });
@@ -435,7 +436,7 @@ pub(crate) fn wait_forwarding(init_pid: i32, proxy: Option<&process::tty::Proxy>
                 Ok((0, _)) => break,
                 Ok((pid, status)) if pid == init_pid => return Ok(sys::wait_status_code(status)),
                 Ok(_) => continue,
-                Err(e) if e.errno() == Some(libc::ECHILD) => {
+                Err(e) if e.is_errno(sys::Errno::CHILD) => {
                     return Err(Error::other("container init is not pivot's child"))
                 }
                 Err(e) => return Err(e),

@@ -11,6 +11,7 @@ use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::MountOptions;
 use crate::spec::{NsKind, PlannedMount};
 use crate::sys::mountflags::MOUNT_ATTR_RDONLY;
+use crate::sys::OFlags;
 use crate::sys::{self, mountflags::*, FsContext, MountSetattr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -114,7 +115,7 @@ fn v1_tree(
         let sub = sys::openat(
             tmpfs.as_fd(),
             &name,
-            libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY,
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::DIRECTORY,
             0,
         )?;
         let mnt = hierarchy_mount(ctx, h, cgroupns, "cgroup", opts)?;
@@ -149,7 +150,7 @@ fn co_mount_links(dir: BorrowedFd<'_>, name: &str) -> Result<()> {
     }
     for c in name.split(',') {
         match sys::symlinkat(name, dir, c) {
-            Err(e) if e.errno() != Some(libc::EEXIST) => return Err(e),
+            Err(e) if !e.is_errno(sys::Errno::EXIST) => return Err(e),
             _ => {}
         }
     }

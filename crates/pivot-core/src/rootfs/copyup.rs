@@ -4,6 +4,7 @@
 
 use crate::error::{Context as _, Result};
 use crate::sys;
+use crate::sys::OFlags;
 use std::os::fd::{AsFd, BorrowedFd};
 
 const MAX_DEPTH: usize = 64;
@@ -16,7 +17,7 @@ fn copy_dir(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, depth: usize) -> Result<()
     if depth > MAX_DEPTH {
         return Err(crate::error::Error::os(
             "tmpcopyup: tree too deep",
-            libc::ELOOP,
+            sys::Errno::LOOP.raw_os_error(),
         ));
     }
     for name in sys::list_dir(src)? {
@@ -26,7 +27,7 @@ fn copy_dir(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, depth: usize) -> Result<()
 }
 
 fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &str, depth: usize) -> Result<()> {
-    let st = sys::fstatat(src, name, libc::AT_SYMLINK_NOFOLLOW)?;
+    let st = sys::lstatat(src, name)?;
     let perm = st.st_mode & 0o7777;
     match sys::file_type(&st) {
         sys::FileType::Dir => {
@@ -34,24 +35,24 @@ fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &str, depth: usize
             let s = sys::openat(
                 src,
                 name,
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW,
                 0,
             )?;
             let d = sys::openat(
                 dst,
                 name,
-                libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW,
                 0,
             )?;
             copy_dir(s.as_fd(), d.as_fd(), depth + 1)?;
             own(d.as_fd(), &st, perm)
         }
         sys::FileType::Regular => {
-            let s = sys::openat(src, name, libc::O_RDONLY | libc::O_NOFOLLOW, 0)?;
+            let s = sys::openat(src, name, OFlags::RDONLY | OFlags::NOFOLLOW, 0)?;
             let d = sys::openat(
                 dst,
                 name,
-                libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW,
                 0o600,
             )?;
             sys::copy_fd(s.as_fd(), d.as_fd())?;
@@ -60,13 +61,13 @@ fn copy_entry(src: BorrowedFd<'_>, dst: BorrowedFd<'_>, name: &str, depth: usize
         sys::FileType::Symlink => {
             let target = sys::readlinkat(src, name)?;
             sys::symlinkat(&target, dst, name)?;
-            let l = sys::openat(dst, name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+            let l = sys::openat(dst, name, OFlags::PATH | OFlags::NOFOLLOW, 0)?;
             sys::fchown(l.as_fd(), st.st_uid, st.st_gid)
         }
         _ => {
             // Device nodes, fifos and sockets keep their type and number.
             sys::mknodat(dst, name, st.st_mode, st.st_rdev)?;
-            let n = sys::openat(dst, name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+            let n = sys::openat(dst, name, OFlags::PATH | OFlags::NOFOLLOW, 0)?;
             sys::fchown(n.as_fd(), st.st_uid, st.st_gid)?;
             sys::fchmod(n.as_fd(), perm)
         }

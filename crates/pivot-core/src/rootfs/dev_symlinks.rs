@@ -32,7 +32,7 @@ pub fn setup_dev_symlinks(root: &Root) -> Result<()> {
 
 fn link(dir: BorrowedFd<'_>, target: &str, name: &str) -> Result<()> {
     match sys::symlinkat(target, dir, name) {
-        Err(e) if e.errno() != Some(libc::EEXIST) => Err(e.context(format!("/dev/{name}"))),
+        Err(e) if !e.is_errno(sys::Errno::EXIST) => Err(e.context(format!("/dev/{name}"))),
         _ => Ok(()),
     }
 }

@@ -9,6 +9,7 @@ use crate::error::{Context as _, Error, ErrorKind, Result};
 use crate::spec::types::Device;
 use crate::spec::{MountKind, Plan};
 use crate::sys;
+use crate::sys::OFlags;
 use std::os::fd::AsFd;
 
 /// Whether pivot sets /dev up (device nodes, /dev/ptmx, the stdio
@@ -31,7 +32,7 @@ pub fn needs_setup(plan: &Plan) -> bool {
 pub fn is_hosts_dev(root: &Root) -> Result<bool> {
     let stat = |r: Result<sys::Stat>| match r {
         Ok(st) => Ok(Some(st)),
-        Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+        Err(e) if e.is_errno(sys::Errno::NOENT) => Ok(None),
         Err(e) => Err(e),
     };
     // Still the host's root: this runs before the root switch.
@@ -121,19 +122,19 @@ fn create_device(root: &Root, d: &Device, bind: bool) -> Result<()> {
     }
     let (parent, name) = split_last(&d.path)?;
     let dir = root.mkdir_all(parent, 0o755)?;
-    let dir_rw = sys::openat(dir.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+    let dir_rw = sys::openat(dir.as_fd(), ".", OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
     let mode = type_bits(&d.kind) | d.file_mode.unwrap_or(0o666) & 0o7777;
     let rdev = sys::makedev(d.major as u64, d.minor as u64);
     let made = match sys::mknodat(dir_rw.as_fd(), name, mode, rdev) {
         Ok(()) => true,
-        Err(e) if e.errno() == Some(libc::EEXIST) => false,
+        Err(e) if e.is_errno(sys::Errno::EXIST) => false,
         // Refused (no CAP_MKNOD in the initial user namespace): a bind of
         // the host's node, as runc falls back to.
-        Err(e) if e.errno() == Some(libc::EPERM) => return create_device(root, d, true),
+        Err(e) if e.is_errno(sys::Errno::PERM) => return create_device(root, d, true),
         Err(e) => return Err(e),
     };
     // Check what is there now (ours, or one the image had).
-    let node = sys::openat(dir.as_fd(), name, libc::O_PATH | libc::O_NOFOLLOW, 0)?;
+    let node = sys::openat(dir.as_fd(), name, OFlags::PATH | OFlags::NOFOLLOW, 0)?;
     let st = sys::fstat(node.as_fd())?;
     let same_kind = sys::file_type(&st) == sys::FileType::of_mode(type_bits(&d.kind));
     let same_dev = d.kind == "p" || st.st_rdev == rdev;
@@ -159,7 +160,7 @@ fn create_device(root: &Root, d: &Device, bind: bool) -> Result<()> {
 /// The container's /dev (made if missing), opened for the links in it.
 pub(super) fn dev_dir(root: &Root) -> Result<std::os::fd::OwnedFd> {
     let d = root.mkdir_all("/dev", 0o755)?;
-    sys::openat(d.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)
+    sys::openat(d.as_fd(), ".", OFlags::RDONLY | OFlags::DIRECTORY, 0)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use super::resolve::Root;
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::*;
 use crate::spec::{MountKind, PlannedMount};
+use crate::sys::OFlags;
 use crate::sys::{self, mountflags::*, FsContext, MountSetattr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -28,7 +29,7 @@ const PROC_ALLOWED: &[&str] = &[
 /// go onto /proc (a container sharing the host's pid namespace can be given
 /// the host's /proc this way); anything else there is refused.
 fn is_procfs_root(source: &str) -> bool {
-    let Ok(fd) = sys::openat(sys::cwd(), source, libc::O_PATH | libc::O_DIRECTORY, 0) else {
+    let Ok(fd) = sys::openat(sys::cwd(), source, OFlags::PATH | OFlags::DIRECTORY, 0) else {
         return false;
     };
     sys::fstatfs(fd.as_fd()).is_ok_and(|st| st.f_type == sys::PROC_SUPER_MAGIC)
@@ -57,7 +58,7 @@ pub fn open_destination(root: &Root, m: &PlannedMount, file: bool) -> Result<Own
                     )));
                 }
             }
-            Err(e) if e.errno() == Some(libc::ENOENT) => {}
+            Err(e) if e.is_errno(sys::Errno::NOENT) => {}
             Err(e) => return Err(e),
         }
     }

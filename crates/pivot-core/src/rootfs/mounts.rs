@@ -11,6 +11,7 @@ use super::Setup;
 use crate::error::{Context as _, Error, Result};
 use crate::spec::mountopts::*;
 use crate::spec::{MountKind, NsKind, PlannedMount};
+use crate::sys::OFlags;
 use crate::sys::{self, mountflags::*, MountSetattr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -74,7 +75,7 @@ pub fn mount_entry(
                 },
                 ..m.clone()
             };
-            let source = sys::openat(sys::cwd(), "/sys", libc::O_PATH, 0).ctx("source")?;
+            let source = sys::openat(sys::cwd(), "/sys", OFlags::PATH, 0).ctx("source")?;
             bind(root, &host, source.as_fd(), None)
         }
         Method::Filesystem if m.kind == MountKind::Proc => {
@@ -116,7 +117,7 @@ fn existing_dir_mode(root: &Root, path: &str) -> Result<Option<u32>> {
             let st = sys::fstat(fd.as_fd())?;
             Ok((sys::file_type(&st) == sys::FileType::Dir).then_some(st.st_mode & 0o7777))
         }
-        Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+        Err(e) if e.is_errno(sys::Errno::NOENT) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -160,8 +161,8 @@ fn filesystem(
         None => new_filesystem(m.kind.as_str(), &m.source, &opts).with_ctx(|| describe(m))?,
     };
     if m.options.tmpcopyup {
-        let src = sys::openat(dest.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
-        let dst = sys::openat(mnt.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+        let src = sys::openat(dest.as_fd(), ".", OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
+        let dst = sys::openat(mnt.as_fd(), ".", OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
         super::copyup::copy_tree(src.as_fd(), dst.as_fd())?;
     }
     if let Some(mode) = old_mode.filter(|_| !opts.data.iter().any(|d| d.starts_with("mode="))) {
@@ -227,8 +228,8 @@ pub fn remounts(opts: &MountOptions) -> bool {
 /// user namespace, in this mount namespace, as runc does: only the handle
 /// comes from outside, the mount is still cloned in here.
 fn open_source(ctx: &Setup, m: &PlannedMount) -> Result<OwnedFd> {
-    match sys::openat(sys::cwd(), &m.source, libc::O_PATH, 0) {
-        Err(e) if e.errno() == Some(libc::EACCES) && ctx.in_userns() => {
+    match sys::openat(sys::cwd(), &m.source, OFlags::PATH, 0) {
+        Err(e) if e.is_errno(sys::Errno::ACCESS) && ctx.in_userns() => {
             match (ctx.host_source)(m.index)? {
                 Some(fd) => Ok(fd),
                 None => Err(e.context("source")),
@@ -274,7 +275,7 @@ fn attach(m: &PlannedMount, tree: OwnedFd, dest: OwnedFd) -> Result<()> {
             ..Default::default()
         };
         if let Err(e) = sys::mount_setattr(tree.as_fd(), &how) {
-            if e.errno() != Some(libc::EPERM) {
+            if !e.is_errno(sys::Errno::PERM) {
                 return Err(e.context(describe(m)));
             }
             // A user namespace: the kernel keeps the source's lockable

@@ -9,6 +9,7 @@
 use super::resolve::Root;
 use super::Setup;
 use crate::error::{Context as _, Error, Result};
+use crate::sys::OFlags;
 use crate::sys::{self, mountflags::*, MountSetattr};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -24,7 +25,7 @@ pub fn prepare_root(ctx: &Setup) -> Result<Root> {
 /// root.path, opened once (symlinks followed, as runc's bind would).
 fn open_rootfs(ctx: &Setup) -> Result<OwnedFd> {
     let rootfs = ctx.rootfs();
-    sys::openat(sys::cwd(), &rootfs, libc::O_PATH | libc::O_DIRECTORY, 0)
+    sys::openat(sys::cwd(), &rootfs, OFlags::PATH | OFlags::DIRECTORY, 0)
         .with_ctx(|| format!("root.path {rootfs:?}"))
 }
 
@@ -65,7 +66,7 @@ fn make_mount_private(rootfs: BorrowedFd<'_>) -> Result<()> {
         up = Some(sys::openat(
             dir,
             "..",
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW,
             0,
         )?);
     }

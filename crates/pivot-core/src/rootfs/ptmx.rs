@@ -10,7 +10,7 @@ use std::os::fd::AsFd;
 pub fn setup_ptmx(root: &Root) -> Result<()> {
     let dev = dev_dir(root)?;
     match sys::unlinkat(dev.as_fd(), "ptmx", 0) {
-        Err(e) if e.errno() != Some(libc::ENOENT) => return Err(e.context("/dev/ptmx")),
+        Err(e) if !e.is_errno(sys::Errno::NOENT) => return Err(e.context("/dev/ptmx")),
         _ => {}
     }
     sys::symlinkat("pts/ptmx", dev.as_fd(), "ptmx").ctx("/dev/ptmx")

@@ -10,6 +10,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::sys;
+use crate::sys::OFlags;
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
@@ -38,7 +39,7 @@ fn is_symlink(st: &sys::Stat) -> bool {
 impl Root {
     /// Open a host directory as a root.
     pub fn open(path: &str) -> Result<Root> {
-        let fd = sys::openat(sys::cwd(), path, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        let fd = sys::openat(sys::cwd(), path, OFlags::PATH | OFlags::DIRECTORY, 0)?;
         Ok(Root { fd })
     }
 
@@ -74,7 +75,7 @@ impl Root {
     pub fn open_existing(&self, path: &str) -> Result<Option<OwnedFd>> {
         match self.open_path(path, false) {
             Ok(fd) => Ok(Some(fd)),
-            Err(e) if e.errno() == Some(libc::ENOENT) => Ok(None),
+            Err(e) if e.is_errno(sys::Errno::NOENT) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -82,7 +83,12 @@ impl Root {
     /// Open `path` inside the root as O_PATH, following symlinks (the last
     /// one too unless `nofollow`) within the root.
     pub fn open_path(&self, path: &str, nofollow: bool) -> Result<OwnedFd> {
-        let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
+        let flags = OFlags::PATH
+            | if nofollow {
+                OFlags::NOFOLLOW
+            } else {
+                OFlags::empty()
+            };
         // openat2 answers EAGAIN for a `..` lookup while any mount or
         // rename happens on the machine; retry, then walk by hand.
         for _ in 0..16 {
@@ -92,8 +98,8 @@ impl Root {
                 flags,
                 sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS,
             ) {
-                Err(e) if e.errno() == Some(libc::EAGAIN) => continue,
-                Err(e) if e.errno() == Some(libc::ENOSYS) => break,
+                Err(e) if e.is_errno(sys::Errno::AGAIN) => continue,
+                Err(e) if e.is_errno(sys::Errno::NOSYS) => break,
                 r => return r,
             }
         }
@@ -109,7 +115,7 @@ impl Root {
         let st = sys::fstat(fd.as_fd())?;
         if !is_dir(&st) {
             return Err(Error::new(
-                ErrorKind::Os(libc::ENOTDIR),
+                ErrorKind::Os(sys::Errno::NOTDIR.raw_os_error()),
                 format!("{path:?} exists in the container and is not a directory"),
             ));
         }
@@ -130,26 +136,26 @@ impl Root {
                     let st = sys::fstat(fd.as_fd())?;
                     if is_dir(&st) {
                         return Err(Error::new(
-                            ErrorKind::Os(libc::EISDIR),
+                            ErrorKind::Os(sys::Errno::ISDIR.raw_os_error()),
                             format!("{path:?} exists in the container and is a directory"),
                         ));
                     }
                     return Ok(fd);
                 }
-                Err(e) if e.errno() == Some(libc::ENOENT) => {}
+                Err(e) if e.is_errno(sys::Errno::NOENT) => {}
                 Err(e) => return Err(e),
             }
-            let dir_rw = sys::openat(dir.as_fd(), ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+            let dir_rw = sys::openat(dir.as_fd(), ".", OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
             match sys::openat(
                 dir_rw.as_fd(),
                 name,
-                libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY,
+                OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::WRONLY,
                 mode,
             ) {
                 Ok(_) => {}
                 // Lost a race or a dangling symlink: resolve again.
-                Err(e) if e.errno() == Some(libc::EEXIST) => {
-                    if let Ok(st) = sys::fstatat(dir.as_fd(), name, libc::AT_SYMLINK_NOFOLLOW) {
+                Err(e) if e.is_errno(sys::Errno::EXIST) => {
+                    if let Ok(st) = sys::lstatat(dir.as_fd(), name) {
                         if is_symlink(&st) {
                             let target = sys::readlinkat(dir.as_fd(), name)?;
                             let abs = if target.starts_with('/') {
@@ -169,7 +175,7 @@ impl Root {
 
     /// The fallback resolver (and the one that creates directories).
     fn walk(&self, path: &str, create: Option<u32>, nofollow: bool) -> Result<OwnedFd> {
-        let root = sys::openat(self.fd(), ".", libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        let root = sys::openat(self.fd(), ".", OFlags::PATH | OFlags::DIRECTORY, 0)?;
         let mut stack: Vec<OwnedFd> = vec![root];
         let mut queue = components(path);
         let mut links = 0;
@@ -182,17 +188,17 @@ impl Root {
             }
             let last = queue.is_empty();
             let cur = stack.last().expect("stack holds the root").as_fd();
-            let fd = match sys::openat(cur, &comp, libc::O_PATH | libc::O_NOFOLLOW, 0) {
+            let fd = match sys::openat(cur, &comp, OFlags::PATH | OFlags::NOFOLLOW, 0) {
                 Ok(fd) => fd,
-                Err(e) if e.errno() == Some(libc::ENOENT) && create.is_some() => {
-                    let dir = sys::openat(cur, ".", libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
+                Err(e) if e.is_errno(sys::Errno::NOENT) && create.is_some() => {
+                    let dir = sys::openat(cur, ".", OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
                     match sys::mkdirat(dir.as_fd(), &comp, create.unwrap_or(0o755)) {
                         Ok(()) => {}
                         // Made by someone else meanwhile: use theirs.
-                        Err(e) if e.errno() == Some(libc::EEXIST) => {}
+                        Err(e) if e.is_errno(sys::Errno::EXIST) => {}
                         Err(e) => return Err(e),
                     }
-                    sys::openat(cur, &comp, libc::O_PATH | libc::O_NOFOLLOW, 0)?
+                    sys::openat(cur, &comp, OFlags::PATH | OFlags::NOFOLLOW, 0)?
                 }
                 Err(e) => return Err(e),
             };
@@ -200,7 +206,10 @@ impl Root {
             if is_symlink(&st) && !(last && nofollow) {
                 links += 1;
                 if links > MAX_SYMLINKS {
-                    return Err(Error::os(format!("resolve {path:?} in root"), libc::ELOOP));
+                    return Err(Error::os(
+                        format!("resolve {path:?} in root"),
+                        sys::Errno::LOOP.raw_os_error(),
+                    ));
                 }
                 // Read the link we hold, not the name, which a racing
                 // rename may have changed since.
@@ -219,7 +228,7 @@ impl Root {
             if !is_dir(&st) {
                 return Err(Error::os(
                     format!("resolve {path:?} in root: {comp:?}"),
-                    libc::ENOTDIR,
+                    sys::Errno::NOTDIR.raw_os_error(),
                 ));
             }
             stack.push(fd);
@@ -228,7 +237,7 @@ impl Root {
         sys::openat(
             stack.last().expect("root").as_fd(),
             ".",
-            libc::O_PATH | libc::O_DIRECTORY,
+            OFlags::PATH | OFlags::DIRECTORY,
             0,
         )
     }

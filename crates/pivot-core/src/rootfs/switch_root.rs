@@ -5,6 +5,7 @@ use super::resolve::Root;
 use super::Setup;
 use crate::error::{Context as _, Result};
 use crate::mountinfo::{self, MountInfo};
+use crate::sys::OFlags;
 use crate::sys::{self, mountflags::*};
 use std::os::fd::AsFd;
 
@@ -57,10 +58,10 @@ pub fn switch_root(ctx: &Setup, root: Root) -> Result<()> {
 /// pivot_root(".", ".") stacks the old root under the new one; make it
 /// rslave so the detach cannot propagate to the host, then detach it.
 fn pivot_root(root: Root) -> Result<()> {
-    let old = sys::openat(sys::cwd(), "/", libc::O_DIRECTORY | libc::O_RDONLY, 0)?;
+    let old = sys::openat(sys::cwd(), "/", OFlags::DIRECTORY | OFlags::RDONLY, 0)?;
     sys::fchdir(root.fd())?;
     if let Err(e) = sys::pivot_root(".", ".") {
-        if e.errno() == Some(libc::EINVAL) {
+        if e.is_errno(sys::Errno::INVAL) {
             return Err(e.context(
                 "the rootfs may be on a ramfs or initramfs, where pivot_root is not possible; use --no-pivot",
             ));
@@ -87,7 +88,7 @@ fn hide_host_proc_sys(rootfs: &str) -> Result<()> {
     targets.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
     for (p, parent) in &targets {
         match sys::mount(None, p, None, MS_SLAVE | MS_REC, None) {
-            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            Err(e) if e.is_errno(sys::Errno::NOENT) => continue,
             r => r?,
         }
         // An unmount propagates through the peers of the mount's parent:
@@ -98,7 +99,7 @@ fn hide_host_proc_sys(rootfs: &str) -> Result<()> {
             sys::mount(None, parent, None, MS_SLAVE, None)?;
         }
         match sys::umount_detach(p) {
-            Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::EPERM)) => {
+            Err(e) if e.is_errno(sys::Errno::INVAL) || e.is_errno(sys::Errno::PERM) => {
                 sys::mount(Some("tmpfs"), p, Some("tmpfs"), MS_RDONLY, Some("size=0"))?
             }
             r => r?,

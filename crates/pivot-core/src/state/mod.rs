@@ -5,6 +5,7 @@
 use crate::cgroups::CgroupDir;
 use crate::error::{Error, ErrorKind, Result};
 use crate::sys;
+use crate::sys::OFlags;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -96,11 +97,7 @@ impl Lock {
     pub fn is_current(&self, sd: &StateDir) -> bool {
         let (Ok(held), Ok(now)) = (
             sys::fstat(self._fd.as_fd()),
-            sys::fstatat(
-                sys::cwd(),
-                &sd.dir.join(LOCK).to_string_lossy(),
-                libc::AT_SYMLINK_NOFOLLOW,
-            ),
+            sys::lstatat(sys::cwd(), &sd.dir.join(LOCK).to_string_lossy()),
         ) else {
             return false;
         };
@@ -187,7 +184,7 @@ impl StateDir {
         let fd = sys::openat(
             sys::cwd(),
             &self.dir.to_string_lossy(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW,
             0,
         )
         .ok()?;

@@ -33,7 +33,33 @@ pub fn open_flags_str(flags: i32) -> String {
     v.join("|")
 }
 
-pub fn openat(dir: BorrowedFd<'_>, path: &str, flags: i32, mode: mode_t) -> Result<OwnedFd> {
+pub use rustix::fs::OFlags;
+
+/// Open flags as [`openat`] and [`openat2`] take them: typed [`OFlags`],
+/// or a raw `O_*` number.
+pub trait OpenFlags {
+    fn raw(self) -> i32;
+}
+
+impl OpenFlags for i32 {
+    fn raw(self) -> i32 {
+        self
+    }
+}
+
+impl OpenFlags for OFlags {
+    fn raw(self) -> i32 {
+        self.bits() as i32
+    }
+}
+
+pub fn openat(
+    dir: BorrowedFd<'_>,
+    path: &str,
+    flags: impl OpenFlags,
+    mode: mode_t,
+) -> Result<OwnedFd> {
+    let flags = flags.raw();
     let p = c(path)?;
     let oflags = rustix::fs::OFlags::from_bits_retain((flags | libc::O_CLOEXEC) as u32);
     let mode = rustix::fs::Mode::from_bits_retain(mode);
@@ -89,7 +115,13 @@ fn resolve_str(resolve: u64) -> String {
     }
 }
 
-pub fn openat2(dir: BorrowedFd<'_>, path: &str, flags: i32, resolve: u64) -> Result<OwnedFd> {
+pub fn openat2(
+    dir: BorrowedFd<'_>,
+    path: &str,
+    flags: impl OpenFlags,
+    resolve: u64,
+) -> Result<OwnedFd> {
+    let flags = flags.raw();
     if openat2_disabled() {
         return Err(Error::os(
             "openat2 (disabled by PIVOT_NO_OPENAT2)",
@@ -230,6 +262,11 @@ pub fn fstatat(dir: BorrowedFd<'_>, path: &str, flags: i32) -> Result<Stat> {
     rx(r, || format!("fstatat({}, {path:?})", dirname(dir)))
 }
 
+/// fstatat with AT_SYMLINK_NOFOLLOW: the entry itself, not what it links to.
+pub fn lstatat(dir: BorrowedFd<'_>, path: &str) -> Result<Stat> {
+    fstatat(dir, path, libc::AT_SYMLINK_NOFOLLOW)
+}
+
 pub fn fstat(fd: BorrowedFd<'_>) -> Result<Stat> {
     fstatat(fd, "", libc::AT_EMPTY_PATH)
 }
@@ -364,4 +401,40 @@ pub fn list_dir(dir: BorrowedFd<'_>) -> Result<Vec<String>> {
         }
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_open_flags_are_the_raw_ones() {
+        for (typed, raw) in [
+            (OFlags::RDONLY, libc::O_RDONLY),
+            (OFlags::WRONLY, libc::O_WRONLY),
+            (OFlags::RDWR, libc::O_RDWR),
+            (OFlags::PATH, libc::O_PATH),
+            (OFlags::DIRECTORY, libc::O_DIRECTORY),
+            (OFlags::NOFOLLOW, libc::O_NOFOLLOW),
+            (OFlags::CREATE, libc::O_CREAT),
+            (OFlags::EXCL, libc::O_EXCL),
+            (OFlags::NONBLOCK, libc::O_NONBLOCK),
+            (OFlags::CLOEXEC, libc::O_CLOEXEC),
+        ] {
+            assert_eq!(typed.raw(), raw);
+        }
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        assert_eq!(
+            open_flags_str(flags.raw()),
+            "O_PATH|O_NOFOLLOW|O_DIRECTORY|O_CLOEXEC"
+        );
+    }
+
+    #[test]
+    fn errno_predicate() {
+        let e = Error::os("openat(AT_FDCWD, \"x\", O_RDONLY)", libc::ENOENT);
+        assert!(e.is_errno(Errno::NOENT));
+        assert!(!e.is_errno(Errno::EXIST));
+        assert!(!Error::invalid("x").is_errno(Errno::NOENT));
+    }
 }

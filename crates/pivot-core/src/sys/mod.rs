@@ -41,6 +41,14 @@ use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 pub use libc::{gid_t, mode_t, pid_t, uid_t};
+pub use rustix::io::Errno;
+
+impl Error {
+    /// Whether this is a failed call whose errno is `errno`.
+    pub fn is_errno(&self, errno: Errno) -> bool {
+        self.errno() == Some(errno.raw_os_error())
+    }
+}
 
 /// `AT_FDCWD` as a borrowed fd, for calls that take a directory fd.
 pub fn cwd() -> BorrowedFd<'static> {

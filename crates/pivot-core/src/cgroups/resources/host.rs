@@ -7,6 +7,7 @@ use super::validate::{bad, Limits, F};
 use crate::cgroups::devices::{self, allows_all, effective_device_rules};
 use crate::cgroups::{CgroupDir, Hierarchy};
 use crate::error::{Error, ErrorKind, Problems, Result};
+use crate::sys;
 
 /// Which cgroup layout the container's dirs are in.
 pub enum Layout<'a> {
@@ -228,7 +229,8 @@ fn hugepages_v2(l: &Limits, d: &CgroupDir, problems: &mut Problems) {
 /// `v2_only`: the host has the unified hierarchy alone, where runc's
 /// wording differs.
 pub fn check_rootless(l: &Limits, dropped: &[Hierarchy], v2_only: bool) -> Result<()> {
-    let permission = |what: String| Error::new(ErrorKind::Os(libc::EACCES), what);
+    let permission =
+        |what: String| Error::new(ErrorKind::Os(sys::Errno::ACCESS.raw_os_error()), what);
     if v2_only {
         if !dropped.iter().any(|h| h.is_v2()) {
             return Ok(());

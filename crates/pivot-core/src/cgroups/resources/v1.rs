@@ -8,6 +8,7 @@ use crate::cgroups::devices::{device_rule_string, effective_device_rules};
 use crate::cgroups::CgroupDir;
 use crate::error::{Error, Result};
 use crate::spec::resources::{BlockIo, Cpu, Memory, Network, Pids};
+use crate::sys;
 use std::path::{Path, PathBuf};
 
 /// Write the limits into the container's cgroup v1 dirs, in runc's order.
@@ -186,7 +187,7 @@ fn memory_v1(m: &Memory, d: &Path, how: Apply) -> Result<()> {
             return Ok(());
         }
         put(d, "memory.limit_in_bytes", &v.to_string(), "memory.limit").map_err(|e| {
-            if e.errno() == Some(libc::EBUSY) {
+            if e.is_errno(sys::Errno::BUSY) {
                 let usage = read_u64(d, "memory.usage_in_bytes").unwrap_or(0);
                 let peak = read_u64(d, "memory.max_usage_in_bytes").unwrap_or(0);
                 e.context(format!(
@@ -266,7 +267,7 @@ pub(super) fn check_usage(m: &Memory, d: &Path, file: &str, how: Apply) -> Resul
 
 /// runc's CpuGroup.Set (with the EINVAL retries) and SetRtSched.
 fn cpu_v1(c: &Cpu, d: &Path) -> Result<()> {
-    let einval = |e: &Error| e.errno() == Some(libc::EINVAL);
+    let einval = |e: &Error| e.is_errno(sys::Errno::INVAL);
     if let Some(s) = c.shares.filter(|s| *s != 0) {
         put(d, "cpu.shares", &s.to_string(), "cpu.shares")?;
         let got = read_u64(d, "cpu.shares").unwrap_or(s);
@@ -295,7 +296,7 @@ fn cpu_v1(c: &Cpu, d: &Path) -> Result<()> {
     if let Some(b) = c.burst {
         match put(d, "cpu.cfs_burst_us", &b.to_string(), "cpu.burst") {
             Ok(()) => {}
-            Err(e) if e.errno() == Some(libc::ENOENT) => {}
+            Err(e) if e.is_errno(sys::Errno::NOENT) => {}
             Err(e) if einval(&e) && quota != 0 => burst = Some(b),
             Err(e) => return Err(e),
         }

@@ -8,6 +8,7 @@ use crate::cgroups::devices::{self, allows_all, effective_device_rules};
 use crate::cgroups::CgroupDir;
 use crate::error::{Context, Error, ErrorKind, Result};
 use crate::spec::resources::{BlockIo, Cpu, Memory, Pids};
+use crate::sys;
 use std::path::Path;
 
 /// Write the limits into the container's cgroup v2 dir, in runc's order.
@@ -68,7 +69,7 @@ fn memory(m: &Memory, p: &Path, how: Apply) -> Result<()> {
     }
     if let Some(s) = swap_str {
         match put(p, "memory.swap.max", &s, "memory.swap") {
-            Err(e) if e.errno() == Some(libc::ENOENT) && (s == "max" || s == "0") => {}
+            Err(e) if e.is_errno(sys::Errno::NOENT) && (s == "max" || s == "0") => {}
             r => r?,
         }
     }
@@ -124,7 +125,7 @@ fn cpu(c: &Cpu, p: &Path) -> Result<()> {
     if let Some(b) = c.burst {
         match put(p, "cpu.max.burst", &b.to_string(), "cpu.burst") {
             Ok(()) => {}
-            Err(e) if e.errno() == Some(libc::EINVAL) && quota != 0 => burst = Some(b),
+            Err(e) if e.is_errno(sys::Errno::INVAL) && quota != 0 => burst = Some(b),
             Err(e) => return Err(e),
         }
     }

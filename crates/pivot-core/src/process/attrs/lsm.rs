@@ -103,7 +103,7 @@ pub fn apply(p: &Process, own: Option<&ProcFs>) -> Result<()> {
         // Kernels with LSM stacking have AppArmor's own directory; older
         // ones only the shared attr files.
         match write_attr(proc, "apparmor/exec", &value) {
-            Err(e) if e.errno() == Some(libc::ENOENT) => write_attr(proc, "exec", &value),
+            Err(e) if e.is_errno(sys::Errno::NOENT) => write_attr(proc, "exec", &value),
             r => r,
         }
         .with_ctx(|| format!("process.apparmorProfile {p:?}"))?;
@@ -127,7 +127,7 @@ mod tests {
         // (not reading) it is enough.
         match proc.open_thread_self("attr/current", libc::O_RDONLY) {
             Ok(_) => {}
-            Err(e) => assert_eq!(e.errno(), Some(libc::ENOENT), "{e}"),
+            Err(e) => assert!(e.is_errno(sys::Errno::NOENT), "{e}"),
         }
         for bad in ["../1/attr/exec", "attr/../../x", "", "attr//exec"] {
             assert!(
@@ -160,7 +160,7 @@ mod tests {
                     sys::mount(Some(&source), &target, None, libc::MS_BIND, None)?;
                     // A plain walk lands on the other file, still procfs.
                     let plain =
-                        sys::openat(proc.dir(), "thread-self/attr/exec", libc::O_RDONLY, 0)?;
+                        sys::openat(proc.dir(), "thread-self/attr/exec", sys::OFlags::RDONLY, 0)?;
                     if sys::fstat(plain.as_fd())?.st_ino
                         != sys::fstatat(sys::cwd(), &source, 0)?.st_ino
                     {

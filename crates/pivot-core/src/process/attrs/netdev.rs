@@ -17,6 +17,7 @@ use crate::spec::attrs::NetDevice;
 use crate::spec::decode_some;
 use crate::spec::{NsKind, Plan};
 use crate::sys;
+use crate::sys::OFlags;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -134,9 +135,9 @@ pub fn move_into(plan: &Plan, pid: i32) -> Result<()> {
     // The handle the init's network namespace is reached through
     // (SECURITY.md rule 5).
     let proc = crate::procfs::ProcFs::open()?;
-    let netns = sys::openat(proc.dir(), &format!("{pid}/ns/net"), libc::O_RDONLY, 0)
+    let netns = sys::openat(proc.dir(), &format!("{pid}/ns/net"), OFlags::RDONLY, 0)
         .ctx("linux.netDevices: the container's network namespace")?;
-    let own = sys::openat(proc.dir(), "thread-self/ns/net", libc::O_RDONLY, 0)?;
+    let own = sys::openat(proc.dir(), "thread-self/ns/net", OFlags::RDONLY, 0)?;
     let (a, b) = (sys::fstat(netns.as_fd())?, sys::fstat(own.as_fd())?);
     if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino) {
         // Never rename a host interface in place.

@@ -224,7 +224,7 @@ pub fn apply(p: &Process) -> Result<()> {
     if let Some(s) = Problems::first(|pr| scheduler(p, pr))? {
         sys::sched_setattr(&s.attr, &s.shown).map_err(|e| {
             let realtime = matches!(s.attr.sched_policy, 1 | 2);
-            let no_runtime = realtime && e.errno() == Some(libc::EPERM);
+            let no_runtime = realtime && e.is_errno(sys::Errno::PERM);
             e.context(if no_runtime {
                 // With RT group scheduling a new cgroup has no real-time
                 // runtime, and the kernel keeps real-time tasks out of it.
