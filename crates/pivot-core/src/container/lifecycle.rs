@@ -65,7 +65,7 @@ impl Runtime {
         // As runc 1.2 and later: without a pid namespace of its own, the
         // init's death takes nothing else with it, so SIGKILL goes to every
         // process of the container's cgroup, also once the init has exited.
-        if sig == libc::SIGKILL && !private_pid_ns(&saved) {
+        if sig == sys::SIGKILL && !private_pid_ns(&saved) {
             return kill_cgroup(&saved);
         }
         if state::status(&sd, &saved) == Status::Stopped {
@@ -83,7 +83,7 @@ impl Runtime {
             return Ok(());
         }
         if all {
-            if !(sig == libc::SIGKILL && cgroups::kill_all(&saved.cgroups)?) {
+            if !(sig == sys::SIGKILL && cgroups::kill_all(&saved.cgroups)?) {
                 signal_all(&saved, sig)?;
             }
         } else {
@@ -91,7 +91,7 @@ impl Runtime {
         }
         // As runc: a frozen process does not die of SIGKILL until its cgroup
         // is thawed (v1 freezer), so SIGKILL also thaws a paused container.
-        if sig == libc::SIGKILL && cgroups::is_frozen(&saved.cgroups) {
+        if sig == sys::SIGKILL && cgroups::is_frozen(&saved.cgroups) {
             cgroups::freezer::set(&saved.cgroups, false).ctx("thaw after SIGKILL")?;
         }
         Ok(())
@@ -309,7 +309,7 @@ fn kill_cgroup(saved: &Saved) -> Result<()> {
         let froze = cgroups::freezer::set(&saved.cgroups, true).is_ok();
         let killed = cgroups::pids(&saved.cgroups).and_then(|pids| {
             pids.into_iter()
-                .try_for_each(|pid| match sys::kill(pid, libc::SIGKILL) {
+                .try_for_each(|pid| match sys::kill(pid, sys::SIGKILL) {
                     Err(e) if !e.is_errno(sys::Errno::SRCH) => Err(e),
                     _ => Ok(()),
                 })
@@ -334,9 +334,9 @@ pub(crate) fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
     let private = private_pid_ns(saved);
     if state::init_alive(saved) {
         let _ = if private {
-            signal_init(saved, libc::SIGKILL)
+            signal_init(saved, sys::SIGKILL)
         } else {
-            signal_all(saved, libc::SIGKILL)
+            signal_all(saved, sys::SIGKILL)
         };
         // A frozen process does not die of SIGKILL until it is thawed
         // (delete --force of a paused container).
@@ -373,7 +373,7 @@ pub(crate) fn destroy(sd: &StateDir, saved: &Saved) -> Result<()> {
             break;
         }
         for pid in pids {
-            let _ = sys::kill(pid, libc::SIGKILL);
+            let _ = sys::kill(pid, sys::SIGKILL);
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
@@ -411,14 +411,14 @@ pub(crate) fn forwarded_signals() -> Vec<i32> {
     (1..32)
         .filter(|s| {
             ![
-                libc::SIGKILL,
-                libc::SIGSTOP,
-                libc::SIGSEGV,
-                libc::SIGBUS,
-                libc::SIGFPE,
-                libc::SIGILL,
-                libc::SIGTRAP,
-                libc::SIGSYS,
+                sys::SIGKILL,
+                sys::SIGSTOP,
+                sys::SIGSEGV,
+                sys::SIGBUS,
+                sys::SIGFPE,
+                sys::SIGILL,
+                sys::SIGTRAP,
+                sys::SIGSYS,
             ]
             .contains(s)
         })
@@ -432,7 +432,7 @@ pub(crate) fn wait_forwarding(init_pid: i32, proxy: Option<&process::tty::Proxy>
     loop {
         // Reap first: the init may have exited before we started waiting.
         loop {
-            match sys::waitpid(-1, libc::WNOHANG) {
+            match sys::waitpid(-1, sys::WNOHANG) {
                 Ok((0, _)) => break,
                 Ok((pid, status)) if pid == init_pid => return Ok(sys::wait_status_code(status)),
                 Ok(_) => continue,
@@ -443,11 +443,11 @@ pub(crate) fn wait_forwarding(init_pid: i32, proxy: Option<&process::tty::Proxy>
             }
         }
         let sig = sys::sigwait(&sigs)?;
-        if sig == libc::SIGWINCH {
+        if sig == sys::SIGWINCH {
             if let Some(p) = proxy {
                 p.resize();
             }
-        } else if sig != libc::SIGCHLD && sig != libc::SIGURG {
+        } else if sig != sys::SIGCHLD && sig != sys::SIGURG {
             let _ = sys::kill(init_pid, sig);
         }
     }

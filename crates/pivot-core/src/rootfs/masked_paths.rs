@@ -78,7 +78,7 @@ impl Masks {
 
 fn masking_tmpfs() -> Result<OwnedFd> {
     let opts = MountOptions {
-        flags: libc::MS_RDONLY,
+        flags: sys::mountflags::MS_RDONLY,
         data: vec!["size=4k".into(), "nr_inodes=1".into()],
         ..Default::default()
     };

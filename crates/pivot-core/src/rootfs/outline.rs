@@ -518,7 +518,7 @@ fn existing_kind(plan: &Plan, rootfs: Option<&Root>, path: &str) -> Option<bool>
         None => {
             let fd = rootfs?.open_path(&path, false).ok()?;
             let st = crate::sys::fstat(std::os::fd::AsFd::as_fd(&fd)).ok()?;
-            Some(st.st_mode & libc::S_IFMT == libc::S_IFDIR)
+            Some(crate::sys::file_type(&st) == crate::sys::FileType::Dir)
         }
     }
 }

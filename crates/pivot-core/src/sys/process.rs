@@ -169,6 +169,9 @@ pub fn wait_status_code(status: i32) -> i32 {
     }
 }
 
+/// [`waitpid`]'s flag: return at once (pid 0) when no child is ready.
+pub const WNOHANG: i32 = libc::WNOHANG;
+
 /// waitpid for `pid`, or any child with -1; returns (pid, raw status),
 /// pid 0 with WNOHANG and nothing ready.
 pub fn waitpid(pid: pid_t, flags: i32) -> Result<(pid_t, i32)> {

@@ -1,6 +1,21 @@
 //! Signals: kill and pidfds, the signal mask, dispositions.
 
 use super::*;
+use rustix::process::Signal;
+
+/// The signal numbers pivot itself names, from one place (as numbers:
+/// [`kill`] and [`sigwait`] also take any number a user names).
+pub const SIGKILL: i32 = Signal::KILL.as_raw();
+pub const SIGSTOP: i32 = Signal::STOP.as_raw();
+pub const SIGSEGV: i32 = Signal::SEGV.as_raw();
+pub const SIGBUS: i32 = Signal::BUS.as_raw();
+pub const SIGFPE: i32 = Signal::FPE.as_raw();
+pub const SIGILL: i32 = Signal::ILL.as_raw();
+pub const SIGTRAP: i32 = Signal::TRAP.as_raw();
+pub const SIGSYS: i32 = Signal::SYS.as_raw();
+pub const SIGWINCH: i32 = Signal::WINCH.as_raw();
+pub const SIGCHLD: i32 = Signal::CHILD.as_raw();
+pub const SIGURG: i32 = Signal::URG.as_raw();
 
 /// kill(2). Raw, as the signal pivot passes on may be any number the user
 /// named (a real-time one too), which rustix's Signal does not take.
@@ -94,5 +109,29 @@ pub fn ignore_signal(sig: i32) {
     // SAFETY: setting SIG_IGN for a valid signal number.
     unsafe {
         libc::signal(sig, libc::SIG_IGN);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_signals_are_the_raw_ones() {
+        for (named, raw) in [
+            (SIGKILL, libc::SIGKILL),
+            (SIGSTOP, libc::SIGSTOP),
+            (SIGSEGV, libc::SIGSEGV),
+            (SIGBUS, libc::SIGBUS),
+            (SIGFPE, libc::SIGFPE),
+            (SIGILL, libc::SIGILL),
+            (SIGTRAP, libc::SIGTRAP),
+            (SIGSYS, libc::SIGSYS),
+            (SIGWINCH, libc::SIGWINCH),
+            (SIGCHLD, libc::SIGCHLD),
+            (SIGURG, libc::SIGURG),
+        ] {
+            assert_eq!(named, raw);
+        }
     }
 }
