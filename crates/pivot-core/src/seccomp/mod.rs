@@ -448,7 +448,12 @@ fn build(p: &Profile) -> Result<Built> {
 /// The program of a checked profile, its load flags and whether it
 /// notifies.
 fn build_checked(p: &Profile, c: &Checked) -> Result<Built> {
-    let body = programs(c)?;
+    finish_program(p, c, programs(c)?)
+}
+
+/// The whole program around libseccomp's (`body`): its flags, the
+/// -ENOSYS stub, the kernel's length limit checked.
+fn finish_program(p: &Profile, c: &Checked, body: Vec<libc::sock_filter>) -> Result<Built> {
     let mut flags = c.flags;
     if c.notify {
         // NEW_LISTENER; with TSYNC the kernel wants TSYNC_ESRCH too.
@@ -514,12 +519,13 @@ fn programs(c: &Checked) -> Result<Vec<libc::sock_filter>> {
     if collides || c.arches.len() == 1 {
         return export(&filter_for(c, &c.arches, None)?);
     }
+    let plan = plan(c);
     let parts = std::thread::scope(|s| {
-        let others: Vec<_> = c.arches[1..]
+        let others: Vec<_> = plan[1..]
             .iter()
-            .map(|a| s.spawn(move || export(&filter_for(c, &[*a], Some(chain_act))?)))
+            .map(|a| s.spawn(move || export(&filter_for(c, a, Some(chain_act))?)))
             .collect();
-        let first = export(&filter_for(c, &c.arches[..1], Some(chain_act))?);
+        let first = export(&filter_for(c, &plan[0], Some(chain_act))?);
         let mut all = vec![first];
         for h in others {
             all.push(h.join().unwrap_or_else(|_| {
@@ -529,6 +535,11 @@ fn programs(c: &Checked) -> Result<Vec<libc::sock_filter>> {
         all.into_iter().collect::<Result<Vec<_>>>()
     })?;
     Ok(chain(parts, RET_TRACE | CHAIN_MSG as u32))
+}
+
+/// The filters to build, each on its architectures.
+fn plan(c: &Checked) -> Vec<Vec<ScmpArch>> {
+    c.arches.iter().map(|a| vec![*a]).collect()
 }
 
 /// Chain per-architecture programs: each return of `placeholder` (its
@@ -991,5 +1002,105 @@ mod equivalence {
         );
         // A foreign architecture is killed, not traced.
         assert_eq!(run(&prog, 0xc000_00b7, mkdir64, &[0; 6]), 0);
+    }
+}
+
+#[cfg(test)]
+mod cpu {
+    //! The CPU time of a compile that is not cached, per phase, on
+    //! podman's profile (each phase on the calling thread, one after the
+    //! other): `cargo test --release -p pivot-core seccomp::cpu -- --ignored --nocapture`.
+    use super::*;
+    use rustix::time::{clock_gettime, ClockId};
+
+    fn now() -> f64 {
+        let t = clock_gettime(ClockId::ThreadCPUTime);
+        t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
+    }
+
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn compile_cpu_per_phase() {
+        let text = include_str!("testdata/podman-4.3-amd64.json");
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        let root = std::env::temp_dir().join(format!("pivot-seccomp-cpu-{}", std::process::id()));
+        std::fs::create_dir(&root).unwrap();
+        let runs = 30;
+        let mut phases: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
+        let mut add = |k: &str, v: f64| phases.entry(k.to_string()).or_default().push(v);
+        for _ in 0..runs {
+            let _ = std::fs::remove_dir_all(root.join(cache::DIR));
+            let t0 = now();
+            let store = cache::Store::open(&root, &value).unwrap();
+            assert!(store.load().is_none());
+            let profile: Profile = crate::spec::decode("linux.seccomp", &value).unwrap();
+            let c = Problems::first(|pr| check(&profile, pr)).unwrap().unwrap();
+            let t1 = now();
+            add("1 pivot: key, lookup, JSON, check", t1 - t0);
+            let (built, parts, pivot_ms) = timed_build(&profile, &c);
+            for (i, (ctx_ms, export_ms)) in parts.iter().enumerate() {
+                add(
+                    &format!("2 libseccomp: context (rules), filter {i}"),
+                    *ctx_ms,
+                );
+                add(&format!("3 libseccomp: export_bpf, filter {i}"), *export_ms);
+            }
+            add(
+                "2 libseccomp: context (rules), all",
+                parts.iter().map(|p| p.0).sum(),
+            );
+            add(
+                "3 libseccomp: export_bpf, all",
+                parts.iter().map(|p| p.1).sum(),
+            );
+            add("4 pivot: chain, stub, check", pivot_ms);
+            let t2 = now();
+            store.save(&built.0, built.1, built.2);
+            add("5 pivot: cache write", now() - t2);
+            add("total", now() - t0);
+            // What was timed is what `create` compiles.
+            let want = build_checked(&profile, &c).unwrap();
+            let bytes = |p: &[libc::sock_filter]| -> Vec<(u16, u8, u8, u32)> {
+                p.iter().map(|i| (i.code, i.jt, i.jf, i.k)).collect()
+            };
+            assert_eq!(bytes(&want.0), bytes(&built.0));
+        }
+        eprintln!("{runs} runs, {:?}", plan_arches(&value));
+        std::fs::remove_dir_all(&root).unwrap();
+        for (k, v) in &phases {
+            let mut s = v.clone();
+            s.sort_by(f64::total_cmp);
+            let mean = s.iter().sum::<f64>() / s.len() as f64;
+            eprintln!(
+                "{k:42} min {:7.3} median {:7.3} mean {:7.3} ms",
+                s[0],
+                s[s.len() / 2],
+                mean
+            );
+        }
+    }
+
+    fn plan_arches(v: &serde_json::Value) -> Vec<Vec<ScmpArch>> {
+        let p: Profile = serde_json::from_value(v.clone()).unwrap();
+        let c = Problems::first(|pr| check(&p, pr)).unwrap().unwrap();
+        plan(&c)
+    }
+
+    /// `build_checked`, its filters built one after the other, timed.
+    fn timed_build(p: &Profile, c: &Checked) -> (Built, Vec<(f64, f64)>, f64) {
+        let mut times = Vec::new();
+        let mut parts = Vec::new();
+        for arches in plan(c) {
+            let t = now();
+            let f = filter_for(c, &arches, Some(ScmpAction::Trace(CHAIN_MSG))).unwrap();
+            let t1 = now();
+            parts.push(export(&f).unwrap());
+            let t2 = now();
+            drop(f);
+            times.push((t1 - t + (now() - t2), t2 - t1));
+        }
+        let t = now();
+        let got = finish_program(p, c, chain(parts, RET_TRACE | CHAIN_MSG as u32)).unwrap();
+        (got, times, now() - t)
     }
 }
