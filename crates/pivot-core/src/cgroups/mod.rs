@@ -214,9 +214,8 @@ fn write_file(path: &Path, data: &str) -> Result<()> {
 /// `CONTROLLER[,CONTROLLER...]:PATH` (those controllers' hierarchies); a
 /// value naming a hierarchy's controller wins over a plain one, and
 /// hierarchies named by neither stay in the container's cgroup. On a
-/// cgroup v2 only host, as with runc 1.5.1, one path serves every
-/// controller: the controllers a value names are not checked, and its
-/// path is taken (the last such value's, before a plain one).
+/// cgroup v2 only host, as with runc 1.5.1, only a plain value counts: one
+/// that names controllers (any names) is accepted and left out.
 pub fn sub_dirs(dirs: &[CgroupDir], values: &[String]) -> Result<Vec<CgroupDir>> {
     let unified = dirs.iter().all(|d| d.hierarchy.is_v2());
     let mut plain: Option<String> = None;
@@ -234,7 +233,6 @@ pub fn sub_dirs(dirs: &[CgroupDir], values: &[String]) -> Result<Vec<CgroupDir>>
             Some(c) => {
                 let list: Vec<&str> = c.split(',').filter(|c| !c.is_empty()).collect();
                 if unified {
-                    named.push((list, path));
                     continue;
                 }
                 if let Some(bad) = list
@@ -255,7 +253,7 @@ pub fn sub_dirs(dirs: &[CgroupDir], values: &[String]) -> Result<Vec<CgroupDir>>
             let sub = named
                 .iter()
                 .rev()
-                .find(|(list, _)| unified || list.iter().any(|c| d.hierarchy.has(c)))
+                .find(|(list, _)| list.iter().any(|c| d.hierarchy.has(c)))
                 .map(|(_, p)| p.as_str())
                 .or(plain.as_deref())
                 .unwrap_or("");
