@@ -105,6 +105,9 @@ impl Scratch {
     pub fn bundle(&self, args: &[&str]) -> Bundle {
         let dir = self.mkdir("bundle");
         make_rootfs(&dir.join("rootfs"));
+        // In the rootless mode: the user's (root's inside) from the start,
+        // before a test takes its snapshots.
+        shift_to_user(&dir.join("rootfs"));
         self.runtime(
             &self.dir,
             &["spec".as_ref(), "--bundle".as_ref(), dir.as_os_str()],
@@ -156,6 +159,95 @@ fn copy_exec(from: &Path, to: &Path) {
 
 fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// In the rootless mode, gives the files under `rootfs` (symlinks
+/// themselves, never crossing into another file system) the owners the
+/// mode's user namespace shows as the ones they have: root's become the
+/// user's, ids 1 to 65536 the subordinate ones (harness::rootless_mappings).
+/// Owners already in the user's ranges stay (the user's own id is taken
+/// for a shifted root's).
+pub fn shift_to_user(rootfs: &Path) {
+    let Some(u) = crate::harness::rootless_user() else {
+        return;
+    };
+    let (Some((su, sn)), Some((sg, gn))) = (u.sub_range("/etc/subuid"), u.sub_range("/etc/subgid"))
+    else {
+        return;
+    };
+    let shift = |id: u32, own: u32, start: u32, count: u32| -> Option<u32> {
+        match id {
+            0 => Some(own),
+            _ if id == own => None,
+            _ if id <= count.min(65536) => Some(start + id - 1),
+            _ => None,
+        }
+    };
+    // By descriptor, never following a symlink: a test may swap paths in
+    // the image while this runs.
+    use rustix::fs::{AtFlags, Mode, OFlags};
+    fn walk(
+        dir: &std::os::fd::OwnedFd,
+        dev: u64,
+        f: &dyn Fn(&std::os::fd::OwnedFd, &std::ffi::CStr, &rustix::fs::Stat),
+    ) {
+        let Ok(entries) = rustix::fs::Dir::read_from(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name == c"." || name == c".." {
+                continue;
+            }
+            let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
+                continue;
+            };
+            if st.st_dev != dev {
+                continue;
+            }
+            f(dir, name, &st);
+            if rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Directory {
+                let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                if let Ok(sub) = rustix::fs::openat(dir, name, flags, Mode::empty()) {
+                    walk(&sub, dev, f);
+                }
+            }
+        }
+    }
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let Ok(top) = rustix::fs::open(rootfs, flags, Mode::empty()) else {
+        return;
+    };
+    let Ok(top_st) = rustix::fs::fstat(&top) else {
+        return;
+    };
+    let change = |dir: &std::os::fd::OwnedFd, name: &std::ffi::CStr, st: &rustix::fs::Stat| {
+        let uid = shift(st.st_uid, u.uid, su, sn);
+        let gid = shift(st.st_gid, u.gid, sg, gn);
+        if uid.is_none() && gid.is_none() {
+            return;
+        }
+        let _ = rustix::fs::chownat(
+            dir,
+            name,
+            Some(rustix::fs::Uid::from_raw(uid.unwrap_or(st.st_uid))),
+            Some(rustix::fs::Gid::from_raw(gid.unwrap_or(st.st_gid))),
+            AtFlags::SYMLINK_NOFOLLOW,
+        );
+        // chown clears setuid and setgid bits: put them back.
+        let symlink =
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Symlink;
+        if !symlink && st.st_mode & 0o6000 != 0 {
+            let mode = Mode::from_raw_mode(st.st_mode & 0o7777);
+            let _ = rustix::fs::chmodat(dir, name, mode, AtFlags::empty());
+        }
+    };
+    let _ = rustix::fs::fchown(
+        &top,
+        shift(top_st.st_uid, u.uid, su, sn).map(rustix::fs::Uid::from_raw),
+        shift(top_st.st_gid, u.gid, sg, gn).map(rustix::fs::Gid::from_raw),
+    );
+    walk(&top, top_st.st_dev, &change);
 }
 
 /// Changes the owner of everything under `path` (symlinks themselves).

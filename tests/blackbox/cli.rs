@@ -8,7 +8,7 @@ use std::fs::{File, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -255,10 +255,8 @@ pub(crate) fn pivot_with_fd3(
             .unwrap_or_else(|e| panic!("create {}: {e}", p.display()))
     };
     let src = fd3.as_raw_fd();
-    let mut cmd = Command::new(&bin);
-    cmd.args(&all)
-        .current_dir(&s.dir)
-        .stdin(Stdio::null())
+    let (mut cmd, _) = crate::runtime::runtime_command(&bin, &s.dir, &all);
+    cmd.stdin(Stdio::null())
         .stdout(open(&out_path))
         .stderr(open(&err_path));
     // SAFETY: the closure runs in the forked child before exec and only

@@ -65,9 +65,16 @@ pub(crate) fn run_command(s: &Scratch, bin: &Path, args: &[&OsStr], stdin: Stdio
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut child = Command::new(bin)
-        .args(args)
-        .current_dir(&s.dir)
+    // The runtime under test as the rootless mode's user, like every
+    // other invocation of it; runc as a reference stays root's.
+    let mut cmd = if crate::harness::pivot_bin().as_deref() == Some(bin) {
+        crate::runtime::runtime_command(bin, &s.dir, args).0
+    } else {
+        let mut cmd = Command::new(bin);
+        cmd.args(args).current_dir(&s.dir);
+        cmd
+    };
+    let mut child = cmd
         .stdin(stdin)
         .stdout(open(&out_path))
         .stderr(open(&err_path))

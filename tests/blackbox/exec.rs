@@ -280,11 +280,22 @@ fn ignore_paused_allows_exec_into_paused(s: &Scratch) {
     let pid_file = s.path("paused-exec.pid");
     // Allowed with --ignore-paused; the new process sits frozen with the
     // rest until resume, so exec -d returns once the container runs again.
-    let mut child = std::process::Command::new(crate::harness::pivot_bin().unwrap())
-        .args(["--root".as_ref(), s.root.as_os_str()])
-        .args(["exec", "-d", "--ignore-paused", "--pid-file"])
-        .arg(&pid_file)
-        .args([&id, "/probe", "exit", "0"])
+    let args: [&std::ffi::OsStr; 11] = [
+        "--root".as_ref(),
+        s.root.as_os_str(),
+        "exec".as_ref(),
+        "-d".as_ref(),
+        "--ignore-paused".as_ref(),
+        "--pid-file".as_ref(),
+        pid_file.as_os_str(),
+        id.as_ref(),
+        "/probe".as_ref(),
+        "exit".as_ref(),
+        "0".as_ref(),
+    ];
+    let bin = crate::harness::pivot_bin().unwrap();
+    let mut child = crate::runtime::runtime_command(&bin, &s.dir, &args)
+        .0
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

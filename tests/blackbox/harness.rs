@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
-use libtest_mimic::{Failed, Trial};
+use libtest_mimic::{Completion, Failed, Trial};
 use serde_json::Value;
+
+use crate::testuser::TestUser;
 
 /// Spawning a command and writing an executable into a bundle exclude each
 /// other. A child forked while another thread has a bundle's executable
@@ -133,6 +135,93 @@ pub fn skipped_under_systemd(why: &str) -> bool {
     systemd_cgroup()
 }
 
+/// Whether the suite runs in its rootless mode (`PIVOT_TEST_ROOTLESS=1`):
+/// every runtime invocation runs as a user made for the run
+/// ([`rootless_user`]), on bundles the user owns, with a user namespace
+/// mapping the user's own ids and its subordinate ranges
+/// ([`rootless_mappings`]); the tests that need real root are skipped
+/// (main.rs, `ROOTLESS_SKIP`).
+pub fn rootless() -> bool {
+    std::env::var_os("PIVOT_TEST_ROOTLESS").is_some_and(|v| v == "1")
+}
+
+/// The user of the rootless mode, made by [`init_rootless`].
+static ROOTLESS_USER: std::sync::OnceLock<TestUser> = std::sync::OnceLock::new();
+
+/// The user every runtime invocation runs as in the rootless mode.
+pub fn rootless_user() -> Option<&'static TestUser> {
+    ROOTLESS_USER.get()
+}
+
+/// Makes the rootless mode's user (named `PIVOT_TEST_ROOTLESS_USER`, by
+/// default `pvrl<pid>x<n>`), with a subordinate id range and a 0700
+/// $XDG_RUNTIME_DIR /tmp/pivot-test-<pid>-xdg of its own. Before any
+/// test thread starts; [`remove_rootless_user`] removes it.
+pub fn init_rootless() {
+    let name = std::env::var("PIVOT_TEST_ROOTLESS_USER")
+        .ok()
+        .filter(|n| !n.is_empty());
+    let xdg = std::env::temp_dir().join(format!("pivot-test-{}-xdg", std::process::id()));
+    let user = TestUser::make(name, xdg);
+    let (uid, gid) = (user.uid, user.gid);
+    let ranges = (user.sub_range("/etc/subuid"), user.sub_range("/etc/subgid"));
+    if ROOTLESS_USER.set(user).is_err() {
+        panic!("init_rootless: called twice");
+    }
+    let (Some(su), Some(sg)) = ranges else {
+        let left = remove_rootless_user();
+        panic!("the rootless mode's user has no /etc/subuid or /etc/subgid range (left: {left:?})");
+    };
+    eprintln!(
+        "pivot-tests: rootless mode: the runtime runs as uid {uid} gid {gid}, subordinate uids {}+{}, gids {}+{}",
+        su.0, su.1, sg.0, sg.1
+    );
+}
+
+/// Removes the rootless mode's user, its processes, its subordinate-id
+/// lines and its $XDG_RUNTIME_DIR; returns what could not be removed.
+pub fn remove_rootless_user() -> Vec<String> {
+    rootless_user().map(TestUser::remove).unwrap_or_default()
+}
+
+/// The `linux.uidMappings` and `linux.gidMappings` of the rootless mode:
+/// container id 0 is the user, 1 to 65536 its first subordinate range
+/// (newuidmap and newgidmap write them), as a user who runs images with
+/// several ids maps them.
+pub fn rootless_mappings() -> (Value, Value) {
+    let u = rootless_user().expect("rootless mode");
+    let map = |own: u32, file: &str| {
+        let (start, count) = u
+            .sub_range(file)
+            .unwrap_or_else(|| panic!("no {file} range of {}", u.name));
+        serde_json::json!([
+            {"containerID": 0, "hostID": own, "size": 1},
+            {"containerID": 1, "hostID": start, "size": count.min(65536)},
+        ])
+    };
+    (map(u.uid, "/etc/subuid"), map(u.gid, "/etc/subgid"))
+}
+
+/// In the rootless mode: hands `path` to the user (its uid and gid).
+pub fn give_to_user(path: &Path) {
+    if let Some(u) = rootless_user() {
+        std::os::unix::fs::chown(path, Some(u.uid), Some(u.gid))
+            .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
+    }
+}
+
+/// A Unix socket bound at `path` that the runtime connects or sends to
+/// (a console socket, a notify socket, a seccomp listener): the user's in
+/// the rootless mode.
+pub fn runtime_socket<'a, T>(
+    path: &'a Path,
+    bind: impl FnOnce(&'a Path) -> std::io::Result<T>,
+) -> T {
+    let sock = bind(path).unwrap_or_else(|e| panic!("bind {}: {e}", path.display()));
+    give_to_user(path);
+    sock
+}
+
 /// Debian's busybox-static, or `BUSYBOX` if set.
 pub fn busybox_bin() -> PathBuf {
     std::env::var_os("BUSYBOX")
@@ -190,13 +279,19 @@ pub fn init_process() {
     }));
 }
 
-/// Wraps a test body into a libtest-mimic trial with setup and teardown.
-pub fn trial(name: String, f: TestFn, skip: bool) -> Trial {
+/// Wraps a test body into a libtest-mimic trial with setup and teardown;
+/// `not_here` is why it does not run in this mode (reported as ignored,
+/// with the reason).
+pub fn trial(name: String, f: TestFn, skip: bool, not_here: Option<String>) -> Trial {
     let runner_name = name.clone();
-    Trial::test(name, move || run_one(&runner_name, f)).with_ignored_flag(skip)
+    Trial::ignorable_test(name, move || match not_here {
+        Some(why) => Ok(Completion::ignored_with(why)),
+        None => run_one(&runner_name, f),
+    })
+    .with_ignored_flag(skip)
 }
 
-fn run_one(name: &str, f: TestFn) -> Result<(), Failed> {
+fn run_one(name: &str, f: TestFn) -> Result<Completion, Failed> {
     let scratch = Scratch::new(name);
     let outcome = catch(|| f(&scratch));
     let leftovers = scratch.teardown();
@@ -207,7 +302,7 @@ fn run_one(name: &str, f: TestFn) -> Result<(), Failed> {
             Err(format!("{msg}\nand left behind:\n  {}", leftovers.join("\n  ")).into())
         }
         (Ok(()), false) => Err(format!("left behind:\n  {}", leftovers.join("\n  ")).into()),
-        (Ok(()), true) => Ok(()),
+        (Ok(()), true) => Ok(Completion::Completed),
     }
 }
 
@@ -270,8 +365,18 @@ impl Scratch {
             .open(dir.join("TEST"))
             .and_then(|mut f| std::io::Write::write_all(&mut f, name.as_bytes()));
         note.expect("write TEST note");
+        // The rootless mode's user owns the scratch dir (files the runtime
+        // writes there: pid files, logs) and its --root.
+        let root = dir.join("state");
+        if rootless_user().is_some() {
+            give_to_user(&dir);
+            std::fs::create_dir(&root).expect("mkdir state");
+            let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
+            std::fs::set_permissions(&root, mode).expect("chmod state");
+            give_to_user(&root);
+        }
         Scratch {
-            root: dir.join("state"),
+            root,
             dir,
             id_prefix: format!("pivot-t-{}-{seq}-", std::process::id()),
             pids: Mutex::new(BTreeSet::new()),
@@ -292,10 +397,12 @@ impl Scratch {
         self.dir.join(format!("{tag}{n}"))
     }
 
-    /// A fresh empty directory inside the scratch dir.
+    /// A fresh empty directory inside the scratch dir (the user's in the
+    /// rootless mode).
     pub fn mkdir(&self, tag: &str) -> PathBuf {
         let dir = self.path(tag);
         std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("mkdir {}: {e}", dir.display()));
+        give_to_user(&dir);
         dir
     }
 

@@ -220,6 +220,9 @@ fn special_dir_replaced(s: &Scratch, name: &str, make: impl FnOnce(&Bundle, &Pat
     let canary = canary_dir(s, "canary-dir");
     let bundle = s.bundle(&["/probe", "mounts"]);
     make(&bundle, &canary);
+    // In the rootless mode the image is the user's before the snapshot
+    // (create would shift what `make` added after it).
+    crate::bundle::shift_to_user(&bundle.rootfs());
     // The image's own /tmp (the relative and absolute symlinks' target)
     // must not get a mount or an entry either.
     let rootfs_tmp = bundle.rootfs().join("tmp");

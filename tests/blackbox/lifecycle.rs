@@ -1,7 +1,7 @@
 //! create → start → kill → delete, as `state` reports it.
 
 use std::ffi::OsStr;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::{tests, Scratch, WAIT};
@@ -120,9 +120,11 @@ fn delete_waits_for_a_create_in_progress(s: &Scratch) {
     });
     let id = s.id("racing");
     let spawn = |args: &[&OsStr]| {
-        Command::new(crate::harness::pivot_bin().unwrap())
-            .args([OsStr::new("--root"), s.root.as_os_str()])
-            .args(args)
+        let mut all = vec![OsStr::new("--root"), s.root.as_os_str()];
+        all.extend_from_slice(args);
+        let bin = crate::harness::pivot_bin().unwrap();
+        crate::runtime::runtime_command(&bin, &s.dir, &all)
+            .0
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -1878,13 +1878,13 @@ impl Runner {
         let pivot = pivot_bin().expect("PIVOT_BIN");
         let mut cmd = match self {
             Runner::NoOpenat2 => {
-                let mut c = Command::new(env!("CARGO_BIN_EXE_noopenat2"));
-                c.arg(&pivot);
-                c
+                let mut all: Vec<OsString> = vec![pivot.clone().into()];
+                all.extend(args.iter().cloned());
+                let noopenat2 = Path::new(env!("CARGO_BIN_EXE_noopenat2"));
+                crate::runtime::runtime_command(noopenat2, &s.dir, &all).0
             }
-            _ => Command::new(&pivot),
+            _ => crate::runtime::runtime_command(&pivot, &s.dir, &args).0,
         };
-        cmd.args(&args).current_dir(&s.dir);
         if matches!(self, Runner::EnvNoOpenat2) {
             cmd.env("PIVOT_NO_OPENAT2", "1");
         }

@@ -4,9 +4,9 @@
 use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
-use std::process::Command;
 
 use crate::harness::{pivot_bin, tests, Scratch};
+use crate::runtime::runtime_command;
 use crate::sys::fd_receiver;
 
 tests![
@@ -37,7 +37,7 @@ fn listen(
     std::thread::JoinHandle<(String, OwnedFd)>,
 ) {
     let path = s.path(name);
-    let h = fd_receiver(UnixListener::bind(&path).unwrap());
+    let h = fd_receiver(crate::harness::runtime_socket(&path, UnixListener::bind));
     (path, h)
 }
 
@@ -132,16 +132,20 @@ fn listen_fds_reach_the_container(s: &Scratch) {
     let id = s.id("listen");
     let passed = s.path("activation-file");
     std::fs::write(&passed, "x").unwrap();
-    let out = Command::new("/bin/sh")
-        .arg("-c")
-        .arg("export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" \"$@\" 3<\"$PASSED\"")
-        .arg(pivot_bin().expect("PIVOT_BIN"))
-        .args([OsStr::new("--root"), s.root.as_os_str(), OsStr::new("run")])
-        .args([
-            OsStr::new("--bundle"),
-            bundle.dir.as_os_str(),
-            OsStr::new(&id),
-        ])
+    let bin = pivot_bin().expect("PIVOT_BIN");
+    let args = [
+        OsStr::new("-c"),
+        OsStr::new("export LISTEN_PID=$$ LISTEN_FDS=1; exec \"$0\" \"$@\" 3<\"$PASSED\""),
+        bin.as_os_str(),
+        OsStr::new("--root"),
+        s.root.as_os_str(),
+        OsStr::new("run"),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(&id),
+    ];
+    let out = runtime_command(std::path::Path::new("/bin/sh"), &s.dir, &args)
+        .0
         .env("PASSED", &passed)
         .stdin(std::process::Stdio::null())
         .output()
@@ -176,21 +180,20 @@ fn notify_socket_passes_ready_on(s: &Scratch) {
     ]);
     let id = s.id("notify");
     let host = s.path("host-notify.sock");
-    let sock = std::os::unix::net::UnixDatagram::bind(&host).unwrap();
+    let sock = crate::harness::runtime_socket(&host, std::os::unix::net::UnixDatagram::bind);
     sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
         .unwrap();
-    let out = Command::new(pivot_bin().expect("PIVOT_BIN"))
-        .args([
-            OsStr::new("--root"),
-            s.root.as_os_str(),
-            OsStr::new("run"),
-            OsStr::new("-d"),
-        ])
-        .args([
-            OsStr::new("--bundle"),
-            bundle.dir.as_os_str(),
-            OsStr::new(&id),
-        ])
+    let args = [
+        OsStr::new("--root"),
+        s.root.as_os_str(),
+        OsStr::new("run"),
+        OsStr::new("-d"),
+        OsStr::new("--bundle"),
+        bundle.dir.as_os_str(),
+        OsStr::new(&id),
+    ];
+    let out = runtime_command(&pivot_bin().expect("PIVOT_BIN"), &s.dir, &args)
+        .0
         .env("NOTIFY_SOCKET", &host)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -1,10 +1,11 @@
 //! `run`: create + start + wait, with exit status and stdio passed through.
 
 use std::ffi::OsStr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::harness::{pivot_bin, tests, Scratch};
+use crate::runtime::runtime_command;
 
 tests![
     exit_code_passthrough,
@@ -78,12 +79,16 @@ fn detach_returns_while_running(s: &Scratch) {
 /// `run` in the foreground, as a child of the test, with output in a file.
 fn spawn_run(s: &Scratch, bundle: &std::path::Path, id: &str) -> Child {
     let out = std::fs::File::create(s.path("fg.out")).unwrap();
-    Command::new(pivot_bin().expect("PIVOT_BIN"))
-        .arg("--root")
-        .arg(&s.root)
-        .args(["run", "--bundle"])
-        .arg(bundle)
-        .arg(id)
+    let args = [
+        OsStr::new("--root"),
+        s.root.as_os_str(),
+        OsStr::new("run"),
+        OsStr::new("--bundle"),
+        bundle.as_os_str(),
+        OsStr::new(id),
+    ];
+    runtime_command(&pivot_bin().expect("PIVOT_BIN"), &s.dir, &args)
+        .0
         .stdin(Stdio::null())
         .stdout(out.try_clone().unwrap())
         .stderr(out)

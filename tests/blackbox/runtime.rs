@@ -73,27 +73,10 @@ impl std::fmt::Display for Out {
 /// (`--bundle`/`-b`, else `cwd`) the systemd cgroupsPath of the container
 /// (the last argument) if its config.json has none.
 fn systemd_cgroups_path(cwd: &Path, args: &[std::ffi::OsString]) {
-    let Some(sub) = args.iter().position(|a| a == "create" || a == "run") else {
+    let Some((bundle, id)) = bundle_of_create(cwd, args) else {
         return;
     };
-    let rest = &args[sub + 1..];
-    let Some(id) = rest
-        .last()
-        .and_then(|a| a.to_str())
-        .filter(|a| !a.starts_with('-'))
-    else {
-        return;
-    };
-    let mut bundle = cwd.to_path_buf();
-    for (i, a) in rest.iter().enumerate() {
-        if a == "--bundle" || a == "-b" {
-            if let Some(b) = rest.get(i + 1) {
-                bundle = cwd.join(b);
-            }
-        } else if let Some(b) = a.to_str().and_then(|a| a.strip_prefix("--bundle=")) {
-            bundle = cwd.join(b);
-        }
-    }
+    let id = id.as_str();
     let config = bundle.join("config.json");
     let Ok(text) = std::fs::read_to_string(&config) else {
         return;
@@ -113,6 +96,72 @@ fn systemd_cgroups_path(cwd: &Path, args: &[std::ffi::OsString]) {
     value["linux"]["cgroupsPath"] = Value::from(crate::harness::systemd_cgroups_path(id));
     let text = serde_json::to_string_pretty(&value).expect("config.json");
     std::fs::write(&config, text).unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
+}
+
+/// The bundle of a `create` or `run` in `args` (`--bundle`/`-b`, else
+/// `cwd`) and the container id (the last argument).
+fn bundle_of_create(
+    cwd: &Path,
+    args: &[std::ffi::OsString],
+) -> Option<(std::path::PathBuf, String)> {
+    let sub = args.iter().position(|a| a == "create" || a == "run")?;
+    let rest = &args[sub + 1..];
+    let id = rest
+        .last()
+        .and_then(|a| a.to_str())
+        .filter(|a| !a.starts_with('-'))?;
+    let mut bundle = cwd.to_path_buf();
+    for (i, a) in rest.iter().enumerate() {
+        if a == "--bundle" || a == "-b" {
+            if let Some(b) = rest.get(i + 1) {
+                bundle = cwd.join(b);
+            }
+        } else if let Some(b) = a.to_str().and_then(|a| a.strip_prefix("--bundle=")) {
+            bundle = cwd.join(b);
+        }
+    }
+    Some((bundle, id.to_string()))
+}
+
+/// For `create`, `run` and `explain` in the rootless mode: gives the
+/// bundle's config.json a user namespace with the mode's mappings
+/// (harness::rootless_mappings) if it has no user namespace, and shifts
+/// its rootfs into them (bundle::shift_to_user), so that inside the
+/// container every file has the owner it has as root.
+fn rootless_user_namespace(cwd: &Path, args: &[std::ffi::OsString]) {
+    let Some((bundle, _)) = bundle_of_create(cwd, args).or_else(|| {
+        let sub = args.iter().position(|a| a == "explain")?;
+        let mut rest = args[sub + 1..].to_vec();
+        rest.insert(0, "create".into());
+        rest.push("id".into());
+        bundle_of_create(cwd, &rest)
+    }) else {
+        return;
+    };
+    let config = bundle.join("config.json");
+    let Ok(text) = std::fs::read_to_string(&config) else {
+        return;
+    };
+    let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
+        return;
+    };
+    let Some(namespaces) = value["linux"]["namespaces"].as_array_mut() else {
+        return;
+    };
+    let (uids, gids) = crate::harness::rootless_mappings();
+    if !namespaces.iter().any(|ns| ns["type"] == "user") {
+        namespaces.push(serde_json::json!({"type": "user"}));
+        value["linux"]["uidMappings"] = uids.clone();
+        value["linux"]["gidMappings"] = gids;
+        let text = serde_json::to_string_pretty(&value).expect("config.json");
+        std::fs::write(&config, text).unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
+    }
+    // A rootfs of the test's own mappings (or none) stays as it is.
+    if value["linux"]["uidMappings"] == uids {
+        if let Some(rootfs) = value["root"]["path"].as_str() {
+            crate::bundle::shift_to_user(&bundle.join(rootfs));
+        }
+    }
 }
 
 /// Waits for a child with a deadline; kills it when the deadline passes.
@@ -166,6 +215,28 @@ pub fn assert_error_mentions(out: &Out, any_of: &[&str]) {
     );
 }
 
+/// `bin ARGS...` in `cwd`, and how it is shown: as root, or in the
+/// rootless mode as its user (harness::rootless_user: no supplementary
+/// groups, a clean environment with its $XDG_RUNTIME_DIR, and a `create`
+/// or `run` bundle given the mode's user namespace). Every test that
+/// spawns the runtime itself (or a wrapper running it) starts from this.
+pub fn runtime_command<S: AsRef<OsStr>>(bin: &Path, cwd: &Path, args: &[S]) -> (Command, String) {
+    let args: Vec<&OsStr> = args.iter().map(AsRef::as_ref).collect();
+    if let Some(u) = crate::harness::rootless_user() {
+        let owned: Vec<std::ffi::OsString> = args.iter().map(|a| a.to_os_string()).collect();
+        rootless_user_namespace(cwd, &owned);
+        return u.command_of(bin, cwd, &args);
+    }
+    let mut cmd = Command::new(bin);
+    cmd.args(&args).current_dir(cwd);
+    let shown = std::iter::once(bin.as_os_str())
+        .chain(args.iter().copied())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (cmd, shown)
+}
+
 impl Scratch {
     /// Runs `$PIVOT_BIN --root <root> ARGS...`.
     pub fn pivot<S: AsRef<OsStr>>(&self, args: &[S]) -> Out {
@@ -198,13 +269,7 @@ impl Scratch {
             systemd_cgroups_path(cwd, &args);
             args.insert(0, "--systemd-cgroup".into());
         }
-        let mut cmd = Command::new(&bin);
-        cmd.args(&args).current_dir(cwd);
-        let shown = std::iter::once(bin.as_os_str())
-            .chain(args.iter().map(AsRef::as_ref))
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let (cmd, shown) = runtime_command(&bin, cwd, &args);
         self.run_command(cmd, shown)
     }
 

@@ -620,7 +620,7 @@ fn fail_notified_call(fd: &OwnedFd, id: u64, errno: i32) {
 
 fn notify_sends_the_fd_to_the_listener(s: &Scratch) {
     let socket = s.path("listener.sock");
-    let listener = UnixListener::bind(&socket).expect("bind the listener socket");
+    let listener = crate::harness::runtime_socket(&socket, UnixListener::bind);
     let script = format!(
         "{} > /result/first; {} > /result/second",
         call("getsid", &["0"]),
@@ -762,7 +762,7 @@ fn start_container_hooks_run_under_the_filter(s: &Scratch) {
 /// agent answers its calls.
 fn exec_sends_its_notify_fd_to_the_listener(s: &Scratch) {
     let socket = s.path("exec-listener.sock");
-    let listener = UnixListener::bind(&socket).expect("bind the listener socket");
+    let listener = crate::harness::runtime_socket(&socket, UnixListener::bind);
     let bundle = s.bundle(&["/probe", "sleep", "60"]);
     bundle.edit(|c| {
         c["linux"]["seccomp"] = json!({

@@ -6,12 +6,13 @@ use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::harness::{pivot_bin, tests, Scratch};
+use crate::runtime::runtime_command;
 use crate::sys::{fd_receiver, poll_read};
 
 tests![
@@ -58,7 +59,10 @@ fn console_socket_receives_the_master(s: &Scratch) {
     let bundle = s.bundle(&["/bin/sh"]);
     bundle.edit(|c| c["process"]["terminal"] = json!(true));
     let sock_path = s.path("console.sock");
-    let receiver = fd_receiver(UnixListener::bind(&sock_path).unwrap());
+    let receiver = fd_receiver(crate::harness::runtime_socket(
+        &sock_path,
+        UnixListener::bind,
+    ));
     let id = s.id("tty");
     s.pivot(&[
         OsStr::new("create"),
@@ -106,8 +110,9 @@ pub(crate) fn openpty(rows: u16, cols: u16) -> (OwnedFd, OwnedFd) {
 
 fn spawn_on(slave: &OwnedFd, args: &[&OsStr]) -> Child {
     let io = || Stdio::from(slave.try_clone().unwrap());
-    Command::new(pivot_bin().expect("PIVOT_BIN"))
-        .args(args)
+    let bin = pivot_bin().expect("PIVOT_BIN");
+    runtime_command(&bin, &std::env::temp_dir(), args)
+        .0
         .stdin(io())
         .stdout(io())
         .stderr(io())
@@ -174,8 +179,9 @@ fn on_test_terminal(args: &[&OsStr], piped: bool) -> (i32, String) {
     let (master, slave) = openpty(24, 80);
     let (mut child, from): (Child, std::fs::File) = if piped {
         let (r, w) = std::io::pipe().expect("pipe");
-        let child = Command::new(pivot_bin().expect("PIVOT_BIN"))
-            .args(args)
+        let bin = pivot_bin().expect("PIVOT_BIN");
+        let child = runtime_command(&bin, &std::env::temp_dir(), args)
+            .0
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(w.try_clone().unwrap())
             .stderr(w)
@@ -267,7 +273,10 @@ fn exec_t_with_console_socket(s: &Scratch) {
 /// master.
 fn exec_t_detached(s: &Scratch, id: &str, args: &[&str]) -> OwnedFd {
     let sock_path = s.path("exec-console.sock");
-    let receiver = fd_receiver(UnixListener::bind(&sock_path).unwrap());
+    let receiver = fd_receiver(crate::harness::runtime_socket(
+        &sock_path,
+        UnixListener::bind,
+    ));
     let pid_file = s.path("exec-t.pid");
     let mut all = vec![
         OsStr::new("exec"),
@@ -297,7 +306,10 @@ pub(crate) fn create_with_console(
     id: &str,
 ) -> OwnedFd {
     let sock_path = s.path("console.sock");
-    let receiver = fd_receiver(UnixListener::bind(&sock_path).unwrap());
+    let receiver = fd_receiver(crate::harness::runtime_socket(
+        &sock_path,
+        UnixListener::bind,
+    ));
     let out = s.pivot(&[
         OsStr::new("create"),
         OsStr::new("--console-socket"),
