@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds pivot (release) and the static probe, runs the workspace's unit
 # tests, then the black-box suite against target/x86_64-unknown-linux-gnu/release/pivot
-# (its rootfs tests once more with --no-pivot), then the harnesses that
+# (its rootfs tests once more with --no-pivot, and all of it that applies
+# once more as an unprivileged user made for the run), then the harnesses that
 # drive pivot through real callers and another host: the Debian package
 # installed into a scratch root (scripts/package), containerd's runc
 # shim (scripts/containerd), podman as root and rootless (scripts/podman),
@@ -65,6 +66,35 @@ if [ -z "${1:-}" ]; then
     done
 fi
 
+# The suite once more in its rootless mode (skipped when a filter was
+# given): every runtime invocation as a user the suite makes with
+# subordinate ids and removes after the run; the tests that need real
+# root are reported as ignored with the reason (tests/README.md). The
+# user's name is chosen here so that what a killed run leaves (the user,
+# its /etc/subuid and /etc/subgid lines, its processes) is removed here.
+rootless=0
+if [ -z "${1:-}" ]; then
+    section "black-box tests in the rootless mode (as a user made for the run)"
+    # shellcheck source=lib/testuser.sh
+    . scripts/lib/testuser.sh
+    TESTUSER=pvbb$$
+    rootless_leftovers() {
+        TESTUSER_UID=$(id -u "$TESTUSER" 2>/dev/null || true)
+        if [ -n "$TESTUSER_UID" ] || grep -qs "^$TESTUSER:" /etc/subuid /etc/subgid; then
+            echo "test.sh: removing what the rootless run left of user $TESTUSER" >&2
+            testuser_remove || echo "test.sh: left: ${TESTUSER_LEFT[*]}" >&2
+            return 1
+        fi
+    }
+    trap 'rootless_leftovers || true' EXIT
+    PIVOT_TEST_ROOTLESS=1 PIVOT_TEST_ROOTLESS_USER=$TESTUSER \
+        PIVOT_BIN=${PIVOT_BIN:-$PWD/target/x86_64-unknown-linux-gnu/release/pivot} \
+        PROBE_BIN=$PWD/target/x86_64-unknown-linux-gnu/release/probe \
+        cargo test -q -p pivot-tests --test blackbox || rootless=$?
+    rootless_leftovers || rootless=1
+    trap - EXIT
+fi
+
 # The harnesses: each prints its own total; a failure fails the run.
 results=()
 harness() { # NAME COMMAND...
@@ -116,9 +146,11 @@ section "summary"
 echo "unit tests: $([ "$unit" -eq 0 ] && echo passed || echo FAILED)"
 echo "black-box tests: $([ "$blackbox" -eq 0 ] && echo passed || echo FAILED)"
 [ -n "${1:-}" ] || echo "black-box rootfs tests with --no-pivot: $([ "$nopivot" -eq 0 ] && echo passed || echo FAILED)"
+[ -n "${1:-}" ] || echo "black-box tests in the rootless mode: $([ "$rootless" -eq 0 ] && echo passed || echo FAILED)"
 for r in "${results[@]}"; do
     echo "$r"
 done
-if [ "$unit" -ne 0 ] || [ "$blackbox" -ne 0 ] || [ "$nopivot" -ne 0 ] || [ "$harnesses" -ne 0 ]; then
+if [ "$unit" -ne 0 ] || [ "$blackbox" -ne 0 ] || [ "$nopivot" -ne 0 ] || [ "$rootless" -ne 0 ] ||
+    [ "$harnesses" -ne 0 ]; then
     exit 1
 fi

@@ -4,6 +4,9 @@
 //! check the tests themselves) as root, on busybox bundles that carry the
 //! static `probe` named by `PROBE_BIN`. Tests are skipped, not failed, when
 //! the machine cannot run them (not root, PIVOT_BIN or PROBE_BIN missing).
+//! With `PIVOT_TEST_ROOTLESS=1` every invocation of the runtime runs as a
+//! user made for the run, and the tests that need real root
+//! (`ROOTLESS_SKIP`) are reported as ignored with the reason.
 //!
 //! Run: `PIVOT_BIN=... PROBE_BIN=... cargo test -p pivot-tests --test blackbox [FILTER]`
 
