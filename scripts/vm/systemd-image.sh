@@ -39,8 +39,10 @@ fi
 # bus; kmod to load the kernel's modules (the runner brings them); busybox
 # for small tools; iproute2 for the network tests; procps; bash, jq,
 # bats, gawk, xz and bsdextrautils for runc's bats suite (bsdutils' script
-# is in minbase).
-packages=systemd,systemd-sysv,dbus,kmod,busybox-static,iproute2,libseccomp2,procps,jq,bats,gawk,xz-utils,bsdextrautils
+# is in minbase); uidmap (newuidmap and newgidmap, setuid root) for the
+# rootless tests that map a user's subordinate ids (useradd gives each new
+# user a range in /etc/subuid and /etc/subgid).
+packages=systemd,systemd-sysv,dbus,kmod,busybox-static,iproute2,libseccomp2,procps,jq,bats,gawk,xz-utils,bsdextrautils,uidmap
 # Then, with apt-get in the new root (debootstrap cannot configure
 # golang-github-containers-common): containerd (with ctr and its runc shim)
 # and podman with conmon and catatonit, for scripts/containerd/run.sh and
