@@ -596,8 +596,18 @@ fn exec_joins_the_init_cgroup_when_its_own_takes_no_process(s: &Scratch) {
     std::fs::write(dir.join("cgroup.subtree_control"), format!("+{ctl}"))
         .unwrap_or_else(|e| panic!("+{ctl} in {}: {e}", dir.display()));
     let out = s.pivot(&["exec", &id, "/probe", "cat", "/proc/self/cgroup"]);
+    // `--cgroup /` names the container's own cgroup: no fallback there.
+    let root = s.pivot(&["exec", "--cgroup", "/", &id, "/probe", "true"]);
     stop_and_delete(s, &id);
     assert_gone(&[dir]);
+    let root = root.fails();
+    assert!(
+        root.stderr.contains("adding pid ")
+            && root
+                .stderr
+                .contains("cgroup.procs: device or resource busy"),
+        "exec --cgroup / into a cgroup that takes no process: {root}"
+    );
     let out = out.ok();
     let answer: serde_json::Value =
         serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));

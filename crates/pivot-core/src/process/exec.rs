@@ -89,16 +89,7 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
             drop(v2);
             // execCPUAffinity: `initial` before the cgroups, `final` after.
             let joined = super::attrs::exec_cpu_affinity(plan.process, false)
-                .and_then(|_| {
-                    cgroups::join_self(&dirs, v2_joined)
-                        .or_else(|e| match (&plan.init_cgroup, e.errno()) {
-                            (Some(d), Some(libc::EBUSY)) if plan.sub_cgroups.is_empty() => {
-                                cgroups::join_self(std::slice::from_ref(d), false)
-                            }
-                            _ => Err(e),
-                        })
-                        .ctx("join the container's cgroups")
-                })
+                .and_then(|_| join_cgroups(plan, &dirs, v2_joined))
                 .and_then(|_| super::attrs::exec_cpu_affinity(plan.process, true));
             if let Err(e) = joined
                 .and_then(|_| join(plan, &child_ch))
@@ -227,6 +218,59 @@ fn join(plan: &ExecPlan, ch: &Channel) -> Result<()> {
             ch.send(&Msg::Pid(pid))?;
             sys::exit_now(0)
         }
+    }
+}
+
+/// In the first child: into the cgroups `dirs` (the cgroup2 one already,
+/// when `v2_done`). Without a --cgroup path, a cgroup2 that takes no
+/// process (EBUSY: the init moved to a child cgroup and enabled a domain
+/// controller for it) gives way to the init's cgroup, as runc does. A
+/// --cgroup path (`/` too) is where the process goes or fails, the error
+/// in runc's words (`adding pid N to cgroups: .../cgroup.procs: device or
+/// resource busy`), which callers match on; values that name controllers
+/// alone are left out on cgroup v2, as runc 1.5.1, and keep the fallback.
+fn join_cgroups(plan: &ExecPlan, dirs: &[CgroupDir], v2_done: bool) -> Result<()> {
+    let path_given = plan.sub_cgroups.iter().any(|v| !v.contains(':'));
+    if !path_given {
+        return cgroups::join_self(dirs, v2_done)
+            .or_else(|e| match (&plan.init_cgroup, e.errno()) {
+                (Some(d), Some(libc::EBUSY)) => cgroups::join_self(std::slice::from_ref(d), false),
+                _ => Err(e),
+            })
+            .ctx("join the container's cgroups");
+    }
+    for d in dirs {
+        cgroups::join_self(std::slice::from_ref(d), v2_done).map_err(|e| match e.errno() {
+            Some(errno) => {
+                let file = if d.hierarchy.is_v2() {
+                    "cgroup.procs"
+                } else {
+                    "tasks"
+                };
+                Error::new(
+                    crate::error::ErrorKind::Os(errno),
+                    format!(
+                        "--cgroup: adding pid {} to cgroups: write \"0\" to {}: {}",
+                        sys::getpid(),
+                        d.path().join(file).display(),
+                        go_errno_text(errno)
+                    ),
+                )
+            }
+            None => e,
+        })?;
+    }
+    Ok(())
+}
+
+/// An errno's text as Go (and so runc) prints it: all lower case, e.g.
+/// `device or resource busy`, then its name, e.g. ` (EBUSY)`.
+fn go_errno_text(errno: i32) -> String {
+    let text = std::io::Error::from_raw_os_error(errno).to_string();
+    let text = text.split(" (os error").next().unwrap_or("").to_lowercase();
+    match linux_text::errno::name(errno) {
+        Some(name) => format!("{text} ({name})"),
+        None => text,
     }
 }
 
