@@ -118,14 +118,9 @@ const ROOTLESS_SKIP: &[(&str, &str)] = &[
     ("hostile::dev_symlink_absolute", MKNOD),
     ("hostile::dev_symlink_relative", MKNOD),
     // Namespaces root made.
-    ("namespaces::join_uts_namespace_by_path", ROOTS_NAMESPACE),
-    ("namespaces::join_pid_namespace_of_a_pod", ROOTS_NAMESPACE),
-    ("namespaces::join_pid_and_user_namespaces_of_a_pod", ROOTS_NAMESPACE),
-    ("namespaces::pod_member_with_own_userns_refuses_create_container_hook", ROOTS_NAMESPACE),
     ("namespaces::join_host_rooted_mount_namespace_by_path", ROOTS_NAMESPACE),
     ("namespaces::join_user_namespace_and_a_network_namespace_it_does_not_own", ROOTS_NAMESPACE),
     ("attrs::net_device_moved_renamed_and_up", ROOTS_NAMESPACE),
-    ("tty::pod_member_terminal_is_its_controlling_tty", ROOTS_NAMESPACE),
     (
         "kill::sigkill_without_pid_namespace_kills_every_process",
         HOST_PID_NAMESPACE,
@@ -163,6 +158,8 @@ const ROOTLESS_SKIP: &[(&str, &str)] = &[
     ("mounts::noopenat2_dotdot_symlink_stays_in_rootfs", NO_NEW_PRIVS),
     // User namespaces of the test's own, of host ids root picks.
     ("namespaces::user_namespace_maps_root", OWN_MAPPINGS),
+    ("namespaces::join_pid_and_user_namespaces_of_a_pod", OWN_MAPPINGS),
+    ("namespaces::pod_member_with_own_userns_refuses_create_container_hook", OWN_MAPPINGS),
     ("namespaces::userns_without_netns_binds_host_sys", OWN_MAPPINGS),
     ("namespaces::userns_read_only_bind_keeps_locked_flags", OWN_MAPPINGS),
     ("namespaces::userns_without_proc_mount_starts", OWN_MAPPINGS),
@@ -220,6 +217,18 @@ const OWN_MAPPINGS: &str =
 const NO_NEW_PRIVS: &str = "noopenat2's seccomp filter sets no_new_privs, under which newuidmap's setuid bit gives it nothing";
 const IDMAP: &str = "idmapped mounts need CAP_SYS_ADMIN in the host's user namespace";
 
+/// Tests that apply in the rootless mode and that pivot does not pass
+/// there yet (runc 1.5.1 does), with what fails: listed as ignored for
+/// pivot, like `KNOWN_OPEN` (`-- --include-ignored` runs them).
+const ROOTLESS_OPEN: &[(&str, &str)] = &[
+    ("namespaces::join_pid_namespace_of_a_pod", POD_PROCFS),
+    (
+        "tty::pod_member_terminal_is_its_controlling_tty",
+        POD_PROCFS,
+    ),
+];
+const POD_PROCFS: &str = "pivot opens a procfs for the pod's pid namespace (fsopen(\"proc\")) before the init enters a user namespace, which an unprivileged caller may not (EPERM)";
+
 /// Why `name` does not run in the rootless mode, if it does not.
 fn rootless_skip(name: &str) -> Option<String> {
     if !harness::rootless() {
@@ -246,6 +255,13 @@ fn main() {
     }
     if skip.is_none() && !args.list && harness::rootless() {
         harness::init_rootless();
+        if harness::is_pivot() {
+            for (name, why) in ROOTLESS_OPEN {
+                eprintln!(
+                    "pivot-tests: rootless mode: not passed yet, listed as ignored: {name}: {why}"
+                );
+            }
+        }
     }
     let modules = suites![
         spec,
@@ -295,7 +311,10 @@ fn main() {
                 .map(move |(name, f)| (format!("{module}::{name}"), *f))
         })
         .map(|(name, f)| {
-            let open = KNOWN_OPEN.contains(&name.as_str());
+            let open = KNOWN_OPEN.contains(&name.as_str())
+                || (harness::rootless()
+                    && harness::is_pivot()
+                    && ROOTLESS_OPEN.iter().any(|(t, _)| *t == name));
             let not_here = rootless_skip(&name);
             harness::trial(name, f, skip.is_some() || open, not_here)
         })

@@ -145,23 +145,50 @@ fn rootless_user_namespace(cwd: &Path, args: &[std::ffi::OsString]) {
     let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
         return;
     };
-    let Some(namespaces) = value["linux"]["namespaces"].as_array_mut() else {
+    let Some(namespaces) = value["linux"]["namespaces"].as_array() else {
         return;
     };
     let (uids, gids) = crate::harness::rootless_mappings();
+    let mut ours = value["linux"]["uidMappings"] == uids;
     if !namespaces.iter().any(|ns| ns["type"] == "user") {
-        namespaces.push(serde_json::json!({"type": "user"}));
-        value["linux"]["uidMappings"] = uids.clone();
-        value["linux"]["gidMappings"] = gids;
+        // Joining a namespace of another of the user's containers (a
+        // pod's) means joining the user namespace that owns it.
+        let user_ns = match joined_container_of_user(namespaces) {
+            Some(pid) => {
+                serde_json::json!({"type": "user", "path": format!("/proc/{pid}/ns/user")})
+            }
+            None => {
+                value["linux"]["uidMappings"] = uids;
+                value["linux"]["gidMappings"] = gids;
+                serde_json::json!({"type": "user"})
+            }
+        };
+        if let Some(list) = value["linux"]["namespaces"].as_array_mut() {
+            list.push(user_ns);
+        }
+        ours = true;
         let text = serde_json::to_string_pretty(&value).expect("config.json");
         std::fs::write(&config, text).unwrap_or_else(|e| panic!("write {}: {e}", config.display()));
     }
-    // A rootfs of the test's own mappings (or none) stays as it is.
-    if value["linux"]["uidMappings"] == uids {
+    // A rootfs of a user namespace of the test's own stays as it is.
+    if ours {
         if let Some(rootfs) = value["root"]["path"].as_str() {
             crate::bundle::shift_to_user(&bundle.join(rootfs));
         }
     }
+}
+
+/// The pid of a process of the rootless mode's user (a container's) whose
+/// namespace one of `namespaces` joins by its /proc/PID/ns path.
+fn joined_container_of_user(namespaces: &[Value]) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = crate::harness::rootless_user()?.uid;
+    namespaces.iter().find_map(|ns| {
+        let rest = ns["path"].as_str()?.strip_prefix("/proc/")?;
+        let pid: u32 = rest.split_once("/ns/")?.0.parse().ok()?;
+        let owner = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
+        (owner == uid).then_some(pid)
+    })
 }
 
 /// Waits for a child with a deadline; kills it when the deadline passes.
