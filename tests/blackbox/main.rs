@@ -88,10 +88,6 @@ const ROOTLESS_SKIP: &[(&str, &str)] = &[
     ("checkpoint::", "CRIU needs root"),
     ("differential::", "compares with runc run as root"),
     ("rootless::", "runs the runtime as users of its own already"),
-    (
-        "escape::",
-        "the attacks are set up with root's privileges on the host (ptrace of root's processes, the host's namespaces and /proc)",
-    ),
     // A cgroup of the container's own.
     (PAUSE, NO_CGROUP),
     ("containerd_compat::sigkill_ends_a_paused_container", NO_CGROUP),
@@ -121,6 +117,7 @@ const ROOTLESS_SKIP: &[(&str, &str)] = &[
     ("namespaces::join_host_rooted_mount_namespace_by_path", ROOTS_NAMESPACE),
     ("namespaces::join_user_namespace_and_a_network_namespace_it_does_not_own", ROOTS_NAMESPACE),
     ("attrs::net_device_moved_renamed_and_up", ROOTS_NAMESPACE),
+    ("escape::sysctl_in_joined_host_network_namespace_is_refused", ROOTS_NAMESPACE),
     (
         "kill::sigkill_without_pid_namespace_kills_every_process",
         HOST_PID_NAMESPACE,
@@ -224,6 +221,32 @@ const ROOTLESS_OPEN: &[(&str, &str)] = &[
     ("namespaces::join_pid_namespace_of_a_pod", POD_PROCFS),
     (
         "tty::pod_member_terminal_is_its_controlling_tty",
+        POD_PROCFS,
+    ),
+    ("escape::exe_of_created_init_from_sibling", POD_PROCFS),
+    (
+        "escape::exe_of_created_init_from_sibling_with_ptrace_cap",
+        POD_PROCFS,
+    ),
+    (
+        "escape::exe_of_exec_into_pod_sibling_with_ptrace_cap",
+        POD_PROCFS,
+    ),
+    (
+        "escape::exe_of_exec_into_pod_member_while_exec_cap_ptrace_hunts",
+        POD_PROCFS,
+    ),
+    (
+        "escape::exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins",
+        POD_PROCFS,
+    ),
+    ("escape::ptrace_created_init_from_sibling", POD_PROCFS),
+    (
+        "escape::ptrace_created_init_from_sibling_with_ptrace_cap",
+        POD_PROCFS,
+    ),
+    (
+        "escape::pod_sibling_with_ptrace_cap_reaches_no_host_root",
         POD_PROCFS,
     ),
 ];

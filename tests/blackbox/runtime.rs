@@ -128,7 +128,7 @@ fn bundle_of_create(
 /// (harness::rootless_mappings) if it has no user namespace, and shifts
 /// its rootfs into them (bundle::shift_to_user), so that inside the
 /// container every file has the owner it has as root.
-fn rootless_user_namespace(cwd: &Path, args: &[std::ffi::OsString]) {
+pub(crate) fn rootless_user_namespace(cwd: &Path, args: &[std::ffi::OsString]) {
     let Some((bundle, _)) = bundle_of_create(cwd, args).or_else(|| {
         let sub = args.iter().position(|a| a == "explain")?;
         let mut rest = args[sub + 1..].to_vec();

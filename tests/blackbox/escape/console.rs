@@ -24,7 +24,7 @@ struct ConsoleReceiver {
 impl ConsoleReceiver {
     fn start(s: &Scratch) -> ConsoleReceiver {
         let path = s.path("esc-console.sock");
-        let listener = UnixListener::bind(&path).expect("bind console socket");
+        let listener = crate::harness::runtime_socket(&path, UnixListener::bind);
         listener
             .set_nonblocking(true)
             .expect("nonblocking listener");

@@ -211,6 +211,7 @@ fn exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins(s: &Scratch) {
     guarded(s, &[], |rt| {
         let socket = s.path("esc-agent.sock");
         let listener = tight_listener(&socket);
+        crate::harness::give_to_user(&socket);
         let release = AtomicBool::new(false);
         let done = AtomicBool::new(false);
         let bundle = s.bundle(&["/probe", "sleep", "30"]);
@@ -251,10 +252,20 @@ fn exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins(s: &Scratch) {
                 // Fill the backlog: the exec's connect now waits.
                 let filler = std::os::unix::net::UnixStream::connect(&socket).expect("connect");
                 let pid_file = s.path("esc-exec.pid");
-                let mut exec = std::process::Command::new(&rt.bin)
-                    .args([os("--root"), s.root.as_os_str()])
-                    .args([os("exec"), os("-d"), os("--pid-file"), pid_file.as_os_str()])
-                    .args([&victim_id, "/probe", "exit", "0"])
+                let args = [
+                    os("--root"),
+                    s.root.as_os_str(),
+                    os("exec"),
+                    os("-d"),
+                    os("--pid-file"),
+                    pid_file.as_os_str(),
+                    os(&victim_id),
+                    os("/probe"),
+                    os("exit"),
+                    os("0"),
+                ];
+                let mut exec = crate::runtime::runtime_command(&rt.bin, &s.dir, &args)
+                    .0
                     .stdin(std::process::Stdio::null())
                     .stdout(std::process::Stdio::null())
                     .stderr(std::process::Stdio::null())
@@ -334,6 +345,20 @@ fn assert_held_unwritable(rt: &Rt, report: &Value) {
     }
     let (_, ino) = rt.dev_ino();
     if report["ino"] != ino {
+        return;
+    }
+    // In the rootless mode root of the container's user namespace is the
+    // user, which may not write a binary only host root may write (the
+    // runtime may then run it as it is: selfexe.rs, writable_beyond_root):
+    // the write must have failed.
+    let meta = std::fs::metadata(&rt.bin).expect("stat the runtime copy");
+    if crate::harness::rootless() && meta.uid() == 0 && meta.mode() & 0o022 == 0 {
+        assert!(
+            report["write"] != "ok",
+            "a process of a rootless container wrote the runtime binary {}, which only \
+             host root may write (CVE-2019-5736)\nreport: {report:#}",
+            rt.bin.display()
+        );
         return;
     }
     assert!(

@@ -121,6 +121,9 @@ impl Rt {
                 all.insert(i + 1, "--no-pivot".into());
             }
         }
+        if crate::harness::rootless_user().is_some() {
+            crate::runtime::rootless_user_namespace(&s.dir, &all);
+        }
         run_leaking(s, &self.bin, &all, leaks)
     }
 
@@ -188,7 +191,23 @@ fn run_leaking(s: &Scratch, bin: &Path, args: &[OsString], leaks: &[(RawFd, RawF
     let argv_c: Vec<CString> = std::iter::once(path.clone())
         .chain(args.iter().map(|a| cstr(a.as_bytes())))
         .collect();
-    let env_c: Vec<CString> = std::env::vars_os()
+    // In the rootless mode the runtime runs as the mode's user, with its
+    // clean environment (runtime::runtime_command's).
+    let user = crate::harness::rootless_user();
+    let vars: Vec<(OsString, OsString)> = match user {
+        Some(u) => vec![
+            (
+                "PATH".into(),
+                "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into(),
+            ),
+            ("USER".into(), u.name.clone().into()),
+            ("XDG_RUNTIME_DIR".into(), u.xdg.clone().into()),
+        ],
+        None => std::env::vars_os().collect(),
+    };
+    let ids = user.map(|u| (u.uid, u.gid));
+    let env_c: Vec<CString> = vars
+        .into_iter()
         .map(|(k, v)| {
             let mut kv = k.as_bytes().to_vec();
             kv.push(b'=');
@@ -205,9 +224,9 @@ fn run_leaking(s: &Scratch, bin: &Path, args: &[OsString], leaks: &[(RawFd, RawF
     let pid = loop {
         let (rd, wr) = pipe_with(PipeFlags::CLOEXEC).expect("pipe2");
         // SAFETY: fork in a threaded process: the child only makes
-        // async-signal-safe calls (fcntl, dup2, chdir, execve, write,
-        // _exit) on memory prepared before the fork, and never returns
-        // from this block.
+        // async-signal-safe calls (fcntl, dup2, chdir, raw setgroups,
+        // setresgid and setresuid, execve, write, _exit) on memory
+        // prepared before the fork, and never returns from this block.
         let pid = unsafe {
             let pid = libc::fork();
             if pid == 0 {
@@ -221,6 +240,19 @@ fn run_leaking(s: &Scratch, bin: &Path, args: &[OsString], leaks: &[(RawFd, RawF
                 libc::dup2(err.as_raw_fd(), 2);
                 for (i, (_, target)) in leaks.iter().enumerate() {
                     libc::dup2(high[i], *target);
+                }
+                if let Some((uid, gid)) = ids {
+                    // Raw system calls: the child has one thread, and
+                    // glibc's wrappers would signal the parent's others.
+                    let dropped =
+                        libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) == 0
+                            && libc::syscall(libc::SYS_setresgid, gid, gid, gid) == 0
+                            && libc::syscall(libc::SYS_setresuid, uid, uid, uid) == 0;
+                    if !dropped {
+                        let errno = *libc::__errno_location();
+                        libc::write(report, (&errno as *const i32).cast(), 4);
+                        libc::_exit(127);
+                    }
                 }
                 libc::chdir(cwd.as_ptr());
                 libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr());

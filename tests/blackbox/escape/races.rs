@@ -60,6 +60,10 @@ fn race_bind_source_exchange(s: &Scratch) {
     std::fs::write(src.join("from-src"), "src\n").expect("write shared/src/from-src");
     let alt = shared.join("alt");
     std::os::unix::fs::symlink(&canary, &alt).expect("symlink shared/alt");
+    // In the rootless mode both owners are unmapped (nobody inside): the
+    // two directories are told apart by inode number there.
+    let ino = |p: &Path| std::fs::metadata(p).expect("stat").ino();
+    let (src_ino, canary_ino) = (ino(&src), ino(&canary));
     let guard = Guard::new(&rt, &[&canary]);
     checked(s, &guard, || {
         let bundle = s.bundle(&["/probe", "stat", "/vol/deeper/dir"]);
@@ -87,11 +91,16 @@ fn race_bind_source_exchange(s: &Scratch) {
             // The source dir is root's, the canary is CANARY_UID's.
             let seen = out.json();
             let uid = &seen[0]["uid"];
+            let (is_src, is_canary) = if crate::harness::rootless() {
+                (seen[0]["ino"] == src_ino, seen[0]["ino"] == canary_ino)
+            } else {
+                (uid == 0, uid == CANARY_UID)
+            };
             assert!(
-                seen[0]["type"] == "dir" && (uid == 0 || uid == CANARY_UID),
+                seen[0]["type"] == "dir" && (is_src || is_canary),
                 "the container saw neither directory at /vol/deeper/dir: {seen}\n{out}"
             );
-            if uid == CANARY_UID {
+            if is_canary {
                 saw_canary += 1;
             }
             true
