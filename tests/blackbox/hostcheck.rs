@@ -259,9 +259,9 @@ fn check_says_when_openat2_is_disabled(s: &Scratch) {
         return;
     }
     let bin = pivot_bin().unwrap();
-    let mut cmd = std::process::Command::new(&bin);
-    cmd.args(["check", "--format", "json"])
-        .env("PIVOT_NO_OPENAT2", "1");
+    let (mut cmd, _) =
+        crate::runtime::runtime_command(&bin, &s.dir, &["check", "--format", "json"]);
+    cmd.env("PIVOT_NO_OPENAT2", "1");
     let out = s
         .run_command(
             cmd,

@@ -150,6 +150,10 @@ const ROOTLESS_SKIP: &[(&str, &str)] = &[
         "mounts::devpts_is_a_new_instance_with_options",
         "asserts uid=/gid= options as root's: the kernel shows the host's ids of a user namespace",
     ),
+    (
+        "mounts::rootfs_propagation_slave_under_shared_root",
+        "runs the runtime in a mount namespace made with root's privileges (unshare --mount), whose / it makes shared",
+    ),
     ("mounts::noopenat2_filter_is_effective", NO_NEW_PRIVS),
     ("mounts::noopenat2_default_mount_table_is_the_same", NO_NEW_PRIVS),
     ("mounts::noopenat2_dotdot_symlink_stays_in_rootfs", NO_NEW_PRIVS),
