@@ -1,7 +1,8 @@
 //! Rootless containers: the runtime run by an unprivileged user made for
-//! the test (useradd, with the /etc/subuid and /etc/subgid range useradd
-//! gives it; removed again, also when the test fails), through setpriv,
-//! with $XDG_RUNTIME_DIR a directory of the test's that the user owns and
+//! the test (testuser.rs: useradd, with the /etc/subuid and /etc/subgid
+//! range useradd gives it; removed again, also when the test fails), to
+//! which the runtime drops between fork and exec, with $XDG_RUNTIME_DIR
+//! a directory of the test's that the user owns and
 //! no `--root`: the state goes where the runtime puts it by default. Each
 //! test checks from inside with `probe` what the rootful tests check.
 
