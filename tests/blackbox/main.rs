@@ -219,42 +219,16 @@ const NO_NEW_PRIVS: &str = "noopenat2's seccomp filter sets no_new_privs, under 
 const IDMAP: &str = "idmapped mounts need CAP_SYS_ADMIN in the host's user namespace";
 
 /// Tests that apply in the rootless mode and that pivot does not pass
-/// there yet (runc 1.5.1 does), with what fails: listed as ignored for
-/// pivot, like `KNOWN_OPEN` (`-- --include-ignored` runs them).
+/// there yet, with what fails: listed as ignored for pivot, like
+/// `KNOWN_OPEN` (`-- --include-ignored` runs them).
 const ROOTLESS_OPEN: &[(&str, &str)] = &[
-    ("namespaces::join_pid_namespace_of_a_pod", POD_PROCFS),
-    (
-        "tty::pod_member_terminal_is_its_controlling_tty",
-        POD_PROCFS,
-    ),
-    ("escape::exe_of_created_init_from_sibling", POD_PROCFS),
-    (
-        "escape::exe_of_created_init_from_sibling_with_ptrace_cap",
-        POD_PROCFS,
-    ),
-    (
-        "escape::exe_of_exec_into_pod_sibling_with_ptrace_cap",
-        POD_PROCFS,
-    ),
-    (
-        "escape::exe_of_exec_into_pod_member_while_exec_cap_ptrace_hunts",
-        POD_PROCFS,
-    ),
-    (
-        "escape::exe_of_exec_in_flight_when_pod_sibling_with_ptrace_cap_joins",
-        POD_PROCFS,
-    ),
-    ("escape::ptrace_created_init_from_sibling", POD_PROCFS),
+    ("escape::ptrace_created_init_from_sibling", DUMPABLE_INIT),
     (
         "escape::ptrace_created_init_from_sibling_with_ptrace_cap",
-        POD_PROCFS,
-    ),
-    (
-        "escape::pod_sibling_with_ptrace_cap_reaches_no_host_root",
-        POD_PROCFS,
+        DUMPABLE_INIT,
     ),
 ];
-const POD_PROCFS: &str = "pivot opens a procfs for the pod's pid namespace (fsopen(\"proc\")) before the init enters a user namespace, which an unprivileged caller may not (EPERM)";
+const DUMPABLE_INIT: &str = "the created init is dumpable until start (an unprivileged exec needs that to join its namespaces, selfexe.rs; runc 1.5.1's is too, and fails this as well): root of a sibling container in the same user namespace is the user, attaches to it and reaches its fds (exec.fifo, its procfs)";
 
 /// Why `name` does not run in the rootless mode, if it does not.
 fn rootless_skip(name: &str) -> Option<String> {

@@ -314,10 +314,13 @@ struct Pod {
 }
 
 /// `n` procfs contexts made here with the `pidns` option, or by the
-/// helper, started before this process changes any namespace.
+/// helper, started before this process changes any namespace; or, when
+/// the container joins a user namespace, either of them once it is in
+/// it (`AfterUserNs`).
 enum PodProcSource {
     Direct(usize),
     Helper(podproc::Helper),
+    AfterUserNs(usize),
     Taken,
 }
 
@@ -334,9 +337,21 @@ impl Pod {
         } else {
             0
         };
-        let procfs = match podproc::direct_context(ns.as_fd()).ctx(&field)? {
-            Some(_) => PodProcSource::Direct(n + 1),
-            None => PodProcSource::Helper(podproc::Helper::start(ns.as_fd(), n + 1).ctx(&field)?),
+        // Joining a user namespace (the pod's, as runc's nsexec joins it
+        // first), the caller may have no right to make a procfs, or to
+        // join the pod's pid namespace for the helper's sake (an
+        // unprivileged one has neither): both wait until the init is in
+        // that user namespace and its final mount namespace, which grant
+        // them (procfs).
+        let procfs = if plan.namespaces.joined(NsKind::User).is_some() {
+            PodProcSource::AfterUserNs(n + 1)
+        } else {
+            match podproc::direct_context(ns.as_fd()).ctx(&field)? {
+                Some(_) => PodProcSource::Direct(n + 1),
+                None => {
+                    PodProcSource::Helper(podproc::Helper::start(ns.as_fd(), n + 1).ctx(&field)?)
+                }
+            }
         };
         let mut pod = Pod {
             ns,
@@ -371,14 +386,9 @@ impl Pod {
 
     fn procfs(&mut self) -> Result<PodProcFs> {
         let mut mounts = match std::mem::replace(&mut self.procfs, PodProcSource::Taken) {
-            PodProcSource::Direct(n) => (0..n)
-                .map(|_| {
-                    podproc::direct_context(self.ns.as_fd())?
-                        .ok_or_else(|| Error::other("procfs lost its pidns option"))
-                })
-                .collect::<Result<Vec<_>>>()
-                .ctx(&self.field)?,
+            PodProcSource::Direct(n) => self.direct_contexts(n)?,
             PodProcSource::Helper(helper) => helper.contexts()?,
+            PodProcSource::AfterUserNs(n) => self.contexts_here(n)?,
             PodProcSource::Taken => {
                 return Err(Error::other("the pod's procfs was asked for twice"))
             }
@@ -395,6 +405,31 @@ impl Pod {
             pid_ns: self.id,
             own,
         })
+    }
+}
+
+impl Pod {
+    /// `n` procfs contexts of the pod's pid namespace, from this process's
+    /// namespaces as they are now: with the `pidns` option, or from a
+    /// helper forked now.
+    fn contexts_here(&self, n: usize) -> Result<Vec<sys::FsContext>> {
+        match podproc::direct_context(self.ns.as_fd()).ctx(&self.field)? {
+            Some(_) => self.direct_contexts(n),
+            None => podproc::Helper::start(self.ns.as_fd(), n)
+                .ctx(&self.field)?
+                .contexts(),
+        }
+    }
+
+    /// `n` procfs contexts made here with the `pidns` option.
+    fn direct_contexts(&self, n: usize) -> Result<Vec<sys::FsContext>> {
+        (0..n)
+            .map(|_| {
+                podproc::direct_context(self.ns.as_fd())?
+                    .ok_or_else(|| Error::other("procfs lost its pidns option"))
+            })
+            .collect::<Result<Vec<_>>>()
+            .ctx(&self.field)
     }
 }
 

@@ -42,8 +42,10 @@ pub fn direct_context(pid_ns: BorrowedFd<'_>) -> Result<Option<FsContext>> {
     }
 }
 
-/// The helper's parent, started before the init changes any namespace,
-/// and the socket the contexts come back on.
+/// The helper's parent, started before the init changes any namespace
+/// (or, when it joins a user namespace, once it is in it and in its final
+/// mount namespace: init.rs, `Pod`), and the socket the contexts come
+/// back on.
 pub struct Helper {
     pid: i32,
     sock: OwnedFd,
