@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{other_runtime, tests, Scratch};
+use crate::harness::{other_runtime, rootless, tests, Scratch};
 
 tests![
     joins_the_containers_namespaces,
@@ -20,6 +20,7 @@ tests![
     ignore_paused_allows_exec_into_paused,
     failures_of_exec_itself_exit_255,
     process_json_without_user_runs_as_root,
+    additional_gids_only_as_root,
     cwd_only_the_runtime_may_enter,
     cgroup_flag_picks_sub_cgroups,
     no_change_ids_are_refused,
@@ -116,13 +117,67 @@ fn cwd_env_and_user_flags(s: &Scratch) {
     );
     assert_eq!(env["PIVOT_X"], "1", "{env}");
     assert_eq!(env["PIVOT_Y"], "two", "{env}");
-    let ids = exec_json(s, &["-u", "1000:1001", "-g", "7", &id, "/probe", "ids"]);
+    let ids = exec_json(s, &["-u", "1000:1001", &id, "/probe", "ids"]);
     assert_eq!(ids["uid"], 1000, "{ids}");
     assert_eq!(ids["gid"], 1001, "{ids}");
-    assert!(
-        ids["groups"].as_array().unwrap().contains(&json!(7)),
-        "{ids}"
-    );
+}
+
+/// `-g` and a process.json's `user.additionalGids` add supplementary
+/// groups; an unprivileged caller may set none, and is refused before
+/// anything runs in runc 1.5.1's words, as `create` refuses
+/// `process.user.additionalGids`.
+fn additional_gids_only_as_root(s: &Scratch) {
+    let (id, init) = running(s);
+    let path = s.path("process-gids.json");
+    let process = |args: &[&str]| {
+        json!({
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0, "additionalGids": [8]},
+            "args": args,
+            "env": ["PATH=/bin"],
+            "cwd": "/",
+        })
+        .to_string()
+    };
+    if !rootless() {
+        let ids = exec_json(s, &["-u", "1000:1001", "-g", "7", &id, "/probe", "ids"]);
+        assert_eq!(ids["gid"], 1001, "{ids}");
+        assert!(
+            ids["groups"].as_array().unwrap().contains(&json!(7)),
+            "{ids}"
+        );
+        std::fs::write(&path, process(&["/probe", "ids"])).unwrap();
+        let ids = exec_json(s, &["-p", path.to_str().unwrap(), &id]);
+        assert!(
+            ids["groups"].as_array().unwrap().contains(&json!(8)),
+            "{ids}"
+        );
+        return;
+    }
+    // Each would leave a file if it ran.
+    let marker = |n: usize| format!("/dev/shm/additional-gids-{n}");
+    let m0 = marker(0);
+    let flag = ["exec", "-g", "7", &id, "/probe", "write", &m0, "ran"];
+    std::fs::write(&path, process(&["/probe", "write", &marker(1), "ran"])).unwrap();
+    let json = ["exec", "-p", path.to_str().unwrap(), &id];
+    for args in [&flag[..], &json[..]] {
+        let out = s.pivot(args);
+        assert_eq!(out.code, 255, "{out}");
+        assert!(
+            out.stderr
+                .contains("cannot set any additional groups in a rootless container"),
+            "{out}"
+        );
+    }
+    // The same without the groups does write it.
+    s.pivot(&["exec", &id, "/probe", "write", &marker(2), "ran"])
+        .ok();
+    for n in 0..3 {
+        let st = exec_json(s, &[&id, "/probe", "stat", &marker(n)]);
+        assert_eq!(st[0]["exists"], n == 2, "{}: {st}", marker(n));
+    }
+    assert_eq!(s.status(&id), "running");
+    assert!(s.alive(init));
 }
 
 fn cap_bit(caps: &Value, set: &str, bit: u32) -> bool {

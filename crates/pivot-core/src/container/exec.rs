@@ -273,6 +273,19 @@ fn exec_process(saved: &Saved, o: &ExecOptions) -> Result<spec::types::Process> 
     p.user
         .additional_gids
         .extend(o.additional_gids.iter().copied());
+    // As runc, and as `create` refuses process.user.additionalGids: an
+    // unprivileged caller may set no supplementary group (setgroups is
+    // denied in its user namespace).
+    if sys::geteuid() != 0 && !p.user.additional_gids.is_empty() {
+        let what = match &o.process_json {
+            _ if !o.additional_gids.is_empty() => "--additional-gids".to_string(),
+            Some(path) => format!("{}: user.additionalGids", path.display()),
+            None => "process.user.additionalGids".to_string(),
+        };
+        return Err(Error::invalid(format!(
+            "{what}: cannot set any additional groups in a rootless container"
+        )));
+    }
     if !o.caps.is_empty() {
         let c = p.capabilities.get_or_insert_with(Default::default);
         for cap in &o.caps {
