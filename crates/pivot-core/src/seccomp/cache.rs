@@ -46,10 +46,13 @@ const fn fnv(b: &[u8], mut h: u64) -> u64 {
 /// The code that turns a profile into a program: a change to it is a new
 /// key even under the same version number.
 const SOURCE: u64 = fnv(
-    include_bytes!("enosys.rs"),
+    include_bytes!("direct.rs"),
     fnv(
-        include_bytes!("cache.rs"),
-        fnv(include_bytes!("mod.rs"), 0xcbf2_9ce4_8422_2325),
+        include_bytes!("enosys.rs"),
+        fnv(
+            include_bytes!("cache.rs"),
+            fnv(include_bytes!("mod.rs"), 0xcbf2_9ce4_8422_2325),
+        ),
     ),
 );
 

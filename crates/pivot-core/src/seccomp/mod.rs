@@ -3,11 +3,13 @@
 //! copy of the compiled filter, loads it as late as it can.
 
 mod cache;
+mod direct;
 mod enosys;
 mod sha256;
 
 use crate::error::{Error, Problems, Result};
 use crate::spec::seccomp::{Arg, Profile, Rule};
+use direct::{Cond, Op};
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
@@ -80,16 +82,20 @@ fn action(field: &str, name: &str, errno: Option<u32>) -> Result<ScmpAction> {
 }
 
 /// One condition of a rule; its operator's and its index's problems kept.
-fn compare(field: &str, a: &Arg, problems: &mut Problems) -> Option<ScmpArgCompare> {
+fn compare(field: &str, a: &Arg, problems: &mut Problems) -> Option<(ScmpArgCompare, Cond)> {
     let op = match a.op.as_str() {
-        "SCMP_CMP_NE" => Some((ScmpCompareOp::NotEqual, a.value)),
-        "SCMP_CMP_LT" => Some((ScmpCompareOp::Less, a.value)),
-        "SCMP_CMP_LE" => Some((ScmpCompareOp::LessOrEqual, a.value)),
-        "SCMP_CMP_EQ" => Some((ScmpCompareOp::Equal, a.value)),
-        "SCMP_CMP_GE" => Some((ScmpCompareOp::GreaterEqual, a.value)),
-        "SCMP_CMP_GT" => Some((ScmpCompareOp::Greater, a.value)),
+        "SCMP_CMP_NE" => Some((ScmpCompareOp::NotEqual, Op::Ne, a.value)),
+        "SCMP_CMP_LT" => Some((ScmpCompareOp::Less, Op::Lt, a.value)),
+        "SCMP_CMP_LE" => Some((ScmpCompareOp::LessOrEqual, Op::Le, a.value)),
+        "SCMP_CMP_EQ" => Some((ScmpCompareOp::Equal, Op::Eq, a.value)),
+        "SCMP_CMP_GE" => Some((ScmpCompareOp::GreaterEqual, Op::Ge, a.value)),
+        "SCMP_CMP_GT" => Some((ScmpCompareOp::Greater, Op::Gt, a.value)),
         // value is the mask, valueTwo what the masked argument must equal.
-        "SCMP_CMP_MASKED_EQ" => Some((ScmpCompareOp::MaskedEqual(a.value), a.value_two)),
+        "SCMP_CMP_MASKED_EQ" => Some((
+            ScmpCompareOp::MaskedEqual(a.value),
+            Op::Masked(a.value),
+            a.value_two,
+        )),
         other => {
             problems.push(Error::invalid(format!(
                 "{field}.op: unknown seccomp operator {other:?}"
@@ -104,8 +110,15 @@ fn compare(field: &str, a: &Arg, problems: &mut Problems) -> Option<ScmpArgCompa
         )));
         return None;
     }
-    let (op, datum) = op?;
-    Some(ScmpArgCompare::new(a.index, op, datum))
+    let (op, raw, datum) = op?;
+    Some((
+        ScmpArgCompare::new(a.index, op, datum),
+        Cond {
+            arg: a.index,
+            op: raw,
+            datum,
+        },
+    ))
 }
 
 /// A profile checked, its names resolved once, ready for libseccomp.
@@ -126,6 +139,8 @@ struct CheckedRule {
     act: ScmpAction,
     syscalls: Vec<(ScmpSyscall, String)>,
     conds: Vec<ScmpArgCompare>,
+    /// The same conditions, for pivot's own code generator.
+    raw: Vec<Cond>,
 }
 
 /// Check a profile, every problem of it kept (None if there is one).
@@ -248,12 +263,12 @@ fn check_rule(field: String, rule: &Rule, problems: &mut Problems) -> Option<Che
             "{field}: SCMP_ACT_NOTIFY cannot be used for the write syscall"
         )));
     }
-    let conds: Vec<ScmpArgCompare> = rule
+    let (conds, raw): (Vec<ScmpArgCompare>, Vec<Cond>) = rule
         .args
         .iter()
         .enumerate()
         .filter_map(|(j, a)| compare(&format!("{field}.args[{j}]"), a, problems))
-        .collect();
+        .unzip();
     if problems.since(before) {
         return None;
     }
@@ -269,6 +284,7 @@ fn check_rule(field: String, rule: &Rule, problems: &mut Problems) -> Option<Che
         act: act?,
         syscalls,
         conds,
+        raw,
     })
 }
 
@@ -504,37 +520,63 @@ const RET_TRACE: u32 = 0x7ff0_0000;
 const BPF_RET_K: u16 = 0x06;
 const BPF_JA: u16 = 0x05;
 
-/// libseccomp's program for the checked profile. libseccomp's compile
-/// grows much faster than the number of rules times architectures (its
-/// per-architecture syscall lists are sorted by insertion, its code
-/// generator hashes and resolves every block against all others): the
-/// profile of podman, with 3 architectures, takes about 4 times as long in
-/// one filter as in three. So each architecture gets a filter of its own,
-/// compiled on a thread of its own, and the programs are chained: where
-/// one finds a foreign architecture it goes on to the next, and the last
-/// does what libseccomp's would (SCMP_ACT_KILL_THREAD).
+/// The program for the checked profile: one program per architecture,
+/// chained (where one finds a foreign architecture it goes on to the
+/// next, and the last does what libseccomp's would: SCMP_ACT_KILL_THREAD).
+/// Each comes from pivot's own generator (direct.rs) where it takes the
+/// rules, else from libseccomp. libseccomp's compile grows much faster
+/// than the number of rules times architectures (its per-architecture
+/// syscall lists are sorted by insertion, its code generator hashes and
+/// resolves every block against all others): podman's profile with 3
+/// architectures takes about 4 times as long in one filter as in three.
+/// So each architecture libseccomp compiles gets a filter of its own, on a
+/// thread of its own.
 fn programs(c: &Checked) -> Result<Vec<libc::sock_filter>> {
+    assemble(c, true)
+}
+
+/// `programs`, with pivot's generator or (to compare) without it.
+fn assemble(c: &Checked, generate: bool) -> Result<Vec<libc::sock_filter>> {
     let chain_act = ScmpAction::Trace(CHAIN_MSG);
     let collides = c.default == chain_act || c.rules.iter().any(|r| r.act == chain_act);
-    if collides || c.arches.len() == 1 {
+    if collides {
         return export(&filter_for(c, &c.arches, None)?);
     }
+    let placeholder = RET_TRACE | CHAIN_MSG as u32;
     let plan = plan(c);
-    let parts = std::thread::scope(|s| {
-        let others: Vec<_> = plan[1..]
+    let mut parts: Vec<Option<Vec<libc::sock_filter>>> = plan
+        .iter()
+        .map(|a| match a.as_slice() {
+            [one] if generate => direct::program(&c.rules, c.default, *one, placeholder),
+            _ => None,
+        })
+        .collect();
+    let missing: Vec<usize> = (0..plan.len()).filter(|i| parts[*i].is_none()).collect();
+    let libseccomp = |i: usize| export(&filter_for(c, &plan[i], Some(chain_act))?);
+    let built = std::thread::scope(|s| {
+        let others: Vec<_> = missing
             .iter()
-            .map(|a| s.spawn(move || export(&filter_for(c, a, Some(chain_act))?)))
+            .skip(1)
+            .map(|i| (*i, s.spawn(move || libseccomp(*i))))
             .collect();
-        let first = export(&filter_for(c, &plan[0], Some(chain_act))?);
-        let mut all = vec![first];
-        for h in others {
-            all.push(h.join().unwrap_or_else(|_| {
-                Err(Error::other("linux.seccomp: the compiling thread panicked"))
-            }));
+        let mut all = Vec::new();
+        if let Some(first) = missing.first() {
+            all.push((*first, libseccomp(*first)));
         }
-        all.into_iter().collect::<Result<Vec<_>>>()
-    })?;
-    Ok(chain(parts, RET_TRACE | CHAIN_MSG as u32))
+        for (i, h) in others {
+            all.push((
+                i,
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::other("linux.seccomp: the compiling thread panicked"))
+                }),
+            ));
+        }
+        all
+    });
+    for (i, p) in built {
+        parts[i] = Some(p?);
+    }
+    Ok(chain(parts.into_iter().flatten().collect(), placeholder))
 }
 
 /// The filters to build, each on its architectures.
@@ -600,7 +642,7 @@ fn filter_for(
     }
     for r in &c.rules {
         for (sc, name) in &r.syscalls {
-            add_rule(&mut ctx, r.act, *sc, &r.conds)
+            add_rule(&mut ctx, r.act, *sc, &r.conds, &r.raw)
                 .map_err(lib_err(format!("{} {name:?}", r.field)))?;
         }
     }
@@ -640,13 +682,14 @@ fn add_rule(
     act: ScmpAction,
     sc: ScmpSyscall,
     conds: &[ScmpArgCompare],
+    raw: &[Cond],
 ) -> std::result::Result<(), libseccomp::error::SeccompError> {
     if conds.is_empty() {
         ctx.add_rule(act, sc)?;
         return Ok(());
     }
     let mut seen = std::collections::BTreeSet::new();
-    let distinct = conds.iter().all(|c| seen.insert(arg_index(c)));
+    let distinct = raw.iter().all(|c| seen.insert(c.arg));
     if distinct {
         ctx.add_rule_conditional(act, sc, conds)?;
     } else {
@@ -655,17 +698,6 @@ fn add_rule(
         }
     }
     Ok(())
-}
-
-fn arg_index(c: &ScmpArgCompare) -> u32 {
-    // ScmpArgCompare is a transparent wrapper of scmp_arg_cmp, whose first
-    // field is the argument index; its Debug output names it.
-    let dbg = format!("{c:?}");
-    dbg.split("arg: ")
-        .nth(1)
-        .and_then(|s| s.split(|ch: char| !ch.is_ascii_digit()).next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(u32::MAX)
 }
 
 impl Filter {
@@ -882,7 +914,7 @@ mod equivalence {
 
     const PODMAN: &str = include_str!("testdata/podman-4.3-amd64.json");
 
-    fn run(p: &[libc::sock_filter], arch: u32, nr: u32, args: &[u64; 6]) -> u32 {
+    pub(super) fn run(p: &[libc::sock_filter], arch: u32, nr: u32, args: &[u64; 6]) -> u32 {
         let mut data = [0u8; 64];
         data[0..4].copy_from_slice(&nr.to_ne_bytes());
         data[4..8].copy_from_slice(&arch.to_ne_bytes());
@@ -915,7 +947,7 @@ mod equivalence {
         }
     }
 
-    fn compare(profile: &serde_json::Value) {
+    pub(super) fn compare(profile: &serde_json::Value) {
         let p: Profile = serde_json::from_value(profile.clone()).unwrap();
         let c = Problems::first(|pr| check(&p, pr)).unwrap().unwrap();
         assert!(c.arches.len() > 1);
