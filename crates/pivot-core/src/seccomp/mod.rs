@@ -1,6 +1,8 @@
-//! linux.seccomp, through libseccomp: the profile is checked and compiled
-//! in the parent (every error names its field), and the init, which has a
-//! copy of the compiled filter, loads it as late as it can.
+//! linux.seccomp: the profile is checked and compiled in the parent
+//! (every error names its field; the program from pivot's own generator,
+//! direct.rs, where it takes the rules, else from libseccomp), and the
+//! init, which has a copy of the compiled filter, loads it as late as it
+//! can.
 
 mod cache;
 mod direct;
