@@ -24,6 +24,7 @@ tests![
     scope_with_limits_update_and_delete,
     nested_slice_and_default_path,
     exec_pause_and_kill_all_use_the_unit,
+    shared_unit_is_refused_and_the_first_runs_on,
 ];
 
 fn systemd_runs() -> bool {
@@ -336,4 +337,47 @@ fn exec_pause_and_kill_all_use_the_unit(s: &Scratch) {
     assert!(wait_for(WAIT, || ps(s, &id).is_empty()), "processes left");
     sd(s, &["delete", &id]).ok();
     assert!(gone(&format!("pt-{id}.scope")));
+}
+
+/// A second container with the cgroupsPath of a running one names the
+/// same unit, whose cgroup holds the first one's init: refused, as runc
+/// 1.2 and later refuse it (`container's cgroup is not empty`), before
+/// systemd is asked to start the unit again, and the first container and
+/// its unit are untouched (a failed create stops the unit it started:
+/// this one was not its own).
+fn shared_unit_is_refused_and_the_first_runs_on(s: &Scratch) {
+    if skip_without_systemd("shared_unit_is_refused_and_the_first_runs_on") {
+        return;
+    }
+    let bundle = s.bundle(&["/probe", "sleep", "60"]);
+    let first = s.id("sdshared");
+    let unit = format!("pt-{first}.scope");
+    bundle.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("system.slice:pt:{first}")));
+    sd_create(s, &bundle, &first).ok();
+    let pid = s.state(&first)["pid"].as_i64().expect("pid");
+    let second = s.id("sdshared");
+    let out = sd_create(s, &bundle, &second);
+    let after = show(&unit, &["ActiveState"]);
+    let first_status = s.status(&first);
+    if out.code == 0 {
+        sd(s, &["delete", "--force", &second]);
+    }
+    let alive = Path::new(&format!("/proc/{pid}")).exists();
+    sd(s, &["delete", "--force", &first]).ok();
+    s.reap();
+    assert_error_mentions(&out, &["cgroup is not empty"]);
+    assert_eq!(
+        after["ActiveState"], "active",
+        "the first container's unit: {after:?}"
+    );
+    assert_eq!(
+        first_status, "created",
+        "the refused create harmed the first container"
+    );
+    assert!(alive, "the first container's init {pid} is gone");
+    assert!(
+        !s.list_ids().contains(&second),
+        "the refused container is listed"
+    );
+    assert!(gone(&unit), "unit {unit} is left");
 }

@@ -301,6 +301,17 @@ impl Runtime {
                 "linux.cgroupsPath: container's cgroup unexpectedly frozen (thaw it first)",
             ));
         }
+        // The unit's cgroup already holds processes: another container's
+        // unit of that name (systemd would refuse to start it again, and
+        // the failed create would stop that unit). Refused before anything
+        // is made, as runc 1.2 and later do.
+        let others = cgroups::preexisting_pids(&planned)?.len();
+        if others > 0 {
+            return Err(Error::new(
+                ErrorKind::InvalidState,
+                format!("linux.cgroupsPath: container's cgroup is not empty: {others} process(es) found"),
+            ));
+        }
         *dirs = planned;
         Ok((hierarchies, scope))
     }
