@@ -858,6 +858,24 @@ fn systemd_user_instance_scope_with_limits_update_and_delete(s: &Scratch) {
     let p = user_show(s, &u, &scope, &["MemoryMax", "TasksMax"]);
     assert_eq!(p["MemoryMax"], (128 * MIB).to_string(), "{p:?}");
     assert_eq!(p["TasksMax"], "30", "{p:?}");
+    // An exec from a cgroup of root's (this test's): the user may not
+    // move it into the scope (the common ancestor is root's), so, as
+    // runc's rootless cgroup manager, the process runs in the caller's
+    // cgroup rather than the exec failing.
+    let out = u
+        .pivot(
+            s,
+            &[
+                "--systemd-cgroup",
+                "exec",
+                &id,
+                "/probe",
+                "cat",
+                "/proc/self/cgroup",
+            ],
+        )
+        .ok();
+    assert!(out.stdout.contains("0::"), "exec as the user: {out}");
     u.pivot(s, &["--systemd-cgroup", "kill", &id, "KILL"]).ok();
     let stopped = wait_for(WAIT, || user_state(s, &u, &id)["status"] == "stopped");
     assert!(stopped, "the container did not stop after kill");

@@ -111,6 +111,7 @@ impl Runtime {
             cgroups: &saved.cgroups,
             init_cgroup: crate::cgroups::v2_dir_of(&saved.cgroups, saved.pid),
             sub_cgroups: &opts.cgroup,
+            rootless_cgroups: self.rootless_cgroups,
             seccomp: seccomp.as_ref(),
             preserve_fds: opts.preserve_fds,
             state: hooks::saved_state(&saved, "running"),

@@ -32,6 +32,12 @@ pub struct ExecPlan<'a> {
     /// A sub-cgroup of the container's to put the process in (--cgroup).
     /// `--cgroup` values: [CONTROLLER[,CONTROLLER...]:]PATH.
     pub sub_cgroups: &'a [String],
+    /// Rootless cgroups (runc's rootless cgroup manager: not root, or root
+    /// of a user namespace): a cgroup the process may not join is left
+    /// out, the process staying in the caller's, as runc ignores the
+    /// error there (a user's systemd scope, whose common ancestor with
+    /// the caller's cgroup the user may not write).
+    pub rootless_cgroups: bool,
     pub seccomp: Option<&'a Filter>,
     pub preserve_fds: u32,
     /// The connected console socket, for a terminal.
@@ -89,7 +95,10 @@ pub fn spawn(plan: &ExecPlan) -> Result<i32> {
             drop(v2);
             // execCPUAffinity: `initial` before the cgroups, `final` after.
             let joined = super::attrs::exec_cpu_affinity(plan.process, false)
-                .and_then(|_| join_cgroups(plan, &dirs, v2_joined))
+                .and_then(|_| match join_cgroups(plan, &dirs, v2_joined) {
+                    Err(e) if plan.rootless_cgroups && e.errno().is_some() => Ok(()),
+                    r => r,
+                })
                 .and_then(|_| super::attrs::exec_cpu_affinity(plan.process, true));
             if let Err(e) = joined
                 .and_then(|_| join(plan, &child_ch))
