@@ -49,13 +49,15 @@ extra_env=()
 # scripts/conformance/run.sh runs it on a host (under a pseudo-terminal,
 # below its subreaper with a time limit, in a clean environment with RUNC
 # naming the runtime), with RUNC_USE_SYSTEMD=1 when PIVOT_TEST_SYSTEMD is
-# 1. $1, if given, is bats' --filter. Prints bats' TAP output, a summary
+# 1. $1, if given, is bats' --filter. With /pivot-vm/bats-rootless
+# (PIVOT_VM_BATS_ROOTLESS) bats runs as an unprivileged user instead, once
+# per mode listed there (rootless_bats). Prints bats' TAP output, a summary
 # and a closing line like libtest's; returns 0 when every test passed or
 # was skipped, 1 otherwise.
 # shellcheck source=guest.sh
 . /pivot-vm/guest.sh
 run_bats() {
-    local runtime limit filter integ f tap expected brc sd=
+    local runtime limit filter integ sd= mode
     runtime=$(cat /pivot-vm/bats-runtime)
     limit=$(cat /pivot-vm/bats-timeout)
     filter=${1:-}
@@ -67,20 +69,100 @@ run_bats() {
         "($("$runtime" --version 2>&1 | head -n 1))${sd:+, RUNC_USE_SYSTEMD=1}"
     : >/tmp/bats-results/summary
     local tp=0 tf=0 ts=0 rc=0
+    if [ -s /pivot-vm/bats-rootless ]; then
+        if rootless_user; then
+            for mode in $(cat /pivot-vm/bats-rootless); do
+                rootless_mode "$mode"
+                bats_files "$mode"
+            done
+        else
+            rc=1
+        fi
+        bats_close "$(tr '\n' ' ' </pivot-vm/bats | sed 's/ $//')" \
+            "RUNC=$runtime${sd:+ RUNC_USE_SYSTEMD=1}, rootless as $ru_name: $(tr '\n' ' ' </pivot-vm/bats-rootless | sed 's/ $//')"
+    else
+        as_user=() user_env=() tmpdir=/tmp/bats-tmp home=/root
+        bats_files ""
+        bats_close "$(tr '\n' ' ' </pivot-vm/bats | sed 's/ $//')" "RUNC=$runtime${sd:+ RUNC_USE_SYSTEMD=1}"
+    fi
+    return $rc
+}
+
+# bats_files MODE: every file of /pivot-vm/bats, run as run_bats says (as
+# the user of as_user, with user_env, when rootless), its results counted
+# (the TAP file and the summary name MODE, if any).
+bats_files() {
+    local f tap expected brc mode=$1
     for f in $(cat /pivot-vm/bats); do
-        tap=/tmp/bats-results/${f%.bats}.tap
+        tap=/tmp/bats-results/${mode:+$mode-}${f%.bats}.tap
         expected=$(cd $integ && env -i PATH="$PATH" F="$filter" bash -c 'bats --count ${F:+--filter "$F"} "$0"' "$f" 2>&1)
         case $expected in '' | *[!0-9]*) expected=0 ;; esac
-        say "bats --tap --timing $f${filter:+ --filter $filter} ($expected tests; at most ${limit}s)"
-        (cd $integ && exec env -i HOME=/root TERM=xterm PATH="$PATH" TMPDIR=/tmp/bats-tmp RUNC="$runtime" \
-            ${sd:+RUNC_USE_SYSTEMD=1} F="$filter" SHELL=/bin/bash \
+        say "bats --tap --timing $f${filter:+ --filter $filter}${mode:+ (rootless, $mode)} ($expected tests; at most ${limit}s)"
+        (cd $integ && exec "${as_user[@]}" env -i HOME="$home" TERM=xterm PATH="$PATH" TMPDIR="$tmpdir" RUNC="$runtime" \
+            ${sd:+RUNC_USE_SYSTEMD=1} "${user_env[@]}" F="$filter" SHELL=/bin/bash \
             subreaper -t "$limit" script -qefc "bats --tap --timing \${F:+--filter \"\$F\"} $f" /dev/null) \
             </dev/null 2>&1 | tr -d '\r' | tee "$tap"
         brc=${PIPESTATUS[0]}
-        bats_tally "$f" "$tap" "$expected" "$brc"
+        bats_tally "${mode:+$mode:}$f" "$tap" "$expected" "$brc"
     done
-    bats_close "$(tr '\n' ' ' </pivot-vm/bats | sed 's/ $//')" "RUNC=$runtime${sd:+ RUNC_USE_SYSTEMD=1}"
-    return $rc
+}
+
+# rootless_user: the user bats runs as (pvrb, no home, no subordinate ids
+# of its own: the modes decide), its systemd instance user@UID.service
+# started and its session bus up (systemd-user-session.sh), as a login
+# would have it; sets ru_name, ru_uid, as_user and home.
+rootless_user() {
+    local i ctl
+    ru_name=pvrb
+    useradd --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group \
+        -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$ru_name" || {
+        say "useradd $ru_name failed"
+        return 1
+    }
+    ru_uid=$(id -u "$ru_name")
+    systemctl start "user@$ru_uid.service" || {
+        say "systemctl start user@$ru_uid.service failed"
+        return 1
+    }
+    for i in $(seq 1 300); do
+        [ -S "/run/user/$ru_uid/bus" ] && break
+        sleep 0.2
+    done
+    [ -S "/run/user/$ru_uid/bus" ] || {
+        say "no session bus at /run/user/$ru_uid/bus after starting user@$ru_uid.service"
+        return 1
+    }
+    ctl=/sys/fs/cgroup/user.slice/user-$ru_uid.slice/user@$ru_uid.service/cgroup.controllers
+    say "rootless: user $ru_name ($ru_uid), user@$ru_uid.service $(systemctl is-active "user@$ru_uid.service"), controllers delegated to it: $(cat "$ctl" 2>/dev/null)"
+    # bats' temporary files are the user's (run.sh's PIVOT_CONFORMANCE_USER)
+    tmpdir=/tmp/bats-user home=/tmp/bats-user
+    mkdir -p "$tmpdir"
+    chown "$ru_name:" "$tmpdir"
+    chmod 0755 "$tmpdir"
+    as_user=(setpriv --reuid "$ru_uid" --regid "$(id -g "$ru_name")" --clear-groups)
+}
+
+# rootless_mode MODE: the user's subordinate ids and bats' environment for
+# MODE, as scripts/conformance/rootless.sh: plain, no ids; idmap,
+# 100000:65536 and 200000:65536 and the directory cwd.bats needs (AUX_DIR,
+# owned by the host id of the container's uid 1024); sets user_env.
+rootless_mode() {
+    local aux
+    sed -i "/^$ru_name:/d" /etc/subuid /etc/subgid
+    user_env=(USER="$ru_name" LOGNAME="$ru_name" XDG_RUNTIME_DIR="/run/user/$ru_uid"
+        DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$ru_uid/bus")
+    case $1 in
+        plain) user_env+=(ROOTLESS_FEATURES=) ;;
+        idmap)
+            echo "$ru_name:100000:65536" >>/etc/subuid
+            echo "$ru_name:200000:65536" >>/etc/subgid
+            aux=$(mktemp -d /tmp/pivot-rootless-aux.XXXXXX)
+            chown $((100000 - 1000 + 1024)) "$aux"
+            user_env+=(ROOTLESS_FEATURES=idmap+ ROOTLESS_UIDMAP_START=100000 ROOTLESS_UIDMAP_LENGTH=65536
+                ROOTLESS_GIDMAP_START=200000 ROOTLESS_GIDMAP_LENGTH=65536 AUX_UID=1024 AUX_DIR="$aux")
+            ;;
+    esac
+    say "rootless mode $1: ${user_env[*]}"
 }
 
 # The harnesses (systemd.sh's PIVOT_VM_HARNESS): scripts/containerd/run.sh

@@ -6,7 +6,9 @@
 # daemon and its session.conf, not that package): the user units
 # dbus.socket ($XDG_RUNTIME_DIR/bus, started with sockets.target) and
 # dbus.service, a PAM stack for user@.service (the image has no
-# /etc/pam.d/systemd-user) and the $XDG_RUNTIME_DIR pam_systemd would set. Then sets PIVOT_TEST_USER_SESSION=1 in the
+# /etc/pam.d/systemd-user), the $XDG_RUNTIME_DIR pam_systemd would set and
+# every controller delegated to the instance. Then sets
+# PIVOT_TEST_USER_SESSION=1 in the
 # suite's environment: the rootless tests that start a user's instance
 # (`systemctl start user@UID.service`) run only where it is set.
 #
@@ -47,5 +49,13 @@ mkdir -p "$pl/root/etc/systemd/system/user@.service.d"
 cat >"$pl/root/etc/systemd/system/user@.service.d/pivot-vm-runtime-dir.conf" <<'UNIT'
 [Service]
 Environment=XDG_RUNTIME_DIR=/run/user/%i
+UNIT
+# Every controller delegated to the user's instance, as runc's CI sets it
+# up for its rootless systemd tests (systemd's default is cpu, memory and
+# pids: runc's bats suite then fails its io and cpuset tests for want of
+# io.weight and cpuset.cpus, whatever the runtime).
+cat >"$pl/root/etc/systemd/system/user@.service.d/pivot-vm-delegate.conf" <<'UNIT'
+[Service]
+Delegate=yes
 UNIT
 echo "PIVOT_TEST_USER_SESSION=1" >>"$pl/env"

@@ -43,6 +43,17 @@
 #                          unless PIVOT_TEST_SYSTEMD=0; FILTER, if given, is
 #                          bats' --filter
 #        PIVOT_VM_BATS_TIMEOUT  seconds one bats file may run (default 600)
+#        PIVOT_VM_BATS_ROOTLESS  with PIVOT_VM_BATS: run bats as an
+#                          unprivileged user with a systemd user instance
+#                          (user@UID.service and its session bus, from
+#                          systemd-user-session.sh), as runc's
+#                          tests/rootless.sh does, once per mode of this
+#                          list: "plain" (no subordinate ids), "idmap"
+#                          (100000:65536 and 200000:65536, as
+#                          scripts/conformance/rootless.sh); with
+#                          RUNC_USE_SYSTEMD=1 the containers' cgroups are
+#                          scopes of the user's instance (runc's rootless
+#                          cgroup feature through systemd)
 #        PIVOT_VM_HARNESS  instead of the black-box suite, these harnesses
 #                          ("containerd", "podman" or both), run against
 #                          PIVOT_VM_RUNTIME with systemd's cgroup manager
@@ -186,6 +197,14 @@ if [ ${#bats_files[@]} -gt 0 ]; then
     install -m 0755 "$conf_cache/bin/subreaper" "$pl/root/usr/local/bin/subreaper"
     printf '%s\n' "${bats_files[@]}" >"$pl/bats"
     echo "$bats_timeout" >"$pl/bats-timeout"
+    if [ -n "${PIVOT_VM_BATS_ROOTLESS:-}" ]; then
+        for m in $PIVOT_VM_BATS_ROOTLESS; do
+            case $m in
+                plain | idmap) echo "$m" >>"$pl/bats-rootless" ;;
+                *) die "PIVOT_VM_BATS_ROOTLESS: plain or idmap, not $m" ;;
+            esac
+        done
+    fi
     if [ "$runtime" = pivot ]; then
         echo /usr/bin/pivot >"$pl/bats-runtime"
     else
